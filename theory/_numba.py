@@ -1,0 +1,33 @@
+"""The one place where numba options are decided.
+
+Every kernel in ``theory`` is compiled with :func:`jit`:
+
+- ``nopython=True``: no Python objects inside kernels;
+- ``fastmath=False``: reassociation and ``nnan``/``ninf`` would break the
+  non-finite checks that report divergence, and bitwise parity with the NumPy twins;
+- ``error_model="numpy"``: division by zero gives inf/nan (caught by the
+  divergence check) instead of raising inside the time loop;
+- ``cache``: on by default, off with ``OVERPARAM_NUMBA_CACHE=0``. The cache
+  directory is numba's own ``NUMBA_CACHE_DIR`` (set it to relocate the cache,
+  e.g. to a per-worker temporary directory); without it numba writes next to the
+  sources in ``__pycache__``.
+
+Signatures are lazy: wrappers cast inputs to float64/int64 C-contiguous arrays so
+that each kernel compiles exactly once.
+"""
+from __future__ import annotations
+
+import os
+from typing import Callable, TypeVar
+
+import numba
+
+F = TypeVar("F", bound=Callable)
+
+CACHE: bool = os.environ.get("OVERPARAM_NUMBA_CACHE", "1") != "0"
+OPTIONS: dict = {"nopython": True, "cache": CACHE, "fastmath": False, "error_model": "numpy"}
+
+
+def jit(function: F) -> F:
+    """Compile ``function`` with the package's numba options (see module docstring)."""
+    return numba.jit(**OPTIONS)(function)

@@ -1,0 +1,162 @@
+"""Explicit Runge-Kutta integrators shared by every setting.
+
+A method is a Butcher tableau (lower-triangular ``a``, weights ``b``) with its
+declared order of convergence; ``tests/test_integrators.py`` fits that order from
+a step-size study against an exact solution (a matrix exponential).
+
+The time loop itself lives in each setting's module, because numba cannot cache a
+kernel that receives another jitted function as an argument (numba issues #2956,
+#6251). The loop calls the setting's vector field directly and uses the stage
+helpers below, so the stepping arithmetic exists once. Discrete algorithms
+(gradient descent, Minnorm with Jacobi updates) are the forward Euler method with
+unit step and the learning rates inside the vector field.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from theory._numba import jit
+from theory.results import CODE_CONVERGED, CODE_DIVERGED, CODE_MAX_STEPS
+
+DIVERGENCE_BOUND = 1e100
+"""A state with any |component| above this is reported as diverged."""
+
+
+@dataclass(frozen=True)
+class Tableau:
+    """An explicit Runge-Kutta method: y' = y + h sum_i b_i k_i, k_i = F(y + h sum_j a_ij k_j)."""
+
+    name: str
+    order: int
+    a: np.ndarray
+    b: np.ndarray
+
+    @property
+    def stages(self) -> int:
+        return self.b.size
+
+
+def _tableau(name: str, order: int, a: list[list[float]], b: list[float]) -> Tableau:
+    return Tableau(name, order, np.ascontiguousarray(a, dtype=np.float64),
+                   np.ascontiguousarray(b, dtype=np.float64))
+
+
+EULER = _tableau("euler", 1, [[0.0]], [1.0])
+HEUN = _tableau("heun", 2, [[0.0, 0.0], [1.0, 0.0]], [0.5, 0.5])
+RK4 = _tableau("rk4", 4, [[0.0, 0.0, 0.0, 0.0], [0.5, 0.0, 0.0, 0.0],
+                          [0.0, 0.5, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0]],
+               [1 / 6, 1 / 3, 1 / 3, 1 / 6])
+TABLEAUX: dict[str, Tableau] = {t.name: t for t in (EULER, HEUN, RK4)}
+
+
+def get_tableau(method: str) -> Tableau:
+    """The tableau named ``method`` ('euler', 'heun' or 'rk4')."""
+    try:
+        return TABLEAUX[method]
+    except KeyError:
+        raise ValueError(f"method must be one of {sorted(TABLEAUX)}, got {method!r}") from None
+
+
+@dataclass(frozen=True)
+class StepPlan:
+    """Steps between consecutive sample times: ``counts[i]`` steps of size ``sizes[i]``."""
+
+    counts: np.ndarray
+    sizes: np.ndarray
+
+    @property
+    def total(self) -> int:
+        return int(self.counts.sum())
+
+
+def flow_plan(times: np.ndarray, dt: float) -> StepPlan:
+    """Plan steps of size at most ``dt`` that land exactly on every sample time.
+
+    ``times`` are validated (finite, non-negative, non-decreasing); the flow starts at t = 0.
+    """
+    edges = np.concatenate(([0.0], times))
+    gaps = np.diff(edges)
+    counts = np.ceil(gaps / dt - 1e-9).astype(np.int64)
+    counts[gaps <= 0.0] = 0
+    sizes = np.where(counts > 0, gaps / np.maximum(counts, 1), 0.0)
+    return StepPlan(np.ascontiguousarray(counts), np.ascontiguousarray(sizes, dtype=np.float64))
+
+
+def discrete_plan(steps: np.ndarray) -> StepPlan:
+    """Plan unit Euler steps to sample after each requested step index (starting from 0)."""
+    counts = np.diff(np.concatenate(([0], steps))).astype(np.int64)
+    return StepPlan(np.ascontiguousarray(counts), np.ones(counts.size, dtype=np.float64))
+
+
+@jit
+def stage_state(y, k, a, stage, h, out):
+    """out = y + h * sum_{j<stage} a[stage, j] k[j]  (the input of stage ``stage``)."""
+    for i in range(y.size):
+        acc = 0.0
+        for j in range(stage):
+            acc += a[stage, j] * k[j, i]
+        out[i] = y[i] + h * acc
+
+
+@jit
+def rk_update(y, k, b, h):
+    """y += h * sum_i b[i] k[i], in place."""
+    for i in range(y.size):
+        acc = 0.0
+        for j in range(b.size):
+            acc += b[j] * k[j, i]
+        y[i] += h * acc
+
+
+@jit
+def max_abs(x):
+    """max_i |x_i| (nan propagates as nan)."""
+    m = 0.0
+    for i in range(x.size):
+        v = abs(x[i])
+        if not v <= m:
+            m = v
+    return m
+
+
+@jit
+def out_of_bounds(y):
+    """True if any component is non-finite or exceeds :data:`DIVERGENCE_BOUND`."""
+    for i in range(y.size):
+        if not abs(y[i]) <= DIVERGENCE_BOUND:
+            return True
+    return False
+
+
+def integrate_numpy(field: Callable[[np.ndarray], np.ndarray], y0: np.ndarray,
+                    tableau: Tableau, plan: StepPlan, tol: float
+                    ) -> tuple[int, int, int, np.ndarray]:
+    """Plain NumPy twin of the settings' jitted time loops.
+
+    Returns ``(status_code, steps_taken, valid_samples, out)`` with the same meaning as
+    the kernels: ``out[0]`` is ``y0``, ``out[i + 1]`` the state after interval ``i``.
+    """
+    n = plan.counts.size
+    out = np.empty((n + 1, y0.size))
+    out[0] = y0
+    y = y0.copy()
+    k = np.zeros((tableau.stages, y0.size))
+    step = 0
+    for interval in range(n):
+        h = plan.sizes[interval]
+        for _ in range(plan.counts[interval]):
+            for s in range(tableau.stages):
+                k[s] = field(y + h * (tableau.a[s, :s] @ k[:s]))
+            if tol > 0.0 and np.max(np.abs(k[0])) <= tol:
+                out[interval + 1:] = y
+                return CODE_CONVERGED, step, n + 1, out
+            y = y + h * (tableau.b @ k)
+            step += 1
+            if not np.all(np.abs(y) <= DIVERGENCE_BOUND):
+                return CODE_DIVERGED, step, interval + 1, out
+        out[interval + 1] = y
+    return CODE_MAX_STEPS, step, n + 1, out
+

@@ -1,0 +1,303 @@
+"""Linear chain: the scalar deep linear network y_hat = p x, p = w_1 w_2 ... w_L.
+
+Loss (core-settings §2a): L(w) = 1/2 sum_mu (y_mu - p x_mu)^2 = sigma/2 (p* - p)^2 + const,
+with sigma = sum x_mu^2 and p* = sum x_mu y_mu / sigma (:func:`problem_from_data`).
+
+Every algorithm is one vector field on the state (w_1, ..., w_L, lambda),
+
+    dw_i/dt    = eta_w [ (lambda + c sigma r) g_i - beta w_i ],   g_i = prod_{j != i} w_j,
+    dlambda/dt = eta_lambda sigma r,                             r = p* - p,
+
+with the parameters chosen per algorithm:
+
+=====================  ======  ===========  ====  =====  ========
+algorithm              eta_w   eta_lambda   beta  c      lambda_0
+=====================  ======  ===========  ====  =====  ========
+gradient descent/flow  eta     0            0     1      0
+L2-regularized         eta     0            beta  1      0
+Minnorm(c)             eta_w   eta_lambda   1     c      lambda_0
+=====================  ======  ===========  ====  =====  ========
+
+Minnorm (core-settings §0, §2a) is the primal-dual flow of the augmented Lagrangian
+1/2 sum w_i^2 + lambda (p* - p) + c sigma/2 (p* - p)^2: primal descent, multiplier
+ascent dlambda/dt = eta_lambda sigma r (the multiplier integrates the residual).
+
+Discrete algorithms are forward Euler steps with unit step and the learning rates in
+place of the eta's (gradient descent is the Euler method of gradient flow; Minnorm's
+discrete form is the simultaneous Jacobi update with a = lr_w, b = lr_lambda).
+
+Each solver has ``backend="numba"`` (the jitted kernel) and ``backend="numpy"`` (the
+plain NumPy twin, used by the parity tests).
+"""
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+from theory import validation
+from theory._numba import jit
+from theory.integrators import (EULER, StepPlan, Tableau, discrete_plan, flow_plan, get_tableau,
+                                integrate_numpy, max_abs, out_of_bounds, rk_update, stage_state)
+from theory.results import (CODE_CONVERGED, CODE_DIVERGED, CODE_MAX_STEPS, Status,
+                            Trajectory)
+
+Backend = Literal["numba", "numpy"]
+
+# Layout of the parameter vector passed to the kernels.
+P_STAR, SIGMA, ETA_W, ETA_LAMBDA, BETA, C = range(6)
+
+
+class ChainTrajectory(Trajectory):
+    """A :class:`~theory.results.Trajectory` whose states are (w_1, ..., w_L, lambda)."""
+
+    @property
+    def weights(self) -> np.ndarray:
+        """w(t), shape (n, L)."""
+        return self.states[:, :-1]
+
+    @property
+    def multiplier(self) -> np.ndarray:
+        """lambda(t), shape (n,); identically zero for GD and L2."""
+        return self.states[:, -1]
+
+    @property
+    def product(self) -> np.ndarray:
+        """p(t) = prod_i w_i(t), shape (n,)."""
+        return np.prod(self.weights, axis=1)
+
+
+def product(w: np.ndarray) -> float:
+    """p = prod_i w_i."""
+    return float(np.prod(validation.finite_vector("w", w)))
+
+
+def loss(w: np.ndarray, p_star: float, sigma: float = 1.0) -> float:
+    """L(w) = sigma/2 (p* - p)^2, the loss up to its constant (core-settings §2a)."""
+    return 0.5 * sigma * (p_star - product(w)) ** 2
+
+
+def problem_from_data(x, y) -> tuple[float, float]:
+    """(p*, sigma) with sigma = sum x^2, p* = sum x y / sigma, from 1-D data of equal length."""
+    x = validation.finite_vector("x", x)
+    y = validation.finite_vector("y", y)
+    if x.shape != y.shape:
+        raise ValueError(f"x and y must have the same shape, got {x.shape} and {y.shape}")
+    sigma = float(x @ x)
+    if sigma <= 0.0:
+        raise ValueError("x must not be all zeros (sigma = sum x^2 must be positive)")
+    return float(x @ y) / sigma, sigma
+
+
+# --------------------------------------------------------------------------- kernels
+
+
+@jit
+def _vector_field(y, params, out, prefix):
+    """Write F(y) into ``out`` (module docstring). ``prefix`` is scratch of size L."""
+    n = y.size - 1
+    acc = 1.0
+    for i in range(n):
+        prefix[i] = acc
+        acc *= y[i]
+    r = params[0] - acc
+    sigma = params[1]
+    error = y[n] + params[5] * sigma * r
+    eta_w = params[2]
+    beta = params[4]
+    suffix = 1.0
+    for i in range(n - 1, -1, -1):
+        out[i] = eta_w * (error * (prefix[i] * suffix) - beta * y[i])
+        suffix *= y[i]
+    out[n] = params[3] * sigma * r
+
+
+@jit
+def _integrate(y0, params, tab_a, tab_b, counts, sizes, tol, out):
+    """Explicit Runge-Kutta time loop; no allocation inside the loop.
+
+    Returns (status code, steps taken, number of valid rows of ``out``).
+    """
+    dim = y0.size
+    stages = tab_b.size
+    y = y0.copy()
+    k = np.empty((stages, dim))
+    ys = np.empty(dim)
+    prefix = np.empty(dim - 1)
+    out[0, :] = y
+    step = 0
+    n = counts.size
+    for interval in range(n):
+        h = sizes[interval]
+        for _ in range(counts[interval]):
+            for s in range(stages):
+                stage_state(y, k, tab_a, s, h, ys)
+                _vector_field(ys, params, k[s], prefix)
+            if tol > 0.0 and max_abs(k[0]) <= tol:
+                for row in range(interval + 1, n + 1):
+                    out[row, :] = y
+                return CODE_CONVERGED, step, n + 1
+            rk_update(y, k, tab_b, h)
+            step += 1
+            if out_of_bounds(y):
+                return CODE_DIVERGED, step, interval + 1
+        out[interval + 1, :] = y
+    return CODE_MAX_STEPS, step, n + 1
+
+
+def vector_field_numpy(y: np.ndarray, params: np.ndarray) -> np.ndarray:
+    """NumPy twin of the jitted vector field (same products in the same order)."""
+    w, lam = y[:-1], y[-1]
+    prefix = np.concatenate(([1.0], np.cumprod(w[:-1])))
+    suffix = np.concatenate((np.cumprod(w[:0:-1])[::-1], [1.0]))
+    r = params[P_STAR] - prefix[-1] * w[-1]
+    error = lam + params[C] * params[SIGMA] * r
+    dw = params[ETA_W] * (error * (prefix * suffix) - params[BETA] * w)
+    return np.concatenate((dw, [params[ETA_LAMBDA] * params[SIGMA] * r]))
+
+
+
+def _run(y0: np.ndarray, params: np.ndarray, tableau: Tableau, plan: StepPlan,
+         times: np.ndarray, tol: float, backend: Backend) -> ChainTrajectory:
+    tol = validation.nonnegative_scalar("tol", tol)
+    if backend == "numba":
+        out = np.empty((plan.counts.size + 1, y0.size))
+        code, steps, valid = _integrate(y0, params, tableau.a, tableau.b, plan.counts,
+                                        plan.sizes, tol, out)
+    elif backend == "numpy":
+        code, steps, valid, out = integrate_numpy(lambda y: vector_field_numpy(y, params), y0,
+                                                  tableau, plan, tol)
+    else:
+        raise ValueError(f"backend must be 'numba' or 'numpy', got {backend!r}")
+    all_times = np.concatenate(([0.0], times))
+    status = Status.from_code(code)
+    return ChainTrajectory(times=all_times[:valid], states=out[:valid].copy(), status=status,
+                           steps=int(steps),
+                           diverged_at=int(steps) if status is Status.DIVERGED else None)
+
+
+def _params(p_star, sigma, eta_w, eta_lambda, beta, c) -> np.ndarray:
+    return np.array([validation.finite_scalar("p_star", p_star),
+                     validation.positive_scalar("sigma", sigma),
+                     eta_w, eta_lambda, beta, c], dtype=np.float64)
+
+
+def _state(w0, lambda0: float = 0.0) -> np.ndarray:
+    w = validation.finite_vector("w0", w0)
+    return np.ascontiguousarray(np.append(w, validation.finite_scalar("lambda0", lambda0)))
+
+
+def _discrete(w0, params, steps, tol, backend, lambda0=0.0) -> ChainTrajectory:
+    steps = validation.sample_steps("steps", steps)
+    return _run(_state(w0, lambda0), params, EULER, discrete_plan(steps),
+                steps.astype(np.float64), tol, backend)
+
+
+def _flow(w0, params, times, dt, method, tol, backend, lambda0=0.0) -> ChainTrajectory:
+    times = validation.sample_times("times", times)
+    dt = validation.positive_scalar("dt", dt)
+    return _run(_state(w0, lambda0), params, get_tableau(method), flow_plan(times, dt), times,
+                tol, backend)
+
+
+# --------------------------------------------------------------------------- solvers
+
+
+def gradient_descent(w0, p_star: float, *, lr: float, steps, sigma: float = 1.0,
+                     tol: float = 1e-12, backend: Backend = "numba") -> ChainTrajectory:
+    """Gradient descent w_i <- w_i + lr sigma (p* - p) prod_{j != i} w_j.
+
+    Parameters
+    ----------
+    w0 : array_like, shape (L,)
+        Initial weights.
+    p_star, sigma : float
+        The problem (module docstring); sigma > 0.
+    lr : float
+        Learning rate, > 0.
+    steps : array_like of int
+        Step indices at which to sample (non-decreasing; the last is the horizon).
+    tol : float
+        Stop (status converged) once the update's largest component is <= tol; 0 never stops.
+    backend : {'numba', 'numpy'}
+
+    Returns
+    -------
+    ChainTrajectory
+        Samples at step 0 and at ``steps``.
+    """
+    lr = validation.positive_scalar("lr", lr)
+    return _discrete(w0, _params(p_star, sigma, lr, 0.0, 0.0, 1.0), steps, tol, backend)
+
+
+def gradient_flow(w0, p_star: float, *, times, dt: float = 1e-2, eta: float = 1.0,
+                  sigma: float = 1.0, method: str = "rk4", tol: float = 1e-12,
+                  backend: Backend = "numba") -> ChainTrajectory:
+    """Gradient flow dw_i/dt = eta sigma (p* - p) prod_{j != i} w_j (core-settings §2a).
+
+    ``times``: sample times (t = 0 is prepended); ``dt``: largest step of the Runge-Kutta
+    ``method`` ('euler', 'heun', 'rk4'). Other arguments as in :func:`gradient_descent`.
+    """
+    eta = validation.positive_scalar("eta", eta)
+    return _flow(w0, _params(p_star, sigma, eta, 0.0, 0.0, 1.0), times, dt, method, tol, backend)
+
+
+def l2_descent(w0, p_star: float, *, beta: float, lr: float, steps, sigma: float = 1.0,
+               tol: float = 1e-12, backend: Backend = "numba") -> ChainTrajectory:
+    """L2-regularized gradient descent w_i <- w_i + lr [sigma (p* - p) p / w_i - beta w_i].
+
+    ``beta`` >= 0 is the weight-decay coefficient; other arguments as in :func:`gradient_descent`.
+    """
+    lr = validation.positive_scalar("lr", lr)
+    beta = validation.nonnegative_scalar("beta", beta)
+    return _discrete(w0, _params(p_star, sigma, lr, 0.0, beta, 1.0), steps, tol, backend)
+
+
+def l2_flow(w0, p_star: float, *, beta: float, times, dt: float = 1e-2, eta: float = 1.0,
+            sigma: float = 1.0, method: str = "rk4", tol: float = 1e-12,
+            backend: Backend = "numba") -> ChainTrajectory:
+    """L2-regularized gradient flow dw_i/dt = eta [sigma (p* - p) p / w_i - beta w_i]."""
+    eta = validation.positive_scalar("eta", eta)
+    beta = validation.nonnegative_scalar("beta", beta)
+    return _flow(w0, _params(p_star, sigma, eta, 0.0, beta, 1.0), times, dt, method, tol, backend)
+
+
+def minnorm_descent(w0, p_star: float, *, c: float, lr_w: float, lr_lambda: float, steps,
+                    lambda0: float = 0.0, sigma: float = 1.0, tol: float = 1e-12,
+                    backend: Backend = "numba") -> ChainTrajectory:
+    """Discrete Minnorm(c), simultaneous (Jacobi) update from the old (w, lambda):
+
+        w_i    <- w_i - lr_w [w_i - (lambda + c sigma r) prod_{j != i} w_j],
+        lambda <- lambda + lr_lambda sigma r,           r = p* - p   (core-settings §0, §2a).
+
+    ``c`` >= 0 is the damping (c = 0: plain Lagrangian); ``lambda0`` the initial multiplier.
+    """
+    lr_w = validation.positive_scalar("lr_w", lr_w)
+    lr_lambda = validation.positive_scalar("lr_lambda", lr_lambda)
+    c = validation.nonnegative_scalar("c", c)
+    return _discrete(w0, _params(p_star, sigma, lr_w, lr_lambda, 1.0, c), steps, tol, backend,
+                     lambda0)
+
+
+def minnorm_flow(w0, p_star: float, *, c: float, times, dt: float = 1e-2, eta_w: float = 1.0,
+                 eta_lambda: float = 1.0, lambda0: float = 0.0, sigma: float = 1.0,
+                 method: str = "rk4", tol: float = 1e-12,
+                 backend: Backend = "numba") -> ChainTrajectory:
+    """Minnorm(c) flow dw_i/dt = -eta_w [w_i - (lambda + c sigma r) p / w_i],
+    dlambda/dt = eta_lambda sigma r (core-settings §2a)."""
+    eta_w = validation.positive_scalar("eta_w", eta_w)
+    eta_lambda = validation.positive_scalar("eta_lambda", eta_lambda)
+    c = validation.nonnegative_scalar("c", c)
+    return _flow(w0, _params(p_star, sigma, eta_w, eta_lambda, 1.0, c), times, dt, method, tol,
+                 backend, lambda0)
+
+
+SOLVERS = {
+    "gradient_descent": gradient_descent,
+    "gradient_flow": gradient_flow,
+    "l2_descent": l2_descent,
+    "l2_flow": l2_flow,
+    "minnorm_descent": minnorm_descent,
+    "minnorm_flow": minnorm_flow,
+}
+"""Every solver of this setting, by name (used by the benchmarks and parity tests)."""

@@ -1,0 +1,83 @@
+"""Input checks shared by every setting: each raises ``ValueError`` naming the argument."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def finite_scalar(name: str, value: float) -> float:
+    """``value`` as a float, or ValueError if it is not a finite real number."""
+    try:
+        x = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a real number, got {value!r}") from None
+    if not np.isfinite(x):
+        raise ValueError(f"{name} must be finite, got {x}")
+    return x
+
+
+def positive_scalar(name: str, value: float) -> float:
+    """A finite float > 0."""
+    x = finite_scalar(name, value)
+    if x <= 0.0:
+        raise ValueError(f"{name} must be positive, got {x}")
+    return x
+
+
+def nonnegative_scalar(name: str, value: float) -> float:
+    """A finite float >= 0."""
+    x = finite_scalar(name, value)
+    if x < 0.0:
+        raise ValueError(f"{name} must be non-negative, got {x}")
+    return x
+
+
+def depth(value: int) -> int:
+    """A network depth: an integer >= 1."""
+    if isinstance(value, (bool, np.bool_)) or not float(value).is_integer():
+        raise ValueError(f"depth must be an integer >= 1, got {value!r}")
+    d = int(value)
+    if d < 1:
+        raise ValueError(f"depth must be an integer >= 1, got {d}")
+    return d
+
+
+def finite_vector(name: str, value, size: int | None = None, min_size: int = 1) -> np.ndarray:
+    """A finite 1-D float64 C-contiguous copy of ``value``, optionally of a given size."""
+    x = np.array(value, dtype=np.float64, copy=True)
+    if x.ndim != 1:
+        raise ValueError(f"{name} must be one-dimensional, got shape {x.shape}")
+    if size is not None and x.size != size:
+        raise ValueError(f"{name} must have {size} entries, got {x.size}")
+    if x.size < min_size:
+        raise ValueError(f"{name} must have at least {min_size} entries, got {x.size}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"{name} must be finite, got {x}")
+    return np.ascontiguousarray(x)
+
+
+def sample_times(name: str, value) -> np.ndarray:
+    """Finite, non-negative, non-decreasing sample times of a flow, with a positive horizon."""
+    t = finite_vector(name, np.atleast_1d(value))
+    if np.any(t < 0.0):
+        raise ValueError(f"{name} must be non-negative")
+    if np.any(np.diff(t) < 0.0):
+        raise ValueError(f"{name} must be non-decreasing")
+    if t[-1] <= 0.0:
+        raise ValueError(f"{name}: the horizon (last time) must be positive, got {t[-1]}")
+    return t
+
+
+def sample_steps(name: str, value) -> np.ndarray:
+    """Non-negative, non-decreasing integer step indices with a positive horizon."""
+    raw = np.atleast_1d(np.asarray(value))
+    if raw.ndim != 1 or raw.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D sequence of step indices")
+    as_float = np.asarray(raw, dtype=np.float64)
+    if not np.all(np.isfinite(as_float)) or np.any(as_float != np.round(as_float)):
+        raise ValueError(f"{name} must hold finite integers")
+    steps = as_float.astype(np.int64)
+    if np.any(steps < 0) or np.any(np.diff(steps) < 0):
+        raise ValueError(f"{name} must be non-negative and non-decreasing")
+    if steps[-1] <= 0:
+        raise ValueError(f"{name}: the horizon (last step) must be positive, got {steps[-1]}")
+    return np.ascontiguousarray(steps)
