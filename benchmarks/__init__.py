@@ -1,0 +1,1 @@
+"""Performance benchmarks of the theory solvers (run each module with ``python -m``)."""
