@@ -53,7 +53,8 @@ def initial_weights(depth: int) -> np.ndarray:
     return base * (np.prod(BASE_W0) / np.prod(base)) ** (1.0 / depth)
 
 
-def run_solver(name: str, backend: str, steps: int, w0: np.ndarray) -> linear_chain.ChainTrajectory:
+def run_solver(name: str, backend: str, steps: int,
+               w0: np.ndarray) -> linear_chain.ChainTrajectory:
     """Run solver ``name`` for ``steps`` steps (flows: to T = steps * dt) with ``tol=0``.
 
     Raises

@@ -301,3 +301,24 @@ SOLVERS = {
     "minnorm_flow": minnorm_flow,
 }
 """Every solver of this setting, by name (used by the benchmarks and parity tests)."""
+
+
+# --------------------------------------------------------------------------- measurements
+
+
+def time_to_accuracy(times: np.ndarray, distances: np.ndarray, eps: float) -> float:
+    """T_eps: the time after which ``distances`` stays at or below ``eps``.
+
+    The last sample above ``eps`` and the next one are interpolated linearly in
+    log-distance. 0 if every sample is within ``eps``; inf if the last one is not.
+    """
+    eps = validation.positive_scalar("eps", eps)
+    above = np.flatnonzero(distances > eps)
+    if above.size == 0:
+        return 0.0
+    i = above[-1]
+    if i == distances.size - 1:
+        return float(np.inf)
+    d0, d1 = np.log(distances[i]), np.log(max(distances[i + 1], np.finfo(float).tiny))
+    fraction = (d0 - np.log(eps)) / (d0 - d1)
+    return float(times[i] + fraction * (times[i + 1] - times[i]))
