@@ -166,10 +166,11 @@ def _check_minnorm_discrete(rng: np.random.Generator) -> Evidence:
 
 
 def _check_ordering(rng: np.random.Generator) -> Evidence:
-    from scipy.optimize import brentq, minimize_scalar
+    from scipy.optimize import brentq
 
     depth, w0, c = 2, np.array([1.5, 0.3]), 1.0
     epsilons = np.array([1e-2, 1e-3, 1e-4])
+    target = exact.min_norm_solution(P_STAR, depth)
     t_mn, t_l2, best_betas = [], [], []
     mn = sim.minnorm_flow(w0, P_STAR, c=c, times=np.linspace(0, 40, 40001), dt=1e-3, tol=0.0)
     d_mn = exact.distance_to_min_norm(mn.weights, P_STAR)
@@ -177,19 +178,9 @@ def _check_ordering(rng: np.random.Generator) -> Evidence:
         t_mn.append(sim.time_to_accuracy(mn.times, d_mn, eps))
         beta_eps = brentq(lambda b: exact.l2_distance_to_min_norm(P_STAR, b, depth) - eps,
                           1e-12, 1.0)
-
-        def t_l2_of(log_beta: float) -> float:
-            beta = np.exp(log_beta)
-            # T ~ ln(1/eps) / (2 beta) <= 15 / beta; RK4 at dt = 0.1 is stable (fastest rate
-            # ~5) and exact at fixed points, and the slow phase has h * rate ~ 1e-4
-            times = np.linspace(0, 15.0 / beta, 20001)
-            traj = sim.l2_flow(w0, P_STAR, beta=beta, times=times, dt=0.1, tol=0.0)
-            return sim.time_to_accuracy(traj.times, exact.distance_to_min_norm(traj.weights, P_STAR), eps)
-
-        best = minimize_scalar(t_l2_of, bounds=(np.log(beta_eps / 100), np.log(beta_eps)),
-                               method="bounded", options={"xatol": 1e-2})
-        t_l2.append(float(best.fun))
-        best_betas.append(float(np.exp(best.x)))
+        t, beta = sim.l2_best_time_to_accuracy(w0, P_STAR, eps, target=target, beta_high=beta_eps)
+        t_l2.append(t)
+        best_betas.append(beta)
     ratios = np.array(t_l2) / np.array(t_mn)
     slope = float(np.polyfit(np.log(1 / epsilons), np.log(ratios), 1)[0])
     measured = {f"T_MN(1e{int(np.log10(e))})": t for e, t in zip(epsilons, t_mn)}

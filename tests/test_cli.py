@@ -1,0 +1,100 @@
+"""The command lines: python -m verify (exit codes, reports) and python -m figures."""
+import hashlib
+import json
+import subprocess
+import sys
+import types
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from figures._style import FORMATS, save
+from verify import __main__ as verify_cli
+from verify import claims as registry
+from verify.claims import Claim, Evidence
+
+FAST_CLAIM = "linear_chain.minnorm.discrete_contraction"
+
+
+def test_list_prints_every_claim(capsys):
+    assert verify_cli.main(["--list"]) == 0
+    out = capsys.readouterr().out
+    assert all(c.id in out for c in registry.load_claims("linear_chain"))
+
+
+@pytest.mark.parametrize("argv", [["--setting", "nope"], ["--claim", "nope"], ["--bogus"]])
+def test_usage_errors_exit_with_two(argv):
+    with pytest.raises(SystemExit) as exit_info:
+        verify_cli.main(argv)
+    assert exit_info.value.code == 2
+
+
+def test_json_and_markdown_reports(tmp_path, capsys):
+    json_path, md_path = tmp_path / "r.json", tmp_path / "r.md"
+    code = verify_cli.main(["--claim", FAST_CLAIM, "--json", str(json_path),
+                            "--markdown", str(md_path), "--seed", "7"])
+    assert code == 0 and "PASS" in capsys.readouterr().out
+    report = json.loads(json_path.read_text())
+    assert report["seed"] == 7 and "numba" in report["versions"]
+    (entry,) = report["claims"]
+    for key in ("id", "setting", "statement", "source", "regime", "passed", "measured",
+                "predicted", "tolerance", "seconds"):
+        assert key in entry
+    assert entry["id"] == FAST_CLAIM and entry["passed"] is True
+    assert FAST_CLAIM in md_path.read_text()
+
+
+def _fake_setting(monkeypatch, passed: bool, raises: bool = False) -> None:
+    def check(rng):
+        if raises:
+            raise RuntimeError("boom")
+        return Evidence({"x": float(rng.uniform())}, {"x": 0.0}, passed)
+
+    module = types.ModuleType("fake_setting")
+    module.CLAIMS = [Claim("fake.claim", "fake", "s", "src", "r", "tol", check)]
+    monkeypatch.setitem(sys.modules, "fake_setting", module)
+    monkeypatch.setattr(registry, "SETTINGS", {"fake": "fake_setting"})
+
+
+@pytest.mark.parametrize("passed,raises,code", [(True, False, 0), (False, False, 1),
+                                                 (True, True, 1)])
+def test_exit_status_follows_the_verdicts(monkeypatch, capsys, passed, raises, code):
+    _fake_setting(monkeypatch, passed, raises)
+    assert verify_cli.main([]) == code
+    assert ("ERROR" if raises else ("PASS" if passed else "FAIL")) in capsys.readouterr().out
+
+
+def test_claim_seeds_depend_on_claim_id_not_order():
+    a = registry.claim_rng(0, "x.y").uniform(size=3)
+    b = registry.claim_rng(0, "x.y").uniform(size=3)
+    c = registry.claim_rng(0, "x.z").uniform(size=3)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_saved_figures_are_byte_for_byte_reproducible(tmp_path, fmt):
+    digests = []
+    for run in range(2):
+        fig = Figure()
+        fig.add_subplot().plot(np.arange(5), np.random.default_rng(3).normal(size=5), label="a")
+        fig.axes[0].legend()
+        path = save(fig, tmp_path / str(run), "probe", fmt)
+        digests.append(hashlib.sha256(path.read_bytes()).hexdigest())
+    assert digests[0] == digests[1]
+
+
+def test_figures_command_draws_the_linear_chain(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "figures", "--only", "linear_chain", "--out",
+                          str(tmp_path)], capture_output=True, text=True, check=True)
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert written == ["linear_chain_distance.png", "linear_chain_phase_plane.png",
+                       "linear_chain_t_epsilon.png"]
+    assert all(name in out.stdout for name in written)
+
+
+def test_figures_command_rejects_an_unknown_setting():
+    result = subprocess.run([sys.executable, "-m", "figures", "--only", "nope"],
+                            capture_output=True, text=True)
+    assert result.returncode == 2
