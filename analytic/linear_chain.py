@@ -115,8 +115,14 @@ def min_norm_multiplier(p_star: float, depth: int) -> float:
 
 
 def distance_to_min_norm(w, p_star: float) -> np.ndarray:
-    """||w - w_MN|| for each row of ``w`` (shape (n, L) or (L,)), w_MN of the canonical signs."""
+    """||w - w_MN|| for each row of ``w`` (shape (n, L) or (L,)).
+
+    w_MN has the canonical signs of :func:`min_norm_solution` (all positive for p* > 0);
+    for other sign patterns flip the signs of ``w`` first.
+    """
     w = np.asarray(w, dtype=np.float64)
+    if not np.all(np.isfinite(w)):
+        raise ValueError("w must be finite")
     target = min_norm_solution(p_star, w.shape[-1])
     return np.linalg.norm(w - target, axis=-1)
 
@@ -194,7 +200,11 @@ def imbalances(w0, t, algorithm: Algorithm = "gd", eta: float = 1.0,
     ``eta`` is eta for GD and L2 and eta_w for Minnorm; ``beta`` is used by L2 only.
     """
     w0 = validation.finite_vector("w0", w0)
-    t = np.atleast_1d(np.asarray(t, dtype=np.float64))
+    t = validation.finite_vector("t", np.atleast_1d(t))
+    eta = validation.positive_scalar("eta", eta)
+    beta = validation.nonnegative_scalar("beta", beta)
+    if algorithm not in ("gd", "l2", "minnorm"):
+        raise ValueError(f"algorithm must be 'gd', 'l2' or 'minnorm', got {algorithm!r}")
     f = _imbalance_numeric(algorithm)
     d0 = w0 ** 2 - w0[0] ** 2
     return np.array([[f(d, ti, eta, beta) for d in d0] for ti in t], dtype=np.float64)
@@ -257,6 +267,9 @@ def gd_limit(w0, p_star: float, sigma: float = 1.0) -> np.ndarray:
     validation.positive_scalar("sigma", sigma)
     if p == 0.0:
         raise ValueError("p_star must be nonzero (the limit set p = 0 is not a single point)")
+    if w0.size >= 2 and np.count_nonzero(w0 == 0.0) >= 2:
+        raise ValueError("w0 has two or more zero weights: the gradient vanishes there, and "
+                         "gradient flow stays at this saddle")
     signs = np.where(w0 < 0.0, -1.0, 1.0)
     if np.prod(signs) != np.sign(p):
         smallest = np.flatnonzero(np.abs(w0) == np.abs(w0).min())

@@ -48,11 +48,13 @@ def test_minnorm_eigenvalues_match_the_numerical_jacobian(depth, c):
 
 @pytest.mark.parametrize("depth", [2, 3, 4, 6])
 def test_damping_threshold_is_where_the_spectrum_crosses_the_axis(depth):
+    """Spectra from finite differences of the simulator's field, not from the sympy trace."""
     p_star, sigma = 1.4, 0.9
     c_min = exact.minnorm_damping_threshold(p_star, depth, sigma)
-    below = exact.minnorm_eigenvalues(p_star, depth, max(c_min * 0.98, 0.0), sigma=sigma)
-    above = exact.minnorm_eigenvalues(p_star, depth, c_min * 1.02 + 1e-9, sigma=sigma)
-    assert below.real.max() >= 0.0 > above.real.max()
+    y = np.append(exact.min_norm_solution(p_star, depth), exact.min_norm_multiplier(p_star, depth))
+    spectra = [np.linalg.eigvals(numerical_jacobian(y, np.array([p_star, sigma, 1.0, 1.0, 1.0, c]))).real.max()
+               for c in (max(c_min * 0.98, 0.0), c_min * 1.02 + 1e-3)]
+    assert spectra[0] >= -1e-7 and spectra[1] < -1e-5
 
 
 @pytest.mark.parametrize("depth", [1, 2, 3, 4])
@@ -127,6 +129,13 @@ BAD_CALLS = [
     ("sigma", lambda: exact.gd_limit([1.0, 2.0], 2.0, sigma=-1.0)),
     ("w0", lambda: exact.gd_limit([1.0, np.inf], 2.0)),
     ("does not reach", lambda: exact.gd_limit([1.0, -1.0], 2.0)),
+    ("w0", lambda: exact.gd_limit([0.0, 0.0, 1.0], 2.0)),  # a saddle: the gradient vanishes
+    ("depth", lambda: exact.min_norm_solution(2.0, None)),
+    ("eta", lambda: exact.imbalances([1.0, 2.0], [1.0], "l2", eta=np.nan)),
+    ("beta", lambda: exact.imbalances([1.0, 2.0], [1.0], "l2", beta=-1.0)),
+    ("t", lambda: exact.imbalances([1.0, 2.0], [np.nan])),
+    ("algorithm", lambda: exact.imbalances([1.0, 2.0], [1.0], "adam")),
+    ("w must be finite", lambda: exact.distance_to_min_norm([1.0, np.nan], 2.0)),
 ]
 
 

@@ -114,6 +114,13 @@ BAD_CALLS = [
     ("backend", lambda: sim.gradient_flow([1.0, 1.0], P_STAR, times=[1.0], backend="jax")),
     ("x and y", lambda: sim.problem_from_data([1.0, 2.0], [1.0])),
     ("x", lambda: sim.problem_from_data([0.0, 0.0], [1.0, 1.0])),
+    ("w0", lambda: sim.gradient_flow("ab", P_STAR, times=[1.0])),
+    ("steps", lambda: sim.gradient_descent([1.0, 1.0], P_STAR, lr=0.1, steps="x")),
+    ("dt", lambda: sim.gradient_flow([1.0, 1.0], P_STAR, times=[1e3], dt=1e-16)),
+    ("p_star", lambda: sim.loss([1.0, 2.0], np.nan)),
+    ("sigma", lambda: sim.loss([1.0, 2.0], 1.0, sigma=-1.0)),
+    ("distances", lambda: sim.time_to_accuracy([0.0, 1.0], [1.0, np.nan], 0.1)),
+    ("same shape", lambda: sim.time_to_accuracy([0.0, 1.0], [1.0, 0.5, 0.1], 0.1)),
 ]
 
 

@@ -24,6 +24,9 @@ from theory.results import CODE_CONVERGED, CODE_DIVERGED, CODE_MAX_STEPS
 DIVERGENCE_BOUND = 1e100
 """A state with any |component| above this is reported as diverged."""
 
+MAX_STEPS = 1e12
+"""Largest number of steps a plan may hold (about a day of the fastest kernel)."""
+
 
 @dataclass(frozen=True)
 class Tableau:
@@ -79,6 +82,9 @@ def flow_plan(times: np.ndarray, dt: float) -> StepPlan:
     """
     edges = np.concatenate(([0.0], times))
     gaps = np.diff(edges)
+    if edges[-1] / dt > MAX_STEPS:
+        raise ValueError(f"dt = {dt:g} is too small for the horizon {edges[-1]:g}: "
+                         f"more than {MAX_STEPS:.0e} steps")
     counts = np.ceil(gaps / dt - 1e-9).astype(np.int64)
     counts[gaps <= 0.0] = 0
     sizes = np.where(counts > 0, gaps / np.maximum(counts, 1), 0.0)

@@ -74,6 +74,8 @@ def product(w: np.ndarray) -> float:
 
 def loss(w: np.ndarray, p_star: float, sigma: float = 1.0) -> float:
     """L(w) = sigma/2 (p* - p)^2, the loss up to its constant (core-settings §2a)."""
+    p_star = validation.finite_scalar("p_star", p_star)
+    sigma = validation.positive_scalar("sigma", sigma)
     return 0.5 * sigma * (p_star - product(w)) ** 2
 
 
@@ -313,6 +315,11 @@ def time_to_accuracy(times: np.ndarray, distances: np.ndarray, eps: float) -> fl
     log-distance. 0 if every sample is within ``eps``; inf if the last one is not.
     """
     eps = validation.positive_scalar("eps", eps)
+    times = validation.finite_vector("times", times)
+    distances = validation.finite_vector("distances", distances)
+    if times.shape != distances.shape:
+        raise ValueError(f"times and distances must have the same shape, got {times.shape} "
+                         f"and {distances.shape}")
     above = np.flatnonzero(distances > eps)
     if above.size == 0:
         return 0.0

@@ -33,7 +33,11 @@ def nonnegative_scalar(name: str, value: float) -> float:
 
 def depth(value: int) -> int:
     """A network depth: an integer >= 1."""
-    if isinstance(value, (bool, np.bool_)) or not float(value).is_integer():
+    try:
+        integral = float(value).is_integer()
+    except (TypeError, ValueError):
+        integral = False
+    if isinstance(value, (bool, np.bool_)) or not integral:
         raise ValueError(f"depth must be an integer >= 1, got {value!r}")
     d = int(value)
     if d < 1:
@@ -43,7 +47,10 @@ def depth(value: int) -> int:
 
 def finite_vector(name: str, value, size: int | None = None, min_size: int = 1) -> np.ndarray:
     """A finite 1-D float64 C-contiguous copy of ``value``, optionally of a given size."""
-    x = np.array(value, dtype=np.float64, copy=True)
+    try:
+        x = np.array(value, dtype=np.float64, copy=True)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an array of real numbers, got {value!r}") from None
     if x.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional, got shape {x.shape}")
     if size is not None and x.size != size:
@@ -69,10 +76,12 @@ def sample_times(name: str, value) -> np.ndarray:
 
 def sample_steps(name: str, value) -> np.ndarray:
     """Non-negative, non-decreasing integer step indices with a positive horizon."""
-    raw = np.atleast_1d(np.asarray(value))
-    if raw.ndim != 1 or raw.size == 0:
+    try:
+        as_float = np.atleast_1d(np.asarray(value, dtype=np.float64))
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be integer step indices, got {value!r}") from None
+    if as_float.ndim != 1 or as_float.size == 0:
         raise ValueError(f"{name} must be a non-empty 1-D sequence of step indices")
-    as_float = np.asarray(raw, dtype=np.float64)
     if not np.all(np.isfinite(as_float)) or np.any(as_float != np.round(as_float)):
         raise ValueError(f"{name} must hold finite integers")
     steps = as_float.astype(np.int64)
