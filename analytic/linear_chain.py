@@ -500,7 +500,7 @@ def minnorm_eigenvalues(p_star: float, depth: int, c: float, eta_w: float = 1.0,
 def minnorm_rate(p_star: float, depth: int, c: float, eta_w: float = 1.0,
                  eta_lambda: float = 1.0, sigma: float = 1.0) -> float:
     """-max Re(mu): the exponential rate of convergence (negative if unstable)."""
-    return float(-np.max(minnorm_eigenvalues(p_star, depth, c, eta_w, eta_lambda, sigma).real))
+    return float(-np.max(minnorm_eigenvalues(p_star, depth, c, eta_w, eta_lambda, sigma).real)) + 0.0
 
 
 def minnorm_contraction(p_star: float, depth: int, c: float, lr_w: float, lr_lambda: float,
