@@ -227,6 +227,35 @@ def gd_discrete_imbalance_increment_expr():
     return sp.factor(sp.expand(change))
 
 
+@lru_cache(maxsize=None)
+def _increment_numeric():
+    import sympy as sp
+
+    expr = gd_discrete_imbalance_increment_expr()
+    free = {s.name: s for s in expr.free_symbols}
+    names = ("w_i", "w_j", "Q", "lr", "sigma", "p_star")
+    return sp.lambdify([free[n] for n in names], expr, "numpy")
+
+
+def gd_discrete_imbalance_increment(w, p_star: float, lr: float,
+                                    sigma: float = 1.0) -> np.ndarray:
+    """Change of w_i^2 - w_1^2 (i = 1..L) in one gradient-descent step from ``w``.
+
+    ``w`` has shape (L,) or (n, L); the result has the same shape (first column 0).
+    Evaluates :func:`gd_discrete_imbalance_increment_expr` with Q = p / (w_i w_1).
+    """
+    w = np.asarray(w, dtype=np.float64)
+    if w.shape[-1] < 2 or not np.all(np.isfinite(w)) or np.any(w == 0.0):
+        raise ValueError("w must be finite and nonzero, with at least 2 weights")
+    p = np.prod(w, axis=-1, keepdims=True)
+    w_1 = w[..., :1]
+    out = _increment_numeric()(w, w_1, p / (w * w_1), validation.positive_scalar("lr", lr),
+                               validation.positive_scalar("sigma", sigma),
+                               validation.finite_scalar("p_star", p_star))
+    out[..., 0] = 0.0
+    return out
+
+
 # --------------------------------------------------------------------------- GD limit
 
 

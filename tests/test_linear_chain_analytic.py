@@ -136,6 +136,8 @@ BAD_CALLS = [
     ("t", lambda: exact.imbalances([1.0, 2.0], [np.nan])),
     ("algorithm", lambda: exact.imbalances([1.0, 2.0], [1.0], "adam")),
     ("w must be finite", lambda: exact.distance_to_min_norm([1.0, np.nan], 2.0)),
+    ("nonzero", lambda: exact.gd_discrete_imbalance_increment([1.0, 0.0], 2.0, 0.1)),
+    ("lr", lambda: exact.gd_discrete_imbalance_increment([1.0, 2.0], 2.0, 0.0)),
 ]
 
 

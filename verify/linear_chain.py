@@ -46,29 +46,13 @@ def _check_imbalance(rng: np.random.Generator) -> Evidence:
         # discrete GD: each step changes w_i^2 - w_1^2 by the sympy-derived increment
         lr = 0.02
         steps = sim.gradient_descent(w0, P_STAR, lr=lr, steps=np.arange(1, 51), tol=0.0)
-        increment = _discrete_increment(steps.weights[:-1], lr)
+        increment = exact.gd_discrete_imbalance_increment(steps.weights[:-1], P_STAR, lr)
         observed = np.diff(steps.weights ** 2 - steps.weights[:, :1] ** 2, axis=0)
         scale = np.abs(increment).max()
         discrete_error = max(discrete_error, np.abs(observed - increment).max() / scale)
     return Evidence(measured={"flow_drift": flow_drift, "discrete_increment_rel_error": discrete_error},
                     predicted={"flow_drift": 0.0, "discrete_increment_rel_error": 0.0},
                     passed=flow_drift <= 1e-9 and discrete_error <= 1e-6)
-
-
-def _discrete_increment(weights: np.ndarray, lr: float) -> np.ndarray:
-    """lr^2 sigma^2 r^2 (g_i^2 - g_1^2) per step, from the sympy expression (sigma = 1)."""
-    import sympy as sp
-
-    expr = exact.gd_discrete_imbalance_increment_expr()
-    names = ("w_i", "w_j", "Q", "lr", "sigma", "p_star")
-    free = {s.name: s for s in expr.free_symbols}
-    f = sp.lambdify([free[n] for n in names], expr, "numpy")
-    p = np.prod(weights, axis=1, keepdims=True)
-    w_1 = weights[:, :1]
-    Q = p / (weights * w_1)  # product of the weights other than w_i and w_1
-    out = f(weights, w_1, Q, lr, 1.0, P_STAR)
-    out[:, 0] = 0.0
-    return out
 
 
 def _check_gd_limit(rng: np.random.Generator) -> Evidence:
