@@ -207,7 +207,8 @@ def imbalances(w0, t, algorithm: Algorithm = "gd", eta: float = 1.0,
         raise ValueError(f"algorithm must be 'gd', 'l2' or 'minnorm', got {algorithm!r}")
     f = _imbalance_numeric(algorithm)
     d0 = w0 ** 2 - w0[0] ** 2
-    return np.array([[f(d, ti, eta, beta) for d in d0] for ti in t], dtype=np.float64)
+    values = f(d0[None, :], t[:, None], eta, beta)
+    return np.broadcast_to(values, (t.size, w0.size)).astype(np.float64)
 
 
 @lru_cache(maxsize=None)

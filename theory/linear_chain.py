@@ -102,16 +102,16 @@ def _vector_field(y, params, out, prefix):
     for i in range(n):
         prefix[i] = acc
         acc *= y[i]
-    r = params[0] - acc
-    sigma = params[1]
-    error = y[n] + params[5] * sigma * r
-    eta_w = params[2]
-    beta = params[4]
+    r = params[P_STAR] - acc
+    sigma = params[SIGMA]
+    error = y[n] + params[C] * sigma * r
+    eta_w = params[ETA_W]
+    beta = params[BETA]
     suffix = 1.0
     for i in range(n - 1, -1, -1):
         out[i] = eta_w * (error * (prefix[i] * suffix) - beta * y[i])
         suffix *= y[i]
-    out[n] = params[3] * sigma * r
+    out[n] = params[ETA_LAMBDA] * sigma * r
 
 
 @jit
@@ -156,7 +156,6 @@ def vector_field_numpy(y: np.ndarray, params: np.ndarray) -> np.ndarray:
     error = lam + params[C] * params[SIGMA] * r
     dw = params[ETA_W] * (error * (prefix * suffix) - params[BETA] * w)
     return np.concatenate((dw, [params[ETA_LAMBDA] * params[SIGMA] * r]))
-
 
 
 def _run(y0: np.ndarray, params: np.ndarray, tableau: Tableau, plan: StepPlan,

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from verify.claims import SETTINGS, load_claims
-from verify.runner import run_claim, table, to_json, to_markdown
+from verify.runner import row, run_claim, summary, to_json, to_markdown
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -42,8 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     for claim in claims:
         outcome = run_claim(claim, args.seed)
         outcomes.append(outcome)
-        print(table([outcome]).rsplit("\n", 1)[0], flush=True)
-    print(table(outcomes).rsplit("\n", 1)[1])
+        print(row(outcome), flush=True)
+    print(summary(outcomes))
     if args.json:
         to_json(outcomes, args.seed, args.json)
     if args.markdown:

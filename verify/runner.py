@@ -48,22 +48,23 @@ def format_values(values: dict[str, float]) -> str:
                      for k, v in values.items())
 
 
-def table(outcomes: list[Outcome]) -> str:
-    """One block per claim: id, setting, verdict, measured, predicted, tolerance."""
-    lines = []
-    for o in outcomes:
-        lines.append(f"{o.verdict:5}  {o.claim.id}  [{o.claim.setting}]  ({o.seconds:.2f} s)")
-        if o.evidence is not None:
-            lines.append(f"       measured:  {format_values(o.evidence.measured)}")
-            lines.append(f"       predicted: {format_values(o.evidence.predicted)}")
-            if o.evidence.note:
-                lines.append(f"       note:      {o.evidence.note}")
-        else:
-            lines.append("       " + o.error.strip().splitlines()[-1])
-        lines.append(f"       tolerance: {o.claim.tolerance}")
-    passed = sum(o.passed for o in outcomes)
-    lines.append(f"{passed}/{len(outcomes)} claims passed")
+def row(o: Outcome) -> str:
+    """One claim's block: verdict, id, setting, seconds, measured, predicted, tolerance."""
+    lines = [f"{o.verdict:5}  {o.claim.id}  [{o.claim.setting}]  ({o.seconds:.2f} s)"]
+    if o.evidence is not None:
+        lines.append(f"       measured:  {format_values(o.evidence.measured)}")
+        lines.append(f"       predicted: {format_values(o.evidence.predicted)}")
+        if o.evidence.note:
+            lines.append(f"       note:      {o.evidence.note}")
+    else:
+        lines.append("       " + o.error.strip().splitlines()[-1])
+    lines.append(f"       tolerance: {o.claim.tolerance}")
     return "\n".join(lines)
+
+
+def summary(outcomes: list[Outcome]) -> str:
+    """The closing line: how many claims passed."""
+    return f"{sum(o.passed for o in outcomes)}/{len(outcomes)} claims passed"
 
 
 def _plain(values: dict | None) -> dict | None:
