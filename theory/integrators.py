@@ -138,12 +138,15 @@ def out_of_bounds(y):
 
 
 def integrate_numpy(field: Callable[[np.ndarray], np.ndarray], y0: np.ndarray,
-                    tableau: Tableau, plan: StepPlan, tol: float
+                    tableau: Tableau, plan: StepPlan, tol: float,
+                    project: Callable[[np.ndarray], np.ndarray] | None = None
                     ) -> tuple[int, int, int, np.ndarray]:
     """Plain NumPy twin of the settings' jitted time loops.
 
-    Returns ``(status_code, steps_taken, valid_samples, out)`` with the same meaning as
-    the kernels: ``out[0]`` is ``y0``, ``out[i + 1]`` the state after interval ``i``.
+    ``project``, if given, maps the state after every step back onto the feasible set
+    (e.g. multipliers clipped at 0). Returns ``(status_code, steps_taken, valid_samples,
+    out)`` with the same meaning as the kernels: ``out[0]`` is ``y0``, ``out[i + 1]`` the
+    state after interval ``i``.
     """
     n = plan.counts.size
     out = np.empty((n + 1, y0.size))
@@ -160,6 +163,8 @@ def integrate_numpy(field: Callable[[np.ndarray], np.ndarray], y0: np.ndarray,
                 out[interval + 1:] = y
                 return CODE_CONVERGED, step, n + 1, out
             y = y + h * (tableau.b @ k)
+            if project is not None:
+                y = project(y)
             step += 1
             if not np.all(np.abs(y) <= DIVERGENCE_BOUND):
                 return CODE_DIVERGED, step, interval + 1, out

@@ -90,3 +90,24 @@ def sample_steps(name: str, value) -> np.ndarray:
     if steps[-1] <= 0:
         raise ValueError(f"{name}: the horizon (last step) must be positive, got {steps[-1]}")
     return np.ascontiguousarray(steps)
+
+
+def finite_matrix(name: str, value) -> np.ndarray:
+    """A finite 2-D float64 C-contiguous copy of ``value`` with at least one row and column."""
+    try:
+        x = np.array(value, dtype=np.float64, copy=True)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a matrix of real numbers") from None
+    if x.ndim != 2 or 0 in x.shape:
+        raise ValueError(f"{name} must be a non-empty 2-D array, got shape {x.shape}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"{name} must be finite")
+    return np.ascontiguousarray(x)
+
+
+def labels(name: str, value, size: int) -> np.ndarray:
+    """Binary labels: a 1-D array of ``size`` entries, each -1 or +1, as float64."""
+    y = finite_vector(name, value, size=size)
+    if not np.all(np.abs(y) == 1.0):
+        raise ValueError(f"{name} must hold only -1 and +1, got values {np.unique(y)}")
+    return y

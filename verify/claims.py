@@ -10,6 +10,7 @@ import numpy as np
 
 SETTINGS: dict[str, str] = {
     "linear_chain": "verify.linear_chain",
+    "max_margin": "verify.max_margin",
 }
 """Setting name -> module holding its ``CLAIMS``; a new setting is one line here."""
 
@@ -19,7 +20,8 @@ class Evidence:
     """What a check measured, what the theory predicts, and whether they agree.
 
     ``measured`` and ``predicted`` map the same quantity names to numbers (a quantity
-    may appear in only one of them when it is a pass condition, e.g. a lower bound).
+    may appear in only one of them when it is a pass condition, e.g. a lower bound; a
+    prediction that is not a number, such as "finite", is a string).
     """
 
     measured: dict[str, float]

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+import numpy as np
+
 from verify.claims import Claim, Evidence, claim_rng
 
 
@@ -68,8 +70,11 @@ def summary(outcomes: list[Outcome]) -> str:
 
 
 def _plain(values: dict | None) -> dict | None:
-    """JSON-ready copy: numpy scalars become Python floats."""
-    return None if values is None else {k: float(v) for k, v in values.items()}
+    """JSON-ready copy: numbers become Python floats, anything else (e.g. "finite") a string."""
+    if values is None:
+        return None
+    return {k: float(v) if isinstance(v, (int, float, np.number)) else str(v)
+            for k, v in values.items()}
 
 
 def _versions() -> dict[str, str]:
