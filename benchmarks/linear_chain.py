@@ -15,22 +15,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 
-import numba
 import numpy as np
 
+from benchmarks._common import check_trajectory, machine_info, median_rate, print_probe
+from benchmarks._common import compile_times as _compile_times
 from theory import linear_chain
-from theory.results import Status
 
-ROOT = Path(__file__).resolve().parent.parent
 P_STAR, SIGMA, DT = 2.0, 1.0, 0.01
 BASE_W0 = (1.5, 0.3, 0.9)
 SETTINGS: dict[str, dict[str, float]] = {
@@ -66,11 +59,7 @@ def run_solver(name: str, backend: str, steps: int,
     horizon = {"times": [steps * DT]} if name.endswith("_flow") else {"steps": [steps]}
     traj = linear_chain.SOLVERS[name](w0, P_STAR, sigma=SIGMA, tol=0.0, backend=backend,
                                       **SETTINGS[name], **horizon)
-    if traj.status is Status.DIVERGED:
-        raise RuntimeError(f"{name} ({backend}) diverged at step {traj.diverged_at}")
-    final = np.abs(traj.final)
-    if np.any((final > 0.0) & (final < np.finfo(np.float64).tiny)):
-        raise RuntimeError(f"{name} ({backend}) ended in a subnormal state {traj.final}")
+    check_trajectory(traj, f"{name} ({backend})")
     return traj
 
 
@@ -85,13 +74,7 @@ def steps_per_second(name: str, backend: str, steps: int, w0: np.ndarray,
     taken : int
         Steps taken per run.
     """
-    taken = run_solver(name, backend, steps, w0).steps
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run_solver(name, backend, steps, w0)
-        times.append(time.perf_counter() - start)
-    return taken / statistics.median(times), taken
+    return median_rate(lambda: run_solver(name, backend, steps, w0).steps, repeats)
 
 
 def calibrate(name: str, w0: np.ndarray, target: float) -> int:
@@ -116,32 +99,12 @@ def probe(start: float) -> None:
     first = time.perf_counter()
     for name in SETTINGS:
         run_solver(name, "numba", 10, w0)
-    stats = linear_chain._integrate.stats
-    print(json.dumps({"import_s": imported - start, "first_call_s": first - imported,
-                      "cache_hits": sum(stats.cache_hits.values()),
-                      "cache_misses": sum(stats.cache_misses.values()),
-                      "signatures": len(linear_chain._integrate.signatures)}))
+    print_probe(start, imported, first, linear_chain._integrate)
 
 
 def compile_times() -> dict[str, dict]:
     """First-call times of the kernel in fresh subprocesses: cold, cache write, cache load."""
-    code = ("import time; t = time.perf_counter(); "
-            "import benchmarks.linear_chain as b; b.probe(t)")
-    results = {}
-    with tempfile.TemporaryDirectory() as cache_dir:
-        for label, cache in (("cold", "0"), ("cache_write", "1"), ("cache_load", "1")):
-            env = dict(os.environ, OVERPARAM_NUMBA_CACHE=cache, NUMBA_CACHE_DIR=cache_dir)
-            proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
-                                  capture_output=True, text=True, check=True)
-            results[label] = json.loads(proc.stdout.splitlines()[-1])
-    return results
-
-
-def machine_info() -> dict[str, str | int | None]:
-    """Platform, Python, NumPy and numba versions, and CPU count."""
-    return {"platform": platform.platform(), "machine": platform.machine(),
-            "python": platform.python_version(), "numpy": np.__version__,
-            "numba": numba.__version__, "cpu_count": os.cpu_count()}
+    return _compile_times("benchmarks.linear_chain")
 
 
 def main(argv: list[str] | None = None) -> dict:

@@ -182,6 +182,34 @@ def _check_symmetric(rng: np.random.Generator) -> Evidence:
         note="w0 = (0, 0.5): an off-axis start; the symmetric pull decays it polynomially")
 
 
+def _check_rate_is_instance_dependent(rng: np.random.Generator) -> Evidence:
+    steps = np.array([10 ** 3, 10 ** 6])
+    residuals = {True: [], False: []}  # by whether the instance is in the band
+    in_band, draws = 0, 16
+    for _ in range(draws):
+        X, y = sim.separable_data(int(rng.integers(5, 41)), int(rng.integers(2, 7)),
+                                  float(rng.uniform(0.2, 1.0)), seed=int(rng.integers(2 ** 31)))
+        solution = exact.max_margin(X, y)
+        Z = sim.signed_data(X, y)
+        lr = 1.0 / np.linalg.eigvalsh(Z @ Z.T).max()
+        w = sim.gradient_descent(X, y, lr=lr, steps=steps, tol=0.0).weights[1:]
+        a = sim.angle(w, solution.w)
+        ok = bool(1.6 <= a[0] / a[1] <= 2.5)
+        in_band += ok
+        if solution.support.size == X.shape[1]:  # w_tilde is then fully determined
+            offset = exact.soudry_offset(X, y, eta=lr)
+            residuals[ok].append(float(np.linalg.norm(w[1] - solution.w * np.log(1e6) - offset)))
+    median = {k: float(np.median(v)) if v else float("nan") for k, v in residuals.items()}
+    return Evidence(
+        measured={"fraction_in_[1.6,2.5]": in_band / draws,
+                  "median_residual_in_band": median[True],
+                  "median_residual_outside": median[False]},
+        predicted={"fraction_in_[1.6,2.5]": "< 1"},
+        passed=in_band < draws,
+        note="residual = |w(1e6) - w_hat ln(1e6) - w_tilde| on instances with |S| = d, where "
+             "the support-vector equations fix all of w_tilde; it is O(1), not o(1), at 1e6")
+
+
 CLAIMS = [
     Claim(
         id="max_margin.minnorm.contraction", setting=SETTING,
@@ -200,10 +228,27 @@ CLAIMS = [
                   "logistic and exponential losses: angle(1e3)/angle(1e6) near "
                   "ln(1e6)/ln(1e3) = 2.",
         source=SOURCE_SOUDRY + "; core-settings C1.2",
-        regime="separable data with P_perp w_tilde != 0 (generic); step 1/lambda_max(K)",
+        regime="separable data with P_perp w_tilde != 0, once w(t) - w_hat ln t has settled "
+               "(the documented instance; not generic at t <= 1e6: see "
+               "inverse_log_rate_is_asymptotic); step 1/lambda_max(K)",
         tolerance="ratio in [1.6, 2.5] (the issue's): the o(1) terms of w(t) - w_hat ln t "
                   "make the constant c in c/ln t drift slowly (core-settings §1b)",
         check=_check_inverse_log),
+    Claim(
+        id="max_margin.gd.inverse_log_rate_is_asymptotic", setting=SETTING,
+        statement="Failing regime of the finite-horizon test: the [1.6, 2.5] band for "
+                  "angle(1e3)/angle(1e6) is not generic. On random separable instances the "
+                  "band is missed on many instances. At t = 1e6, w(t) - w_hat ln t is still "
+                  "O(1) away from Soudry's w_tilde on every instance checked, in the band or "
+                  "not (its non-support terms decay like t^-(min non-SV margin - 1)), so the "
+                  "ratio measures a pre-asymptotic transient. The asymptotic law is not "
+                  "contradicted; the finite-horizon test is instance-dependent.",
+        source=SOURCE_SOUDRY + " (the o(1) term); found here by sampling instances",
+        regime="16 random instances: P in [5, 40], d in [2, 6], constructed margin in "
+               "[0.2, 1]; step 1/lambda_max(K); seeded by the claim",
+        tolerance="the statement is a count: at least one of 16 instances outside the band; "
+                  "the residual medians are reported, not thresholded",
+        check=_check_rate_is_instance_dependent),
     Claim(
         id="max_margin.ordering.minnorm_beats_gd", setting=SETTING,
         statement="There is T0 such that for every t >= T0 Minnorm's angle to w_hat is below "

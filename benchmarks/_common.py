@@ -1,0 +1,96 @@
+"""Helpers shared by the benchmarks: checked runs, median timing, first-call probes of a
+kernel in fresh subprocesses, and machine information."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable
+
+import numba
+import numpy as np
+
+from theory.results import Status, Trajectory
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def check_trajectory(traj: Trajectory, label: str) -> None:
+    """Raise if a timed run is not usable.
+
+    Raises
+    ------
+    RuntimeError
+        If the run diverged (the timing would then cover fewer steps than asked), or
+        ended in a subnormal state (the timing would measure denormal arithmetic).
+    """
+    if traj.status is Status.DIVERGED:
+        raise RuntimeError(f"{label} diverged at step {traj.diverged_at}")
+    final = np.abs(traj.final)
+    if np.any((final > 0.0) & (final < np.finfo(np.float64).tiny)):
+        raise RuntimeError(f"{label} ended in a subnormal state {traj.final}")
+
+
+def median_rate(run: Callable[[], int], repeats: int) -> tuple[float, int]:
+    """Median steps per second of ``run`` over ``repeats`` timed calls after one warm-up call.
+
+    ``run`` performs one run and returns the number of steps it took.
+
+    Returns
+    -------
+    rate : float
+        Steps taken divided by the median wall time.
+    taken : int
+        Steps taken per run (from the warm-up call).
+    """
+    taken = run()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return taken / statistics.median(times), taken
+
+
+def print_probe(start: float, imported: float, first: float, kernel) -> None:
+    """Print (JSON, one line) a fresh process's first-call report for the numba ``kernel``.
+
+    ``start``, ``imported`` and ``first`` are ``time.perf_counter()`` values taken before
+    the imports, after them, and after the kernel's first call.
+    """
+    stats = kernel.stats
+    print(json.dumps({"import_s": imported - start, "first_call_s": first - imported,
+                      "cache_hits": sum(stats.cache_hits.values()),
+                      "cache_misses": sum(stats.cache_misses.values()),
+                      "signatures": len(kernel.signatures)}))
+
+
+def compile_times(module: str) -> dict[str, dict]:
+    """Run ``module.probe(t)`` in fresh subprocesses: cold, cache write, cache load.
+
+    ``probe`` must print its report as the last line of stdout (see :func:`print_probe`).
+    Cold runs with ``OVERPARAM_NUMBA_CACHE=0``; the other two share a temporary
+    ``NUMBA_CACHE_DIR``, empty for the write.
+    """
+    code = f"import time; t = time.perf_counter(); import {module} as b; b.probe(t)"
+    results = {}
+    with tempfile.TemporaryDirectory() as cache_dir:
+        for label, cache in (("cold", "0"), ("cache_write", "1"), ("cache_load", "1")):
+            env = dict(os.environ, OVERPARAM_NUMBA_CACHE=cache, NUMBA_CACHE_DIR=cache_dir)
+            proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env,
+                                  capture_output=True, text=True, check=True)
+            results[label] = json.loads(proc.stdout.splitlines()[-1])
+    return results
+
+
+def machine_info() -> dict[str, str | int | None]:
+    """Platform, Python, NumPy and numba versions, and CPU count."""
+    return {"platform": platform.platform(), "machine": platform.machine(),
+            "python": platform.python_version(), "numpy": np.__version__,
+            "numba": numba.__version__, "cpu_count": os.cpu_count()}
