@@ -162,6 +162,24 @@ def max_margin(X, y, tol: float = 1e-9) -> MaxMargin:
                      kkt=kkt)
 
 
+def reference_steps(X, y, lr_w: float = 0.2, lambda_fraction: float = 0.5) -> dict:
+    """The step sizes used across the package for this setting (core-settings §1c).
+
+    ``gd``: 1/lambda_max(K), inside the logistic bound 2/(beta sigma_max(Z)^2), beta = 1/4,
+    and the exponential loss's bound 2/lambda_max(K) at w = 0; ``lr_w`` as given;
+    ``lr_lambda``: lambda_fraction / lambda_max(K), so that b kappa_max(K_AA) < 1 for every
+    active set A the transient visits; ``lr_lambda_local``: lambda_fraction / kappa_max(K_SS),
+    stable near the solution only (core-settings §1c uses it; it can cycle between
+    active sets: claim max_margin.minnorm.transient_instability).
+    """
+    solution = max_margin(X, y)
+    Z = signed_data(X, y)
+    Z_S = Z[solution.support]
+    lambda_max = np.linalg.eigvalsh(Z @ Z.T).max()
+    return {"gd": 1.0 / lambda_max, "lr_w": lr_w, "lr_lambda": lambda_fraction / lambda_max,
+            "lr_lambda_local": lambda_fraction / np.linalg.eigvalsh(Z_S @ Z_S.T).max()}
+
+
 def soudry_offset(X, y, eta: float = 1.0) -> np.ndarray:
     """The part of w_tilde in span(z_S): z_mu . w_tilde = ln(eta / alpha_hat_mu) on S.
 

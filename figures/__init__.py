@@ -12,6 +12,7 @@ from types import ModuleType
 
 SETTINGS: dict[str, str] = {
     "linear_chain": "figures.linear_chain",
+    "max_margin": "figures.max_margin",
 }
 """Setting name -> module path of its figure module (imported lazily by :func:`load`)."""
 

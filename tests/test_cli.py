@@ -85,12 +85,20 @@ def test_saved_figures_are_byte_for_byte_reproducible(tmp_path, fmt):
     assert digests[0] == digests[1]
 
 
-def test_figures_command_draws_the_linear_chain(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "figures", "--only", "linear_chain", "--out",
+EXPECTED_FIGURES = {
+    "linear_chain": ["linear_chain_distance.png", "linear_chain_phase_plane.png",
+                     "linear_chain_t_epsilon.png"],
+    "max_margin": ["max_margin_angle.png", "max_margin_gd_norm_loss.png",
+                   "max_margin_multipliers.png", "max_margin_separators_2d.png"],
+}
+
+
+@pytest.mark.parametrize("setting", sorted(EXPECTED_FIGURES))
+def test_figures_command_draws_each_setting(tmp_path, setting):
+    out = subprocess.run([sys.executable, "-m", "figures", "--only", setting, "--out",
                           str(tmp_path)], capture_output=True, text=True, check=True)
     written = sorted(p.name for p in tmp_path.iterdir())
-    assert written == ["linear_chain_distance.png", "linear_chain_phase_plane.png",
-                       "linear_chain_t_epsilon.png"]
+    assert written == EXPECTED_FIGURES[setting]
     assert all(name in out.stdout for name in written)
 
 

@@ -82,11 +82,16 @@ def separable_data(n_samples: int, dim: int, margin: float, seed: int) -> tuple[
 
 
 def angle(w: np.ndarray, direction: np.ndarray) -> np.ndarray:
-    """Angle (radians) between each row of ``w`` and ``direction``; pi/2 for w = 0."""
+    """Angle (radians) between each row of ``w`` and ``direction``; pi/2 for w = 0.
+
+    The arctan2 of the parts across and along ``direction`` resolves angles down to
+    round-off, where an arccos of the cosine rounds everything below ~1e-8 to 0.
+    """
     w = np.atleast_2d(w)
-    norms = np.linalg.norm(w, axis=1) * np.linalg.norm(direction)
-    cosine = np.divide(w @ direction, norms, out=np.zeros(len(w)), where=norms > 0)
-    return np.arccos(np.clip(cosine, -1.0, 1.0))
+    unit = direction / np.linalg.norm(direction)
+    along = w @ unit
+    across = np.linalg.norm(w - np.outer(along, unit), axis=1)
+    return np.where((along == 0.0) & (across == 0.0), np.pi / 2, np.arctan2(across, along))
 
 
 def loss(w, X, y, kind: Literal["logistic", "exponential"] = "logistic") -> float:

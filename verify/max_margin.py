@@ -28,11 +28,8 @@ SOURCE_SOUDRY = "Soudry, Hoffer, Nacson, Gunasekar, Srebro 2018 (JMLR), Thm 3 an
 def _instance() -> tuple:
     """(X, y, solution, gd_step, lr_w, lr_lambda) of the module docstring."""
     X, y = sim.separable_data(30, 5, 0.5, seed=1)
-    solution = exact.max_margin(X, y)
-    Z = sim.signed_data(X, y)
-    K_SS = Z[solution.support] @ Z[solution.support].T
-    return (X, y, solution, 1.0 / np.linalg.eigvalsh(Z @ Z.T).max(), 0.2,
-            0.5 / np.linalg.eigvalsh(K_SS).max())
+    steps = exact.reference_steps(X, y)
+    return X, y, exact.max_margin(X, y), steps["gd"], steps["lr_w"], steps["lr_lambda_local"]
 
 
 def _minnorm_error(traj: sim.MarginTrajectory, solution: exact.MaxMargin) -> np.ndarray:
@@ -190,8 +187,7 @@ def _check_rate_is_instance_dependent(rng: np.random.Generator) -> Evidence:
         X, y = sim.separable_data(int(rng.integers(5, 41)), int(rng.integers(2, 7)),
                                   float(rng.uniform(0.2, 1.0)), seed=int(rng.integers(2 ** 31)))
         solution = exact.max_margin(X, y)
-        Z = sim.signed_data(X, y)
-        lr = 1.0 / np.linalg.eigvalsh(Z @ Z.T).max()
+        lr = exact.reference_steps(X, y)["gd"]
         w = sim.gradient_descent(X, y, lr=lr, steps=steps, tol=0.0).weights[1:]
         a = sim.angle(w, solution.w)
         ok = bool(1.6 <= a[0] / a[1] <= 2.5)
@@ -210,6 +206,31 @@ def _check_rate_is_instance_dependent(rng: np.random.Generator) -> Evidence:
              "the support-vector equations fix all of w_tilde; it is O(1), not o(1), at 1e6")
 
 
+def _check_transient_instability(rng: np.random.Generator) -> Evidence:
+    X, y = sim.separable_data(7, 2, 1.0, seed=1)
+    solution = exact.max_margin(X, y)
+    steps = exact.reference_steps(X, y)
+    local_rho = exact.minnorm_rate(X, y, steps["lr_w"], steps["lr_lambda_local"], discrete=True)
+    late = np.arange(990_001, 1_000_001)
+    cycling = sim.minnorm_descent(X, y, lr_w=steps["lr_w"], lr_lambda=steps["lr_lambda_local"],
+                                  steps=late, tol=0.0)
+    error = np.linalg.norm(cycling.weights[1:] - solution.w, axis=1)
+    active_sets = {tuple(np.flatnonzero(lam > 0)) for lam in cycling.multipliers[1:]}
+    safe = sim.minnorm_descent(X, y, lr_w=steps["lr_w"], lr_lambda=steps["lr_lambda"],
+                               steps=[200_000], tol=0.0)
+    safe_error = float(np.abs(safe.weights[-1] - solution.w).max())
+    Z = sim.signed_data(X, y)
+    b_lambda_max = steps["lr_lambda_local"] * np.linalg.eigvalsh(Z @ Z.T).max()
+    passed = local_rho < 1 and error.min() > 1e-4 and len(active_sets) > 1 and safe_error <= 1e-12
+    return Evidence(
+        measured={"min_error_late": float(error.min()), "max_error_late": float(error.max()),
+                  "active_sets_late": len(active_sets), "error_with_safe_b": safe_error},
+        predicted={"local_rho": local_rho, "b_lambda_max(K)": float(b_lambda_max),
+                   "error_with_safe_b": 0.0},
+        passed=bool(passed),
+        note="data separable_data(7, 2, 1.0, seed=1); late = steps 990001..1000000")
+
+
 CLAIMS = [
     Claim(
         id="max_margin.minnorm.contraction", setting=SETTING,
@@ -218,10 +239,25 @@ CLAIMS = [
                   "(1 - a + a b kappa) = 0 over kappa in spec(K_SS).",
         source=SOURCE_MINNORM + "; core-settings C1.1",
         regime="separable data, strict complementarity, K_SS nonsingular; 0 < a < 2 and "
-               "0 < b kappa_max < 1",
+               "0 < b kappa_max(K_SS) < 1 near the solution; the transient must not cycle "
+               "(safe: b lambda_max(K) < 1; see transient_instability)",
         tolerance="1 % on rho (the issue's); fit of log error over [1e-12, 1e-5] where the "
                   "active set is final; final error <= 1e-12 (round-off ~1e-15)",
         check=_check_contraction),
+    Claim(
+        id="max_margin.minnorm.transient_instability", setting=SETTING,
+        statement="Failing regime of the local rate: with b kappa_max(K_SS) < 1 (locally "
+                  "stable, rho < 1) but b lambda_max(K) > 1, discrete Minnorm can cycle "
+                  "between active sets and never converge; b = 0.5/lambda_max(K), stable for "
+                  "every active set, converges on the same data.",
+        source="found here by property testing the contraction claim; core-settings §1b "
+               "advises b < 1/lambda_max(K)",
+        regime="discrete Minnorm, a = 0.2; separable_data(7, 2, 1.0, seed=1), where non-"
+               "support margins are within 0.03 of 1",
+        tolerance="cycling: error to w_hat above 1e-4 at every one of the last 1e4 of 1e6 "
+                  "steps, with more than one active set; safe step: error <= 1e-12 after "
+                  "2e5 steps (rho = 0.97, rho^2e5 underflows)",
+        check=_check_transient_instability),
     Claim(
         id="max_margin.gd.inverse_log_rate", setting=SETTING,
         statement="Gradient descent's direction error decays as Theta(1/ln t) for the "

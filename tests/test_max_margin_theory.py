@@ -1,0 +1,111 @@
+"""Max-margin solvers: jitted kernel vs NumPy twin, overflow safety, statuses, bad input."""
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from theory import max_margin as sim
+from theory.results import Status
+
+data_sets = st.builds(sim.separable_data, st.integers(2, 25), st.integers(1, 5),
+                      st.floats(0.1, 1.0), st.integers(0, 2 ** 31))
+
+
+def run(name: str, X, y, backend: str):
+    common = {"tol": 0.0, "backend": backend}
+    lr = 0.5 / np.linalg.norm(X, 2) ** 2
+    kwargs = {
+        "gradient_descent": {"lr": lr, "steps": [1, 9, 60]},
+        "gradient_flow": {"times": [0.5, 3.0], "dt": 0.05, "eta": lr},
+        "minnorm_descent": {"lr_w": 0.2, "lr_lambda": lr, "steps": [1, 9, 60],
+                            "lambda0": np.full(len(y), 0.01)},
+        "minnorm_flow": {"times": [0.5, 3.0], "dt": 0.05, "eta_lambda": 2 * lr},
+    }[name]
+    return sim.SOLVERS[name](X, y, **{**common, **kwargs})
+
+
+@pytest.mark.parametrize("name", sorted(sim.SOLVERS))
+@given(data=data_sets)
+def test_jitted_matches_numpy_twin(name, data):
+    X, y = data
+    fast, slow = run(name, X, y, "numba"), run(name, X, y, "numpy")
+    assert fast.status == slow.status and fast.steps == slow.steps
+    scale = np.maximum(1.0, np.abs(slow.states))
+    assert np.max(np.abs(fast.states - slow.states) / scale) <= 1e-12
+
+
+@pytest.mark.parametrize("loss", ["logistic", "exponential"])
+def test_loss_twin_agrees_and_field_is_minus_the_gradient(loss):
+    X, y = sim.separable_data(12, 3, 0.4, seed=5)
+    w = np.array([0.3, -1.2, 0.8])
+    h = 1e-6
+    grad = np.array([(sim.loss(w + h * e, X, y, loss) - sim.loss(w - h * e, X, y, loss)) / (2 * h)
+                     for e in np.eye(3)])
+    code = {"logistic": sim.LOGISTIC, "exponential": sim.EXPONENTIAL}[loss]
+    field = sim.vector_field_numpy(w, sim.signed_data(X, y), np.array([code, 1.0, 0.0]))
+    np.testing.assert_allclose(field, -grad, rtol=1e-6, atol=1e-8)
+
+
+def test_logistic_field_is_exact_at_huge_margins():
+    """sigmoid(-u) in the overflow-safe form: no inf/nan for |u| up to 1e300."""
+    Z = np.array([[1.0], [-1.0]])
+    for w in (1e300, -1e300, 800.0, -800.0):
+        field = sim.vector_field_numpy(np.array([w]), Z, np.array([sim.LOGISTIC, 1.0, 0.0]))
+        assert np.all(np.isfinite(field))
+
+
+def test_long_horizon_gradient_descent_stays_finite():
+    X, y = sim.separable_data(30, 5, 0.5, seed=1)
+    traj = sim.gradient_descent(X, y, lr=0.01, steps=[2_000_000], tol=0.0)
+    assert traj.status is Status.MAX_STEPS and np.all(np.isfinite(traj.states))
+
+
+def test_minnorm_multipliers_stay_non_negative():
+    X, y = sim.separable_data(20, 3, 0.3, seed=2)
+    traj = sim.minnorm_descent(X, y, lr_w=0.2, lr_lambda=0.05, steps=np.arange(1, 300))
+    assert traj.multipliers.min() >= 0.0
+    assert np.any(traj.multipliers[-1] == 0.0)  # non-support examples are switched off
+
+
+def test_exponential_loss_divergence_is_reported_with_its_step():
+    """Non-separable data (loss e^-w + e^w): a step of 5 overshoots until e^|w| overflows."""
+    X, y = np.array([[1.0], [-1.0]]), np.array([1.0, 1.0])
+    traj = sim.gradient_descent(X, y, lr=5.0, loss="exponential", steps=[10, 1000], w0=[1.0])
+    assert traj.status is Status.DIVERGED and traj.diverged_at is not None
+    assert np.all(np.isfinite(traj.states))
+
+
+def test_separable_data_is_deterministic_and_separable_with_the_margin():
+    X1, y1 = sim.separable_data(50, 4, 0.3, seed=9)
+    X2, y2 = sim.separable_data(50, 4, 0.3, seed=9)
+    np.testing.assert_array_equal(X1, X2)
+    np.testing.assert_array_equal(y1, y2)
+    assert set(np.unique(y1)) <= {-1.0, 1.0}
+
+
+X0, Y0 = sim.separable_data(6, 2, 0.5, seed=0)
+BAD_CALLS = [
+    ("X", lambda: sim.gradient_descent([1.0, 2.0], Y0, lr=0.1, steps=[3])),
+    ("X", lambda: sim.gradient_descent(np.full((6, 2), np.nan), Y0, lr=0.1, steps=[3])),
+    ("y", lambda: sim.gradient_descent(X0, Y0[:-1], lr=0.1, steps=[3])),
+    ("y", lambda: sim.gradient_descent(X0, Y0 * 0.5, lr=0.1, steps=[3])),
+    ("y", lambda: sim.gradient_descent(X0, np.where(Y0 > 0, 1.0, 0.0), lr=0.1, steps=[3])),
+    ("w0", lambda: sim.gradient_descent(X0, Y0, lr=0.1, steps=[3], w0=[1.0, 2.0, 3.0])),
+    ("lr", lambda: sim.gradient_descent(X0, Y0, lr=-0.1, steps=[3])),
+    ("loss", lambda: sim.gradient_descent(X0, Y0, lr=0.1, steps=[3], loss="hinge")),
+    ("steps", lambda: sim.gradient_descent(X0, Y0, lr=0.1, steps=[0])),
+    ("dt", lambda: sim.gradient_flow(X0, Y0, times=[1.0], dt=0.0)),
+    ("lambda0", lambda: sim.minnorm_descent(X0, Y0, lr_w=0.1, lr_lambda=0.1, steps=[3],
+                                            lambda0=-np.ones(6))),
+    ("lambda0", lambda: sim.minnorm_descent(X0, Y0, lr_w=0.1, lr_lambda=0.1, steps=[3],
+                                            lambda0=np.ones(5))),
+    ("lr_lambda", lambda: sim.minnorm_descent(X0, Y0, lr_w=0.1, lr_lambda=0.0, steps=[3])),
+    ("eta_w", lambda: sim.minnorm_flow(X0, Y0, times=[1.0], eta_w=np.inf)),
+    ("margin", lambda: sim.separable_data(5, 2, 0.0, seed=1)),
+]
+
+
+@pytest.mark.parametrize("argument,call", BAD_CALLS, ids=[f"{a}-{i}" for i, (a, _) in enumerate(BAD_CALLS)])
+def test_bad_input_raises_value_error_naming_the_argument(argument, call):
+    with pytest.raises(ValueError, match=argument):
+        call()
