@@ -62,9 +62,12 @@ class MaxMargin:
 
 def separability_certificate(X, y) -> np.ndarray | None:
     """alpha >= 0, sum alpha = 1, Z^T alpha = 0 if one exists (data not separable), else None."""
+    return _certificate(signed_data(X, y))
+
+
+def _certificate(Z: np.ndarray) -> np.ndarray | None:
     from scipy.optimize import linprog
 
-    Z = signed_data(X, y)
     n = Z.shape[0]
     feasible = linprog(np.zeros(Z.shape[1]), A_ub=-Z, b_ub=-np.ones(n), bounds=(None, None),
                        method="highs")
@@ -123,12 +126,21 @@ def max_margin(X, y, tol: float = 1e-9) -> MaxMargin:
         With a certificate, if no w separates the data.
     ArithmeticError
         If the support set is degenerate or the KKT conditions fail by more than ``tol``.
-    """
-    from scipy.optimize import minimize
 
+    Solutions are cached by the data's bytes (the derived quantities of this module all
+    start from it); the returned arrays are read-only.
+    """
     Z = signed_data(X, y)
     tol = validation.positive_scalar("tol", tol)
-    certificate = separability_certificate(X, y)
+    return _max_margin_cached(Z.tobytes(), Z.shape, tol)
+
+
+@lru_cache(maxsize=64)
+def _max_margin_cached(z_bytes: bytes, shape: tuple[int, int], tol: float) -> MaxMargin:
+    from scipy.optimize import minimize
+
+    Z = np.frombuffer(z_bytes, dtype=np.float64).reshape(shape)
+    certificate = _certificate(Z)
     if certificate is not None:
         raise NotSeparableError("the data are not separable through the origin", certificate)
     start = minimize(lambda w: 0.5 * w @ w, np.ones(Z.shape[1]), jac=lambda w: w, method="SLSQP",
@@ -158,6 +170,8 @@ def max_margin(X, y, tol: float = 1e-9) -> MaxMargin:
            "complementary_slackness": float(np.abs(alpha * (margins - 1.0)).max())}
     if max(kkt.values()) > tol:
         raise ArithmeticError(f"KKT conditions violated: {kkt}")
+    for array in (w, alpha, support):
+        array.setflags(write=False)
     return MaxMargin(w=w, alpha=alpha, support=support, margin=float(1 / np.linalg.norm(w)),
                      kkt=kkt)
 
@@ -172,6 +186,8 @@ def reference_steps(X, y, lr_w: float = 0.2, lambda_fraction: float = 0.5) -> di
     stable near the solution only (core-settings §1c uses it; it can cycle between
     active sets: claim max_margin.minnorm.transient_instability).
     """
+    lr_w = validation.positive_scalar("lr_w", lr_w)
+    lambda_fraction = validation.positive_scalar("lambda_fraction", lambda_fraction)
     solution = max_margin(X, y)
     Z = signed_data(X, y)
     Z_S = Z[solution.support]

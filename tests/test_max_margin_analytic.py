@@ -108,6 +108,8 @@ BAD_CALLS = [
     ("tol", lambda: exact.max_margin(X0, Y0, tol=0.0)),
     ("eta_w", lambda: exact.minnorm_rate(X0, Y0, 0.0, 0.1)),
     ("eta", lambda: exact.soudry_offset(X0, Y0, eta=-1.0)),
+    ("lambda_fraction", lambda: exact.reference_steps(X0, Y0, lambda_fraction=-1.0)),
+    ("lr_w", lambda: exact.reference_steps(X0, Y0, lr_w=np.nan)),
 ]
 
 

@@ -76,11 +76,14 @@ def test_exponential_loss_divergence_is_reported_with_its_step():
 
 
 def test_separable_data_is_deterministic_and_separable_with_the_margin():
+    from analytic.max_margin import max_margin
+
     X1, y1 = sim.separable_data(50, 4, 0.3, seed=9)
     X2, y2 = sim.separable_data(50, 4, 0.3, seed=9)
     np.testing.assert_array_equal(X1, X2)
     np.testing.assert_array_equal(y1, y2)
     assert set(np.unique(y1)) <= {-1.0, 1.0}
+    assert max_margin(X1, y1).margin >= 0.3 - 1e-12  # the unit w* already achieves 0.3
 
 
 X0, Y0 = sim.separable_data(6, 2, 0.5, seed=0)
@@ -102,6 +105,12 @@ BAD_CALLS = [
     ("lr_lambda", lambda: sim.minnorm_descent(X0, Y0, lr_w=0.1, lr_lambda=0.0, steps=[3])),
     ("eta_w", lambda: sim.minnorm_flow(X0, Y0, times=[1.0], eta_w=np.inf)),
     ("margin", lambda: sim.separable_data(5, 2, 0.0, seed=1)),
+    ("n_samples", lambda: sim.separable_data(2.5, 2, 0.3, seed=1)),
+    ("dim", lambda: sim.separable_data(5, "3", 0.3, seed=1)),
+    ("seed", lambda: sim.separable_data(5, 2, 0.3, seed=-1)),
+    ("direction", lambda: sim.angle(np.ones((2, 2)), np.zeros(2))),
+    ("w must be finite", lambda: sim.angle(np.full((1, 2), np.nan), np.ones(2))),
+    ("w must be finite", lambda: sim.angle(np.ones((1, 3)), np.ones(2))),
 ]
 
 

@@ -70,8 +70,9 @@ def separable_data(n_samples: int, dim: int, margin: float, seed: int) -> tuple[
     X ~ N(0, I), y = sign(X w*) for a Gaussian w*, then x <- x + margin y w*/|w*|, so
     every y x . w*/|w*| >= margin > 0. Built, not filtered: same seed, same data.
     """
-    if n_samples < 1 or dim < 1:
-        raise ValueError(f"n_samples and dim must be >= 1, got {n_samples}, {dim}")
+    n_samples = validation.count("n_samples", n_samples)
+    dim = validation.count("dim", dim)
+    seed = validation.count("seed", seed, minimum=0)
     margin = validation.positive_scalar("margin", margin)
     rng = np.random.default_rng(seed)
     w_star = rng.standard_normal(dim)
@@ -87,7 +88,12 @@ def angle(w: np.ndarray, direction: np.ndarray) -> np.ndarray:
     The arctan2 of the parts across and along ``direction`` resolves angles down to
     round-off, where an arccos of the cosine rounds everything below ~1e-8 to 0.
     """
-    w = np.atleast_2d(w)
+    direction = validation.finite_vector("direction", direction)
+    if not np.any(direction):
+        raise ValueError("direction must be nonzero")
+    w = np.atleast_2d(np.asarray(w, dtype=np.float64))
+    if w.ndim != 2 or w.shape[1] != direction.size or not np.all(np.isfinite(w)):
+        raise ValueError(f"w must be finite with {direction.size} columns, got shape {w.shape}")
     unit = direction / np.linalg.norm(direction)
     along = w @ unit
     across = np.linalg.norm(w - np.outer(along, unit), axis=1)

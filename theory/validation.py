@@ -31,18 +31,20 @@ def nonnegative_scalar(name: str, value: float) -> float:
     return x
 
 
-def depth(value: int) -> int:
-    """A network depth: an integer >= 1."""
+def count(name: str, value: int, minimum: int = 1) -> int:
+    """An integer >= ``minimum`` (sizes, seeds); integral floats such as 3.0 are accepted."""
     try:
         integral = float(value).is_integer()
     except (TypeError, ValueError):
         integral = False
-    if isinstance(value, (bool, np.bool_)) or not integral:
-        raise ValueError(f"depth must be an integer >= 1, got {value!r}")
-    d = int(value)
-    if d < 1:
-        raise ValueError(f"depth must be an integer >= 1, got {d}")
-    return d
+    if isinstance(value, (bool, np.bool_, str)) or not integral or int(value) < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def depth(value: int) -> int:
+    """A network depth: an integer >= 1."""
+    return count("depth", value)
 
 
 def finite_vector(name: str, value, size: int | None = None, min_size: int = 1) -> np.ndarray:

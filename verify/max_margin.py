@@ -83,8 +83,11 @@ def _check_ordering(rng: np.random.Generator) -> Evidence:
     mn_traj = sim.minnorm_descent(X, y, lr_w=lr_w, lr_lambda=lr_lambda, steps=steps, tol=0.0)
     mn = sim.angle(mn_traj.weights[1:], solution.w)
     behind = np.flatnonzero(mn >= gd)
-    t0 = int(steps[behind[-1] + 1]) if behind.size else int(steps[0])
     passed = behind.size == 0 or behind[-1] + 1 < steps.size
+    if not passed:
+        t0: int | str = "beyond 1e6"
+    else:
+        t0 = int(steps[behind[-1] + 1]) if behind.size else int(steps[0])
     return Evidence(
         measured={"T0": t0, "minnorm_angle(1e6)": float(mn[-1]), "gd_angle(1e6)": float(gd[-1]),
                   "gd_ahead_before_T0": int(behind.size)},
@@ -140,7 +143,7 @@ def _check_nonseparable(rng: np.random.Generator) -> Evidence:
                          options={"gtol": 1e-12}).x
     gd_error = float(np.abs(gd - reference).max())
     passed = (certificate is not None and slope > 0 and linearity >= 0.999
-              and w_norm[late].max() <= 1.01 * w_norm[mn.times >= 50_000].max()
+              and w_norm[late].max() <= 1.01 * w_norm[(mn.times >= 50_000) & ~late].max()
               and alignment <= 1e-3 and gd_error <= 1e-6)
     return Evidence(
         measured={"sum_lambda_slope": float(slope), "linearity_R2": float(linearity),
@@ -196,12 +199,14 @@ def _check_rate_is_instance_dependent(rng: np.random.Generator) -> Evidence:
             offset = exact.soudry_offset(X, y, eta=lr)
             residuals[ok].append(float(np.linalg.norm(w[1] - solution.w * np.log(1e6) - offset)))
     median = {k: float(np.median(v)) if v else float("nan") for k, v in residuals.items()}
+    every = residuals[True] + residuals[False]
     return Evidence(
         measured={"fraction_in_[1.6,2.5]": in_band / draws,
                   "median_residual_in_band": median[True],
-                  "median_residual_outside": median[False]},
-        predicted={"fraction_in_[1.6,2.5]": "< 1"},
-        passed=in_band < draws,
+                  "median_residual_outside": median[False],
+                  "min_residual": min(every, default=float("nan"))},
+        predicted={"fraction_in_[1.6,2.5]": "< 1", "min_residual": "> 1e-2"},
+        passed=in_band < draws and len(every) > 0 and min(every) > 1e-2,
         note="residual = |w(1e6) - w_hat ln(1e6) - w_tilde| on instances with |S| = d, where "
              "the support-vector equations fix all of w_tilde; it is O(1), not o(1), at 1e6")
 
@@ -282,8 +287,9 @@ CLAIMS = [
         source=SOURCE_SOUDRY + " (the o(1) term); found here by sampling instances",
         regime="16 random instances: P in [5, 40], d in [2, 6], constructed margin in "
                "[0.2, 1]; step 1/lambda_max(K); seeded by the claim",
-        tolerance="the statement is a count: at least one of 16 instances outside the band; "
-                  "the residual medians are reported, not thresholded",
+        tolerance="at least one of 16 instances outside the band; on every instance with "
+                  "|S| = d the residual |w(1e6) - w_hat ln(1e6) - w_tilde| above 1e-2 (far above "
+                  "the ~1e-13 of round-off: the transient, not the arithmetic)",
         check=_check_rate_is_instance_dependent),
     Claim(
         id="max_margin.ordering.minnorm_beats_gd", setting=SETTING,
@@ -312,7 +318,8 @@ CLAIMS = [
                   "on the logistic loss converges to its finite minimizer instead.",
         source="derived here (core-settings §1c, Gordan's alternative)",
         regime="the instance with labels 2, 11, 17 flipped (an LP confirms non-separability)",
-        tolerance="linearity R^2 >= 0.999 over t in [1e5, 2e5]; |w| grows < 1 % from t = 5e4; "
+        tolerance="linearity R^2 >= 0.999 over t in [1e5, 2e5]; max |w| over [1e5, 2e5] "
+                  "within 1 % of its max over [5e4, 1e5); "
                   "alignment <= 1e-3 (decays like 1/t); GD within 1e-6 of BFGS's minimizer "
                   "(gtol 1e-12)",
         check=_check_nonseparable),
