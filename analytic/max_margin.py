@@ -59,6 +59,10 @@ class MaxMargin:
     margin: float
     kkt: dict
 
+    def __iter__(self):
+        """Unpacks as ``w, alpha, support = max_margin(X, y)``."""
+        return iter((self.w, self.alpha, self.support))
+
 
 def separability_certificate(X, y) -> np.ndarray | None:
     """alpha >= 0, sum alpha = 1, Z^T alpha = 0 if one exists (data not separable), else None."""

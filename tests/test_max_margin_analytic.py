@@ -34,6 +34,8 @@ def test_max_margin_matches_an_independent_dual_solve(seed, n, d, margin):
     np.testing.assert_allclose(solution.w, dual_by_lbfgs(sim.signed_data(X, y)), atol=1e-5)
     assert max(solution.kkt.values()) <= 1e-12
     assert solution.margin == pytest.approx(1 / np.linalg.norm(solution.w))
+    w, alpha, support = solution
+    np.testing.assert_array_equal(np.flatnonzero(alpha > 0), support)
 
 
 def test_support_solution_expression_is_stationarity_and_active_constraints():
