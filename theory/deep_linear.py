@@ -1,0 +1,395 @@
+"""Deep linear network f(x) = W_D ... W_1 x = M x in teacher-student regression (core-settings §3).
+
+Data X (N_i x P, columns are samples), targets Y (N_o x P); loss (1/2P) ||Y - M X||_F^2,
+residual R = Y - M X. With W_{>l} = W_D ... W_{l+1} and W_{<l} = W_{l-1} ... W_1 every
+algorithm is one vector field on (W_1, ..., W_D, Lambda):
+
+    dW_l/dt    = eta_w [ W_{>l}^T (Lambda + c R) X^T W_{<l}^T / P - beta W_l ],
+    dLambda/dt = eta_lambda R / P,
+
+=====================  ======  ===========  ====  =====
+algorithm              eta_w   eta_lambda   beta  c
+=====================  ======  ===========  ====  =====
+gradient descent/flow  eta     0            0     1
+L2-regularized         eta     0            beta  1
+Minnorm(c)             eta_w   eta_lambda   1     c
+=====================  ======  ===========  ====  =====
+
+(Minnorm: the primal-dual flow of 1/2 sum ||W_l||^2 + <Lambda, R>/P + c ||R||^2/(2P), core-
+settings §0; the multiplier matrix integrates the residual.) The kernel evaluates the field
+by backpropagation: activations A_l = W_l A_{l-1} (A_0 = X), error G_D = (Lambda + c R)/P,
+G_{l-1} = W_l^T G_l, gradient part G_l A_{l-1}^T, all with BLAS products into buffers
+allocated before the time loop. Discrete algorithms are forward Euler with unit step.
+
+The state is the flat concatenation of the W_l (row-major) and, for Minnorm, Lambda;
+:class:`DeepTrajectory` unpacks it. Each solver has ``backend="numba"`` and ``"numpy"``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from theory import validation
+from theory._numba import jit
+from theory.integrators import (EULER, StepPlan, Tableau, discrete_plan, flow_plan, get_tableau,
+                                integrate_numpy, max_abs, out_of_bounds, rk_update, stage_state)
+from theory.results import CODE_CONVERGED, CODE_DIVERGED, CODE_MAX_STEPS, Status, Trajectory
+
+Backend = Literal["numba", "numpy"]
+ETA_W, ETA_LAMBDA, BETA, C = range(4)
+"""Slots of the parameter vector."""
+
+
+def layer_offsets(widths: np.ndarray) -> np.ndarray:
+    """Start of each W_l (shape widths[l] x widths[l-1]) in the flat state; last entry = end."""
+    sizes = widths[1:] * widths[:-1]
+    return np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+
+
+def unpack(state: np.ndarray, widths) -> list[np.ndarray]:
+    """The weight matrices [W_1, ..., W_D] (views) of a flat state."""
+    widths = np.asarray(widths, dtype=np.int64)
+    offsets = layer_offsets(widths)
+    return [state[offsets[l]:offsets[l + 1]].reshape(widths[l + 1], widths[l])
+            for l in range(widths.size - 1)]
+
+
+def pack(weights: list[np.ndarray]) -> np.ndarray:
+    """Flat state of [W_1, ..., W_D] (their shapes must chain: W_l is n_l x n_{l-1})."""
+    for l in range(1, len(weights)):
+        if weights[l].shape[1] != weights[l - 1].shape[0]:
+            raise ValueError(f"weights: W_{l + 1} has {weights[l].shape[1]} columns but W_{l} "
+                             f"has {weights[l - 1].shape[0]} rows")
+    return np.ascontiguousarray(np.concatenate([np.ravel(w) for w in weights]), dtype=np.float64)
+
+
+def product(weights: list[np.ndarray]) -> np.ndarray:
+    """M = W_D ... W_1."""
+    M = weights[0]
+    for W in weights[1:]:
+        M = W @ M
+    return M
+
+
+@dataclass(frozen=True)
+class DeepTrajectory(Trajectory):
+    """A :class:`~theory.results.Trajectory` of flat states; ``widths`` = (N_i, n_1, ..., N_o)."""
+
+    widths: tuple = ()
+
+    def weights(self, index: int = -1) -> list[np.ndarray]:
+        """[W_1, ..., W_D] at sample ``index``."""
+        return unpack(self.states[index], self.widths)
+
+    def maps(self) -> np.ndarray:
+        """M(t) = W_D ... W_1 at every sample, shape (n, N_o, N_i)."""
+        return np.array([product(self.weights(i)) for i in range(len(self.times))])
+
+    def multiplier(self, index: int = -1) -> np.ndarray:
+        """Lambda (N_o x P) at sample ``index`` (Minnorm only)."""
+        n_weights = int(layer_offsets(np.asarray(self.widths))[-1])
+        return self.states[index, n_weights:].reshape(self.widths[-1], -1)
+
+
+# --------------------------------------------------------------------------- initializations
+
+
+def gaussian_init(widths, sigma0: float, seed: int) -> list[np.ndarray]:
+    """W_l with iid N(0, sigma0^2 / fan_in) entries (fan_in = widths[l-1])."""
+    widths = _widths(widths)
+    sigma0 = validation.positive_scalar("sigma0", sigma0)
+    rng = np.random.default_rng(validation.count("seed", seed, minimum=0))
+    return [rng.standard_normal((widths[l + 1], widths[l])) * sigma0 / np.sqrt(widths[l])
+            for l in range(widths.size - 1)]
+
+
+def _orthogonal(n: int, rng: np.random.Generator) -> np.ndarray:
+    """A Haar-random orthogonal n x n matrix (QR with the signs of R fixed)."""
+    q, r = np.linalg.qr(rng.standard_normal((n, n)))
+    return q * np.sign(np.diag(r))
+
+
+def balanced_init(widths, singular_values, seed: int) -> list[np.ndarray]:
+    """W_l = Q_l S Q_{l-1}^T on the first r = len(s) columns of random orthogonal Q_l, so
+    that every balance matrix W_{l+1}^T W_{l+1} - W_l W_l^T is zero."""
+    widths = _widths(widths)
+    s = validation.finite_vector("singular_values", singular_values)
+    if s.size > widths.min():
+        raise ValueError(f"singular_values: at most min(widths) = {widths.min()} values")
+    rng = np.random.default_rng(validation.count("seed", seed, minimum=0))
+    Q = [_orthogonal(int(n), rng)[:, :s.size] for n in widths]
+    return [Q[l + 1] @ np.diag(s) @ Q[l].T for l in range(widths.size - 1)]
+
+
+def saxe_init(X, Y, widths, u0: float, seed: int) -> list[np.ndarray]:
+    """Saxe's decoupled balanced start: with Sigma_yx = Y X^T / P = U S V^T, W_1 = R_1 a V^T,
+    W_l = R_l a R_{l-1}^T, W_D = U a R_{D-1}^T with a = u0^(1/D) I on the r = rank modes and
+    random orthogonal R_l, so every mode starts at strength u0 and the modes evolve apart."""
+    X, Y = data(X, Y)
+    widths = _widths(widths)
+    u0 = validation.positive_scalar("u0", u0)
+    U, _, Vt = np.linalg.svd(Y @ X.T / X.shape[1], full_matrices=False)
+    r = U.shape[1]
+    if r > widths[1:-1].min(initial=r):
+        raise ValueError(f"widths: hidden layers need at least {r} units for the {r} modes")
+    rng = np.random.default_rng(validation.count("seed", seed, minimum=0))
+    frames = [Vt.T] + [_orthogonal(int(n), rng)[:, :r] for n in widths[1:-1]] + [U]
+    a = u0 ** (1.0 / (widths.size - 1))
+    return [a * frames[l + 1] @ frames[l].T for l in range(widths.size - 1)]
+
+
+# --------------------------------------------------------------------------- kernels
+
+
+@jit
+def _vector_field(y, X, Y, widths, offsets, params, out, acts, back_a, back_b):
+    """Write F(y) into ``out`` (module docstring). ``acts``, ``back_a``, ``back_b`` are
+    scratch of sizes sum_l n_l P and max_l n_l P (twice)."""
+    depth = widths.size - 1
+    P = X.shape[1]
+    eta_w = params[0]
+    beta = params[2]
+    # forward: A_l = W_l A_{l-1}
+    prev = X
+    a_off = 0
+    for l in range(depth):
+        n_out, n_in = widths[l + 1], widths[l]
+        W = y[offsets[l]:offsets[l + 1]].reshape((n_out, n_in))
+        A = acts[a_off:a_off + n_out * P].reshape((n_out, P))
+        np.dot(W, prev, A)
+        prev = A
+        a_off += n_out * P
+    # residual, multiplier field and output error G_D = (Lambda + c R) / P
+    n_o = widths[depth]
+    lam_off = offsets[depth]
+    G = back_a[:n_o * P].reshape((n_o, P))
+    for i in range(n_o):
+        for mu in range(P):
+            r = Y[i, mu] - prev[i, mu]
+            if y.size > lam_off:
+                out[lam_off + i * P + mu] = params[1] * r / P
+                G[i, mu] = (y[lam_off + i * P + mu] + params[3] * r) / P
+            else:
+                G[i, mu] = params[3] * r / P
+    # backward: dW_l = eta_w (G_l A_{l-1}^T - beta W_l), G_{l-1} = W_l^T G_l
+    use_a = True
+    for l in range(depth - 1, -1, -1):
+        n_out, n_in = widths[l + 1], widths[l]
+        a_off -= n_out * P
+        W = y[offsets[l]:offsets[l + 1]].reshape((n_out, n_in))
+        dW = out[offsets[l]:offsets[l + 1]].reshape((n_out, n_in))
+        if l == 0:
+            np.dot(G, X.T, dW)
+        else:
+            A_prev = acts[a_off - n_in * P:a_off].reshape((n_in, P))
+            np.dot(G, A_prev.T, dW)
+        for i in range(n_out):
+            for j in range(n_in):
+                dW[i, j] = eta_w * (dW[i, j] - beta * W[i, j])
+        if l > 0:
+            target = back_b if use_a else back_a
+            G_next = target[:n_in * P].reshape((n_in, P))
+            np.dot(W.T, G, G_next)
+            G = G_next
+            use_a = not use_a
+
+
+@jit
+def _integrate(y0, X, Y, widths, params, tab_a, tab_b, counts, sizes, tol, out):
+    """Explicit Runge-Kutta time loop; every buffer is allocated before the loop.
+
+    Returns (status code, steps taken, valid rows of ``out``).
+    """
+    dim = y0.size
+    stages = tab_b.size
+    P = X.shape[1]
+    offsets = np.zeros(widths.size, dtype=np.int64)
+    for l in range(widths.size - 1):
+        offsets[l + 1] = offsets[l] + widths[l + 1] * widths[l]
+    y = y0.copy()
+    k = np.empty((stages, dim))
+    ys = np.empty(dim)
+    acts = np.empty(widths[1:].sum() * P)
+    back_a = np.empty(widths.max() * P)
+    back_b = np.empty(widths.max() * P)
+    out[0, :] = y
+    step = 0
+    n = counts.size
+    for interval in range(n):
+        h = sizes[interval]
+        for _ in range(counts[interval]):
+            for s in range(stages):
+                stage_state(y, k, tab_a, s, h, ys)
+                _vector_field(ys, X, Y, widths, offsets, params, k[s], acts, back_a, back_b)
+            if tol > 0.0 and max_abs(k[0]) <= tol:
+                for row in range(interval + 1, n + 1):
+                    out[row, :] = y
+                return CODE_CONVERGED, step, n + 1
+            rk_update(y, k, tab_b, h)
+            step += 1
+            if out_of_bounds(y):
+                return CODE_DIVERGED, step, interval + 1
+        out[interval + 1, :] = y
+    return CODE_MAX_STEPS, step, n + 1
+
+
+def vector_field_numpy(y: np.ndarray, X: np.ndarray, Y: np.ndarray, widths: np.ndarray,
+                       params: np.ndarray) -> np.ndarray:
+    """NumPy twin of the jitted vector field."""
+    weights = unpack(y, widths)
+    n_weights = int(layer_offsets(widths)[-1])
+    P = X.shape[1]
+    acts = [X]
+    for W in weights:
+        acts.append(W @ acts[-1])
+    R = Y - acts[-1]
+    has_multiplier = y.size > n_weights
+    lam = y[n_weights:].reshape(R.shape) if has_multiplier else 0.0
+    G = (lam + params[C] * R) / P
+    grads = []
+    for l in range(len(weights) - 1, -1, -1):
+        grads.append(params[ETA_W] * (G @ acts[l].T - params[BETA] * weights[l]))
+        G = weights[l].T @ G
+    flat = [g.ravel() for g in reversed(grads)]
+    if has_multiplier:
+        flat.append((params[ETA_LAMBDA] * R / P).ravel())
+    return np.concatenate(flat)
+
+
+# --------------------------------------------------------------------------- wrappers
+
+
+def data(X, Y) -> tuple[np.ndarray, np.ndarray]:
+    """Validated (X, Y): finite matrices with the same number of columns (samples)."""
+    X = validation.finite_matrix("X", X)
+    Y = validation.finite_matrix("Y", Y)
+    if X.shape[1] != Y.shape[1]:
+        raise ValueError(f"X and Y must have the same number of columns (samples), got "
+                         f"{X.shape[1]} and {Y.shape[1]}")
+    return X, Y
+
+
+def _widths(widths) -> np.ndarray:
+    values = [validation.count("widths", w) for w in np.atleast_1d(widths)]
+    if len(values) < 2:
+        raise ValueError("widths must list at least the input and output sizes (depth >= 1)")
+    return np.array(values, dtype=np.int64)
+
+
+def _run(y0, X, Y, widths, params, tableau: Tableau, plan: StepPlan, times, tol,
+         backend: Backend) -> DeepTrajectory:
+    tol = validation.nonnegative_scalar("tol", tol)
+    if backend == "numba":
+        out = np.empty((plan.counts.size + 1, y0.size))
+        code, steps, valid = _integrate(y0, X, Y, widths, params, tableau.a, tableau.b,
+                                        plan.counts, plan.sizes, tol, out)
+    elif backend == "numpy":
+        code, steps, valid, out = integrate_numpy(
+            lambda y: vector_field_numpy(y, X, Y, widths, params), y0, tableau, plan, tol)
+    else:
+        raise ValueError(f"backend must be 'numba' or 'numpy', got {backend!r}")
+    status = Status.from_code(code)
+    return DeepTrajectory(times=np.concatenate(([0.0], times))[:valid], states=out[:valid].copy(),
+                          status=status, steps=int(steps),
+                          diverged_at=int(steps) if status is Status.DIVERGED else None,
+                          widths=tuple(int(w) for w in widths))
+
+
+def _solve(X, Y, weights0, params, lambda0, minnorm: bool, *, steps=None, times=None, dt=None,
+           method="rk4", tol=1e-12, backend: Backend = "numba") -> DeepTrajectory:
+    X, Y = data(X, Y)
+    if not weights0:
+        raise ValueError("weights0 must hold at least one matrix (depth >= 1)")
+    weights0 = [validation.finite_matrix(f"weights0[{i}]", w) for i, w in enumerate(weights0)]
+    widths = np.array([weights0[0].shape[1]] + [w.shape[0] for w in weights0], dtype=np.int64)
+    if widths[0] != X.shape[0] or widths[-1] != Y.shape[0]:
+        raise ValueError(f"weights0 map {widths[0]} inputs to {widths[-1]} outputs, but X has "
+                         f"{X.shape[0]} rows and Y {Y.shape[0]}")
+    y0 = pack(weights0)
+    if minnorm:
+        lam = (np.zeros(Y.shape) if lambda0 is None
+               else validation.finite_matrix("lambda0", lambda0))
+        if lam.shape != Y.shape:
+            raise ValueError(f"lambda0 must have the shape of Y {Y.shape}, got {lam.shape}")
+        y0 = np.ascontiguousarray(np.concatenate((y0, lam.ravel())))
+    if steps is not None:
+        steps = validation.sample_steps("steps", steps)
+        return _run(y0, X, Y, widths, params, EULER, discrete_plan(steps),
+                    steps.astype(np.float64), tol, backend)
+    times = validation.sample_times("times", times)
+    dt = validation.positive_scalar("dt", dt)
+    return _run(y0, X, Y, widths, params, get_tableau(method), flow_plan(times, dt), times, tol,
+                backend)
+
+
+def gradient_descent(X, Y, weights0, *, lr: float, steps, tol: float = 1e-12,
+                     backend: Backend = "numba") -> DeepTrajectory:
+    """Gradient descent W_l <- W_l + lr W_{>l}^T R X^T W_{<l}^T / P from ``weights0`` = [W_1..W_D].
+
+    ``steps``: sample step indices; other arguments as in :mod:`theory.linear_chain`.
+    """
+    params = np.array([validation.positive_scalar("lr", lr), 0.0, 0.0, 1.0])
+    return _solve(X, Y, weights0, params, None, False, steps=steps, tol=tol, backend=backend)
+
+
+def gradient_flow(X, Y, weights0, *, times, dt: float = 1e-2, eta: float = 1.0,
+                  method: str = "rk4", tol: float = 1e-12,
+                  backend: Backend = "numba") -> DeepTrajectory:
+    """Gradient flow dW_l/dt = eta W_{>l}^T R X^T W_{<l}^T / P (core-settings §3a)."""
+    params = np.array([validation.positive_scalar("eta", eta), 0.0, 0.0, 1.0])
+    return _solve(X, Y, weights0, params, None, False, times=times, dt=dt, method=method, tol=tol,
+                  backend=backend)
+
+
+def l2_descent(X, Y, weights0, *, beta: float, lr: float, steps, tol: float = 1e-12,
+               backend: Backend = "numba") -> DeepTrajectory:
+    """L2-regularized gradient descent: the GD step minus lr beta W_l."""
+    params = np.array([validation.positive_scalar("lr", lr), 0.0,
+                       validation.nonnegative_scalar("beta", beta), 1.0])
+    return _solve(X, Y, weights0, params, None, False, steps=steps, tol=tol, backend=backend)
+
+
+def l2_flow(X, Y, weights0, *, beta: float, times, dt: float = 1e-2, eta: float = 1.0,
+            method: str = "rk4", tol: float = 1e-12,
+            backend: Backend = "numba") -> DeepTrajectory:
+    """L2-regularized gradient flow dW_l/dt = eta (W_{>l}^T R X^T W_{<l}^T / P - beta W_l)."""
+    params = np.array([validation.positive_scalar("eta", eta), 0.0,
+                       validation.nonnegative_scalar("beta", beta), 1.0])
+    return _solve(X, Y, weights0, params, None, False, times=times, dt=dt, method=method, tol=tol,
+                  backend=backend)
+
+
+def minnorm_descent(X, Y, weights0, *, c: float, lr_w: float, lr_lambda: float, steps,
+                    lambda0=None, tol: float = 1e-12,
+                    backend: Backend = "numba") -> DeepTrajectory:
+    """Discrete Minnorm(c), Jacobi update from the old (W, Lambda):
+    W_l <- W_l - lr_w (W_l - W_{>l}^T (Lambda + c R) X^T W_{<l}^T / P), Lambda <- Lambda + lr_lambda R / P.
+    """
+    params = np.array([validation.positive_scalar("lr_w", lr_w),
+                       validation.positive_scalar("lr_lambda", lr_lambda), 1.0,
+                       validation.nonnegative_scalar("c", c)])
+    return _solve(X, Y, weights0, params, lambda0, True, steps=steps, tol=tol, backend=backend)
+
+
+def minnorm_flow(X, Y, weights0, *, c: float, times, dt: float = 1e-2, eta_w: float = 1.0,
+                 eta_lambda: float = 1.0, lambda0=None, method: str = "rk4", tol: float = 1e-12,
+                 backend: Backend = "numba") -> DeepTrajectory:
+    """Minnorm(c) flow (module docstring); ``lambda0`` defaults to zeros of Y's shape."""
+    params = np.array([validation.positive_scalar("eta_w", eta_w),
+                       validation.positive_scalar("eta_lambda", eta_lambda), 1.0,
+                       validation.nonnegative_scalar("c", c)])
+    return _solve(X, Y, weights0, params, lambda0, True, times=times, dt=dt, method=method,
+                  tol=tol, backend=backend)
+
+
+SOLVERS = {
+    "gradient_descent": gradient_descent,
+    "gradient_flow": gradient_flow,
+    "l2_descent": l2_descent,
+    "l2_flow": l2_flow,
+    "minnorm_descent": minnorm_descent,
+    "minnorm_flow": minnorm_flow,
+}
+"""Every solver of this setting, by name."""
