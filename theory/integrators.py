@@ -151,6 +151,13 @@ def integrate_numpy(field: Callable[[np.ndarray], np.ndarray], y0: np.ndarray,
     n = plan.counts.size
     out = np.empty((n + 1, y0.size))
     out[0] = y0
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported as divergence
+        return _numpy_loop(field, y0, tableau, plan, tol, project, out)
+
+
+def _numpy_loop(field, y0, tableau, plan, tol, project, out):
+    """The time loop of :func:`integrate_numpy`, writing samples into ``out``."""
+    n = plan.counts.size
     y = y0.copy()
     k = np.zeros((tableau.stages, y0.size))
     step = 0

@@ -1,0 +1,147 @@
+"""Deep linear solvers: jitted kernel vs NumPy twin, the invariants of the flows, the
+initializations, statuses and bad input."""
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from analytic import deep_linear as exact
+from theory import deep_linear as sim
+from theory.results import Status
+
+
+@st.composite
+def problems(draw, max_depth: int = 4):
+    """(X, Y, W0) with P < N_i, depth 1..max_depth, random widths and scale, seeded."""
+    n_in = draw(st.integers(3, 8))
+    n_samples = draw(st.integers(1, n_in - 1))
+    n_out = draw(st.integers(1, 4))
+    depth = draw(st.integers(1, max_depth))
+    widths = [n_in] + [draw(st.integers(1, 6)) for _ in range(depth - 1)] + [n_out]
+    seed = draw(st.integers(0, 2 ** 31))
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n_in, n_samples))
+    Y = rng.standard_normal((n_out, n_in)) / np.sqrt(n_in) @ X
+    return X, Y, sim.gaussian_init(widths, draw(st.floats(0.1, 1.5)), seed)
+
+
+def run(name, X, Y, W0, backend):
+    common = {"tol": 0.0, "backend": backend}
+    discrete, flow = {"steps": [1, 5, 40]}, {"times": [0.2, 1.0], "dt": 0.02}
+    kwargs = {"gradient_descent": {"lr": 0.05, **discrete},
+              "gradient_flow": flow,
+              "l2_descent": {"lr": 0.05, "beta": 0.2, **discrete},
+              "l2_flow": {"beta": 0.2, **flow},
+              "minnorm_descent": {"c": 1.5, "lr_w": 0.05, "lr_lambda": 0.05, **discrete},
+              "minnorm_flow": {"c": 1.5, "lambda0": np.full(Y.shape, 0.1), **flow}}[name]
+    return sim.SOLVERS[name](X, Y, W0, **{**common, **kwargs})
+
+
+@pytest.mark.parametrize("name", sorted(sim.SOLVERS))
+@given(problem=problems())
+def test_jitted_matches_numpy_twin(name, problem):
+    X, Y, W0 = problem
+    fast, slow = run(name, X, Y, W0, "numba"), run(name, X, Y, W0, "numpy")
+    assert fast.status == slow.status and fast.steps == slow.steps
+    scale = np.maximum(1.0, np.abs(slow.states))
+    assert np.max(np.abs(fast.states - slow.states) / scale) <= 1e-12
+
+
+@given(problem=problems())
+def test_vector_field_is_minus_the_loss_gradient(problem):
+    X, Y, W0 = problem
+    widths = np.array([X.shape[0]] + [w.shape[0] for w in W0])
+    y = sim.pack(W0)
+
+    def loss(v):
+        R = Y - sim.product(sim.unpack(v, widths)) @ X
+        return 0.5 * np.sum(R ** 2) / X.shape[1]
+
+    h = 1e-6
+    grad = np.array([(loss(y + h * e) - loss(y - h * e)) / (2 * h) for e in np.eye(y.size)])
+    field = sim.vector_field_numpy(y, X, Y, widths, np.array([1.0, 0.0, 0.0, 1.0]))
+    np.testing.assert_allclose(field, -grad, rtol=1e-5, atol=1e-7)
+
+
+@given(problem=problems())
+def test_gradient_descent_freezes_the_null_space_component(problem):
+    X, Y, W0 = problem
+    projector = exact.null_space_projector(X)
+    W1 = sim.gradient_descent(X, Y, W0, lr=0.05, steps=[300], tol=0.0).weights()[0]
+    np.testing.assert_allclose(W1 @ projector, W0[0] @ projector, atol=1e-12)
+
+
+@given(problem=problems(), beta=st.floats(0.0, 0.5))
+def test_balance_matrices_follow_the_derived_rate(problem, beta):
+    """d/dt D_l = -2 eta beta D_l exactly for the flow, so the deviation of the simulated D_l
+    from exp(-2 beta t) D_l(0) is RK4 truncation only: halving dt divides it by ~16 (we
+    require 8, the pre-asymptotic margin) down to the round-off floor."""
+    X, Y, W0 = problem
+    before = exact.balance_matrices(W0)
+    deviations = []
+    for dt in (4e-3, 2e-3):
+        traj = sim.l2_flow(X, Y, W0, beta=beta, times=[1.0], dt=dt, tol=0.0)
+        after = exact.balance_matrices(traj.weights())
+        deviations.append(max((np.abs(d1 - np.exp(-2 * beta) * d0).max()
+                               for d0, d1 in zip(before, after)), default=0.0))
+    floor = 1e-12 * max(1.0, max((np.abs(d).max() for d in before), default=1.0))
+    assert deviations[1] <= max(deviations[0] / 8, floor)
+
+
+def test_balanced_init_has_zero_balance_matrices():
+    weights = sim.balanced_init([6, 5, 5, 3], [2.0, 1.0, 0.5], seed=3)
+    for d in exact.balance_matrices(weights):
+        np.testing.assert_allclose(d, 0.0, atol=1e-12)
+
+
+def test_saxe_init_puts_every_mode_at_u0_and_is_balanced():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((5, 9))
+    Y = rng.standard_normal((3, 5)) @ X
+    weights = sim.saxe_init(X, Y, [5, 4, 4, 3], u0=0.02, seed=2)
+    U, _, Vt = np.linalg.svd(Y @ X.T / 9, full_matrices=False)
+    np.testing.assert_allclose(U.T @ sim.product(weights) @ Vt.T, 0.02 * np.eye(3), atol=1e-14)
+    for d in exact.balance_matrices(weights):
+        np.testing.assert_allclose(d, 0.0, atol=1e-14)
+
+
+def test_divergence_is_reported_with_its_step():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((6, 4))
+    Y = 3 * rng.standard_normal((2, 6)) @ X
+    W0 = sim.gaussian_init([6, 6, 6, 2], 1.5, seed=1)
+    traj = sim.gradient_descent(X, Y, W0, lr=2.0, steps=[10, 1000])
+    assert traj.status is Status.DIVERGED and traj.diverged_at is not None
+    assert np.all(np.isfinite(traj.states))
+
+
+X0 = np.ones((4, 3))
+Y0 = np.ones((2, 3))
+W_OK = [np.ones((5, 4)), np.ones((2, 5))]
+BAD_CALLS = [
+    ("X and Y", lambda: sim.gradient_descent(X0, np.ones((2, 4)), W_OK, lr=0.1, steps=[2])),
+    ("X", lambda: sim.gradient_descent(np.full((4, 3), np.nan), Y0, W_OK, lr=0.1, steps=[2])),
+    ("weights0", lambda: sim.gradient_descent(X0, Y0, [], lr=0.1, steps=[2])),
+    ("weights0", lambda: sim.gradient_descent(X0, Y0, [np.ones((5, 3)), np.ones((2, 5))],
+                                              lr=0.1, steps=[2])),
+    ("weights", lambda: sim.gradient_descent(X0, Y0, [np.ones((5, 4)), np.ones((2, 6))],
+                                             lr=0.1, steps=[2])),
+    ("lr", lambda: sim.gradient_descent(X0, Y0, W_OK, lr=0.0, steps=[2])),
+    ("beta", lambda: sim.l2_flow(X0, Y0, W_OK, beta=-1.0, times=[1.0])),
+    ("c", lambda: sim.minnorm_flow(X0, Y0, W_OK, c=-1.0, times=[1.0])),
+    ("lambda0", lambda: sim.minnorm_flow(X0, Y0, W_OK, c=1.0, times=[1.0],
+                                         lambda0=np.ones((3, 3)))),
+    ("dt", lambda: sim.gradient_flow(X0, Y0, W_OK, times=[1.0], dt=-1.0)),
+    ("sigma0", lambda: sim.gaussian_init([4, 2], 0.0, seed=1)),
+    ("widths", lambda: sim.gaussian_init([4], 1.0, seed=1)),
+    ("widths", lambda: sim.gaussian_init([4, 0, 2], 1.0, seed=1)),
+    ("seed", lambda: sim.gaussian_init([4, 2], 1.0, seed=-3)),
+    ("singular_values", lambda: sim.balanced_init([4, 2], [1.0, 2.0, 3.0], seed=1)),
+    ("u0", lambda: sim.saxe_init(X0, Y0, [4, 2], u0=0.0, seed=1)),
+]
+
+
+@pytest.mark.parametrize("argument,call", BAD_CALLS, ids=[f"{a}-{i}" for i, (a, _) in enumerate(BAD_CALLS)])
+def test_bad_input_raises_value_error_naming_the_argument(argument, call):
+    with pytest.raises(ValueError, match=argument):
+        call()
