@@ -11,6 +11,7 @@ import importlib
 from types import ModuleType
 
 SETTINGS: dict[str, str] = {
+    "deep_linear": "figures.deep_linear",
     "linear_chain": "figures.linear_chain",
     "max_margin": "figures.max_margin",
 }

@@ -20,6 +20,7 @@ from scipy.optimize import brentq
 from analytic import linear_chain as an
 from figures._style import save, styled
 from theory import linear_chain as lc
+from theory.measure import time_to_accuracy
 
 P_STAR, SIGMA, DT = 2.0, 1.0, 1e-2
 W0 = {2: np.array([1.5, 0.3]), 3: np.array([1.5, 0.3, 0.9])}
@@ -58,7 +59,7 @@ def _distance(traj: lc.ChainTrajectory) -> np.ndarray:
 
 def _settling_time(traj: lc.ChainTrajectory, eps: float) -> float:
     """T_eps: the time after which ||w - w_MN|| stays below eps."""
-    return lc.time_to_accuracy(traj.times, _distance(traj), eps)
+    return time_to_accuracy(traj.times, _distance(traj), eps)
 
 
 # --------------------------------------------------------------------------- phase plane

@@ -145,3 +145,14 @@ BAD_CALLS = [
 def test_bad_input_raises_value_error_naming_the_argument(argument, call):
     with pytest.raises(ValueError, match=argument):
         call()
+
+
+def test_instance_generators_are_exact_and_deterministic():
+    X, Y = sim.whitened_teacher([3.0, 1.0], n_in=4, n_samples=8, seed=5)
+    np.testing.assert_allclose(X @ X.T / 8, np.eye(4), atol=1e-14)
+    np.testing.assert_allclose(np.linalg.svd(Y @ X.T / 8, compute_uv=False)[:2], [3.0, 1.0])
+    a, b = sim.teacher_student(6, 2, 4, noise=0.5, seed=3), sim.teacher_student(6, 2, 4, 0.5, 3)
+    for u, v in zip(a, b):
+        np.testing.assert_array_equal(u, v)
+    with pytest.raises(ValueError, match="n_samples"):
+        sim.whitened_teacher([1.0, 2.0, 3.0], n_in=4, n_samples=3)

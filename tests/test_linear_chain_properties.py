@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 
 from analytic import linear_chain as exact
 from theory import linear_chain as sim
+from theory.measure import time_to_accuracy
 
 depths = st.integers(2, 6)
 p_stars = st.floats(0.5, 2.5)
@@ -138,7 +139,7 @@ def test_t_epsilon_ratio_grows_as_epsilon_shrinks(depth, p_star, spread):
     ratios = []
     target = exact.min_norm_solution(p_star, depth)
     for eps in (1e-2, 1e-3):
-        t_mn = sim.time_to_accuracy(mn.times, exact.distance_to_min_norm(mn.weights, p_star), eps)
+        t_mn = time_to_accuracy(mn.times, exact.distance_to_min_norm(mn.weights, p_star), eps)
         beta_eps = brentq(lambda b: exact.l2_distance_to_min_norm(p_star, b, depth) - eps, 1e-12,
                           0.5 * exact.l2_beta_max(p_star, depth))
         t_l2, _ = sim.l2_best_time_to_accuracy(w0, p_star, eps, target=target, beta_high=beta_eps,

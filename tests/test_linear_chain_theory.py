@@ -5,6 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from theory import linear_chain as sim
+from theory.measure import time_to_accuracy
 from theory.results import DivergenceError, Status
 
 P_STAR = 2.0
@@ -119,8 +120,8 @@ BAD_CALLS = [
     ("dt", lambda: sim.gradient_flow([1.0, 1.0], P_STAR, times=[1e3], dt=1e-16)),
     ("p_star", lambda: sim.loss([1.0, 2.0], np.nan)),
     ("sigma", lambda: sim.loss([1.0, 2.0], 1.0, sigma=-1.0)),
-    ("distances", lambda: sim.time_to_accuracy([0.0, 1.0], [1.0, np.nan], 0.1)),
-    ("same shape", lambda: sim.time_to_accuracy([0.0, 1.0], [1.0, 0.5, 0.1], 0.1)),
+    ("distances", lambda: time_to_accuracy([0.0, 1.0], [1.0, np.nan], 0.1)),
+    ("same shape", lambda: time_to_accuracy([0.0, 1.0], [1.0, 0.5, 0.1], 0.1)),
 ]
 
 

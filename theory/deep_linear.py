@@ -87,6 +87,12 @@ class DeepTrajectory(Trajectory):
         """M(t) = W_D ... W_1 at every sample, shape (n, N_o, N_i)."""
         return np.array([product(self.weights(i)) for i in range(len(self.times))])
 
+    def modes(self, X, Y) -> np.ndarray:
+        """Saxe's mode strengths diag(U^T M(t) V) for Sigma_yx = Y X^T / P = U S V^T, shape
+        (n, rank), columns in descending order of s."""
+        U, _, Vt = np.linalg.svd(Y @ X.T / X.shape[1], full_matrices=False)
+        return np.einsum("om,ton,mn->tm", U, self.maps(), Vt)
+
     def multiplier(self, index: int = -1) -> np.ndarray:
         """Lambda (N_o x P) at sample ``index`` (Minnorm only)."""
         n_weights = int(layer_offsets(np.asarray(self.widths))[-1])
@@ -138,6 +144,39 @@ def saxe_init(X, Y, widths, u0: float, seed: int) -> list[np.ndarray]:
     frames = [Vt.T] + [_orthogonal(int(n), rng)[:, :r] for n in widths[1:-1]] + [U]
     a = u0 ** (1.0 / (widths.size - 1))
     return [a * frames[l + 1] @ frames[l].T for l in range(widths.size - 1)]
+
+
+# --------------------------------------------------------------------------- data
+
+
+def teacher_student(n_in: int, n_out: int, n_samples: int, noise: float = 0.0,
+                    seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(X, Y, W_bar): W_bar ~ N(0, 1/n_in), X ~ N(0, 1) of n_in x n_samples, Y = W_bar X +
+    noise E with E ~ N(0, 1) (core-settings §3c). Same seed, same data."""
+    rng = np.random.default_rng(validation.count("seed", seed, minimum=0))
+    n_in, n_out = validation.count("n_in", n_in), validation.count("n_out", n_out)
+    n_samples = validation.count("n_samples", n_samples)
+    noise = validation.nonnegative_scalar("noise", noise)
+    W_bar = rng.standard_normal((n_out, n_in)) / np.sqrt(n_in)
+    X = rng.standard_normal((n_in, n_samples))
+    return X, W_bar @ X + noise * rng.standard_normal((n_out, n_samples)), W_bar
+
+
+def whitened_teacher(strengths, n_in: int = 6, n_samples: int = 12,
+                     seed: int = 2) -> tuple[np.ndarray, np.ndarray]:
+    """(X, Y) with X X^T / P = I exactly and Y = W X, W with singular values ``strengths``
+    (Saxe's setting: Sigma_xx = I, Sigma_yx = W)."""
+    s = validation.finite_vector("strengths", strengths)
+    n_in, n_samples = validation.count("n_in", n_in), validation.count("n_samples", n_samples)
+    if not s.size <= n_in <= n_samples:
+        raise ValueError(f"need len(strengths) <= n_in <= n_samples, got {s.size}, {n_in}, "
+                         f"{n_samples}")
+    rng = np.random.default_rng(validation.count("seed", seed, minimum=0))
+    q, _ = np.linalg.qr(rng.standard_normal((n_samples, n_in)))
+    U, _ = np.linalg.qr(rng.standard_normal((s.size, s.size)))
+    V, _ = np.linalg.qr(rng.standard_normal((n_in, s.size)))
+    X = np.sqrt(n_samples) * q.T
+    return X, (U * s) @ V.T @ X
 
 
 # --------------------------------------------------------------------------- kernels

@@ -36,6 +36,7 @@ from typing import Literal
 import numpy as np
 
 from theory import validation
+from theory.measure import time_to_accuracy
 from theory._numba import jit
 from theory.integrators import (EULER, StepPlan, Tableau, discrete_plan, flow_plan, get_tableau,
                                 integrate_numpy, max_abs, out_of_bounds, rk_update, stage_state)
@@ -305,29 +306,6 @@ SOLVERS = {
 
 
 # --------------------------------------------------------------------------- measurements
-
-
-def time_to_accuracy(times: np.ndarray, distances: np.ndarray, eps: float) -> float:
-    """T_eps: the time after which ``distances`` stays at or below ``eps``.
-
-    The last sample above ``eps`` and the next one are interpolated linearly in
-    log-distance. 0 if every sample is within ``eps``; inf if the last one is not.
-    """
-    eps = validation.positive_scalar("eps", eps)
-    times = validation.finite_vector("times", times)
-    distances = validation.finite_vector("distances", distances)
-    if times.shape != distances.shape:
-        raise ValueError(f"times and distances must have the same shape, got {times.shape} "
-                         f"and {distances.shape}")
-    above = np.flatnonzero(distances > eps)
-    if above.size == 0:
-        return 0.0
-    i = above[-1]
-    if i == distances.size - 1:
-        return float(np.inf)
-    d0, d1 = np.log(distances[i]), np.log(max(distances[i + 1], np.finfo(float).tiny))
-    fraction = (d0 - np.log(eps)) / (d0 - d1)
-    return float(times[i] + fraction * (times[i + 1] - times[i]))
 
 
 def l2_best_time_to_accuracy(w0, p_star: float, eps: float, *, target, beta_high: float,

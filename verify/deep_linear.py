@@ -13,6 +13,7 @@ import numpy as np
 
 from analytic import deep_linear as exact
 from theory import deep_linear as sim
+from theory.measure import first_crossing_time
 from verify.claims import Claim, Evidence
 
 SETTING = "deep_linear"
@@ -26,11 +27,7 @@ SOURCE_MINNORM = ("Minnorm (arXiv:1806.00730) abstract; update rule reconstructe
 @lru_cache(maxsize=None)
 def _teacher(noise: float = 0.0, n_samples: int = N_SAMPLES) -> tuple:
     """(X, Y, W_bar) of the module docstring, with label noise of std ``noise``."""
-    rng = np.random.default_rng(0)
-    W_bar = rng.standard_normal((N_OUT, N_IN)) / np.sqrt(N_IN)
-    X = rng.standard_normal((N_IN, n_samples))
-    noise_matrix = rng.standard_normal((N_OUT, n_samples))
-    return X, W_bar @ X + noise * noise_matrix, W_bar
+    return sim.teacher_student(N_IN, N_OUT, n_samples, noise, seed=0)
 
 
 def _widths(depth: int) -> list[int]:
@@ -57,26 +54,9 @@ def _gd_limit(X, Y, depth: int, sigma0: float, seed: int = 1, steps: int = 40_00
 # --------------------------------------------------------------------------- Saxe
 
 
-def _whitened_teacher(singular_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """X with X X^T / P = I (N_i = 6, P = 12) and Y = W X, W with the given singular values."""
-    rng = np.random.default_rng(2)
-    n_in, n_samples = 6, 12
-    q, _ = np.linalg.qr(rng.standard_normal((n_samples, n_in)))
-    X = np.sqrt(n_samples) * q.T
-    U, _ = np.linalg.qr(rng.standard_normal((singular_values.size, singular_values.size)))
-    V, _ = np.linalg.qr(rng.standard_normal((n_in, singular_values.size)))
-    return X, (U * singular_values) @ V.T @ X
-
-
-def _mode_strengths(traj: sim.DeepTrajectory, X, Y) -> np.ndarray:
-    """diag(U^T M(t) V) for Sigma_yx = U S V^T: one column per mode."""
-    U, _, Vt = np.linalg.svd(Y @ X.T / X.shape[1], full_matrices=False)
-    return np.einsum("om,ton,mn->tm", U, traj.maps(), Vt)
-
-
 def _check_saxe_modes(rng: np.random.Generator) -> Evidence:
     s = np.array([3.0, 2.0, 1.0, 0.5])
-    X, Y = _whitened_teacher(s)
+    X, Y = sim.whitened_teacher(s)
     measured, predicted, ok = {}, {}, True
     for depth in (2, 3, 4):
         u0 = 1e-2
@@ -85,7 +65,7 @@ def _check_saxe_modes(rng: np.random.Generator) -> Evidence:
         W0 = sim.saxe_init(X, Y, widths, u0, seed=3)
         times = np.linspace(0, horizon, 61)[1:]
         traj = sim.gradient_flow(X, Y, W0, times=times, dt=1e-3, tol=0.0)
-        simulated = _mode_strengths(traj, X, Y)[1:]
+        simulated = traj.modes(X, Y)[1:]
         closed = np.column_stack([exact.saxe_mode(si, u0, times, depth) for si in s])
         error = float(np.abs(simulated - closed).max())
         measured[f"D{depth}_max_error"], predicted[f"D{depth}_max_error"] = error, 0.0
@@ -95,16 +75,11 @@ def _check_saxe_modes(rng: np.random.Generator) -> Evidence:
                          "slowest mode's learning time")
 
 
-def _learning_time_from(times: np.ndarray, u: np.ndarray, level: float) -> float:
-    i = int(np.argmax(u >= level))
-    return float(times[i - 1] + (level - u[i - 1]) / (u[i] - u[i - 1]) * (times[i] - times[i - 1]))
-
-
 def _check_learning_time(rng: np.random.Generator) -> Evidence:
     strengths = np.array([0.5, 1.0, 2.0, 4.0])
     measured, predicted, ok = {}, {}, True
     for depth in (2, 3):
-        X, Y = _whitened_teacher(strengths)
+        X, Y = sim.whitened_teacher(strengths)
         widths = [6] + [6] * (depth - 1) + [4]
         # the same relative start u0 = s/100 for every mode: rescale the decoupled start
         horizon = 1.2 * exact.saxe_learning_time(strengths.min(), strengths.min() / 100,
@@ -115,8 +90,8 @@ def _check_learning_time(rng: np.random.Generator) -> Evidence:
         for s in strengths:  # every mode starts at s/100; only mode s is read
             traj = sim.gradient_flow(X, Y, sim.saxe_init(X, Y, widths, s / 100, seed=3),
                                      times=times, dt=2e-3, tol=0.0)
-            u = _mode_strengths(traj, X, Y)[1:, columns.index(s)]
-            t_half.append(_learning_time_from(times, u, s / 2))
+            u = traj.modes(X, Y)[1:, columns.index(s)]
+            t_half.append(first_crossing_time(times, u, s / 2))
         slope = float(np.polyfit(np.log(strengths), np.log(t_half), 1)[0])
         measured[f"D{depth}_slope"], predicted[f"D{depth}_slope"] = slope, 2.0 / depth - 2.0
         ok &= abs(slope - (2.0 / depth - 2.0)) <= 0.01

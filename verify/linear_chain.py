@@ -9,6 +9,7 @@ import numpy as np
 
 from analytic import linear_chain as exact
 from theory import linear_chain as sim
+from theory.measure import time_to_accuracy
 from verify.claims import Claim, Evidence
 
 SETTING = "linear_chain"
@@ -159,7 +160,7 @@ def _check_ordering(rng: np.random.Generator) -> Evidence:
     mn = sim.minnorm_flow(w0, P_STAR, c=c, times=np.linspace(0, 40, 40001), dt=1e-3, tol=0.0)
     d_mn = exact.distance_to_min_norm(mn.weights, P_STAR)
     for eps in epsilons:
-        t_mn.append(sim.time_to_accuracy(mn.times, d_mn, eps))
+        t_mn.append(time_to_accuracy(mn.times, d_mn, eps))
         beta_eps = brentq(lambda b: exact.l2_distance_to_min_norm(P_STAR, b, depth) - eps,
                           1e-12, 1.0)
         t, beta = sim.l2_best_time_to_accuracy(w0, P_STAR, eps, target=target, beta_high=beta_eps)
