@@ -128,23 +128,29 @@ def _saxe_two_numeric():
 
 @lru_cache(maxsize=None)
 def _saxe_integrand(depth: int):
-    """(smooth(v, v_star), kappa(v_star)): the integrand of :func:`saxe_mode_expr` (D != 2)
-    with s = v_star^D, split as smooth + kappa / (v_star - v).
+    """(smooth(v, v_star), kappa(v_star), origin(v0, v, v_star)): the integrand of
+    :func:`saxe_mode_expr` (D != 2) with s = v_star^D, split as
+    smooth + kappa / (v_star - v) + v^(1-D)/s.
 
-    t(u) diverges logarithmically as u -> s through the simple pole at v_star = s^(1/D);
-    ``cancel`` removes it from the remainder, so quadrature sees a smooth integrand and the
-    pole is integrated exactly, kappa ln((v_star - v0) / (v_star - v)).
+    t(u) diverges logarithmically as u -> s through the simple pole at v_star = s^(1/D),
+    and like v0^(2-D) as u0 -> 0 through the origin term. Both are integrated exactly
+    (``origin`` is the sympy integral of the origin term from v0 to v; the pole gives
+    kappa ln((v_star - v0) / (v_star - v))), so quadrature sees a smooth integrand.
     """
     import sympy as sp
 
     s = symbols()
     v, v_star = s["v"], sp.Symbol("v_star", positive=True)
+    v0 = sp.Symbol("v0", positive=True)
     integrand = (saxe_mode_expr(depth) / s["tau"]).function.subs(s["s"], v_star ** depth)
     kappa = sp.cancel((v_star - v) * integrand).subs(v, v_star)
-    smooth = sp.cancel(integrand - kappa / (v_star - v))
-    if sp.denom(smooth).subs(v, v_star) == 0:
-        raise ArithmeticError(f"the pole at v = s^(1/{depth}) did not cancel: {smooth}")
-    return sp.lambdify((v, v_star), smooth, "math"), sp.lambdify(v_star, kappa, "math")
+    origin = v ** (1 - depth) * sp.limit(integrand * v ** (depth - 1), v, 0)
+    smooth = sp.cancel(integrand - kappa / (v_star - v) - origin)
+    if sp.denom(smooth).subs(v, v_star) == 0 or sp.denom(smooth).subs(v, 0) == 0:
+        raise ArithmeticError(f"the singular parts did not cancel: {smooth}")
+    origin_integral = sp.integrate(origin.subs(v, s["v"]), (v, v0, s["v"]))
+    return (sp.lambdify((v, v_star), smooth, "math"), sp.lambdify(v_star, kappa, "math"),
+            sp.lambdify((v0, v, v_star), origin_integral, "math"))
 
 
 def _saxe_time(s: float, v0: float, v: float, depth: int, tau: float) -> float:
@@ -152,10 +158,13 @@ def _saxe_time(s: float, v0: float, v: float, depth: int, tau: float) -> float:
     the smooth part (relative error 1e-13) plus the pole's logarithm."""
     from scipy.integrate import quad
 
-    smooth, kappa = _saxe_integrand(depth)
+    smooth, kappa, origin = _saxe_integrand(depth)
     v_star = s ** (1.0 / depth)
-    value, _ = quad(smooth, v0, v, args=(v_star,), epsabs=0.0, epsrel=1e-13, limit=200)
-    return tau * (value + kappa(v_star) * np.log((v_star - v0) / (v_star - v)))
+    value, error = quad(smooth, v0, v, args=(v_star,), epsabs=1e-14, epsrel=1e-13, limit=200)
+    if error > 1e-9 * max(1.0, abs(value)):
+        raise ArithmeticError(f"quadrature of t(u) failed (error estimate {error:.2e})")
+    return tau * (value + kappa(v_star) * np.log((v_star - v0) / (v_star - v))
+                  + origin(v0, v, v_star))
 
 
 def _mode_args(s: float, u0: float, depth: int, tau: float) -> tuple[float, float, int, float]:

@@ -11,12 +11,12 @@ from theory.results import Status
 
 
 @st.composite
-def problems(draw, max_depth: int = 4):
-    """(X, Y, W0) with P < N_i, depth 1..max_depth, random widths and scale, seeded."""
+def problems(draw, min_depth: int = 1, max_depth: int = 4):
+    """(X, Y, W0) with P < N_i, depth min_depth..max_depth, random widths and scale, seeded."""
     n_in = draw(st.integers(3, 8))
     n_samples = draw(st.integers(1, n_in - 1))
     n_out = draw(st.integers(1, 4))
-    depth = draw(st.integers(1, max_depth))
+    depth = draw(st.integers(min_depth, max_depth))
     widths = [n_in] + [draw(st.integers(1, 6)) for _ in range(depth - 1)] + [n_out]
     seed = draw(st.integers(0, 2 ** 31))
     rng = np.random.default_rng(seed)
@@ -71,7 +71,7 @@ def test_gradient_descent_freezes_the_null_space_component(problem):
     np.testing.assert_allclose(W1 @ projector, W0[0] @ projector, atol=1e-12)
 
 
-@given(problem=problems(), beta=st.floats(0.0, 0.5))
+@given(problem=problems(min_depth=2), beta=st.floats(0.0, 0.5))
 def test_balance_matrices_follow_the_derived_rate(problem, beta):
     """d/dt D_l = -2 eta beta D_l exactly for the flow, so the deviation of the simulated D_l
     from exp(-2 beta t) D_l(0) is RK4 truncation only: halving dt divides it by ~16 (we
@@ -138,6 +138,11 @@ BAD_CALLS = [
     ("seed", lambda: sim.gaussian_init([4, 2], 1.0, seed=-3)),
     ("singular_values", lambda: sim.balanced_init([4, 2], [1.0, 2.0, 3.0], seed=1)),
     ("u0", lambda: sim.saxe_init(X0, Y0, [4, 2], u0=0.0, seed=1)),
+    ("widths", lambda: sim.saxe_init(X0, Y0, [5, 3, 2], u0=0.1, seed=1)),
+    ("strengths", lambda: sim.whitened_teacher([1.0, -1.0], n_in=4, n_samples=8)),
+    ("strengths", lambda: sim.whitened_teacher([1.0, 1.0], n_in=4, n_samples=8)),
+    ("no multiplier", lambda: sim.gradient_descent(X0, Y0, W_OK, lr=0.1,
+                                                   steps=[2]).multiplier()),
 ]
 
 

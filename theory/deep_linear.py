@@ -96,6 +96,8 @@ class DeepTrajectory(Trajectory):
     def multiplier(self, index: int = -1) -> np.ndarray:
         """Lambda (N_o x P) at sample ``index`` (Minnorm only)."""
         n_weights = int(layer_offsets(np.asarray(self.widths))[-1])
+        if self.states.shape[1] == n_weights:
+            raise ValueError("this trajectory has no multiplier (not a Minnorm run)")
         return self.states[index, n_weights:].reshape(self.widths[-1], -1)
 
 
@@ -136,6 +138,9 @@ def saxe_init(X, Y, widths, u0: float, seed: int) -> list[np.ndarray]:
     X, Y = data(X, Y)
     widths = _widths(widths)
     u0 = validation.positive_scalar("u0", u0)
+    if widths[0] != X.shape[0] or widths[-1] != Y.shape[0]:
+        raise ValueError(f"widths must start with N_i = {X.shape[0]} and end with N_o = "
+                         f"{Y.shape[0]}, got {widths.tolist()}")
     U, _, Vt = np.linalg.svd(Y @ X.T / X.shape[1], full_matrices=False)
     r = U.shape[1]
     if r > widths[1:-1].min(initial=r):
@@ -167,6 +172,9 @@ def whitened_teacher(strengths, n_in: int = 6, n_samples: int = 12,
     """(X, Y) with X X^T / P = I exactly and Y = W X, W with singular values ``strengths``
     (Saxe's setting: Sigma_xx = I, Sigma_yx = W)."""
     s = validation.finite_vector("strengths", strengths)
+    if np.any(s <= 0.0) or np.unique(s).size != s.size:
+        raise ValueError(f"strengths must be positive and distinct (they are the singular "
+                         f"values of the modes), got {s}")
     n_in, n_samples = validation.count("n_in", n_in), validation.count("n_samples", n_samples)
     if not s.size <= n_in <= n_samples:
         raise ValueError(f"need len(strengths) <= n_in <= n_samples, got {s.size}, {n_in}, "

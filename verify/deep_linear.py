@@ -125,15 +125,19 @@ def _check_null_space(rng: np.random.Generator) -> Evidence:
 
 def _check_minnorm_init_independent(rng: np.random.Generator) -> Evidence:
     X, Y, W_bar = _teacher()
-    predicted_error = exact.test_error(exact.min_norm_map(X, Y), W_bar)
-    errors = [exact.test_error(_minnorm_limit(X, Y, 2, s0), W_bar) for s0 in SIGMAS]
+    target = exact.min_norm_map(X, Y)
+    predicted_error = exact.test_error(target, W_bar)
+    limits = [_minnorm_limit(X, Y, 2, s0) for s0 in SIGMAS]
+    errors = [exact.test_error(M, W_bar) for M in limits]
     spread = float(max(errors) - min(errors))
     deviation = float(max(abs(e - predicted_error) for e in errors))
+    gap = float(max(np.abs(M - target).max() for M in limits))
     return Evidence(
         measured={f"E_g(sigma0={s0:g})": e for s0, e in zip(SIGMAS, errors)}
-        | {"max_deviation": deviation},
-        predicted={"E_g(min-norm map)": predicted_error, "max_deviation": 0.0},
-        passed=spread <= 1e-8 and deviation <= 1e-8,
+        | {"max_deviation": deviation, "max|M - YX^+|": gap},
+        predicted={"E_g(min-norm map)": predicted_error, "max_deviation": 0.0,
+                   "max|M - YX^+|": 0.0},
+        passed=spread <= 1e-8 and deviation <= 1e-8 and gap <= 1e-9,
         note="depth 2, Minnorm(c = 2), a = b = 0.05, 6e4 steps")
 
 
@@ -255,7 +259,9 @@ CLAIMS = [
                   "||W_bar P_perp||^2.",
         source=SOURCE_MINNORM + "; core-settings C3.1",
         regime="depth 2, P < N_i, no label noise, Minnorm(c = 2) converged",
-        tolerance="1e-8 on E_g (6e4 steps leave |M - Y X^+| ~ 1e-10)",
+        tolerance="max |M - Y X^+| <= 1e-9 (6e4 steps leave ~5e-11); 1e-8 on E_g, which "
+                  "is only quadratic in that gap (its first-order term vanishes), so the map "
+                  "itself is checked",
         check=_check_minnorm_init_independent),
     Claim(
         id="deep_linear.minnorm.depth3_needs_scale", setting=SETTING,
