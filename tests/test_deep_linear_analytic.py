@@ -275,3 +275,11 @@ X_OK, Y_OK, W0_OK = teacher_problem(0)
 def test_bad_input_names_the_argument(call, argument):
     with pytest.raises(ValueError, match=argument):
         call()
+
+
+@pytest.mark.parametrize("depth", [3, 4])
+def test_plateau_time_for_tiny_starts_matches_its_leading_asymptote(depth):
+    """t_1/2 = tau u0^-(1-2/D) / ((D-2) s) (1 + O(u0^(1-2/D))): relative 1e-6 at u0 = 1e-30."""
+    s, u0 = 1.3, 1e-30
+    leading = u0 ** -(1 - 2 / depth) / ((depth - 2) * s)
+    assert exact.saxe_plateau_time(s, u0, depth) == pytest.approx(leading, rel=1e-6)
