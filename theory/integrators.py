@@ -19,7 +19,7 @@ from typing import Callable
 import numpy as np
 
 from theory._numba import jit
-from theory.results import CODE_CONVERGED, CODE_DIVERGED, CODE_MAX_STEPS
+from theory.results import CODE_BUDGET, CODE_CONVERGED, CODE_DIVERGED, CODE_MAX_STEPS
 
 DIVERGENCE_BOUND = 1e100
 """A state with any |component| above this is reported as diverged."""
@@ -53,6 +53,22 @@ RK4 = _tableau("rk4", 4, [[0.0, 0.0, 0.0, 0.0], [0.5, 0.0, 0.0, 0.0],
                           [0.0, 0.5, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0]],
                [1 / 6, 1 / 3, 1 / 3, 1 / 6])
 TABLEAUX: dict[str, Tableau] = {t.name: t for t in (EULER, HEUN, RK4)}
+
+DOPRI5 = _tableau(
+    "dopri5", 5,
+    [[0, 0, 0, 0, 0, 0, 0],
+     [1 / 5, 0, 0, 0, 0, 0, 0],
+     [3 / 40, 9 / 40, 0, 0, 0, 0, 0],
+     [44 / 45, -56 / 15, 32 / 9, 0, 0, 0, 0],
+     [19372 / 6561, -25360 / 2187, 64448 / 6561, -212 / 729, 0, 0, 0],
+     [9017 / 3168, -355 / 33, 46732 / 5247, 49 / 176, -5103 / 18656, 0, 0],
+     [35 / 384, 0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84, 0]],
+    [35 / 384, 0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84, 0])
+"""Dormand-Prince 5(4) (Hairer, Norsett, Wanner, Solving ODEs I, Table II.5.2), for adaptive
+steps: :data:`DOPRI5_ERROR` holds b5 - b4, the weights of the embedded error estimate."""
+DOPRI5_ERROR = np.ascontiguousarray(
+    [35 / 384 - 5179 / 57600, 0.0, 500 / 1113 - 7571 / 16695, 125 / 192 - 393 / 640,
+     -2187 / 6784 + 92097 / 339200, 11 / 84 - 187 / 2100, -1 / 40], dtype=np.float64)
 
 
 def get_tableau(method: str) -> Tableau:
@@ -118,6 +134,32 @@ def rk_update(y, k, b, h):
 
 
 @jit
+def error_ratio(y, k, b_err, h, atol, rtol, y_new):
+    """max_i |h sum_j b_err[j] k[j, i]| / (atol + rtol max(|y_i|, |y_new_i|)): the embedded
+    error estimate in tolerance units (accept the step when <= 1)."""
+    worst = 0.0
+    for i in range(y.size):
+        acc = 0.0
+        for j in range(b_err.size):
+            acc += b_err[j] * k[j, i]
+        scale = atol + rtol * max(abs(y[i]), abs(y_new[i]))
+        ratio = abs(h * acc) / scale
+        if not ratio <= worst:
+            worst = ratio
+    return worst
+
+
+@jit
+def step_factor(ratio, order):
+    """Standard controller: 0.9 ratio^(-1/(order)) clipped to [0.2, 5] (0.2 for nan)."""
+    if not ratio >= 0.0 or ratio != ratio:
+        return 0.2
+    if ratio == 0.0:
+        return 5.0
+    return min(5.0, max(0.2, 0.9 * ratio ** (-1.0 / order)))
+
+
+@jit
 def max_abs(x):
     """max_i |x_i| (nan propagates as nan)."""
     m = 0.0
@@ -178,3 +220,46 @@ def _numpy_loop(field, y0, tableau, plan, tol, project, out):
         out[interval + 1] = y
     return CODE_MAX_STEPS, step, n + 1, out
 
+
+
+def integrate_adaptive_numpy(field: Callable[[np.ndarray], np.ndarray], y0: np.ndarray,
+                             times: np.ndarray, h0: float, atol: float, rtol: float,
+                             max_steps: int, tol: float = 0.0,
+                             project: Callable[[np.ndarray], np.ndarray] | None = None
+                             ) -> tuple[int, int, int, int, np.ndarray]:
+    """NumPy twin of the adaptive (Dormand-Prince 5(4)) time loops.
+
+    Steps land exactly on every sample time; ``tol`` > 0 stops (converged) once the field's
+    largest component is <= tol. Returns ``(status_code, accepted, rejected,
+    valid_samples, out)``; status max_steps means the step budget ran out.
+    """
+    out = np.empty((times.size + 1, y0.size))
+    out[0] = y0
+    y, t, h = y0.copy(), 0.0, h0
+    k = np.zeros((DOPRI5.stages, y0.size))
+    accepted = rejected = 0
+    with np.errstate(over="ignore", invalid="ignore"):
+        for i, target in enumerate(times):
+            while t < target:
+                if accepted + rejected >= max_steps:
+                    return CODE_BUDGET, accepted, rejected, i + 1, out
+                h = min(h, target - t)
+                for s in range(DOPRI5.stages):
+                    k[s] = field(y + h * (DOPRI5.a[s, :s] @ k[:s]))
+                if tol > 0.0 and np.max(np.abs(k[0])) <= tol:
+                    out[i + 1:] = y
+                    return CODE_CONVERGED, accepted, rejected, times.size + 1, out
+                y_new = y + h * (DOPRI5.b @ k)
+                scale = atol + rtol * np.maximum(np.abs(y), np.abs(y_new))
+                ratio = np.max(np.abs(h * (DOPRI5_ERROR @ k)) / scale)
+                if ratio <= 1.0:
+                    y = project(y_new) if project is not None else y_new
+                    t = target if target - t <= h else t + h
+                    accepted += 1
+                    if not np.all(np.abs(y) <= DIVERGENCE_BOUND):
+                        return CODE_DIVERGED, accepted, rejected, i + 1, out
+                else:
+                    rejected += 1
+                h *= step_factor(ratio, DOPRI5.order)
+            out[i + 1] = y
+    return CODE_MAX_STEPS, accepted, rejected, times.size + 1, out

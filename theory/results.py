@@ -10,6 +10,7 @@ import numpy as np
 CODE_CONVERGED = 0
 CODE_MAX_STEPS = 1
 CODE_DIVERGED = 2
+CODE_BUDGET = 3
 
 
 class Status(enum.Enum):
@@ -21,11 +22,14 @@ class Status(enum.Enum):
     """The last requested time was reached without meeting the tolerance."""
     DIVERGED = "diverged"
     """The state became non-finite or left the bound; ``diverged_at`` holds the step."""
+    STEP_BUDGET = "step_budget"
+    """An adaptive run used its step budget before the last requested time; only the
+    samples reached are kept."""
 
     @classmethod
     def from_code(cls, code: int) -> "Status":
         return {CODE_CONVERGED: cls.CONVERGED, CODE_MAX_STEPS: cls.MAX_STEPS,
-                CODE_DIVERGED: cls.DIVERGED}[int(code)]
+                CODE_DIVERGED: cls.DIVERGED, CODE_BUDGET: cls.STEP_BUDGET}[int(code)]
 
 
 class DivergenceError(RuntimeError):

@@ -1,0 +1,649 @@
+"""Closed forms for diagonal linear networks x = u^L - v^L (core-settings §4).
+
+Setting: u = v = alpha 1 at t = 0 (so x(0) = 0), loss 1/2 ||A x - y||^2 with A of shape
+M x N, M < N, gradient flow u' = -L u^(L-1) g, v' = L v^(L-1) g with g = A^T (A x - y).
+Each formula is derived with sympy the first time it is needed, cached, and exposed as a
+sympy expression (``*_expr``) and as a numeric function:
+
+- Woodworth et al. (2020), arXiv:1906.05827 (core-settings §4A): the potential
+  q(z) = integral_0^z arcsinh(s/2) ds (``integrate``), its small-z series (the l2 limit)
+  and its large-|z| asymptote (the l1 limit, by successive limits at infinity); the
+  depth-D potential q_D = integral of h_D^{-1}; the convex dual of argmin Q_alpha
+  subject to A z = y (``solve`` of the stationarity for one coordinate, then the
+  conjugate), solved numerically by damped Newton in a log-safe form.
+- Conserved quantities of gradient flow (u v for L = 2, u^(2-L) + v^(2-L) for any L) and
+  of per-coordinate weight normalization (Chou, Rauhut & Ward, arXiv:2305.05448;
+  core-settings §4B): r^2/2 + kappa F_L(theta), with d/dt = 0 checked symbolically.
+- The weight-normalization implicit-bias potential for L = 2: Phi'(z) = -h(X^{-1}(z)).
+
+Numerical evaluations that must not overflow or cancel (q at |z| up to 1e300, the dual at
+alpha down to 1e-12, X^{-1} when sin(psi) underflows) use rewritten forms; the rewrites are
+either checked symbolically against the derived expression here or checked numerically
+against the lambdified derivation in the tests.
+
+Importing this module does not import sympy or scipy; each derivation runs once per process.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from theory import validation
+
+_NEWTON_MAX_ITER = 500
+_RESIDUAL_TOL = 1e-12
+_WN_RESIDUAL_TOL = 1e-10
+_LN_HALF_PI = float(np.log(np.pi / 2.0))
+# below this log-angle, sin(psi) = psi and cos(psi) = 1 to double precision
+_SMALL_LOG_ANGLE = -20.0
+
+
+@lru_cache(maxsize=None)
+def symbols() -> dict:
+    """The sympy symbols used in every expression of this module, by name."""
+    import sympy as sp
+
+    table = {name: sp.Symbol(name, real=True) for name in ("z", "s", "mu", "w", "g")}
+    table.update({name: sp.Symbol(name, positive=True)
+                  for name in ("alpha", "u", "v", "r", "r0", "kappa", "eta_r", "eta_theta",
+                               "psi")})
+    table["L"] = sp.Symbol("L", positive=True, integer=True)
+    table["theta"] = sp.Symbol("theta", positive=True)
+    return table
+
+
+def _depth_at_least_two(depth: int) -> int:
+    D = validation.depth(depth)
+    if D < 2:
+        raise ValueError(f"depth must be >= 2 for a diagonal network, got {D}")
+    return D
+
+
+# --------------------------------------------------------------------------- q (depth 2)
+
+
+@lru_cache(maxsize=None)
+def q_expr():
+    """q(z) = integral_0^z arcsinh(s/2) ds = 2 - sqrt(4 + z^2) + z asinh(z/2) (``integrate``).
+
+    Source: Woodworth et al. (2020), arXiv:1906.05827, Theorem 1; core-settings §4A.
+    """
+    import sympy as sp
+
+    s = symbols()
+    return sp.integrate(sp.asinh(s["s"] / 2), (s["s"], 0, s["z"]))
+
+
+@lru_cache(maxsize=None)
+def q_stable_expr():
+    """q(z) = z (asinh(z/2) - z / (2 + sqrt(4 + z^2))), free of cancellation and of z^2.
+
+    Obtained from :func:`q_expr` by 2 - sqrt(4 + z^2) = -z^2 / (2 + sqrt(4 + z^2)); the
+    identity is checked with ``radsimp``. Evaluated with hypot(2, z) for sqrt(4 + z^2), it
+    does not overflow for |z| up to the largest double.
+    """
+    import sympy as sp
+
+    z = symbols()["z"]
+    root = sp.sqrt(z ** 2 + 4)
+    stable = z * (sp.asinh(z / 2) - z / (2 + root))
+    if sp.simplify(sp.radsimp(stable - q_expr())) != 0:
+        raise ArithmeticError("the stable form of q does not match its derivation")
+    return stable
+
+
+@lru_cache(maxsize=None)
+def _q_numeric():
+    import sympy as sp
+
+    z = symbols()["z"]
+    hypot = sp.Function("hypot")
+    expr = q_stable_expr().subs(sp.sqrt(z ** 2 + 4), hypot(2, z))
+    return sp.lambdify(z, expr, [{"hypot": np.hypot}, "numpy"])
+
+
+def q(z) -> np.ndarray:
+    """q(z) = 2 - sqrt(4 + z^2) + z arcsinh(z/2), elementwise (any shape).
+
+    Uses the form of :func:`q_stable_expr` with hypot, accurate for small |z| (no
+    cancellation) and finite for |z| up to 1e300 and beyond.
+    """
+    z_arr = np.asarray(z, dtype=np.float64)
+    if not np.all(np.isfinite(z_arr)):
+        raise ValueError("z must be finite")
+    return np.asarray(_q_numeric()(z_arr), dtype=np.float64)
+
+
+@lru_cache(maxsize=None)
+def q_series_expr(order: int = 6):
+    """Taylor series of q at 0 up to (excluding) z^order: z^2/4 - z^4/192 + z^6/2560 - ...
+
+    The leading term z^2/4 gives Q_alpha(z) ~ ||z||^2 / (4 alpha^2): the l2 limit
+    alpha -> infinity (core-settings §4A).
+    """
+    import sympy as sp
+
+    n = validation.count("order", order, minimum=1)
+    return sp.series(q_expr(), symbols()["z"], 0, n).removeO()
+
+
+@lru_cache(maxsize=None)
+def q_asymptotic_expr():
+    """q(z) = |z| ln|z| - |z| + 2 + o(1) as |z| -> infinity (q is even).
+
+    Derived by successive limits at infinity for z > 0: c1 = lim q / (z ln z),
+    c2 = lim (q - c1 z ln z) / z, c3 = lim (q - c1 z ln z - c2 z). It gives
+    Q_alpha(z) ~ ln(alpha^-2) ||z||_1 + sum |z_i| (ln|z_i| - 1): the l1 limit alpha -> 0.
+    Returned in terms of |z| with z the real symbol.
+    """
+    import sympy as sp
+
+    z = symbols()["z"]
+    x = sp.Symbol("x", positive=True)
+    qx = q_expr().subs(z, x)
+    c1 = sp.limit(qx / (x * sp.log(x)), x, sp.oo)
+    c2 = sp.limit((qx - c1 * x * sp.log(x)) / x, x, sp.oo)
+    c3 = sp.limit(qx - c1 * x * sp.log(x) - c2 * x, x, sp.oo)
+    return (c1 * x * sp.log(x) + c2 * x + c3).subs(x, sp.Abs(z))
+
+
+# --------------------------------------------------------------------------- depth D >= 3
+
+
+@lru_cache(maxsize=None)
+def h_expr(depth: int):
+    """h_D(w) = (1 - w)^(-D/(D-2)) - (1 + w)^(-D/(D-2)) for D >= 3 and 2 sinh(w) for D = 2.
+
+    x = alpha^D h_D(w) with w in range(A^T) along gradient flow (core-settings §4A; the
+    invariant u^(2-D) + v^(2-D) = 2 alpha^(2-D) of :func:`invariant_expr` gives it). q_D is
+    defined by q_D' = h_D^{-1}, q_D(0) = 0; for D = 2, h_2^{-1}(z) = asinh(z/2) = q'(z).
+    """
+    import sympy as sp
+
+    D = _depth_at_least_two(depth)
+    w = symbols()["w"]
+    if D == 2:
+        return 2 * sp.sinh(w)
+    p = sp.Rational(D, D - 2)
+    return (1 - w) ** (-p) - (1 + w) ** (-p)
+
+
+@lru_cache(maxsize=None)
+def dual_expr(depth: int = 2) -> dict:
+    """Dual of argmin_z alpha^D sum q_D(z_i / alpha^D) subject to A z = y, per coordinate.
+
+    With multiplier nu and mu = (A^T nu)_i, the stationarity in z_i of
+    alpha^D q_D(z_i / alpha^D) - mu z_i is q_D'(z_i / alpha^D) = mu. For D = 2 it is derived
+    (``diff`` of alpha^2 q(z / alpha^2)) as asinh(z / (2 alpha^2)) = mu and ``solve``d:
+    z = 2 alpha^2 sinh(mu); the conjugate mu z - alpha^2 q(z / alpha^2) there simplifies to
+    2 alpha^2 (cosh(mu) - 1). For D >= 3, q_D' = h_D^{-1} gives z = alpha^D h_D(mu) and,
+    integrating by parts, the conjugate alpha^D H_D(mu) with H_D = ``integrate`` h_D. The dual
+    is max_nu nu^T y - sum conjugate((A^T nu)_i), and x = primal(A^T nu).
+
+    Returns ``stationarity`` (D = 2 only), ``primal`` z(mu), ``conjugate`` and ``curvature``
+    dz/dmu, in the symbols mu and alpha.
+    """
+    import sympy as sp
+
+    D = _depth_at_least_two(depth)
+    s = symbols()
+    mu, alpha, z, w = s["mu"], s["alpha"], s["z"], s["w"]
+    out = {}
+    if D == 2:
+        potential = alpha ** 2 * q_expr().subs(z, z / alpha ** 2)
+        stationarity = sp.simplify(sp.diff(potential, z))
+        (primal,) = sp.solve(sp.Eq(stationarity, mu), z)
+        conjugate = mu * primal - potential.subs(z, primal)
+        # asinh(sinh(mu)) = mu for real mu
+        conjugate = sp.simplify(conjugate.replace(sp.asinh(sp.sinh(mu)), mu))
+        out["stationarity"] = stationarity
+    else:
+        h = h_expr(D)
+        primal = alpha ** D * h.subs(w, mu)
+        conjugate = alpha ** D * sp.simplify(sp.integrate(h.subs(w, s["s"]), (s["s"], 0, mu)))
+    out.update({"primal": primal, "conjugate": conjugate,
+                "curvature": sp.simplify(sp.diff(primal, mu))})
+    return out
+
+
+def _dual_terms(w: np.ndarray, log_alpha: float, depth: int):
+    """(x, dx/dw, conjugate) of :func:`dual_expr` at w = A^T nu, evaluated log-safely.
+
+    D = 2: alpha^2 e^|w| = exp(|w| + 2 ln alpha), so x = sign(w) exp(|w| + 2 ln alpha)
+    (1 - e^(-2|w|)), dx/dw = exp(|w| + 2 ln alpha) (1 + e^(-2|w|)) and the conjugate
+    2 alpha^2 (cosh w - 1) = (exp(|w|/2 + ln alpha) (1 - e^(-|w|)))^2 (expm1 for the last
+    factor). D >= 3: alpha^D (1 -+ |w|)^(-p) = exp(D ln alpha - p log1p(-+|w|)), and
+    (1 -+ |w|)^(-k) - 1 = expm1(-k log1p(-+|w|)) with p = D/(D-2), k = 2/(D-2). Outside
+    |w| < 1 (D >= 3) the conjugate is +inf. Overflow gives inf, which the line search rejects.
+    """
+    a = np.abs(w)
+    sign = np.sign(w)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        if depth == 2:
+            big = np.exp(a + 2.0 * log_alpha)
+            x = sign * big * -np.expm1(-2.0 * a)
+            slope = big * (1.0 + np.exp(-2.0 * a))
+            conjugate = (np.exp(0.5 * a + log_alpha) * -np.expm1(-a)) ** 2
+            return x, slope, conjugate
+        if np.any(a >= 1.0):
+            inf = np.full_like(w, np.inf)
+            return inf, inf, inf
+        p, k = depth / (depth - 2.0), 2.0 / (depth - 2.0)
+        scale = depth * log_alpha
+        lo, hi = np.log1p(-a), np.log1p(a)
+        x = sign * (np.exp(scale - p * lo) - np.exp(scale - p * hi))
+        slope = p * (np.exp(scale - (p + 1.0) * lo) + np.exp(scale - (p + 1.0) * hi))
+        conjugate = np.exp(scale) * (depth - 2.0) / 2.0 * (np.expm1(-k * lo) + np.expm1(-k * hi))
+        return x, slope, conjugate
+
+
+def _h_inverse(z: float, depth: int) -> float:
+    """w with h_D(w) = z for D >= 3 (brentq; in t = 1 - |w| when |w| > 1/2 for accuracy)."""
+    from scipy.optimize import brentq
+
+    p = depth / (depth - 2.0)
+    target = abs(z)
+    if target == 0.0:
+        return 0.0
+    half = 2.0 ** p - (2.0 / 3.0) ** p  # h_D(1/2)
+    if target <= half:
+        w = brentq(lambda w_: (1.0 - w_) ** -p - (1.0 + w_) ** -p - target, 0.0, 0.5,
+                   xtol=1e-300, rtol=4 * np.finfo(float).eps)
+    else:
+        lower = (target + 1.0) ** (-1.0 / p)
+        t = brentq(lambda t_: t_ ** -p - (2.0 - t_) ** -p - target, lower, 0.5,
+                   xtol=1e-300, rtol=4 * np.finfo(float).eps)
+        w = 1.0 - t
+    return float(np.copysign(w, z))
+
+
+def q_depth(z, depth: int) -> np.ndarray:
+    """q_D(z) = integral_0^z h_D^{-1}(s) ds, elementwise; q_2 = :func:`q`.
+
+    For D >= 3 it is evaluated through the Legendre identity (integration by parts)
+    q_D(z) = z w - H_D(w) with w = h_D^{-1}(z) found by brentq and H_D the conjugate of
+    :func:`dual_expr` (alpha = 1), not by quadrature; the tests compare with quad.
+    """
+    D = _depth_at_least_two(depth)
+    z_arr = np.asarray(z, dtype=np.float64)
+    if not np.all(np.isfinite(z_arr)):
+        raise ValueError("z must be finite")
+    if D == 2:
+        return q(z_arr)
+    flat = z_arr.ravel()
+    w = np.array([_h_inverse(v, D) for v in flat])
+    _, _, conjugate = _dual_terms(w, 0.0, D)
+    return (flat * w - conjugate).reshape(z_arr.shape)
+
+
+def Q(z, alpha: float, depth: int = 2) -> float:
+    """Q^D_alpha(z) = alpha^D sum_i q_D(z_i / alpha^D); for D = 2, alpha^2 sum q(z_i / alpha^2).
+
+    The implicit-bias potential of gradient flow from u = v = alpha 1 (Woodworth et al. 2020,
+    arXiv:1906.05827; core-settings §4A).
+    """
+    z = validation.finite_vector("z", z)
+    a = validation.positive_scalar("alpha", alpha)
+    D = _depth_at_least_two(depth)
+    scale = a ** D
+    return float(scale * np.sum(q_depth(z / scale, D)))
+
+
+# --------------------------------------------------------------------------- limits
+
+
+def _check_problem(A, y) -> tuple[np.ndarray, np.ndarray]:
+    """Validate an underdetermined consistent system A z = y (A is M x N with M < N)."""
+    A = validation.finite_matrix("A", A)
+    M, N = A.shape
+    if M >= N:
+        raise ValueError(f"A must have fewer rows than columns (M < N), got shape {A.shape}")
+    y = validation.finite_vector("y", y, size=M)
+    z_ls = np.linalg.lstsq(A, y, rcond=None)[0]
+    residual = np.linalg.norm(A @ z_ls - y)
+    if residual > 1e-10 * max(np.linalg.norm(y), np.linalg.norm(A) * np.linalg.norm(z_ls)):
+        raise ValueError(f"A z = y is inconsistent (least-squares residual {residual:.3g})")
+    return A, y
+
+
+def _safe_norm(v: np.ndarray) -> float:
+    """||v||, inf for non-finite or overflowing entries, without warnings."""
+    if not np.all(np.isfinite(v)):
+        return np.inf
+    scale = np.max(np.abs(v), initial=0.0)
+    return float(scale * np.linalg.norm(v / scale)) if scale > 0.0 else 0.0
+
+
+def _newton_step(A: np.ndarray, slope: np.ndarray, residual: np.ndarray) -> np.ndarray:
+    H = (A * slope) @ A.T
+    try:
+        return np.linalg.solve(H, residual)
+    except np.linalg.LinAlgError:
+        return np.linalg.lstsq(H, residual, rcond=None)[0]
+
+
+def implicit_bias_limit(A, y, alpha: float, depth: int = 2) -> np.ndarray:
+    """x_alpha = argmin Q^D_alpha(z) subject to A z = y: the limit of gradient flow from alpha 1.
+
+    Solved through the dual of :func:`dual_expr`, max_nu nu^T y - sum conjugate((A^T nu)_i)
+    (for D = 2: nu^T y - 2 alpha^2 sum (cosh(A^T nu) - 1), x = 2 alpha^2 sinh(A^T nu)), by
+    Newton's method with a backtracking line search on the dual objective; a step is also
+    accepted when the objective no longer resolves the gain but the residual decreases.
+    Every term is evaluated log-safely (see ``_dual_terms``), so alpha down to 1e-12 works
+    for D = 2. For D >= 3, w = A^T nu must approach 1 as alpha -> 0 and 1 - |w| is resolved
+    only to ~1e-16 absolute: small alpha (alpha^(D-2) near machine precision) fails.
+
+    Stops when ||A x - y|| <= 1e-12 ||y||; raises ArithmeticError if that is not reached.
+    Source: Woodworth et al. (2020), arXiv:1906.05827; core-settings §4A.
+    """
+    A, y = _check_problem(A, y)
+    a = validation.positive_scalar("alpha", alpha)
+    D = _depth_at_least_two(depth)
+    log_alpha = float(np.log(a))
+    tol = _RESIDUAL_TOL * np.linalg.norm(y)
+
+    def evaluate(nu: np.ndarray):
+        x, slope, conjugate = _dual_terms(A.T @ nu, log_alpha, D)
+        with np.errstate(over="ignore", invalid="ignore"):
+            objective = float(nu @ y - np.sum(conjugate))
+            residual = y - A @ x
+        if not np.isfinite(objective):
+            objective = -np.inf
+        return objective, x, slope, residual
+
+    nu = np.zeros(A.shape[0])
+    objective, x, slope, residual = evaluate(nu)
+    for _ in range(_NEWTON_MAX_ITER):
+        norm = _safe_norm(residual)
+        if norm <= tol:
+            return x
+        direction = _newton_step(A, slope, residual)
+        gain = float(residual @ direction)
+        step = 1.0
+        while step > 1e-300:
+            trial = evaluate(nu + step * direction)
+            if trial[0] >= objective + 1e-4 * step * gain or (
+                    trial[0] > -np.inf and _safe_norm(trial[3]) < norm):
+                break
+            step *= 0.5
+        else:
+            break
+        nu = nu + step * direction
+        objective, x, slope, residual = trial
+    raise ArithmeticError(f"Newton on the dual did not reach ||Ax - y|| <= {tol:.3g} "
+                          f"(alpha={a}, depth={D}, residual {np.linalg.norm(residual):.3g})")
+
+
+def l1_min(A, y) -> np.ndarray:
+    """argmin ||z||_1 subject to A z = y, by linprog (HiGHS) on z = z+ - z-, z+- >= 0.
+
+    The alpha -> 0 limit of :func:`implicit_bias_limit` (core-settings §4A).
+    """
+    from scipy.optimize import linprog
+
+    A, y = _check_problem(A, y)
+    N = A.shape[1]
+    res = linprog(np.ones(2 * N), A_eq=np.hstack([A, -A]), b_eq=y, bounds=(0, None),
+                  method="highs")
+    if not res.success:
+        raise ArithmeticError(f"linprog failed: {res.message}")
+    return res.x[:N] - res.x[N:]
+
+
+def l2_min(A, y) -> np.ndarray:
+    """argmin ||z||_2 subject to A z = y: A^+ y (the alpha -> infinity limit)."""
+    A, y = _check_problem(A, y)
+    return np.linalg.pinv(A) @ y
+
+
+# --------------------------------------------------------------------------- invariants
+
+
+@lru_cache(maxsize=None)
+def invariant_expr(depth: int | None = 2) -> dict:
+    """Conserved quantity of gradient flow u' = -L u^(L-1) g, v' = L v^(L-1) g, one coordinate.
+
+    L = 2: u v; L >= 3 (or ``depth=None`` for symbolic L): u^(2-L) + v^(2-L). Returns
+    ``invariant`` and ``derivative`` (its d/dt along the field, simplified; 0, else
+    ArithmeticError). Source: Woodworth et al. (2020); core-settings §4A.
+    """
+    import sympy as sp
+
+    s = symbols()
+    u, v, g = s["u"], s["v"], s["g"]
+    L = s["L"] if depth is None else _depth_at_least_two(depth)
+    invariant = u * v if L == 2 else u ** (2 - L) + v ** (2 - L)
+    du, dv = -L * u ** (L - 1) * g, L * v ** (L - 1) * g
+    derivative = sp.simplify(sp.diff(invariant, u) * du + sp.diff(invariant, v) * dv)
+    if derivative != 0:
+        raise ArithmeticError(f"not conserved: d/dt = {derivative}")
+    return {"invariant": invariant, "derivative": derivative, "field": (du, dv)}
+
+
+def gf_invariant(u, v, depth: int = 2) -> np.ndarray:
+    """u v (L = 2) or u^(2-L) + v^(2-L) (L >= 3), elementwise; u, v > 0 for L >= 3."""
+    D = _depth_at_least_two(depth)
+    u = validation.finite_vector("u", np.atleast_1d(u))
+    v = validation.finite_vector("v", np.atleast_1d(v), size=u.size)
+    if D >= 3 and (np.any(u <= 0.0) or np.any(v <= 0.0)):
+        raise ValueError("u and v must be positive for depth >= 3")
+    return u * v if D == 2 else u ** (2.0 - D) + v ** (2.0 - D)
+
+
+@lru_cache(maxsize=None)
+def wn_invariant_expr(depth: int = 2) -> dict:
+    """Invariant r^2/2 + kappa F_L(theta) of per-coordinate weight normalization.
+
+    u = r cos(theta), v = r sin(theta), x = u^L - v^L, r' = -eta_r dLoss/dr,
+    theta' = -eta_theta dLoss/dtheta with dLoss/dx = g; kappa = eta_r / eta_theta and
+    F_L(theta) = integral_{pi/4}^{theta} c_L / s_L, c_L = cos^L - sin^L,
+    s_L = cos^(L-1) sin + sin^(L-1) cos. The derivative along the field is checked to
+    simplify to 0 (with F_L' = c_L / s_L); for L = 2 ``integrate`` gives
+    F_2 = ln(sin 2 theta) / 2, i.e. r^2 + kappa ln sin(2 theta) = const.
+    Returns ``invariant``, ``F`` (a closed form for L = 2, an unevaluated Integral otherwise),
+    ``ratio`` c_L / s_L, ``field`` (r', theta') and ``derivative``.
+    Source: Chou, Rauhut & Ward, arXiv:2305.05448; core-settings §4B.
+    """
+    import sympy as sp
+
+    L = _depth_at_least_two(depth)
+    s = symbols()
+    r, theta, g, kappa = s["r"], s["theta"], s["g"], s["kappa"]
+    eta_r, eta_theta = s["eta_r"], s["eta_theta"]
+    x = (r * sp.cos(theta)) ** L - (r * sp.sin(theta)) ** L
+    dr = -eta_r * g * sp.diff(x, r)
+    dtheta = -eta_theta * g * sp.diff(x, theta)
+    c_L = sp.cos(theta) ** L - sp.sin(theta) ** L
+    s_L = sp.cos(theta) ** (L - 1) * sp.sin(theta) + sp.sin(theta) ** (L - 1) * sp.cos(theta)
+    ratio = c_L / s_L
+    derivative = sp.simplify((r * dr + kappa * ratio * dtheta).subs(kappa, eta_r / eta_theta))
+    if derivative != 0:
+        raise ArithmeticError(f"not conserved: d/dt = {derivative}")
+    phi = sp.Symbol("phi", positive=True)
+    if L == 2:
+        F = sp.integrate(sp.simplify(ratio.subs(theta, phi)), (phi, sp.pi / 4, theta))
+    else:
+        F = sp.Integral(ratio.subs(theta, phi), (phi, sp.pi / 4, theta))
+    return {"invariant": r ** 2 / 2 + kappa * F, "F": F, "ratio": ratio,
+            "field": (dr, dtheta), "derivative": derivative}
+
+
+@lru_cache(maxsize=None)
+def _wn_numeric(depth: int):
+    import sympy as sp
+
+    s, e = symbols(), wn_invariant_expr(depth)
+    if depth == 2:
+        return sp.lambdify((s["r"], s["theta"], s["kappa"]), e["invariant"], "numpy"), None
+    return None, sp.lambdify(s["theta"], e["ratio"], "numpy")
+
+
+def wn_invariant(r, theta, kappa: float, depth: int = 2) -> np.ndarray:
+    """r^2/2 + kappa F_L(theta), elementwise, conserved by weight-normalized gradient flow.
+
+    L = 2: the closed form (r^2 + kappa ln sin 2 theta) / 2; L >= 3: F_L by quad of c_L / s_L.
+    theta must lie in (0, pi/2).
+    """
+    D = _depth_at_least_two(depth)
+    r = validation.finite_vector("r", np.atleast_1d(r))
+    theta = validation.finite_vector("theta", np.atleast_1d(theta), size=r.size)
+    k = validation.nonnegative_scalar("kappa", kappa)
+    if np.any(theta <= 0.0) or np.any(theta >= np.pi / 2):
+        raise ValueError("theta must lie in (0, pi/2)")
+    closed, ratio = _wn_numeric(D)
+    if closed is not None:
+        return np.asarray(closed(r, theta, k), dtype=np.float64)
+    from scipy.integrate import quad
+
+    F = np.array([quad(ratio, np.pi / 4, t, epsabs=1e-14, epsrel=1e-13)[0] for t in theta])
+    return r ** 2 / 2 + k * F
+
+
+# --------------------------------------------------------------------------- WN bias (L = 2)
+
+
+@lru_cache(maxsize=None)
+def wn_potential_expr() -> dict:
+    """The WN implicit-bias potential for L = 2 (core-settings §4B), psi = 2 theta.
+
+    X(psi) = (r0^2 - kappa ln sin psi) cos psi is x_i along the flow and
+    h'(psi) = 1 / ((r0^2 - kappa ln sin psi) sin psi) with h(pi/2) = 0; Phi'(z) = -h(X^{-1}(z)).
+    Returns ``X``, ``h_integrand``, ``dX`` (``diff``) and ``curvature``: dz/dmu for
+    mu = Phi'(z), i.e. -X'(psi) / h'(psi), factored. X' < 0 and h' > 0 on (0, pi), so Phi' is
+    increasing and odd (X(pi - psi) = -X(psi), h(pi - psi) = -h(psi)).
+    Source: Chou, Rauhut & Ward, arXiv:2305.05448 (derived in core-settings §4B).
+    """
+    import sympy as sp
+
+    s = symbols()
+    psi, r0, kappa = s["psi"], s["r0"], s["kappa"]
+    radius = r0 ** 2 - kappa * sp.log(sp.sin(psi))
+    X = radius * sp.cos(psi)
+    integrand = 1 / (radius * sp.sin(psi))
+    dX = sp.diff(X, psi)
+    return {"X": X, "h_integrand": integrand, "dX": dX,
+            "curvature": sp.factor(sp.simplify(-dX / integrand))}
+
+
+def _log_sin(s: np.ndarray) -> np.ndarray:
+    """ln sin(e^s) for e^s in (0, pi/2], without underflow: s + ln(sinc) for small angles."""
+    s = np.asarray(s, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        return np.where(s < _SMALL_LOG_ANGLE, s, np.log(np.sin(np.exp(s))))
+
+
+def _wn_X(s, r0sq: float, kappa: float):
+    """X(e^s) = (r0^2 - kappa ln sin e^s) cos e^s (log-angle s <= ln(pi/2))."""
+    return (r0sq - kappa * _log_sin(s)) * np.cos(np.exp(s))
+
+
+def _wn_h_tail(s: float, r0sq: float, kappa: float) -> float:
+    """-h(e^s) = integral_s^{ln pi/2} ds' / ((r0^2 - kappa ln sin e^s') sinc(e^s')) >= 0.
+
+    Below s' = -20 the integrand is 1 / (r0^2 - kappa s') to double precision and is
+    integrated exactly; above, by quad.
+    """
+    from scipy.integrate import quad
+
+    def integrand(t: float) -> float:
+        psi = np.exp(t)
+        return psi / ((r0sq - kappa * np.log(np.sin(psi))) * np.sin(psi))
+
+    start = max(s, _SMALL_LOG_ANGLE)
+    value = quad(integrand, start, _LN_HALF_PI, epsabs=1e-15, epsrel=1e-13, limit=200)[0]
+    if s < _SMALL_LOG_ANGLE:
+        value += (np.log1p(-kappa * s / r0sq) - np.log1p(-kappa * _SMALL_LOG_ANGLE / r0sq)) / kappa
+    return value
+
+
+def _wn_log_angle_of_z(z: float, r0sq: float, kappa: float) -> float:
+    """s = ln X^{-1}(z) for z >= 0 (brentq on s <= ln(pi/2); X decreases in psi)."""
+    from scipy.optimize import brentq
+
+    if z == 0.0:
+        return _LN_HALF_PI
+    lower = -1.0
+    while _wn_X(lower, r0sq, kappa) < z:
+        lower *= 2.0
+    return brentq(lambda t: _wn_X(t, r0sq, kappa) - z, lower, _LN_HALF_PI,
+                  xtol=1e-14, rtol=4 * np.finfo(float).eps)
+
+
+def _wn_log_angle_of_mu(mu: float, r0sq: float, kappa: float) -> float:
+    """s with Phi' = -h(e^s) = mu >= 0 (brentq; -h increases as s decreases)."""
+    from scipy.optimize import brentq
+
+    if mu == 0.0:
+        return _LN_HALF_PI
+    lower = -1.0
+    while _wn_h_tail(lower, r0sq, kappa) < mu:
+        lower *= 2.0
+    return brentq(lambda t: _wn_h_tail(t, r0sq, kappa) - mu, lower, _LN_HALF_PI,
+                  xtol=1e-14, rtol=4 * np.finfo(float).eps)
+
+
+def _wn_params(r0: float, kappa: float) -> tuple[float, float]:
+    return (validation.positive_scalar("r0", r0) ** 2, validation.positive_scalar("kappa", kappa))
+
+
+def wn_potential_derivative(z, r0: float, kappa: float) -> np.ndarray:
+    """Phi'(z) = -h(X^{-1}(z)) of :func:`wn_potential_expr`, elementwise (odd, increasing).
+
+    X^{-1} by brentq on the log-angle s = ln psi (psi in (0, pi/2] for z >= 0, so sin psi
+    may underflow without harm), h by quad in s (exact below s = -20). kappa > 0.
+    """
+    r0sq, k = _wn_params(r0, kappa)
+    z_arr = np.asarray(z, dtype=np.float64)
+    if not np.all(np.isfinite(z_arr)):
+        raise ValueError("z must be finite")
+    flat = z_arr.ravel()
+    out = np.array([np.copysign(_wn_h_tail(_wn_log_angle_of_z(abs(v), r0sq, k), r0sq, k), v)
+                    for v in flat])
+    return out.reshape(z_arr.shape)
+
+
+def _wn_primal(mu: np.ndarray, r0sq: float, kappa: float):
+    """z = (Phi')^{-1}(mu) and dz/dmu (the ``curvature`` of :func:`wn_potential_expr`)."""
+    z, slope = np.empty_like(mu), np.empty_like(mu)
+    for i, m in enumerate(mu):
+        s = _wn_log_angle_of_mu(abs(m), r0sq, kappa)
+        radius = r0sq - kappa * _log_sin(s)
+        psi = np.exp(s)
+        z[i] = np.copysign(radius * np.cos(psi), m)
+        slope[i] = radius * (kappa * np.cos(psi) ** 2 + radius * np.sin(psi) ** 2)
+    return z, slope
+
+
+def wn_bias_limit(A, y, r0: float, kappa: float) -> np.ndarray:
+    """argmin sum_i Phi(z_i) subject to A z = y: the WN (L = 2) limit, if the flow interpolates.
+
+    Stationarity Phi'(z_i) = (A^T nu)_i, so z_i = (Phi')^{-1}((A^T nu)_i); nu solves
+    A z(nu) = y by Newton's method (Jacobian A diag(dz/dmu) A^T) with backtracking on
+    ||A z - y||. Stops at ||A z - y|| <= 1e-10 ||y|| (quadrature accuracy), else
+    ArithmeticError. r0 = sqrt(2) alpha at the usual initialization; kappa = eta_r / eta_theta.
+    """
+    A, y = _check_problem(A, y)
+    r0sq, k = _wn_params(r0, kappa)
+    tol = _WN_RESIDUAL_TOL * np.linalg.norm(y)
+    nu = np.zeros(A.shape[0])
+    z, slope = _wn_primal(A.T @ nu, r0sq, k)
+    residual = y - A @ z
+    for _ in range(_NEWTON_MAX_ITER):
+        norm = _safe_norm(residual)
+        if norm <= tol:
+            return z
+        direction = _newton_step(A, slope, residual)
+        step = 1.0
+        while step > 1e-12:
+            z_new, slope_new = _wn_primal(A.T @ (nu + step * direction), r0sq, k)
+            residual_new = y - A @ z_new
+            if _safe_norm(residual_new) < (1.0 - 1e-4 * step) * norm:
+                break
+            step *= 0.5
+        else:
+            break
+        nu = nu + step * direction
+        z, slope, residual = z_new, slope_new, residual_new
+    raise ArithmeticError(f"Newton for the WN bias did not reach ||Az - y|| <= {tol:.3g} "
+                          f"(residual {np.linalg.norm(residual):.3g})")
