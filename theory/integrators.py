@@ -52,7 +52,6 @@ HEUN = _tableau("heun", 2, [[0.0, 0.0], [1.0, 0.0]], [0.5, 0.5])
 RK4 = _tableau("rk4", 4, [[0.0, 0.0, 0.0, 0.0], [0.5, 0.0, 0.0, 0.0],
                           [0.0, 0.5, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0]],
                [1 / 6, 1 / 3, 1 / 3, 1 / 6])
-TABLEAUX: dict[str, Tableau] = {t.name: t for t in (EULER, HEUN, RK4)}
 
 DOPRI5 = _tableau(
     "dopri5", 5,
@@ -66,13 +65,15 @@ DOPRI5 = _tableau(
     [35 / 384, 0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84, 0])
 """Dormand-Prince 5(4) (Hairer, Norsett, Wanner, Solving ODEs I, Table II.5.2), for adaptive
 steps: :data:`DOPRI5_ERROR` holds b5 - b4, the weights of the embedded error estimate."""
+TABLEAUX: dict[str, Tableau] = {t.name: t for t in (EULER, HEUN, RK4, DOPRI5)}
+"""Methods by name; Dormand-Prince is also usable with fixed steps (its 5th-order weights)."""
 DOPRI5_ERROR = np.ascontiguousarray(
     [35 / 384 - 5179 / 57600, 0.0, 500 / 1113 - 7571 / 16695, 125 / 192 - 393 / 640,
      -2187 / 6784 + 92097 / 339200, 11 / 84 - 187 / 2100, -1 / 40], dtype=np.float64)
 
 
 def get_tableau(method: str) -> Tableau:
-    """The tableau named ``method`` ('euler', 'heun' or 'rk4')."""
+    """The tableau named ``method`` ('euler', 'heun', 'rk4' or 'dopri5')."""
     try:
         return TABLEAUX[method]
     except KeyError:

@@ -12,6 +12,7 @@ SETTINGS: dict[str, str] = {
     "linear_chain": "verify.linear_chain",
     "max_margin": "verify.max_margin",
     "deep_linear": "verify.deep_linear",
+    "diagonal_linear": "verify.diagonal_linear",
 }
 """Setting name -> module holding its ``CLAIMS``; a new setting is one line here."""
 

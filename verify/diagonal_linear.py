@@ -1,0 +1,260 @@
+"""Claims about diagonal linear networks x = u^L - v^L (core-settings §4): adaptive
+simulations of ``theory.diagonal_linear`` against ``analytic.diagonal_linear``.
+
+Instances: ``sparse_instance(30, 12, 3, seed=5)`` for the implicit-bias limit (Woodworth
+et al.), ``sparse_instance(40, 20, 3, seed=5)`` for weight normalization (Chou, Rauhut,
+Ward); A ~ N(0, 1/M), x* with 3 nonzeros of size 1-2, y = A x*.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+from analytic import diagonal_linear as exact
+from theory import diagonal_linear as sim
+from theory.measure import first_crossing_time
+from verify.claims import Claim, Evidence
+
+SETTING = "diagonal_linear"
+SOURCE_WOODWORTH = "Woodworth et al. 2020 (arXiv:1906.05827), Thm 1 and §4"
+SOURCE_CRW = ("Chou, Rauhut, Ward (arXiv:2305.05448) abstract; the weight-normalized model is "
+              "reconstructed (core-settings §4B [R]): the claims test that model")
+
+
+@lru_cache(maxsize=None)
+def _woodworth() -> tuple:
+    return sim.sparse_instance(30, 12, 3, seed=5)
+
+
+@lru_cache(maxsize=None)
+def _wn_instance() -> tuple:
+    return sim.sparse_instance(40, 20, 3, seed=5)
+
+
+def _gf_endpoint(A, y, alpha: float) -> np.ndarray:
+    """Gradient flow to t = min(1e3, 300/alpha^2): the slowest linear rate at large alpha is
+    ~4 alpha^2 sigma_min(A A^T), so the horizon shrinks like 1/alpha^2 there."""
+    traj = sim.gradient_flow(A, y, alpha=alpha, times=[min(1e3, 300 / alpha ** 2)], tol=0.0)
+    return traj.x[-1]
+
+
+def _check_limit(rng: np.random.Generator) -> Evidence:
+    A, y, _ = _woodworth()
+    alphas = (0.01, 0.1, 1.0, 3.0, 10.0)
+    deviations = {f"alpha={a:g}": float(np.abs(_gf_endpoint(A, y, a)
+                                               - exact.implicit_bias_limit(A, y, a)).max())
+                  for a in alphas}
+    return Evidence(measured=deviations, predicted={k: 0.0 for k in deviations},
+                    passed=max(deviations.values()) <= 1e-8,
+                    note="max |x_GF(T) - argmin_{Az=y} Q_alpha(z)|")
+
+
+def _check_l2_rate(rng: np.random.Generator) -> Evidence:
+    A, y, _ = _woodworth()
+    x_l2 = exact.l2_min(A, y)
+    scaled = {a: a ** 4 * np.linalg.norm(exact.implicit_bias_limit(A, y, a) - x_l2)
+              for a in (3.0, 10.0, 30.0)}
+    simulated = {a: a ** 4 * np.linalg.norm(_gf_endpoint(A, y, a) - x_l2) for a in (3.0, 10.0)}
+    drift = abs(scaled[30.0] / scaled[10.0] - 1)
+    agreement = max(abs(simulated[a] / scaled[a] - 1) for a in simulated)
+    return Evidence(
+        measured={f"alpha^4 |x - x_l2| (alpha={a:g})": v for a, v in scaled.items()}
+        | {f"simulated (alpha={a:g})": v for a, v in simulated.items()}
+        | {"drift 10->30": drift},
+        predicted={"drift 10->30": 0.0, "simulated/closed - 1": 0.0},
+        passed=drift <= 0.01 and agreement <= 1e-3,
+        note="Q_alpha = |z|^2/(4 alpha^2) - sum z^4/(192 alpha^6) + ...: the quartic term moves "
+             "the minimizer by O(alpha^-4)")
+
+
+def _check_l1_log(rng: np.random.Generator) -> Evidence:
+    A, y, _ = _woodworth()
+    l1 = np.abs(exact.l1_min(A, y)).sum()
+    alphas = np.array([1e-2, 1e-4, 1e-8, 1e-12])
+    gaps = np.array([np.abs(exact.implicit_bias_limit(A, y, a)).sum() - l1 for a in alphas])
+    exponents = np.diff(np.log(gaps)) / np.diff(np.log(alphas))  # local power of alpha
+    scaled = gaps * np.log(1 / alphas ** 2)
+    simulated_gap = np.abs(_gf_endpoint(A, y, 1e-2)).sum() - l1
+    return Evidence(
+        measured={f"l1 gap (alpha={a:g})": float(g) for a, g in zip(alphas, gaps)}
+        | {f"gap ln(1/alpha^2) (alpha={a:g})": float(s) for a, s in zip(alphas, scaled)}
+        | {f"local exponent {i}": float(e) for i, e in enumerate(exponents)}
+        | {"simulated gap (alpha=0.01)": float(simulated_gap)},
+        predicted={"gap ln(1/alpha^2)": "bounded, non-increasing (O(1/ln(1/alpha)) bound)"},
+        passed=bool(np.all(gaps > 0) and np.all(np.diff(scaled) < 0)
+                    and abs(simulated_gap - gaps[0]) <= 1e-8 * 30),
+        note="Q_alpha ~ ln(1/alpha^2)|z|_1 + sum |z|(ln|z| - 1): the l1 solution is reached at "
+             "worst like 1/ln(1/alpha); here (unique l1 solution = x*) faster, with local "
+             "exponents 0.1-0.4, so 'only logarithmically' is the worst case, not this instance")
+
+
+def _check_invariants(rng: np.random.Generator) -> Evidence:
+    A, y, _ = _wn_instance()
+    measured = {}
+    for depth in (2, 3):
+        traj = sim.gradient_flow(A, y, alpha=0.3, depth=depth, times=np.linspace(0, 50, 26)[1:],
+                                 tol=0.0)
+        invariant = np.array([exact.gf_invariant(*np.split(s, 2), depth) for s in traj.states])
+        measured[f"GF L={depth}"] = float(np.abs(invariant - invariant[0]).max()
+                                          / np.abs(invariant[0]).max())
+        kappa = 7.0
+        wn = sim.wn_flow(A, y, alpha=0.3, depth=depth, eta_r=kappa, eta_theta=1.0,
+                         times=np.linspace(0, 50, 26)[1:], tol=0.0)
+        invariant = np.array([exact.wn_invariant(*np.split(s, 2), kappa, depth)
+                              for s in wn.states])
+        measured[f"WN L={depth}"] = float(np.abs(invariant - invariant[0]).max()
+                                          / max(1.0, np.abs(invariant[0]).max()))
+    return Evidence(measured=measured, predicted={k: 0.0 for k in measured},
+                    passed=max(measured.values()) <= 1e-9,
+                    note="GF: u v = alpha^2 (L = 2), u^(2-L) + v^(2-L) (L = 3); WN: r^2/2 + kappa "
+                         "F_L(theta); relative drift over t in [0, 50], alpha = 0.3, kappa = 7")
+
+
+def _wn_error(alpha: float, kappa: float, form: str) -> float:
+    A, y, x_star = _wn_instance()
+    if form == "gf":
+        x = sim.gradient_flow(A, y, alpha=alpha, times=[300.0], tol=0.0).x[-1]
+    elif form == "polar":
+        x = sim.wn_flow(A, y, alpha=alpha, eta_r=kappa, eta_theta=1.0, times=[100.0],
+                        tol=0.0).x[-1]
+    else:
+        x = sim.global_wn_flow(A, y, alpha=alpha, eta_radius=kappa, eta_direction=1.0,
+                               times=[30.0], tol=0.0).x[-1]
+    if sim.loss(x, A, y) > 1e-16:
+        raise ArithmeticError(f"{form} run at alpha={alpha}, kappa={kappa} did not interpolate")
+    return float(np.linalg.norm(x - x_star))
+
+
+def _check_robust_sparsity(rng: np.random.Generator) -> Evidence:
+    A, y, x_star = _wn_instance()
+    l2_error = float(np.linalg.norm(exact.l2_min(A, y) - x_star))
+    measured = {}
+    ok = True
+    for alpha in (0.5, 1.0):
+        errors = [_wn_error(alpha, k, "polar") for k in (10.0, 100.0)]
+        gf = _wn_error(alpha, 0.0, "gf")
+        measured |= {f"GF alpha={alpha:g}": gf, f"WN k=10 alpha={alpha:g}": errors[0],
+                     f"WN k=100 alpha={alpha:g}": errors[1]}
+        ok &= errors[1] < errors[0] < gf
+    ok &= measured["GF alpha=1"] >= 0.95 * l2_error
+    return Evidence(measured=measured, predicted={"l2 error": l2_error,
+                                                  "order": "WN k=100 < WN k=10 < GF"},
+                    passed=bool(ok),
+                    note="||x - x*||; every run interpolates (loss <= 1e-16); l1 recovers x*")
+
+
+def _check_no_robustness(rng: np.random.Generator) -> Evidence:
+    measured = {}
+    for alpha in (0.5, 1.0):
+        gf = _wn_error(alpha, 0.0, "gf")
+        measured[f"GF alpha={alpha:g}"] = gf
+        measured[f"WN k=1 alpha={alpha:g}"] = _wn_error(alpha, 1.0, "polar")
+        measured[f"global k=100 alpha={alpha:g}"] = _wn_error(alpha, 100.0, "global")
+    gf_at_1 = measured["GF alpha=1"]
+    passed = (abs(measured["global k=100 alpha=1"] / gf_at_1 - 1) <= 0.02
+              and abs(measured["WN k=1 alpha=1"] / gf_at_1 - 1) <= 0.02
+              and measured["global k=100 alpha=0.5"] >= 0.95 * measured["GF alpha=0.5"])
+    return Evidence(measured=measured, predicted={"ratio to GF at alpha=1": 1.0},
+                    passed=bool(passed),
+                    note="global WN: beta^2 = R_inf^2/(2N) e^{(R0^2 - R_inf^2)/kappa} magnifies "
+                         "the bias only if R grows, and R0^2 = 2N alpha^2 is large")
+
+
+def _time_to_loss(traj: sim.DiagonalTrajectory, A, y, level: float = 1e-8) -> float:
+    losses = np.array([sim.loss(x, A, y) for x in traj.x])
+    return first_crossing_time(traj.times, -np.log10(np.maximum(losses, 1e-300)), -np.log10(level))
+
+
+def _check_speed(rng: np.random.Generator) -> Evidence:
+    A, y, _ = _wn_instance()
+    alpha = 0.1
+    r0_sq = 2 * alpha ** 2
+    times = np.geomspace(1e-2, 3e3, 600)
+    gf = _time_to_loss(sim.gradient_flow(A, y, alpha=alpha, times=times, tol=0.0), A, y)
+    scaled = {k: _time_to_loss(sim.wn_flow(A, y, alpha=alpha, eta_r=k, eta_theta=1 / r0_sq,
+                                           times=times, tol=0.0), A, y) for k in (1.0, 10.0)}
+    fixed = _time_to_loss(sim.wn_flow(A, y, alpha=alpha, eta_r=1.0, eta_theta=1.0, times=times,
+                                      tol=0.0), A, y)
+    passed = all(t <= gf for t in scaled.values()) and fixed > gf
+    return Evidence(
+        measured={"T_GF": gf} | {f"T_WN(eta_r={k:g}, eta_theta=1/r0^2)": t
+                                 for k, t in scaled.items()}
+        | {"T_WN(eta_r=1, eta_theta=1)": fixed},
+        predicted={"order": "T_WN(scaled) <= T_GF < T_WN(fixed eta_theta)"},
+        passed=bool(passed),
+        note="time for the loss to fall below 1e-8, alpha = 0.1 (r0^2 = 0.02)")
+
+
+CLAIMS = [
+    Claim(
+        id="diagonal_linear.gf.limit_is_argmin_Q", setting=SETTING,
+        statement="Gradient flow from u = v = alpha converges to argmin Q_alpha(z) subject to "
+                  "A z = y, Q_alpha = alpha^2 sum q(z_i/alpha^2), q' = arcsinh(z/2).",
+        source=SOURCE_WOODWORTH + "; core-settings C4.1",
+        regime="depth 2, alpha from 1e-2 to 10 (N = 30, M = 12)",
+        tolerance="1e-8 (the issue's): Dormand-Prince at rtol 1e-12; x = u^2 - v^2 cancels two "
+                  "numbers of size alpha^2, so the floor is ~1e-12 alpha^2; the dual Newton "
+                  "solves to a 1e-12 residual",
+        check=_check_limit),
+    Claim(
+        id="diagonal_linear.limit.l2_rate", setting=SETTING,
+        statement="As alpha grows, alpha^4 ||x_alpha - x_l2|| tends to a constant (the "
+                  "kernel regime is reached at rate alpha^-4).",
+        source=SOURCE_WOODWORTH + "; core-settings C4.2 (derived from the series of q)",
+        regime="alpha = 3, 10, 30 (closed form); simulated at 3 and 10",
+        tolerance="the scaled distance changes < 1 % from alpha = 10 to 30 (next term O(alpha^-2) "
+                  "relative); simulation within 1e-3 relative of the closed form",
+        check=_check_l2_rate),
+    Claim(
+        id="diagonal_linear.limit.l1_logarithmic", setting=SETTING,
+        statement="As alpha -> 0 the l1-norm gap ||x_alpha||_1 - ||x_l1||_1 vanishes no slower "
+                  "than C/ln(1/alpha) (gap * ln(1/alpha^2) decreasing). The claim that it shrinks "
+                  "only logarithmically is the worst case: on this instance, whose l1 solution is "
+                  "unique and equals x*, the gap falls faster (local power of alpha 0.1-0.4).",
+        source=SOURCE_WOODWORTH + " (alpha must be exponentially small in 1/eps); core-settings "
+               "C4.3, whose 'only logarithmically' holds on its instance, not generically",
+        regime="alpha = 1e-2, 1e-4, 1e-8, 1e-12 (closed form, log-safe dual); simulated at 1e-2",
+        tolerance="strict decrease of gap * ln(1/alpha^2); simulated gap within 3e-7 (N x 1e-8) "
+                  "of the closed form",
+        check=_check_l1_log),
+    Claim(
+        id="diagonal_linear.invariants", setting=SETTING,
+        statement="The invariants hold along the flows: u_i v_i (L = 2) and u_i^(2-L) + "
+                  "v_i^(2-L) (L = 3) for gradient flow; r_i^2/2 + kappa F_L(theta_i) for "
+                  "per-coordinate weight normalization (kappa = eta_r/eta_theta).",
+        source="derived here with sympy (analytic.diagonal_linear.invariant_expr, "
+               "wn_invariant_expr); core-settings C4.6",
+        regime="L = 2, 3; alpha = 0.3; kappa = 7; t in [0, 50]",
+        tolerance="relative drift <= 1e-9 (rtol 1e-12 per step over ~1e3 steps)",
+        check=_check_invariants),
+    Claim(
+        id="diagonal_linear.wn.robust_sparsity", setting=SETTING,
+        statement="At a fixed large initialization, per-coordinate weight normalization "
+                  "recovers the sparse x* better as the rate ratio kappa grows, while plain "
+                  "gradient flow stays near the l2 error.",
+        source=SOURCE_CRW + "; core-settings C4.4",
+        regime="alpha = 0.5 and 1, kappa = 10 and 100, eta_theta = 1 (N = 40, M = 20, s = 3)",
+        tolerance="strict ordering of the errors; GF within 5 % of the l2 error at alpha = 1",
+        check=_check_robust_sparsity),
+    Claim(
+        id="diagonal_linear.wn.no_robustness", setting=SETTING,
+        statement="Failing regimes: the global weight-normalization form (w = R phi over all "
+                  "2N weights) and the per-coordinate form with kappa = 1 give no robustness: "
+                  "their errors equal plain gradient flow's at large alpha.",
+        source=SOURCE_CRW + "; core-settings §4B (global form, derived [D])",
+        regime="alpha = 0.5, 1; global kappa = 100; per-coordinate kappa = 1",
+        tolerance="within 2 % of GF's error at alpha = 1; global not better than 95 % of GF's "
+                  "at alpha = 0.5",
+        check=_check_no_robustness),
+    Claim(
+        id="diagonal_linear.wn.speed_depends_on_normalization", setting=SETTING,
+        statement="Weight normalization is faster only under the normalization where it equals "
+                  "gradient flow at t = 0 (eta_theta = eta/r0^2, eta_r >= eta); with the "
+                  "angular rate fixed at eta_theta = 1 it is slower (the speed claim reverses).",
+        source=SOURCE_CRW + " (faster convergence in experiments); core-settings C4.5",
+        regime="alpha = 0.1; eta_r = 1, 10",
+        tolerance="strict ordering of the times to loss 1e-8 (600 log-spaced samples, "
+                  "interpolated in log loss)",
+        check=_check_speed),
+]
