@@ -12,6 +12,7 @@ from types import ModuleType
 
 SETTINGS: dict[str, str] = {
     "deep_linear": "figures.deep_linear",
+    "diagonal_linear": "figures.diagonal_linear",
     "linear_chain": "figures.linear_chain",
     "max_margin": "figures.max_margin",
 }

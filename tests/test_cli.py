@@ -88,6 +88,8 @@ def test_saved_figures_are_byte_for_byte_reproducible(tmp_path, fmt):
 EXPECTED_FIGURES = {
     "deep_linear": ["deep_linear_error_vs_scale.png", "deep_linear_error_vs_time.png",
                     "deep_linear_saxe.png"],
+    "diagonal_linear": ["diagonal_linear_kernel_to_rich.png", "diagonal_linear_loss_vs_time.png",
+                        "diagonal_linear_paths_2d.png", "diagonal_linear_wn_robustness.png"],
     "linear_chain": ["linear_chain_distance.png", "linear_chain_phase_plane.png",
                      "linear_chain_t_epsilon.png"],
     "max_margin": ["max_margin_angle.png", "max_margin_gd_norm_loss.png",

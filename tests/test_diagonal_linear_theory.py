@@ -140,3 +140,20 @@ def test_gradient_flow_endpoint_is_argmin_Q(instance, log_alpha):
                              max_steps=400_000)
     assume(traj.status is Status.MAX_STEPS and np.abs(traj.x[2] - traj.x[1]).max() <= 1e-10)
     np.testing.assert_allclose(traj.x[2], exact.implicit_bias_limit(A, y, alpha), atol=1e-8)
+
+
+@given(instance=instances, depth=st.integers(2, 3), log_alpha=st.floats(-1.5, 0.3),
+       kappa=st.floats(0.3, 30.0))
+def test_invariants_hold_along_random_flows(instance, depth, log_alpha, kappa):
+    """u v (L = 2) / u^(2-L) + v^(2-L) (L = 3) along GF and r^2/2 + kappa F_L(theta) along
+    polar WN stay constant to 1e-9 relative (rtol 1e-12 per step, ~1e3 steps)."""
+    A, y, _ = instance
+    alpha = 10.0 ** log_alpha
+    times = np.linspace(0, 20, 5)[1:]
+    gf = sim.gradient_flow(A, y, alpha=alpha, depth=depth, times=times, tol=0.0)
+    values = np.array([exact.gf_invariant(*np.split(s, 2), depth) for s in gf.states])
+    assert np.abs(values - values[0]).max() <= 1e-9 * np.abs(values[0]).max()
+    wn = sim.wn_flow(A, y, alpha=alpha, depth=depth, eta_r=kappa, eta_theta=1.0, times=times,
+                     tol=0.0, max_steps=200_000)
+    values = np.array([exact.wn_invariant(*np.split(s, 2), kappa, depth) for s in wn.states])
+    assert np.abs(values - values[0]).max() <= 1e-9 * max(1.0, np.abs(values[0]).max())

@@ -340,7 +340,7 @@ def _discrete(A, y, parametrization, params, alpha, steps, tol, state0,
 
 def gradient_flow(A, y, *, alpha: float, times, depth: int = 2, eta: float = 1.0,
                   state0=None, atol: float = 1e-15, rtol: float = 1e-12,
-                  max_steps: int = 2_000_000, tol: float = 1e-13,
+                  max_steps: int = 2_000_000, tol: float = 1e-11,
                   backend: Backend = "numba") -> DiagonalTrajectory:
     """Gradient flow of x = u^L - v^L from u = v = alpha (or ``state0`` = (u, v)).
 
@@ -361,7 +361,7 @@ def gradient_descent(A, y, *, alpha: float, lr: float, steps, depth: int = 2, st
 
 def wn_flow(A, y, *, alpha: float, times, eta_r: float, eta_theta: float, depth: int = 2,
             state0=None, atol: float = 1e-15, rtol: float = 1e-12, max_steps: int = 2_000_000,
-            tol: float = 1e-13, backend: Backend = "numba") -> DiagonalTrajectory:
+            tol: float = 1e-11, backend: Backend = "numba") -> DiagonalTrajectory:
     """Per-coordinate weight-normalized flow in polar coordinates (module docstring) from
     r = alpha sqrt 2, theta = pi/4 (x = 0). kappa = eta_r / eta_theta is the rate ratio;
     eta_theta = eta / r0^2 makes it coincide with gradient flow at t = 0."""
@@ -380,7 +380,7 @@ def wn_descent(A, y, *, alpha: float, lr_r: float, lr_theta: float, steps, depth
 
 def global_wn_flow(A, y, *, alpha: float, times, eta_radius: float, eta_direction: float,
                    depth: int = 2, state0=None, atol: float = 1e-15, rtol: float = 1e-12,
-                   max_steps: int = 2_000_000, tol: float = 1e-13,
+                   max_steps: int = 2_000_000, tol: float = 1e-11,
                    backend: Backend = "numba") -> DiagonalTrajectory:
     """Global weight normalization w = R phi over all 2N weights (module docstring), phi
     renormalized after every accepted step; kappa = eta_radius / eta_direction."""
