@@ -92,8 +92,9 @@ def initial_state(parametrization: int, alpha: float, n: int) -> np.ndarray:
 
 
 @jit
-def _vector_field(y, A, b, params, out, x, g):
-    """Write F(y) into ``out`` (module docstring); ``x``, ``g`` are scratch of size N."""
+def _vector_field(y, A, b, params, out, x, g, residual):
+    """Write F(y) into ``out`` (module docstring); ``x``, ``g`` are scratch of size N and
+    ``residual`` of size M; the two products with A go through BLAS (np.dot into buffers)."""
     m, n = A.shape
     algorithm = int(params[ALGORITHM])
     depth = int(params[DEPTH])
@@ -105,14 +106,10 @@ def _vector_field(y, A, b, params, out, x, g):
         else:
             u, v = y[0] * y[1 + i], y[0] * y[1 + n + i]
         x[i] = u ** depth - v ** depth
-    for i in range(n):
-        g[i] = 0.0
+    np.dot(A, x, residual)
     for k in range(m):
-        r = -b[k]
-        for i in range(n):
-            r += A[k, i] * x[i]
-        for i in range(n):
-            g[i] += A[k, i] * r
+        residual[k] -= b[k]
+    np.dot(A.T, residual, g)
     if algorithm == GF:
         for i in range(n):
             out[i] = -params[RATE_1] * depth * y[i] ** (depth - 1) * g[i]
@@ -161,6 +158,7 @@ def _integrate(y0, A, b, params, tab_a, tab_b, counts, sizes, tol, out):
     ys = np.empty(dim)
     x = np.empty(A.shape[1])
     g = np.empty(A.shape[1])
+    residual = np.empty(A.shape[0])
     out[0, :] = y
     step = 0
     n = counts.size
@@ -169,7 +167,7 @@ def _integrate(y0, A, b, params, tab_a, tab_b, counts, sizes, tol, out):
         for _ in range(counts[interval]):
             for s in range(stages):
                 stage_state(y, k, tab_a, s, h, ys)
-                _vector_field(ys, A, b, params, k[s], x, g)
+                _vector_field(ys, A, b, params, k[s], x, g, residual)
             if tol > 0.0 and max_abs(k[0]) <= tol:
                 for row in range(interval + 1, n + 1):
                     out[row, :] = y
@@ -199,6 +197,7 @@ def _integrate_adaptive(y0, A, b, params, tab_a, tab_b, b_err, order, times, h0,
     ys = np.empty(dim)
     x = np.empty(A.shape[1])
     g = np.empty(A.shape[1])
+    residual = np.empty(A.shape[0])
     out[0, :] = y
     t, h = 0.0, h0
     accepted, rejected = 0, 0
@@ -210,7 +209,7 @@ def _integrate_adaptive(y0, A, b, params, tab_a, tab_b, b_err, order, times, h0,
             h = min(h, target - t)
             for s in range(stages):
                 stage_state(y, k, tab_a, s, h, ys)
-                _vector_field(ys, A, b, params, k[s], x, g)
+                _vector_field(ys, A, b, params, k[s], x, g, residual)
             if tol > 0.0 and max_abs(k[0]) <= tol:
                 for row in range(sample + 1, times.size + 1):
                     out[row, :] = y
