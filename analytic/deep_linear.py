@@ -320,15 +320,6 @@ def balance_matrices(weights) -> list[np.ndarray]:
 # --------------------------------------------------------------------------- shallow flow
 
 
-def _data(X, Y) -> tuple[np.ndarray, np.ndarray]:
-    X = validation.finite_matrix("X", X)
-    Y = validation.finite_matrix("Y", Y)
-    if Y.shape[1] != X.shape[1]:
-        raise ValueError(f"Y must have as many columns (samples) as X ({X.shape[1]}), "
-                         f"got {Y.shape[1]}")
-    return X, Y
-
-
 def _initial_map(W0, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
     W0 = validation.finite_matrix("W0", W0)
     if W0.shape != (Y.shape[0], X.shape[0]):
@@ -356,7 +347,7 @@ def null_space_projector(X) -> np.ndarray:
 def min_norm_map(X, Y) -> np.ndarray:
     """Y X^+: the minimum-Frobenius-norm least-squares map, the Minnorm limit at any depth
     (core-settings §3b)."""
-    X, Y = _data(X, Y)
+    X, Y = validation.paired_samples(X, Y)
     return Y @ np.linalg.pinv(X, _rank_tolerance(X))
 
 
@@ -412,7 +403,7 @@ def gd_limit_shallow(W0, X, Y) -> np.ndarray:
 
     Source: core-settings §3b [D].
     """
-    X, Y = _data(X, Y)
+    X, Y = validation.paired_samples(X, Y)
     W0 = _initial_map(W0, X, Y)
     U, sigma, B, r = _eigenbasis(X, Y)
     limit, _ = _gd_shallow_numeric()
@@ -435,7 +426,7 @@ def gd_shallow_trajectory(W0, X, Y, t, eta: float = 1.0) -> np.ndarray:
 
     Source: core-settings §3b [D].
     """
-    X, Y = _data(X, Y)
+    X, Y = validation.paired_samples(X, Y)
     W0 = _initial_map(W0, X, Y)
     t = validation.finite_vector("t", np.atleast_1d(t))
     if np.any(t < 0.0):

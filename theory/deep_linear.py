@@ -135,7 +135,7 @@ def saxe_init(X, Y, widths, u0: float, seed: int) -> list[np.ndarray]:
     """Saxe's decoupled balanced start: with Sigma_yx = Y X^T / P = U S V^T, W_1 = R_1 a V^T,
     W_l = R_l a R_{l-1}^T, W_D = U a R_{D-1}^T with a = u0^(1/D) I on the r = rank modes and
     random orthogonal R_l, so every mode starts at strength u0 and the modes evolve apart."""
-    X, Y = data(X, Y)
+    X, Y = validation.paired_samples(X, Y)
     widths = _widths(widths)
     u0 = validation.positive_scalar("u0", u0)
     if widths[0] != X.shape[0] or widths[-1] != Y.shape[0]:
@@ -308,16 +308,6 @@ def vector_field_numpy(y: np.ndarray, X: np.ndarray, Y: np.ndarray, widths: np.n
 # --------------------------------------------------------------------------- wrappers
 
 
-def data(X, Y) -> tuple[np.ndarray, np.ndarray]:
-    """Validated (X, Y): finite matrices with the same number of columns (samples)."""
-    X = validation.finite_matrix("X", X)
-    Y = validation.finite_matrix("Y", Y)
-    if X.shape[1] != Y.shape[1]:
-        raise ValueError(f"X and Y must have the same number of columns (samples), got "
-                         f"{X.shape[1]} and {Y.shape[1]}")
-    return X, Y
-
-
 def _widths(widths) -> np.ndarray:
     values = [validation.count("widths", w) for w in np.atleast_1d(widths)]
     if len(values) < 2:
@@ -346,7 +336,7 @@ def _run(y0, X, Y, widths, params, tableau: Tableau, plan: StepPlan, times, tol,
 
 def _solve(X, Y, weights0, params, lambda0, minnorm: bool, *, steps=None, times=None, dt=None,
            method="rk4", tol=1e-12, backend: Backend = "numba") -> DeepTrajectory:
-    X, Y = data(X, Y)
+    X, Y = validation.paired_samples(X, Y)
     if not weights0:
         raise ValueError("weights0 must hold at least one matrix (depth >= 1)")
     weights0 = [validation.finite_matrix(f"weights0[{i}]", w) for i, w in enumerate(weights0)]

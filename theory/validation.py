@@ -113,3 +113,13 @@ def labels(name: str, value, size: int) -> np.ndarray:
     if not np.all(np.abs(y) == 1.0):
         raise ValueError(f"{name} must hold only -1 and +1, got values {np.unique(y)}")
     return y
+
+
+def paired_samples(X, Y) -> tuple[np.ndarray, np.ndarray]:
+    """Validated (X, Y): finite matrices with the same number of columns (samples)."""
+    X = finite_matrix("X", X)
+    Y = finite_matrix("Y", Y)
+    if X.shape[1] != Y.shape[1]:
+        raise ValueError(f"X and Y must have the same number of columns (samples), got "
+                         f"{X.shape[1]} and {Y.shape[1]}")
+    return X, Y
