@@ -44,6 +44,7 @@ import numpy as np
 
 from benchmarks._common import (check_trajectory, compile_times as _compile_times,
                                 machine_info, median_rate, print_probe)
+from benchmarks._harness import Case, Race
 from theory import deep_linear
 
 WIDTHS = (4, 16, 64, 256)
@@ -291,6 +292,68 @@ def main(argv: list[str] | None = None) -> dict:
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
     return report
+
+
+SMALL_WIDTHS = [20, 20, 20, 5]
+"""Small size for :func:`cases` and :func:`races`: the teacher-student size ``verify`` uses
+(N_i = 20, hidden 20, N_o = 5, P = 10), at depth 3."""
+SMALL_SAMPLES = 10
+RACE_T = 10.0
+
+
+def small_problem() -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    X, Y, _ = deep_linear.teacher_student(SMALL_WIDTHS[0], SMALL_WIDTHS[-1], SMALL_SAMPLES,
+                                          seed=DATA_SEED)
+    return X, Y, deep_linear.gaussian_init(SMALL_WIDTHS, SIGMA0, INIT_SEED)
+
+
+def _work(name: str, widths: list[int], P: int) -> tuple[float, float]:
+    """(flops, bytes) of one step: the matrix-product flops (module docstring) times the
+    stages; bytes: per evaluation every weight matrix read twice (forward, backprop) and
+    its gradient written, every activation written and read twice."""
+    weights = sum(widths[l] * widths[l - 1] for l in range(1, len(widths)))
+    acts = sum(widths) * P
+    stages = STAGES[name]
+    return (stages * flops_per_eval(widths, P), 8.0 * stages * (3 * weights + 3 * acts))
+
+
+def cases(quick: bool) -> list[Case]:
+    """Every solver at the ``verify`` size and at width 256 (P = 512)."""
+    out = []
+    for size, (X, Y, weights0), widths in (
+            ("small", small_problem(), SMALL_WIDTHS),
+            ("large", problem(WIDTHS[-1]), layer_widths(WIDTHS[-1]))):
+        for name in SETTINGS:
+            def run(backend: str, steps: int, name=name, X=X, Y=Y, weights0=weights0) -> int:
+                return run_solver(name, backend, steps, X, Y, weights0).steps
+
+            flops, nbytes = _work(name, widths, X.shape[1])
+            label = "widths " + "-".join(map(str, widths)) + f", P={X.shape[1]}"
+            out.append(Case("deep_linear", name, size, label, run, flops, nbytes,
+                            MAX_RUN_STEPS))
+    return out
+
+
+def races() -> list[Race]:
+    """Gradient flow and Minnorm flow (c = 2) at the ``verify`` size to t = 10 (rk4)."""
+    X, Y, weights0 = small_problem()
+    widths = np.array(SMALL_WIDTHS, dtype=np.int64)
+    w0 = deep_linear.pack(weights0)
+    out = []
+    for name, params, y0 in (
+            ("gradient_flow", np.array([1.0, 0.0, 0.0, 1.0]), w0),
+            ("minnorm_flow", np.array([1.0, 1.0, 1.0, 2.0]),
+             np.concatenate((w0, np.zeros(Y.size))))):
+        kwargs = {k: v for k, v in SETTINGS[name].items() if k != "dt"}
+
+        def ours(n, name=name, kwargs=kwargs):
+            return deep_linear.SOLVERS[name](X, Y, weights0, times=[RACE_T], dt=RACE_T / n,
+                                             tol=0.0, **kwargs).states[-1]
+
+        out.append(Race("deep_linear", name, "widths 20-20-20-5, P=10", ours, 16,
+                        lambda t, y, params=params: deep_linear.vector_field_numpy(
+                            y, X, Y, widths, params), y0, RACE_T))
+    return out
 
 
 if __name__ == "__main__":

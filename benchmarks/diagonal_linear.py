@@ -36,13 +36,17 @@ Compile cost of the two kernels, ``theory.diagonal_linear._integrate`` (discrete
 cache load) as in the other benchmarks.
 
 ``--quick`` times N = 40 fully (short tolerance list, no bisection, fewer repeats) and at
-N = 4000 only the discrete solvers: one jitted flow run at N = 4000 costs ~5e3 (GF) to
-~3e4 (WN) adaptive steps of 7 field evaluations that each stream the 64 MB matrix A
-(~10 ms), i.e. minutes to an hour per run. The full run at N = 4000 uses one repeat.
+N = 4000 only the discrete solvers: one jitted flow run to T at N = 4000 takes ~5e3 (GF,
+T ~ 310) to ~7e3 (WN, T ~ 200) adaptive steps of 7 field evaluations that each stream the
+64 MB matrix A twice (~2 ms per evaluation here), i.e. 1-2 min per run, and the search
+for T, the reference and the solve_ivp tolerance search need several runs. The full run
+at N = 4000 uses one repeat, the short tolerance list and one bisection; it takes about
+half an hour. ``--size small|large`` restricts the run to one size; each flow row is
+printed as soon as it is measured.
 
 Run from the repository root::
 
-    python -m benchmarks.diagonal_linear [--quick] [--json PATH]
+    python -m benchmarks.diagonal_linear [--quick] [--size small|large|all] [--json PATH]
 """
 from __future__ import annotations
 
@@ -61,6 +65,7 @@ from scipy.integrate import solve_ivp
 
 from benchmarks._common import (check_trajectory, compile_times as _compile_times,
                                 machine_info, median_rate, print_probe)
+from benchmarks._harness import Case, Race
 from theory import diagonal_linear as dl
 
 SIZES = ((40, 20, 3), (4000, 2000, 30))
@@ -213,7 +218,7 @@ def ivp_search(method: str, A, y, code, params, T, x_ref, target, rtols, bisecti
     return chosen, error(chosen), tried, True
 
 
-def flow_row(name: str, A, y, quick: bool, repeats: int) -> dict:
+def flow_row(name: str, A, y, rtols: tuple[float, ...], bisections: int, repeats: int) -> dict:
     _, code, kwargs = FLOWS[name]
     params = rates(code, kwargs)
     T = find_T(name, A, y)
@@ -251,10 +256,9 @@ def flow_row(name: str, A, y, quick: bool, repeats: int) -> dict:
         entry["numpy"] = {"skipped": True, "estimated_s": estimate,
                           "probe_steps": probe_steps}
 
-    rtols = QUICK_RTOL_LIST if quick else RTOL_LIST
     for method in IVP_METHODS:
         rtol, err, tried, met = ivp_search(method, A, y, code, params, T, x_ref, target,
-                                           rtols, 0 if quick else BISECTIONS)
+                                           rtols, bisections)
         steps, nfev, x_ivp = ivp_count(method, A, y, code, params, T, rtol)
         seconds = median_time(lambda: ivp_run(method, A, y, code, params, T, rtol), repeats,
                               warm_up=False)
@@ -338,21 +342,69 @@ def _fmt_time(r: dict) -> str:
     return f"{r['time_s']:.3g} s"
 
 
+def print_flow_header() -> None:
+    print(f"diagonal linear, depth {DEPTH}, alpha {ALPHA}, seed {SEED}; flows timed 0 -> T "
+          f"(first loss < {LOSS_TARGET:g}); GF eta 1, WN eta_r {ETA_R:g} eta_theta "
+          f"{ETA_THETA:g}; error = max|x(T) - x_ref(T)|, ref = ours at rtol {REF_RTOL:g}")
+    print(f"{'flow':<14}{'N':>5}{'T':>9}  {'solver':<8}{'time':>10}{'steps':>8}{'nfev':>9}"
+          f"{'rtol':>9}{'error':>10}{'loss(T)':>10}", flush=True)
+
+
+def print_flow_row(name: str, n: int, e: dict) -> None:
+    if "T" not in e:
+        print(f"{name:<14}{n:>5}{'':>9}  skipped ({e['skipped']})", flush=True)
+        return
+    for solver in ("numba", "numpy", *IVP_METHODS):
+        r = e[solver]
+        head = f"{name:<14}{n:>5}{e['T']:>9.3f}  {solver:<8}"
+        if r.get("skipped"):
+            print(head + _fmt_time(r))
+            continue
+        steps_txt = f"{r['steps'] + r.get('rejected', 0):>8d}"
+        flag = "" if r.get("target_met", True) else " (target not met)"
+        print(head + f"{_fmt_time(r):>10}{steps_txt}{r['nfev']:>9d}{r['rtol']:>9.2g}"
+              f"{r['error']:>10.2e}{r['loss']:>10.2e}{flag}", flush=True)
+
+
+def print_discrete(discrete: dict) -> None:
+    print(f"{'discrete':<18}{'N':>5}{'numba steps/s':>15}{'numpy steps/s':>15}{'ratio':>7}")
+    for n, rows in discrete.items():
+        for name, r in rows.items():
+            print(f"{name:<18}{n:>5}{r['numba']['steps_per_s']:>15.4g}"
+                  f"{r['numpy']['steps_per_s']:>15.4g}{r['ratio']:>7.2f}")
+
+
 def main(argv: list[str] | None = None) -> dict:
     """Run the benchmark, print the table and optionally write JSON; return the report."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.diagonal_linear",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
-                        help="N = 40 flows only, short tolerance list (~1-2 min)")
+                        help="flows at N = 40 only, short tolerance list, no bisection (~1-2 min)")
+    parser.add_argument("--size", choices=("small", "large", "all"), default="all",
+                        help="restrict the run to N = 40 (small) or N = 4000 (large)")
     parser.add_argument("--json", type=Path, metavar="PATH", help="write the report here")
     args = parser.parse_args(argv)
     target, repeats = (0.1, 3) if args.quick else (0.3, 5)
 
     flows: dict[str, dict] = {}
     discrete: dict[str, dict] = {}
-    for n, m, sparsity in SIZES:
+    sizes = [size for size in SIZES if args.size == "all" or (args.size == "large") == (
+        size[0] > 1000)]
+    print_flow_header()
+    for n, m, sparsity in sizes:
         A, y = instance(n, m, sparsity)
         big = n > 1000
+        frows = flows[str(n)] = {}
+        for name in FLOWS:
+            if big and args.quick:
+                frows[name] = {"skipped": "--quick"}
+            elif big:
+                frows[name] = flow_row(name, A, y, QUICK_RTOL_LIST, 1, 1)
+            elif args.quick:
+                frows[name] = flow_row(name, A, y, QUICK_RTOL_LIST, 0, repeats)
+            else:
+                frows[name] = flow_row(name, A, y, RTOL_LIST, BISECTIONS, repeats)
+            print_flow_row(name, n, frows[name])
         rows = discrete[str(n)] = {}
         for name in DISCRETE:
             rows[name] = {}
@@ -362,39 +414,9 @@ def main(argv: list[str] | None = None) -> dict:
                 rows[name][backend] = discrete_row(name, backend, A, y, steps, repeats)
             rows[name]["ratio"] = (rows[name]["numba"]["steps_per_s"]
                                    / rows[name]["numpy"]["steps_per_s"])
-        frows = flows[str(n)] = {}
-        for name in FLOWS:
-            if big and args.quick:
-                frows[name] = {"skipped": "--quick"}
-                continue
-            frows[name] = flow_row(name, A, y, args.quick, 1 if big else repeats)
+    print_discrete(discrete)
     compile_ = compile_times()
 
-    print(f"diagonal linear, depth {DEPTH}, alpha {ALPHA}, seed {SEED}; flows timed 0 -> T "
-          f"(first loss < {LOSS_TARGET:g}); GF eta 1, WN eta_r {ETA_R:g} eta_theta "
-          f"{ETA_THETA:g}; error = max|x(T) - x_ref(T)|, ref = ours at rtol {REF_RTOL:g}")
-    print(f"{'flow':<14}{'N':>5}{'T':>9}  {'solver':<8}{'time':>10}{'steps':>8}{'nfev':>9}"
-          f"{'rtol':>9}{'error':>10}{'loss(T)':>10}")
-    for n, frows in flows.items():
-        for name, e in frows.items():
-            if "T" not in e:
-                print(f"{name:<14}{n:>5}{'':>9}  skipped ({e['skipped']})")
-                continue
-            for solver in ("numba", "numpy", *IVP_METHODS):
-                r = e[solver]
-                head = f"{name:<14}{n:>5}{e['T']:>9.3f}  {solver:<8}"
-                if r.get("skipped"):
-                    print(head + _fmt_time(r))
-                    continue
-                steps_txt = f"{r['steps'] + r.get('rejected', 0):>8d}"
-                flag = "" if r.get("target_met", True) else " (target not met)"
-                print(head + f"{_fmt_time(r):>10}{steps_txt}{r['nfev']:>9d}{r['rtol']:>9.2g}"
-                      f"{r['error']:>10.2e}{r['loss']:>10.2e}{flag}")
-    print(f"{'discrete':<18}{'N':>5}{'numba steps/s':>15}{'numpy steps/s':>15}{'ratio':>7}")
-    for n, rows in discrete.items():
-        for name, r in rows.items():
-            print(f"{name:<18}{n:>5}{r['numba']['steps_per_s']:>15.4g}"
-                  f"{r['numpy']['steps_per_s']:>15.4g}{r['ratio']:>7.2f}")
     for kind, kernel in (("discrete", "_integrate"), ("adaptive", "_integrate_adaptive")):
         print(f"first call of {kernel} (fresh process, N = {SIZES[0][0]}):")
         for label, c in compile_[kind].items():
@@ -409,11 +431,94 @@ def main(argv: list[str] | None = None) -> dict:
                              "loss_target": LOSS_TARGET, "ref_rtol": REF_RTOL,
                              "default_rtol": DEFAULT_RTOL, "default_atol": DEFAULT_ATOL,
                              "numpy_cap_s": NUMPY_CAP_S, "repeats": repeats,
-                             "quick": args.quick},
+                             "quick": args.quick, "size": args.size},
               "flows": flows, "discrete": discrete, "compile": compile_}
     if args.json:
         args.json.write_text(json.dumps(report, indent=2, default=float) + "\n")
     return report
+
+
+SUITE_SMALL = (40, 20, 3, 5)
+"""Small size for :func:`cases` and :func:`races`: the instance ``verify`` uses for weight
+normalization, ``sparse_instance(40, 20, 3, seed=5)``."""
+RACE_T = 100.0
+SUITE_FLOWS: dict[str, tuple[Callable, int, dict[str, float]]] = {
+    **FLOWS,
+    "global_wn_flow": (dl.global_wn_flow, dl.GLOBAL, {
+        "eta_radius": ETA_R, "eta_direction": 1.0 / (2 * SUITE_SMALL[0] * ALPHA ** 2)}),
+}
+"""The flows of :func:`cases` and :func:`races`: ``FLOWS`` and global WN with
+eta_direction = 1 / R0^2, R0 = alpha sqrt(2N) at N = 40 (the analogue of WN's
+eta_theta = 1 / r0^2; with eta_direction = 50 the flow is so stiff that solve_ivp's DOP853
+needs 4e5 evaluations at rtol 1e-10)."""
+WN_DESCENT_CAP = 500
+"""WN descent at lr_theta = lr / r0^2 drives the radii of off-support coordinates to
+subnormal numbers within a few thousand steps on the N = 40 instance."""
+STAGES = {"gradient_descent": 1, "wn_descent": 1, "gradient_flow": 7, "wn_flow": 7,
+          "global_wn_flow": 7}
+"""Field evaluations per (attempted) step: Euler 1, Dormand-Prince 7."""
+
+
+def _work(name: str, n: int, m: int) -> tuple[float, float]:
+    """(flops, bytes) of one step: per evaluation 4 M N flops (A x and A^T r) plus ~30 N
+    (forming x, the field; polar: cos and sin), and 2 x 8 M N bytes (A streamed twice) plus
+    6 x 8 N (state, x, g, output); Dormand-Prince adds its 7-stage combinations and error
+    estimate, ~60 N flops and ~30 x 8 N bytes per step."""
+    s = STAGES[name]
+    extra = (60 * n, 30 * 8.0 * n) if s > 1 else (4 * n, 4 * 8.0 * n)
+    return (s * (4.0 * m * n + 30 * n) + extra[0], s * 8.0 * (2 * m * n + 6 * n) + extra[1])
+
+
+def _suite_run(name: str, A, y) -> Callable[[str, int], int]:
+    """run(backend, steps): discrete solvers take ``steps`` steps; flows attempt ``steps``
+    adaptive steps (a far horizon and ``max_steps`` = steps end the run)."""
+    def run(backend: str, steps: int) -> int:
+        if name in DISCRETE:
+            solver, kwargs = DISCRETE[name]
+            traj = solver(A, y, alpha=ALPHA, steps=[steps], backend=backend, **kwargs)
+        else:
+            solver, _, kwargs = SUITE_FLOWS[name]
+            traj = solver(A, y, alpha=ALPHA, times=[1e9], tol=0.0, max_steps=steps,
+                          backend=backend, **kwargs)
+        check_trajectory(traj, f"{name} N={A.shape[1]} ({backend})")
+        return traj.steps + traj.rejected
+
+    return run
+
+
+def cases(quick: bool) -> list[Case]:
+    """Every solver at N = 40 (the ``verify`` instance) and at N = 4000 (M = 2000)."""
+    n, m, sparsity, seed = SUITE_SMALL
+    small = dl.sparse_instance(n, m, sparsity, seed)[:2]
+    out = []
+    for size, (A, y) in (("small", small), ("large", instance(*SIZES[1]))):
+        m, n = A.shape
+        for name in (*DISCRETE, *SUITE_FLOWS):
+            flops, nbytes = _work(name, n, m)
+            cap = WN_DESCENT_CAP if name == "wn_descent" else MAX_RUN_STEPS
+            out.append(Case("diagonal_linear", name, size, f"N={n}, M={m}",
+                            _suite_run(name, A, y), flops, nbytes, cap))
+    return out
+
+
+def races() -> list[Race]:
+    """The three flows at the ``verify`` instance from u = v = 0.1 to t = 100; ours is
+    adaptive, so its knob is rtol (atol = rtol / 1000, as for solve_ivp)."""
+    n, m, sparsity, seed = SUITE_SMALL
+    A, y, _ = dl.sparse_instance(n, m, sparsity, seed)
+    out = []
+    for name, (solver, code, kwargs) in SUITE_FLOWS.items():
+        params = (rates(code, kwargs) if code != dl.GLOBAL else np.array(
+            [code, DEPTH, kwargs["eta_radius"], kwargs["eta_direction"]], dtype=np.float64))
+
+        def ours(rtol, solver=solver, kwargs=kwargs):
+            return solver(A, y, alpha=ALPHA, times=[RACE_T], tol=0.0, rtol=rtol,
+                          atol=rtol * 1e-3, **kwargs).states[-1]
+
+        out.append(Race("diagonal_linear", name, f"N={n}, M={m}", ours, 1e-3,
+                        lambda t, s, params=params: dl.vector_field_numpy(s, A, y, params),
+                        dl.initial_state(code, ALPHA, n), RACE_T, adaptive=True))
+    return out
 
 
 if __name__ == "__main__":

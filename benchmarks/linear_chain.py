@@ -20,7 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
+from typing import Callable
+
 from benchmarks._common import check_trajectory, machine_info, median_rate, print_probe
+from benchmarks._harness import Case, Race
 from benchmarks._common import compile_times as _compile_times
 from theory import linear_chain
 
@@ -150,6 +153,77 @@ def main(argv: list[str] | None = None) -> dict:
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
     return report
+
+
+LARGE_DEPTH = 1_000_000
+"""Large size: a chain of 10^6 scalar weights (state 8 MB; the kernel is two serial passes
+over it per evaluation, prefix and suffix products)."""
+STAGE_COUNT = {"gradient_descent": 1, "l2_descent": 1, "minnorm_descent": 1,
+               "gradient_flow": 4, "l2_flow": 4, "minnorm_flow": 4}
+"""Field evaluations per step (descents: Euler; flows: rk4)."""
+RACE_T = 10.0
+
+
+def _work(name: str, depth: int) -> tuple[float, float]:
+    """(flops, bytes) of one step at depth L: per evaluation 7 L flops (prefix product,
+    then per weight 6 operations) and 4 x 8 L bytes (read y, write and read the prefix,
+    write F); per stage 2 L flops and 2 x 8 L bytes to form the stage state; the update 2 L
+    flops per stage and reads every stage."""
+    s = STAGE_COUNT[name]
+    return (7 * depth * s + 4 * depth * s, 8.0 * depth * (6 * s + 2 + s))
+
+
+def _chain_run(name: str, depth: int) -> Callable[[str, int], int]:
+    """run(backend, steps) at ``depth``, rates scaled by 1/L so that the product (which
+    every weight multiplies) moves at the same speed at every depth."""
+    scale = 3.0 / depth
+    w0 = initial_weights(depth) if depth <= 3 else np.full(depth, 0.405 ** (1.0 / depth))
+    kwargs = dict(SETTINGS[name])
+    for key in ("lr", "lr_w", "lr_lambda"):
+        if key in kwargs:
+            kwargs[key] *= scale
+    dt = kwargs.pop("dt", None)
+
+    def run(backend: str, steps: int) -> int:
+        horizon = ({"times": [steps * dt * scale], "dt": dt * scale} if dt is not None
+                   else {"steps": [steps]})
+        traj = linear_chain.SOLVERS[name](w0, P_STAR, sigma=SIGMA, tol=0.0, backend=backend,
+                                          **kwargs, **horizon)
+        check_trajectory(traj, f"{name} L={depth} ({backend})")
+        return traj.steps
+
+    return run
+
+
+def cases(quick: bool) -> list[Case]:
+    """Every solver at depth 3 (the size ``verify`` uses) and at depth 10^6."""
+    out = []
+    for size, depth in (("small", 3), ("large", LARGE_DEPTH)):
+        for name in SETTINGS:
+            flops, nbytes = _work(name, depth)
+            out.append(Case("linear_chain", name, size, f"L={depth}", _chain_run(name, depth),
+                            flops, nbytes))
+    return out
+
+
+def races() -> list[Race]:
+    """The three flows at depth 3 from w0 = (1.5, 0.3, 0.9) to t = 10 (rk4, fixed steps)."""
+    w0 = initial_weights(3)
+    out = []
+    for name, params, lambda0 in (
+            ("gradient_flow", linear_chain._params(P_STAR, SIGMA, 1.0, 0.0, 0.0, 1.0), 0.0),
+            ("l2_flow", linear_chain._params(P_STAR, SIGMA, 1.0, 0.0, 0.1, 1.0), 0.0),
+            ("minnorm_flow", linear_chain._params(P_STAR, SIGMA, 1.0, 1.0, 1.0, 1.0), 0.0)):
+        kwargs = {k: v for k, v in SETTINGS[name].items() if k != "dt"}
+
+        def ours(n, name=name, kwargs=kwargs):
+            return linear_chain.SOLVERS[name](w0, P_STAR, sigma=SIGMA, times=[RACE_T],
+                                              dt=RACE_T / n, tol=0.0, **kwargs).states[-1]
+
+        out.append(Race("linear_chain", name, "L=3", ours, 8,
+                        lambda t, y, params=params: linear_chain.vector_field_numpy(y, params),
+                        np.append(w0, lambda0), RACE_T))
+    return out
 
 
 if __name__ == "__main__":

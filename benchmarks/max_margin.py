@@ -28,6 +28,7 @@ import numpy as np
 
 from benchmarks._common import (check_trajectory, compile_times as _compile_times,
                                 machine_info, median_rate, print_probe)
+from benchmarks._harness import Case, Race
 from theory import max_margin
 
 SIZES = (30, 3000)
@@ -186,6 +187,61 @@ def main(argv: list[str] | None = None) -> dict:
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
     return report
+
+
+LARGE = (200_000, 50)
+"""Large size for :func:`cases`: P = 2e5 samples in d = 50 (Z is 80 MB)."""
+RACE_T = 200.0
+MINNORM_STEP_CAP = 20_000
+"""Minnorm runs at P = 2e5 are capped (lambda of the non-support samples decays towards 0
+and the timing must not reach subnormal numbers)."""
+
+
+def _work(row: str, n_samples: int, dim: int) -> tuple[float, float]:
+    """(flops, bytes) of one step: per evaluation 4 P d flops (Z w, then Z^T coef) plus
+    ~20 P for the loss derivative, and 2 x 8 P d bytes (Z read twice) plus 3 x 8 P (the
+    margins; Minnorm's multipliers); stage combination and update as in the chain."""
+    stages = STAGES[ROWS[row][0]]
+    dim_state = dim + (n_samples if ROWS[row][0].startswith("minnorm") else 0)
+    flops = stages * (4 * n_samples * dim + 20 * n_samples + 4 * dim_state)
+    return flops, 8.0 * stages * (2 * n_samples * dim + 3 * n_samples + 3 * dim_state)
+
+
+def cases(quick: bool) -> list[Case]:
+    """Every row at P = 30, d = 5 (the size ``verify`` uses) and at P = 2e5, d = 50."""
+    out = []
+    for size, (n_samples, dim) in (("small", (SIZES[0], DIM)), ("large", LARGE)):
+        X, y = max_margin.separable_data(n_samples, dim, MARGIN, SEED)
+        params = settings(lambda_max(X, y))
+        for row in ROWS:
+            def run(backend: str, steps: int, row=row, X=X, y=y, params=params) -> int:
+                return run_row(row, backend, steps, X, y, params).steps
+
+            flops, nbytes = _work(row, n_samples, dim)
+            cap = MINNORM_STEP_CAP if row.startswith("minnorm") else 10**7
+            out.append(Case("max_margin", row, size, f"P={n_samples}, d={dim}", run, flops,
+                            nbytes, cap))
+    return out
+
+
+def races() -> list[Race]:
+    """Gradient flow (both losses) at P = 30, d = 5 from w = 0 to t = 200. Minnorm's flow is
+    not raced: it projects lambda onto lambda >= 0 after every step, which solve_ivp cannot."""
+    X, y = data(SIZES[0])
+    Z = max_margin.signed_data(X, y)
+    out = []
+    for loss, code in (("logistic", max_margin.LOGISTIC),
+                       ("exponential", max_margin.EXPONENTIAL)):
+        params = np.array([code, 1.0, 0.0])
+
+        def ours(n, loss=loss):
+            return max_margin.gradient_flow(X, y, times=[RACE_T], dt=RACE_T / n, loss=loss,
+                                            tol=0.0).states[-1]
+
+        out.append(Race("max_margin", f"gradient_flow/{loss}", f"P={SIZES[0]}, d={DIM}", ours,
+                        64, lambda t, w, params=params: max_margin.vector_field_numpy(
+                            w, Z, params), np.zeros(DIM), RACE_T))
+    return out
 
 
 if __name__ == "__main__":

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 from verify.claims import SETTINGS, load_claims
-from verify.runner import row, run_claim, summary, to_json, to_markdown
+from verify.runner import row, run_claims, summary, to_json, to_markdown
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -21,12 +22,17 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", type=Path, metavar="PATH", help="write a JSON report")
     parser.add_argument("--markdown", type=Path, metavar="PATH", help="write a Markdown report")
     parser.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
+    parser.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
+                        help="run the claims in N worker processes (default 1: in this "
+                             "process); results do not depend on N")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error(f"-j/--jobs must be >= 1, got {args.jobs}")
     claims = load_claims(args.setting)
     if args.claim:
         known = {c.id for c in claims}
@@ -38,12 +44,12 @@ def main(argv: list[str] | None = None) -> int:
         for c in claims:
             print(f"{c.id}  [{c.setting}]  {c.statement}")
         return 0
+    start = time.perf_counter()
     outcomes = []
-    for claim in claims:
-        outcome = run_claim(claim, args.seed)
+    for outcome in run_claims(claims, args.seed, args.jobs):
         outcomes.append(outcome)
         print(row(outcome), flush=True)
-    print(summary(outcomes))
+    print(summary(outcomes, time.perf_counter() - start))
     if args.json:
         to_json(outcomes, args.seed, args.json)
     if args.markdown:

@@ -2,26 +2,43 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import platform
 import time
 import traceback
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Iterator
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
-from verify.claims import Claim, Evidence, claim_rng
+from theory._numba import CompileClock
+from verify.claims import Claim, Evidence, claim_rng, load_claims
+
+SINGLE_THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                     "NUMBA_NUM_THREADS")
+"""Environment variables set to 1 in worker processes: one thread per worker for BLAS
+(also the BLAS that jitted kernels call through np.dot) and numba."""
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """A claim and the result of its check (``error`` holds a traceback if the check raised)."""
+    """A claim and the result of its check (``error`` holds a traceback if the check raised).
+
+    ``seconds`` is the check's wall time, ``compile_seconds`` the part of it numba spent
+    compiling (zero when every kernel came from the cache or was compiled by an earlier
+    claim in the same process).
+    """
 
     claim: Claim
     evidence: Evidence | None
     seconds: float
     error: str = ""
+    compile_seconds: float = 0.0
 
     @property
     def passed(self) -> bool:
@@ -37,11 +54,56 @@ class Outcome:
 def run_claim(claim: Claim, seed: int) -> Outcome:
     """Check one claim with its own seeded generator; an exception becomes an ERROR outcome."""
     start = time.perf_counter()
+    evidence, error = None, ""
+    with CompileClock() as clock:
+        try:
+            evidence = claim.check(claim_rng(seed, claim.id))
+        except Exception:  # reported, and counted as a failure
+            error = traceback.format_exc()
+    return Outcome(claim, evidence, time.perf_counter() - start, error, clock.seconds)
+
+
+@lru_cache(maxsize=None)
+def _claims_by_id(setting: str) -> dict[str, Claim]:
+    return {c.id: c for c in load_claims(setting)}
+
+
+def _run_in_worker(setting: str, claim_id: str, seed: int) -> tuple:
+    """Worker side of :func:`run_claims`: look the claim up by id and run it; only the
+    result travels back (evidence, seconds, error, compile seconds), never the check."""
+    o = run_claim(_claims_by_id(setting)[claim_id], seed)
+    return o.evidence, o.seconds, o.error, o.compile_seconds
+
+
+def run_claims(claims: list[Claim], seed: int, jobs: int = 1) -> Iterator[Outcome]:
+    """Run ``claims`` and yield their outcomes in the order given.
+
+    With ``jobs > 1`` the claims run in that many fresh worker processes (spawned, each
+    with one BLAS/numba thread, :data:`SINGLE_THREAD_ENV`). Every claim draws from its own
+    generator seeded by (seed, claim id), so the outcomes do not depend on ``jobs`` or on
+    which worker ran which claim. Workers share the numba cache directory; numba writes
+    cache files atomically (temporary file, then rename), so concurrent writers are safe.
+    """
+    if jobs < 1:
+        raise ValueError(f"jobs must be >= 1, got {jobs}")
+    if jobs == 1:
+        for claim in claims:
+            yield run_claim(claim, seed)
+        return
+    saved = {name: os.environ.get(name) for name in SINGLE_THREAD_ENV}
+    os.environ.update({name: "1" for name in SINGLE_THREAD_ENV})
     try:
-        evidence = claim.check(claim_rng(seed, claim.id))
-    except Exception:  # reported, and counted as a failure
-        return Outcome(claim, None, time.perf_counter() - start, traceback.format_exc())
-    return Outcome(claim, evidence, time.perf_counter() - start)
+        with ProcessPoolExecutor(max_workers=jobs,
+                                 mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = [pool.submit(_run_in_worker, c.setting, c.id, seed) for c in claims]
+            for claim, future in zip(claims, futures):
+                yield Outcome(claim, *future.result())
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def format_values(values: dict[str, float]) -> str:
@@ -52,7 +114,8 @@ def format_values(values: dict[str, float]) -> str:
 
 def row(o: Outcome) -> str:
     """One claim's block: verdict, id, setting, seconds, measured, predicted, tolerance."""
-    lines = [f"{o.verdict:5}  {o.claim.id}  [{o.claim.setting}]  ({o.seconds:.2f} s)"]
+    lines = [f"{o.verdict:5}  {o.claim.id}  [{o.claim.setting}]  ({o.seconds:.2f} s, "
+             f"compiling {o.compile_seconds:.2f} s)"]
     if o.evidence is not None:
         lines.append(f"       measured:  {format_values(o.evidence.measured)}")
         lines.append(f"       predicted: {format_values(o.evidence.predicted)}")
@@ -64,9 +127,19 @@ def row(o: Outcome) -> str:
     return "\n".join(lines)
 
 
-def summary(outcomes: list[Outcome]) -> str:
-    """The closing line: how many claims passed."""
-    return f"{sum(o.passed for o in outcomes)}/{len(outcomes)} claims passed"
+def summary(outcomes: list[Outcome], wall_seconds: float | None = None) -> str:
+    """The closing line: how many claims passed, and where the time went.
+
+    ``wall_seconds`` is the whole run's wall time (with ``-j N`` less than the sum of the
+    claims' times).
+    """
+    checks = sum(o.seconds for o in outcomes)
+    compiling = sum(o.compile_seconds for o in outcomes)
+    line = f"{sum(o.passed for o in outcomes)}/{len(outcomes)} claims passed"
+    timing = f"checks {checks:.1f} s, of which numba compilation {compiling:.1f} s"
+    if wall_seconds is not None:
+        timing = f"wall {wall_seconds:.1f} s; " + timing
+    return f"{line} ({timing})"
 
 
 def _plain(values: dict | None) -> dict | None:
@@ -99,7 +172,8 @@ def to_json(outcomes: list[Outcome], seed: int, path: Path) -> None:
                        "measured": _plain(e.measured) if e else None,
                        "predicted": _plain(e.predicted) if e else None,
                        "note": e.note if e else "", "error": o.error,
-                       "tolerance": c.tolerance, "seconds": round(o.seconds, 4)})
+                       "tolerance": c.tolerance, "seconds": round(o.seconds, 4),
+                       "compile_seconds": round(o.compile_seconds, 4)})
     report = {"versions": _versions(), "platform": platform.platform(), "seed": seed,
               "passed": bool(all(o.passed for o in outcomes)), "claims": claims}
     path.write_text(json.dumps(report, indent=2, allow_nan=True) + "\n")

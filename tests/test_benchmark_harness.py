@@ -1,0 +1,132 @@
+"""The benchmark harness (``benchmarks._harness``), the compile clock and parallel verify."""
+import json
+import math
+import subprocess
+import sys
+
+import numba
+import numpy as np
+import pytest
+
+from benchmarks import _harness as h
+from benchmarks import linear_chain as chain_bench
+from theory._numba import CompileClock
+
+PARALLEL_CLAIMS = ["linear_chain.gd.imbalance_conserved", "linear_chain.minnorm.rate",
+                   "linear_chain.minnorm.discrete_contraction"]
+
+
+def test_compile_clock_counts_a_compilation_and_nothing_after_it():
+    @numba.njit(cache=False)
+    def fresh(x):
+        return x * 2.0 + 1.0
+
+    with CompileClock() as first:
+        fresh(1.0)
+    with CompileClock() as second:
+        fresh(2.0)
+    assert first.seconds > 0.0
+    assert second.seconds == 0.0
+
+
+def test_fewest_steps_finds_the_threshold():
+    # accurate from 300 steps on: doubling from 8 overshoots to 512, bisection comes back
+    found = h._fewest_steps(lambda n: n >= 300, 8, refine=10)
+    assert found == 300
+    assert h._fewest_steps(lambda n: False, 8, cap=1000) is None
+
+
+def test_loosest_tolerance_refines_towards_the_threshold():
+    rtols = [1e-4, 1e-6, 1e-8]
+    found = h._loosest_tolerance(lambda r: r <= 3e-6, rtols, refine=20)
+    assert found <= 3e-6 and found == pytest.approx(3e-6, rel=1e-4)
+    assert h._loosest_tolerance(lambda r: False, rtols) is None
+
+
+def test_error_is_relative_above_one_and_infinite_for_a_run_that_gave_up():
+    assert h.error(np.array([10.0, 0.0]), np.array([20.0, 0.0])) == pytest.approx(0.5)
+    assert h.error(np.array([1e-9]), np.array([0.0])) == pytest.approx(1e-9)
+    assert math.isinf(h.error(None, np.zeros(2)))
+
+
+def _decay_race(rate: float) -> h.Race:
+    def ours(n):
+        y, dt = 1.0, 1.0 / n
+        for _ in range(n):  # second-order Taylor step: error ~ rate^3 e^-rate / (6 n^2)
+            y *= 1.0 - rate * dt + 0.5 * (rate * dt) ** 2
+        return np.array([y])
+
+    return h.Race("toy", "taylor2", "y' = -a y", ours, 2, lambda t, y: -rate * y,
+                  np.array([1.0]), 1.0)
+
+
+def test_race_reaches_the_accuracy_on_both_sides():
+    result = h.run_race(_decay_race(1.0), quick=True)
+    assert result["ours"]["error"] <= h.ACCURACY
+    # needs about sqrt(e^-1 / (6 * 1e-8)) ~ 2.5e3 steps: the search must find that order
+    assert 1e3 < result["ours"]["knob"] < 5e3
+    for method in h.IVP_METHODS:
+        assert result[method]["reached"] and result[method]["error"] <= h.ACCURACY
+
+
+def test_ivp_gives_up_at_its_evaluation_budget(monkeypatch):
+    monkeypatch.setattr(h, "IVP_MAX_NFEV", 50)
+    assert h.ivp(_decay_race(1.0), "RK45", 1e-12) is None
+
+
+def test_seconds_per_step_excludes_the_fixed_cost_of_a_call():
+    calls = []
+
+    def run(backend, steps):
+        calls.append(steps)
+        total = 0.0
+        for _ in range(200 * steps):  # work proportional to the steps
+            total += 1.0
+        return steps
+
+    case = h.Case("toy", "loop", "small", "", run, 1.0, 8.0, max_steps=4000)
+    result = h.seconds_per_step(case, "numpy", quick=True)
+    assert result["steps"] >= h.QUICK_MIN_STEPS and 1 in calls
+    assert 0.0 < result["s_per_step"] < result["call_s"] * 10
+
+
+def test_every_setting_describes_small_and_large_cases_of_every_solver():
+    from benchmarks.__main__ import SETTINGS
+    import importlib
+
+    for name in SETTINGS:
+        module = importlib.import_module(f"benchmarks.{name}")
+        cases = module.cases(quick=True)
+        sizes = {(c.solver, c.size) for c in cases}
+        solvers = {c.solver for c in cases}
+        assert sizes == {(s, z) for s in solvers for z in ("small", "large")}
+        assert all(c.flops > 0 and c.bytes > 0 for c in cases)
+        assert module.races()
+
+
+def test_a_chain_case_runs_on_both_backends():
+    case = chain_bench.cases(quick=True)[0]
+    assert case.run("numba", 10) == 10 and case.run("numpy", 10) == 10
+
+
+def test_parallel_verify_matches_the_serial_run(tmp_path):
+    args = [arg for claim in PARALLEL_CLAIMS for arg in ("--claim", claim)]
+    reports = {}
+    for jobs in (1, 2):
+        path = tmp_path / f"j{jobs}.json"
+        proc = subprocess.run([sys.executable, "-m", "verify", *args, "-j", str(jobs),
+                               "--json", str(path)], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert "numba compilation" in proc.stdout.splitlines()[-1]
+        reports[jobs] = json.loads(path.read_text())
+    serial, parallel = reports[1]["claims"], reports[2]["claims"]
+    assert [c["id"] for c in serial] == [c["id"] for c in parallel] == PARALLEL_CLAIMS
+    for a, b in zip(serial, parallel):
+        assert a["measured"] == b["measured"] and a["predicted"] == b["predicted"]
+        assert "compile_seconds" in a
+
+
+def test_verify_rejects_a_non_positive_job_count():
+    proc = subprocess.run([sys.executable, "-m", "verify", "-j", "0"], capture_output=True,
+                          text=True)
+    assert proc.returncode == 2 and "jobs" in proc.stderr
