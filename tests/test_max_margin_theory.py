@@ -34,6 +34,17 @@ def test_jitted_matches_numpy_twin(name, data):
     assert np.max(np.abs(fast.states - slow.states) / scale) <= 1e-12
 
 
+@pytest.mark.parametrize("name", sorted(sim.SOLVERS))
+def test_blas_path_matches_numpy_twin(name):
+    """From BLAS_MIN_ENTRIES entries of Z on, the kernel multiplies through BLAS."""
+    X, y = sim.separable_data(sim.BLAS_MIN_ENTRIES // 4 + 7, 4, 0.5, seed=3)
+    assert X.size >= sim.BLAS_MIN_ENTRIES
+    fast, slow = run(name, X, y, "numba"), run(name, X, y, "numpy")
+    assert fast.status == slow.status and fast.steps == slow.steps
+    scale = np.maximum(1.0, np.abs(slow.states))
+    assert np.max(np.abs(fast.states - slow.states) / scale) <= 1e-12
+
+
 @pytest.mark.parametrize("loss", ["logistic", "exponential"])
 def test_loss_twin_agrees_and_field_is_minus_the_gradient(loss):
     X, y = sim.separable_data(12, 3, 0.4, seed=5)

@@ -8,9 +8,10 @@ Every kernel in ``theory`` is compiled with :func:`jit`:
 - ``error_model="numpy"``: division by zero gives inf/nan (caught by the
   divergence check) instead of raising inside the time loop;
 - ``cache``: on by default, off with ``OVERPARAM_NUMBA_CACHE=0``. The cache
-  directory is numba's own ``NUMBA_CACHE_DIR`` (set it to relocate the cache,
-  e.g. to a per-worker temporary directory); without it numba writes next to the
-  sources in ``__pycache__``.
+  directory is numba's own ``NUMBA_CACHE_DIR`` (set it to relocate the cache);
+  without it numba writes next to the sources in ``__pycache__``. Concurrent processes
+  may share it: numba writes each cache file under a unique temporary name and renames
+  it into place (``os.replace``), so readers never see a partial file.
 
 Signatures are lazy: wrappers cast inputs to float64/int64 C-contiguous arrays so
 that each kernel compiles exactly once.

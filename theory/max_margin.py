@@ -123,39 +123,57 @@ def _sigmoid_of_negative(u):
     return 1.0 / (1.0 + np.exp(u))
 
 
+BLAS_MIN_ENTRIES = 4096
+"""Z with at least this many entries is multiplied through BLAS (np.dot into buffers
+allocated before the time loop); smaller Z by plain loops, which avoid BLAS's per-call
+cost (~1 us), larger than the whole product at the sizes ``verify`` uses."""
+
+
 @jit
-def _vector_field(y, Z, params, out, margins):
-    """Write F(y) into ``out`` (module docstring); ``margins`` is scratch of size P."""
+def _vector_field(y, Z, params, out, margins, w_sum):
+    """Write F(y) into ``out`` (module docstring); ``margins`` (size P) and ``w_sum``
+    (size d) are scratch. Products with Z use BLAS from BLAS_MIN_ENTRIES entries on."""
     n_samples, dim = Z.shape
+    blas = n_samples * dim >= BLAS_MIN_ENTRIES
     algorithm = int(params[ALGORITHM])
     eta_w = params[ETA_W]
-    for mu in range(n_samples):
-        acc = 0.0
-        for j in range(dim):
-            acc += Z[mu, j] * y[j]
-        margins[mu] = acc
+    if blas:
+        np.dot(Z, y[:dim], margins)
+    else:
+        for mu in range(n_samples):
+            acc = 0.0
+            for j in range(dim):
+                acc += Z[mu, j] * y[j]
+            margins[mu] = acc
     if algorithm == MINNORM:
         eta_lambda = params[ETA_LAMBDA]
-        for j in range(dim):
-            out[j] = -eta_w * y[j]
         for mu in range(n_samples):
-            coef = eta_w * y[dim + mu]
-            for j in range(dim):
-                out[j] += coef * Z[mu, j]
             drive = eta_lambda * (1.0 - margins[mu])
             if y[dim + mu] <= 0.0 and drive < 0.0:
                 drive = 0.0
             out[dim + mu] = drive
+            margins[mu] = y[dim + mu]  # the weights of Z^T lambda
     else:
-        for j in range(dim):
-            out[j] = 0.0
         for mu in range(n_samples):
             if algorithm == LOGISTIC:
-                coef = eta_w * _sigmoid_of_negative(margins[mu])
+                margins[mu] = _sigmoid_of_negative(margins[mu])
             else:
-                coef = eta_w * np.exp(-margins[mu])
+                margins[mu] = np.exp(-margins[mu])
+    if blas:
+        np.dot(Z.T, margins, w_sum)
+    else:
+        for j in range(dim):
+            w_sum[j] = 0.0
+        for mu in range(n_samples):
+            coef = margins[mu]
             for j in range(dim):
-                out[j] += coef * Z[mu, j]
+                w_sum[j] += coef * Z[mu, j]
+    if algorithm == MINNORM:
+        for j in range(dim):
+            out[j] = -eta_w * (y[j] - w_sum[j])
+    else:
+        for j in range(dim):
+            out[j] = eta_w * w_sum[j]
 
 
 @jit
@@ -171,6 +189,7 @@ def _integrate(y0, Z, params, tab_a, tab_b, counts, sizes, tol, out):
     k = np.empty((stages, dim))
     ys = np.empty(dim)
     margins = np.empty(Z.shape[0])
+    w_sum = np.empty(n_w)
     out[0, :] = y
     step = 0
     n = counts.size
@@ -179,7 +198,7 @@ def _integrate(y0, Z, params, tab_a, tab_b, counts, sizes, tol, out):
         for _ in range(counts[interval]):
             for s in range(stages):
                 stage_state(y, k, tab_a, s, h, ys)
-                _vector_field(ys, Z, params, k[s], margins)
+                _vector_field(ys, Z, params, k[s], margins, w_sum)
             if tol > 0.0 and max_abs(k[0]) <= tol:
                 for row in range(interval + 1, n + 1):
                     out[row, :] = y
