@@ -20,7 +20,7 @@ Targets (issue 6) are checked at the end; a miss is printed with its size.
 
 Run from the repository root::
 
-    python -m benchmarks [--quick] [--json PATH] [--setting NAME]
+    python -m benchmarks [--quick] [--json PATH] [--markdown PATH] [--setting NAME]
 """
 from __future__ import annotations
 
@@ -120,12 +120,67 @@ def misses(report: dict) -> list[str]:
     return out
 
 
+def to_markdown(report: dict) -> str:
+    """The report's tables in Markdown (the form kept in ``benchmarks/README.md``)."""
+    m = report["machine"]
+    lines = [f"Machine: {m['platform']}, {m['cpu_count']} cores; Python {m['python']}, "
+             f"NumPy {m['numpy']}, numba {m['numba']}; dense matmul (1024², float64) "
+             f"{report['matmul_flops_per_s'] / 1e9:.1f} GFLOP/s; "
+             f"{'--quick' if report['quick'] else 'full'} run, {report['seconds']:.0f} s.",
+             "", "| setting | solver | size | jitted s/step | twin s/step | ratio | "
+             "bound | limit | GB/s streamed at that size | call overhead s |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in report["cases"]:
+        lines.append(f"| {r['setting']} | {r['solver']} | {r['size']}: {r['label']} | "
+                     f"{r['numba']['s_per_step']:.3g} | {r['numpy']['s_per_step']:.3g} | "
+                     f"{r['ratio']:.1f} | {r['fraction']:.0%} | {r['limit']} | "
+                     f"{r['bandwidth_bytes_per_s'] / 1e9:.1f} | {r['numba']['call_s']:.2g} |")
+    lines += ["", f"Flows to accuracy {h.ACCURACY:g} (max error relative to max(1, |y|)) "
+              "against a DOP853 reference at rtol 1e-13:", "",
+              "| setting | flow | size, T | ours (s) | ours at | "
+              + " | ".join(f"{m} (s, rtol, speed-up)" for m in h.IVP_METHODS) + " |",
+              "|---|---|---|---|---|" + "---|" * len(h.IVP_METHODS)]
+    for r in report["races"]:
+        cells = []
+        for method in h.IVP_METHODS:
+            x = r[method]
+            cells.append(f"{x['time_s']:.3g}, {x['rtol']:.2g}, {x['speedup']:.1f}×"
+                         if x["reached"] else "not reached")
+        knob = r["ours"]["knob"]
+        knob_text = f"rtol {knob:.2g}" if isinstance(knob, float) else f"{knob} steps"
+        lines.append(f"| {r['setting']} | {r['solver']} | {r['label']}, T={r['T']:g} | "
+                     f"{r['ours']['time_s']:.3g} | {knob_text} | " + " | ".join(cells) + " |")
+    lines += ["", "Compilation (s): " + ", ".join(
+        f"{k} {v:.1f}" for k, v in report["compile_in_run_s"].items())
+        + " (during the timings; 0 = warm cache)."]
+    for name, c in report.get("compile", {}).items():
+        cold = sum(x["first_call_s"] for x in c["cold"]["solvers"].values())
+        cached = sum(x["first_call_s"] for x in c["cached"]["solvers"].values())
+        lines.append(f"- {name}: first call of every solver, fresh process: cold {cold:.2f} s,"
+                     f" from the cache {cached:.2f} s")
+    i = report["imports"]
+    lines += ["", f"Imports: `import analytic, theory, verify` {i['packages_s']:.3f} s; every "
+              f"setting's theory/analytic/verify modules {i['all_modules_s']:.3f} s.", ""]
+    slow = sorted(((d["first_s"], f"{mod}.{n}") for mod, ds in report["derivations"].items()
+                   for n, d in ds.items()), reverse=True)[:3]
+    lines.append("Slowest sympy derivations (first call): " + ", ".join(
+        f"`{n}` {t:.2f} s" for t, n in slow) + ".")
+    for jobs, v in report.get("verify", {}).items():
+        lines.append(f"- `python -m verify -j {jobs}` (warm cache): {v['wall_s']:.1f} s wall; "
+                     f"{v['summary']}")
+    lines += ["", f"Targets missed: {len(report['misses'])}", ""]
+    lines += [f"- {line}" for line in report["misses"]]
+    return "\n".join(lines) + "\n"
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(prog="python -m benchmarks",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
                         help="short timed runs, fewer repeats, no verify timing (< 3 min)")
     parser.add_argument("--json", type=Path, metavar="PATH", help="write the report here")
+    parser.add_argument("--markdown", type=Path, metavar="PATH",
+                        help="write the tables in Markdown here")
     parser.add_argument("--setting", action="append", choices=SETTINGS,
                         help="only this setting (repeatable)")
     args = parser.parse_args(argv)
@@ -191,6 +246,8 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"benchmark took {report['seconds']:.0f} s")
     if args.json:
         args.json.write_text(json.dumps(report, indent=2, default=float) + "\n")
+    if args.markdown:
+        args.markdown.write_text(to_markdown(report))
     return report
 
 

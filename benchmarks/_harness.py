@@ -114,17 +114,23 @@ def median_seconds(run: Callable[[], object], repeats: int) -> float:
 def seconds_per_step(case: Case, backend: str, quick: bool) -> dict:
     """Marginal seconds per step of ``case`` with ``backend``, and the fixed cost of a call.
 
-    The step count n is grown from 2 until one run lasts RUN_SECONDS / 5, then scaled to
-    RUN_SECONDS (capped at ``case.max_steps``). With t_n the median time of an n-step run,
-    the time per step is (t_n - t_1) / (n - 1): the fixed cost of a call (validation,
-    buffer allocation, copying the output), reported as ``call_s`` = t_1, is not counted
-    as work.
+    t_1, the median time of a 1-step run, is the fixed cost of a call (validation, first
+    touch of the freshly allocated state and output buffers, copying the output) plus one
+    step; it is reported as ``call_s``. The step count n is then grown from 2 until a run
+    lasts a fifth of max(RUN_SECONDS, 5 t_1) and scaled to that (at least MIN_STEPS, at
+    most ``case.max_steps``), so the work of the steps dominates the fixed cost. The time
+    per step is (t_n - t_1) / (n - 1) with t_n the median n-step time.
+
+    Raises
+    ------
+    RuntimeError
+        If t_n <= t_1 (the steps are lost in the timing noise of the call).
     """
-    target = QUICK_RUN_SECONDS if quick else RUN_SECONDS
     repeats = QUICK_REPEATS if quick else REPEATS
     fewest = QUICK_MIN_STEPS if quick else MIN_STEPS
+    t_1 = median_seconds(lambda: case.run(backend, 1), repeats)
+    target = max(QUICK_RUN_SECONDS if quick else RUN_SECONDS, 5 * t_1)
     steps = min(2, case.max_steps)
-    case.run(backend, steps)
     while True:
         start = time.perf_counter()
         case.run(backend, steps)
@@ -135,9 +141,10 @@ def seconds_per_step(case: Case, backend: str, quick: bool) -> dict:
     steps = max(fewest, min(case.max_steps, int(steps * target / max(elapsed, 1e-9))))
     taken = case.run(backend, steps)
     t_n = median_seconds(lambda: case.run(backend, steps), repeats)
-    t_1 = median_seconds(lambda: case.run(backend, 1), repeats)
-    per_step = (t_n - t_1) / (taken - 1) if taken > 1 else t_n
-    return {"s_per_step": max(per_step, 1e-15), "call_s": t_1, "steps": taken}
+    if taken <= 1 or t_n <= t_1:
+        raise RuntimeError(f"{case.setting}/{case.solver} ({case.size}, {backend}): "
+                           f"{taken} steps took {t_n:.3g} s, one step {t_1:.3g} s")
+    return {"s_per_step": (t_n - t_1) / (taken - 1), "call_s": t_1, "steps": taken}
 
 
 @lru_cache(maxsize=None)

@@ -130,3 +130,29 @@ def test_verify_rejects_a_non_positive_job_count():
     proc = subprocess.run([sys.executable, "-m", "verify", "-j", "0"], capture_output=True,
                           text=True)
     assert proc.returncode == 2 and "jobs" in proc.stderr
+
+
+def test_benchmark_report_lists_misses_and_renders_markdown():
+    from benchmarks.__main__ import misses, to_markdown
+
+    case = {"setting": "toy", "solver": "loop", "size": "large", "label": "n=1",
+            "numba": {"s_per_step": 2.0, "call_s": 0.1}, "numpy": {"s_per_step": 1.0},
+            "ratio": 0.5, "fraction": 0.25, "limit": "memory", "bandwidth_bytes_per_s": 1e10}
+    race = {"setting": "toy", "solver": "flow", "label": "n=1", "T": 1.0,
+            "ours": {"knob": 100, "time_s": 1.0},
+            "RK45": {"reached": True, "rtol": 1e-8, "time_s": 5.0, "speedup": 5.0},
+            "DOP853": {"reached": False}}
+    report = {"machine": {"platform": "p", "cpu_count": 2, "python": "3", "numpy": "2",
+                          "numba": "0"}, "quick": True, "matmul_flops_per_s": 1e11,
+              "seconds": 1.0, "cases": [case], "races": [race],
+              "compile_in_run_s": {"toy": 0.0},
+              "imports": {"packages_s": 0.1, "all_modules_s": 2.0},
+              "derivations": {"toy": {"x_expr": {"first_s": 3.0, "second_s": 1e-7}}}}
+    report["misses"] = misses(report)
+    text = " ".join(report["misses"])
+    for fragment in ("slower than the twin (0.50x)", "25% of the memory bound",
+                     "5.0x faster than RK45", "all_modules_s", "x_expr: 3.00 s"):
+        assert fragment in text
+    markdown = to_markdown(report)
+    assert "| toy | loop | large: n=1 |" in markdown and "not reached" in markdown
+    assert f"Targets missed: {len(report['misses'])}" in markdown
