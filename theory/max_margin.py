@@ -25,14 +25,21 @@ import numpy as np
 
 from theory import validation
 from theory._numba import jit
-from theory.integrators import (EULER, StepPlan, Tableau, discrete_plan, flow_plan, get_tableau,
+from theory.integrators import (DOPRI5, DOPRI5_ERROR, EULER, StepPlan, Tableau, discrete_plan,
+                                error_ratio, flow_plan, get_tableau, integrate_adaptive_numpy,
+                                step_factor,
                                 integrate_numpy, max_abs, out_of_bounds, rk_update, stage_state)
-from theory.results import CODE_CONVERGED, CODE_DIVERGED, CODE_MAX_STEPS, Status, Trajectory
+from theory.results import (CODE_BUDGET, CODE_CONVERGED, CODE_DIVERGED, CODE_MAX_STEPS, Status,
+                            Trajectory)
 
 Backend = Literal["numba", "numpy"]
 
 LOGISTIC, EXPONENTIAL, MINNORM = 0, 1, 2
 """Algorithm codes passed to the kernel."""
+ADAPTIVE = "adaptive"
+"""Flow method: Dormand-Prince 5(4) with step control (local error <= atol + rtol |y|);
+``dt`` is then the first trial step. Long horizons, where the flow slows down like 1/t,
+need far fewer steps than with a fixed step."""
 ALGORITHM, ETA_W, ETA_LAMBDA = range(3)
 """Slots of the parameter vector."""
 
@@ -214,6 +221,60 @@ def _integrate(y0, Z, params, tab_a, tab_b, counts, sizes, tol, out):
     return CODE_MAX_STEPS, step, n + 1
 
 
+@jit
+def _integrate_adaptive(y0, Z, params, tab_a, tab_b, b_err, order, times, h0, atol, rtol,
+                        max_steps, tol, out):
+    """Dormand-Prince 5(4) loop landing on every sample time, lambda projected onto
+    lambda >= 0 after every accepted step; no allocation inside the loop.
+
+    Returns (status code, accepted steps, rejected steps, valid rows of ``out``).
+    """
+    dim = y0.size
+    stages = tab_b.size
+    n_w = Z.shape[1]
+    y = y0.copy()
+    y_new = np.empty(dim)
+    k = np.empty((stages, dim))
+    ys = np.empty(dim)
+    margins = np.empty(Z.shape[0])
+    w_sum = np.empty(n_w)
+    out[0, :] = y
+    t, h = 0.0, h0
+    accepted, rejected = 0, 0
+    for sample in range(times.size):
+        target = times[sample]
+        while t < target:
+            if accepted + rejected >= max_steps:
+                return CODE_BUDGET, accepted, rejected, sample + 1
+            h = min(h, target - t)
+            for s in range(stages):
+                stage_state(y, k, tab_a, s, h, ys)
+                _vector_field(ys, Z, params, k[s], margins, w_sum)
+            if tol > 0.0 and max_abs(k[0]) <= tol:
+                for row in range(sample + 1, times.size + 1):
+                    out[row, :] = y
+                return CODE_CONVERGED, accepted, rejected, times.size + 1
+            for i in range(dim):
+                y_new[i] = y[i]
+            rk_update(y_new, k, tab_b, h)
+            ratio = error_ratio(y, k, b_err, h, atol, rtol, y_new)
+            if ratio <= 1.0:
+                for i in range(dim):
+                    y[i] = y_new[i]
+                for i in range(n_w, dim):
+                    if y[i] < 0.0:
+                        y[i] = 0.0
+                t = target if target - t <= h else t + h
+                accepted += 1
+                if out_of_bounds(y):
+                    return CODE_DIVERGED, accepted, rejected, sample + 1
+            else:
+                rejected += 1
+            h *= step_factor(ratio, order)
+        out[sample + 1, :] = y
+    return CODE_MAX_STEPS, accepted, rejected, times.size + 1
+
+
 def vector_field_numpy(y: np.ndarray, Z: np.ndarray, params: np.ndarray) -> np.ndarray:
     """NumPy twin of the jitted vector field."""
     dim = Z.shape[1]
@@ -256,6 +317,35 @@ def _run(y0: np.ndarray, Z: np.ndarray, params: np.ndarray, tableau: Tableau, pl
     return traj
 
 
+def _run_adaptive(y0: np.ndarray, Z: np.ndarray, params: np.ndarray, times: np.ndarray,
+                  h0: float, atol: float, rtol: float, max_steps: int, tol: float,
+                  backend: Backend) -> MarginTrajectory:
+    tol = validation.nonnegative_scalar("tol", tol)
+    atol, rtol = validation.positive_scalar("atol", atol), validation.positive_scalar("rtol", rtol)
+    max_steps = validation.count("max_steps", max_steps)
+    dim = Z.shape[1]
+    h0 = min(h0, times[-1])
+    if backend == "numba":
+        out = np.empty((times.size + 1, y0.size))
+        code, accepted, rejected, valid = _integrate_adaptive(
+            y0, Z, params, DOPRI5.a, DOPRI5.b, DOPRI5_ERROR, float(DOPRI5.order), times, h0,
+            atol, rtol, max_steps, tol, out)
+    elif backend == "numpy":
+        def project(y: np.ndarray) -> np.ndarray:
+            return np.concatenate((y[:dim], np.maximum(y[dim:], 0.0)))
+
+        code, accepted, rejected, valid, out = integrate_adaptive_numpy(
+            lambda y: vector_field_numpy(y, Z, params), y0, times, h0, atol, rtol, max_steps,
+            tol, project)
+    else:
+        raise ValueError(f"backend must be 'numba' or 'numpy', got {backend!r}")
+    status = Status.from_code(code)
+    return MarginTrajectory(times=np.concatenate(([0.0], times))[:valid],
+                            states=out[:valid].copy(), status=status, steps=int(accepted),
+                            diverged_at=int(accepted) if status is Status.DIVERGED else None,
+                            dim=dim)
+
+
 def _initial(w0, dim: int, lambda0=None, n_samples: int = 0) -> np.ndarray:
     w = (np.zeros(dim) if w0 is None else validation.finite_vector("w0", w0, size=dim))
     if n_samples == 0:
@@ -268,8 +358,8 @@ def _initial(w0, dim: int, lambda0=None, n_samples: int = 0) -> np.ndarray:
 
 
 def _solve(X, y, algorithm: int, rates: tuple[float, float], w0, lambda0, *, steps=None,
-           times=None, dt=None, method="rk4", tol=1e-12, backend: Backend = "numba"
-           ) -> MarginTrajectory:
+           times=None, dt=None, method="rk4", tol=1e-12, backend: Backend = "numba",
+           rtol=1e-10, atol=1e-13, max_steps=10_000_000) -> MarginTrajectory:
     Z = signed_data(X, y)
     params = np.array([algorithm, *rates], dtype=np.float64)
     n_lambda = Z.shape[0] if algorithm == MINNORM else 0
@@ -280,6 +370,8 @@ def _solve(X, y, algorithm: int, rates: tuple[float, float], w0, lambda0, *, ste
                     backend)
     times = validation.sample_times("times", times)
     dt = validation.positive_scalar("dt", dt)
+    if method == ADAPTIVE:
+        return _run_adaptive(y0, Z, params, times, dt, atol, rtol, max_steps, tol, backend)
     return _run(y0, Z, params, get_tableau(method), flow_plan(times, dt), times, tol, backend)
 
 
@@ -318,12 +410,19 @@ def gradient_descent(X, y, *, lr: float, steps, loss: str = "logistic", w0=None,
 
 
 def gradient_flow(X, y, *, times, dt: float = 1e-2, eta: float = 1.0, loss: str = "logistic",
-                  w0=None, method: str = "rk4", tol: float = 1e-12,
+                  w0=None, method: str = "rk4", tol: float = 1e-12, rtol: float = 1e-10,
+                  atol: float = 1e-13, max_steps: int = 10_000_000,
                   backend: Backend = "numba") -> MarginTrajectory:
-    """Gradient flow dw/dt = eta sum_mu (-l'(y_mu x_mu . w)) y_mu x_mu (core-settings §1a)."""
+    """Gradient flow dw/dt = eta sum_mu (-l'(y_mu x_mu . w)) y_mu x_mu (core-settings §1a).
+
+    ``method``: a fixed-step tableau ('euler', 'heun', 'rk4', 'dopri5') with step ``dt``,
+    or ``'adaptive'`` (:data:`ADAPTIVE`: Dormand-Prince 5(4), local error <= atol +
+    rtol |y|, at most ``max_steps`` attempted steps, status step_budget beyond).
+    """
     eta = validation.positive_scalar("eta", eta)
     return _solve(X, y, _loss_code(loss), (eta, 0.0), w0, None, times=times, dt=dt,
-                  method=method, tol=tol, backend=backend)
+                  method=method, tol=tol, backend=backend, rtol=rtol, atol=atol,
+                  max_steps=max_steps)
 
 
 def minnorm_descent(X, y, *, lr_w: float, lr_lambda: float, steps, w0=None, lambda0=None,
@@ -344,13 +443,16 @@ def minnorm_descent(X, y, *, lr_w: float, lr_lambda: float, steps, w0=None, lamb
 
 def minnorm_flow(X, y, *, times, dt: float = 1e-2, eta_w: float = 1.0, eta_lambda: float = 1.0,
                  w0=None, lambda0=None, method: str = "rk4", tol: float = 1e-12,
+                 rtol: float = 1e-10, atol: float = 1e-13, max_steps: int = 10_000_000,
                  backend: Backend = "numba") -> MarginTrajectory:
-    """Minnorm flow (module docstring), integrated by ``method`` with lambda projected onto
-    lambda >= 0 after every step (first order at the instants a constraint switches)."""
+    """Minnorm flow (module docstring), integrated by ``method`` (as in
+    :func:`gradient_flow`) with lambda projected onto lambda >= 0 after every (accepted)
+    step: first order at the instants a constraint switches."""
     eta_w = validation.positive_scalar("eta_w", eta_w)
     eta_lambda = validation.positive_scalar("eta_lambda", eta_lambda)
     return _solve(X, y, MINNORM, (eta_w, eta_lambda), w0, lambda0, times=times, dt=dt,
-                  method=method, tol=tol, backend=backend)
+                  method=method, tol=tol, backend=backend, rtol=rtol, atol=atol,
+                  max_steps=max_steps)
 
 
 SOLVERS = {
