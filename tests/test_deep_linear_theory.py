@@ -161,3 +161,30 @@ def test_instance_generators_are_exact_and_deterministic():
         np.testing.assert_array_equal(u, v)
     with pytest.raises(ValueError, match="n_samples"):
         sim.whitened_teacher([1.0, 2.0, 3.0], n_in=4, n_samples=3)
+
+
+@pytest.mark.parametrize("name", ["gradient_flow", "l2_flow", "minnorm_flow"])
+def test_adaptive_flow_matches_its_twin_and_a_fine_fixed_step_run(name):
+    X, Y, _ = sim.teacher_student(6, 3, 5, seed=2)
+    W0 = sim.gaussian_init([6, 5, 3], 0.5, seed=3)
+    extra = {"l2_flow": {"beta": 0.05}, "minnorm_flow": {"c": 2.0}}.get(name, {})
+    solver = sim.SOLVERS[name]
+    common = {"times": [1.0, 10.0], "tol": 0.0, **extra}
+    fast = solver(X, Y, W0, method=sim.ADAPTIVE, rtol=1e-10, atol=1e-13, **common)
+    slow = solver(X, Y, W0, method=sim.ADAPTIVE, rtol=1e-10, atol=1e-13, backend="numpy",
+                  **common)
+    assert fast.steps == slow.steps
+    np.testing.assert_allclose(fast.states, slow.states, rtol=1e-11, atol=1e-13)
+    fine = solver(X, Y, W0, dt=2e-3, **common)  # rk4: error ~ dt^4 ~ 1e-11
+    assert np.max(np.abs(fast.states - fine.states)) < 1e-8
+    assert fast.steps < 5000 // 5
+
+
+def test_adaptive_flow_reports_an_exhausted_step_budget_and_rejects_bad_tolerances():
+    X, Y, _ = sim.teacher_student(6, 3, 5, seed=2)
+    W0 = sim.gaussian_init([6, 5, 3], 0.5, seed=3)
+    traj = sim.gradient_flow(X, Y, W0, times=[100.0], method=sim.ADAPTIVE, max_steps=5, tol=0.0)
+    assert traj.status is Status.STEP_BUDGET
+    for bad in ({"rtol": 0.0}, {"atol": np.inf}, {"max_steps": 0}):
+        with pytest.raises(ValueError):
+            sim.gradient_flow(X, Y, W0, times=[1.0], method=sim.ADAPTIVE, **bad)
