@@ -57,6 +57,9 @@ class Case:
     flops, bytes : float
         Work of one step: floating-point operations, and memory traffic counting every
         operand that a step must stream once (matrices, state and stage vectors).
+    working_set : float
+        Bytes the step touches (each array once): the streaming bandwidth is measured at
+        this size, i.e. from the level of the memory hierarchy that holds the data.
     max_steps : int
         Cap on the steps of one run (e.g. before a solution decays to subnormal numbers).
     """
@@ -68,6 +71,7 @@ class Case:
     run: Callable[[str, int], int] = field(repr=False)
     flops: float
     bytes: float
+    working_set: float
     max_steps: int = 10**7
 
 
@@ -179,9 +183,9 @@ def roofline(case: Case, seconds: float) -> dict:
     """The case's bound and the fraction of it reached in ``seconds`` per step.
 
     bound = max(flops / matmul rate, bytes / streaming bandwidth at the step's working
-    set); ``limit`` names the larger term.
+    set size); ``limit`` names the larger term.
     """
-    bandwidth = streaming_bandwidth(int(case.bytes))
+    bandwidth = streaming_bandwidth(int(case.working_set))
     compute = case.flops / matmul_rate()
     memory = case.bytes / bandwidth
     bound = max(compute, memory)

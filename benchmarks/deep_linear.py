@@ -307,14 +307,16 @@ def small_problem() -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
     return X, Y, deep_linear.gaussian_init(SMALL_WIDTHS, SIGMA0, INIT_SEED)
 
 
-def _work(name: str, widths: list[int], P: int) -> tuple[float, float]:
-    """(flops, bytes) of one step: the matrix-product flops (module docstring) times the
+def _work(name: str, widths: list[int], P: int) -> tuple[float, float, float]:
+    """(flops, bytes, working set: weights, stages, activations, X, Y) of one step: the matrix-product flops (module docstring) times the
     stages; bytes: per evaluation every weight matrix read twice (forward, backprop) and
     its gradient written, every activation written and read twice."""
     weights = sum(widths[l] * widths[l - 1] for l in range(1, len(widths)))
     acts = sum(widths) * P
     stages = STAGES[name]
-    return (stages * flops_per_eval(widths, P), 8.0 * stages * (3 * weights + 3 * acts))
+    working_set = 8.0 * (weights * (stages + 2) + acts + widths[0] * P + widths[-1] * P)
+    return (stages * flops_per_eval(widths, P), 8.0 * stages * (3 * weights + 3 * acts),
+            working_set)
 
 
 def cases(quick: bool) -> list[Case]:
@@ -327,10 +329,9 @@ def cases(quick: bool) -> list[Case]:
             def run(backend: str, steps: int, name=name, X=X, Y=Y, weights0=weights0) -> int:
                 return run_solver(name, backend, steps, X, Y, weights0).steps
 
-            flops, nbytes = _work(name, widths, X.shape[1])
             label = "widths " + "-".join(map(str, widths)) + f", P={X.shape[1]}"
-            out.append(Case("deep_linear", name, size, label, run, flops, nbytes,
-                            MAX_RUN_STEPS))
+            out.append(Case("deep_linear", name, size, label, run,
+                            *_work(name, widths, X.shape[1]), MAX_RUN_STEPS))
     return out
 
 

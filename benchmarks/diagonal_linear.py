@@ -459,14 +459,16 @@ STAGES = {"gradient_descent": 1, "wn_descent": 1, "gradient_flow": 7, "wn_flow":
 """Field evaluations per (attempted) step: Euler 1, Dormand-Prince 7."""
 
 
-def _work(name: str, n: int, m: int) -> tuple[float, float]:
-    """(flops, bytes) of one step: per evaluation 4 M N flops (A x and A^T r) plus ~30 N
+def _work(name: str, n: int, m: int) -> tuple[float, float, float]:
+    """(flops, bytes, working set) of one step: per evaluation 4 M N flops (A x and A^T r) plus ~30 N
     (forming x, the field; polar: cos and sin), and 2 x 8 M N bytes (A streamed twice) plus
     6 x 8 N (state, x, g, output); Dormand-Prince adds its 7-stage combinations and error
     estimate, ~60 N flops and ~30 x 8 N bytes per step."""
     s = STAGES[name]
     extra = (60 * n, 30 * 8.0 * n) if s > 1 else (4 * n, 4 * 8.0 * n)
-    return (s * (4.0 * m * n + 30 * n) + extra[0], s * 8.0 * (2 * m * n + 6 * n) + extra[1])
+    working_set = 8.0 * (m * n + m + 2 * n * (s + 4))  # A, r, state, stages, x, g
+    return (s * (4.0 * m * n + 30 * n) + extra[0], s * 8.0 * (2 * m * n + 6 * n) + extra[1],
+            working_set)
 
 
 def _suite_run(name: str, A, y) -> Callable[[str, int], int]:
@@ -494,10 +496,9 @@ def cases(quick: bool) -> list[Case]:
     for size, (A, y) in (("small", small), ("large", instance(*SIZES[1]))):
         m, n = A.shape
         for name in (*DISCRETE, *SUITE_FLOWS):
-            flops, nbytes = _work(name, n, m)
             cap = WN_DESCENT_CAP if name == "wn_descent" else MAX_RUN_STEPS
             out.append(Case("diagonal_linear", name, size, f"N={n}, M={m}",
-                            _suite_run(name, A, y), flops, nbytes, cap))
+                            _suite_run(name, A, y), *_work(name, n, m), cap))
     return out
 
 

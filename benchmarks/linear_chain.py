@@ -164,13 +164,14 @@ STAGE_COUNT = {"gradient_descent": 1, "l2_descent": 1, "minnorm_descent": 1,
 RACE_T = 10.0
 
 
-def _work(name: str, depth: int) -> tuple[float, float]:
-    """(flops, bytes) of one step at depth L: per evaluation 7 L flops (prefix product,
+def _work(name: str, depth: int) -> tuple[float, float, float]:
+    """(flops, bytes, working set) of one step at depth L: per evaluation 7 L flops (prefix product,
     then per weight 6 operations) and 4 x 8 L bytes (read y, write and read the prefix,
     write F); per stage 2 L flops and 2 x 8 L bytes to form the stage state; the update 2 L
     flops per stage and reads every stage."""
     s = STAGE_COUNT[name]
-    return (7 * depth * s + 4 * depth * s, 8.0 * depth * (6 * s + 2 + s))
+    working_set = 8.0 * depth * (s + 3)  # y, the stages, the stage state, the prefix
+    return (7 * depth * s + 4 * depth * s, 8.0 * depth * (6 * s + 2 + s), working_set)
 
 
 def _chain_run(name: str, depth: int) -> Callable[[str, int], int]:
@@ -200,9 +201,8 @@ def cases(quick: bool) -> list[Case]:
     out = []
     for size, depth in (("small", 3), ("large", LARGE_DEPTH)):
         for name in SETTINGS:
-            flops, nbytes = _work(name, depth)
             out.append(Case("linear_chain", name, size, f"L={depth}", _chain_run(name, depth),
-                            flops, nbytes))
+                            *_work(name, depth)))
     return out
 
 

@@ -197,14 +197,16 @@ MINNORM_STEP_CAP = 20_000
 and the timing must not reach subnormal numbers)."""
 
 
-def _work(row: str, n_samples: int, dim: int) -> tuple[float, float]:
-    """(flops, bytes) of one step: per evaluation 4 P d flops (Z w, then Z^T coef) plus
+def _work(row: str, n_samples: int, dim: int) -> tuple[float, float, float]:
+    """(flops, bytes, working set: Z, margins, state and stages) of one step: per evaluation 4 P d flops (Z w, then Z^T coef) plus
     ~20 P for the loss derivative, and 2 x 8 P d bytes (Z read twice) plus 3 x 8 P (the
     margins; Minnorm's multipliers); stage combination and update as in the chain."""
     stages = STAGES[ROWS[row][0]]
     dim_state = dim + (n_samples if ROWS[row][0].startswith("minnorm") else 0)
     flops = stages * (4 * n_samples * dim + 20 * n_samples + 4 * dim_state)
-    return flops, 8.0 * stages * (2 * n_samples * dim + 3 * n_samples + 3 * dim_state)
+    working_set = 8.0 * (n_samples * dim + n_samples + dim_state * (stages + 2))
+    return (flops, 8.0 * stages * (2 * n_samples * dim + 3 * n_samples + 3 * dim_state),
+            working_set)
 
 
 def cases(quick: bool) -> list[Case]:
@@ -217,10 +219,9 @@ def cases(quick: bool) -> list[Case]:
             def run(backend: str, steps: int, row=row, X=X, y=y, params=params) -> int:
                 return run_row(row, backend, steps, X, y, params).steps
 
-            flops, nbytes = _work(row, n_samples, dim)
             cap = MINNORM_STEP_CAP if row.startswith("minnorm") else 10**7
-            out.append(Case("max_margin", row, size, f"P={n_samples}, d={dim}", run, flops,
-                            nbytes, cap))
+            out.append(Case("max_margin", row, size, f"P={n_samples}, d={dim}", run,
+                            *_work(row, n_samples, dim), cap))
     return out
 
 
