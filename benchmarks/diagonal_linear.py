@@ -40,8 +40,8 @@ N = 4000 only the discrete solvers: one jitted flow run to T at N = 4000 takes ~
 T ~ 310) to ~7e3 (WN, T ~ 200) adaptive steps of 7 field evaluations that each stream the
 64 MB matrix A twice (~2 ms per evaluation here), i.e. 1-2 min per run, and the search
 for T, the reference and the solve_ivp tolerance search need several runs. The full run
-at N = 4000 uses one repeat, the short tolerance list and one bisection; it takes about
-half an hour. ``--size small|large`` restricts the run to one size; each flow row is
+at N = 4000 uses one repeat, the short tolerance list and one bisection; it took 57 min
+here (``--size large``), most of it in solve_ivp's tolerance search at rtol down to 1e-13. ``--size small|large`` restricts the run to one size; each flow row is
 printed as soon as it is measured.
 
 Run from the repository root::
