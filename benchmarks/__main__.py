@@ -1,6 +1,6 @@
 """``python -m benchmarks``: every solver of every setting, measured one way.
 
-For each setting in :data:`SETTINGS` (its ``benchmarks.<setting>`` module provides
+For each setting of :data:`theory.registry.SETTINGS` (its ``benchmarks.<setting>`` module provides
 ``cases(quick)`` and ``races()``, see :mod:`benchmarks._harness`):
 
 - every solver at a small size (the one ``verify`` uses) and a large one: jitted seconds
@@ -35,9 +35,8 @@ from pathlib import Path
 from benchmarks import _harness as h
 from benchmarks._common import ROOT, machine_info
 from theory._numba import CompileClock
+from theory.registry import SETTINGS
 
-SETTINGS = ("linear_chain", "max_margin", "deep_linear", "diagonal_linear")
-"""Settings benchmarked, each a module ``benchmarks.<setting>``; one line per new setting."""
 TARGETS = {"small_ratio": 20.0, "large_ratio": 1.0, "large_fraction": 0.5,
            "race_speedup": 10.0, "verify_warm_s": 60.0, "import_s": 1.5,
            "derivation_s": 2.0}

@@ -7,7 +7,7 @@ descent (lr = 0.01), Minnorm descent (c = 2, lr_w = lr_lambda = 0.01), gradient 
 (dt = 0.01) and Minnorm flow (dt = 0.01, c = 2), flows with their default method rk4.
 
 For each solver and width this measures steps per second with the jitted backend and
-with the NumPy twin (median of several repeats after a warm-up call, ``tol=0`` so no run
+with the NumPy twin (median of several repeats after a warm-up call, so no run
 stops early; every timed run is checked not to have diverged nor ended subnormal; runs
 have MIN_RUN_STEPS to MAX_RUN_STEPS steps, see there), their ratio, the work per step and
 the achieved GFLOP/s. Work per vector-field evaluation counts only the matrix products,
@@ -22,7 +22,7 @@ same 2 w^2 P flops; this is the forward one). The fractions of both reached by t
 kernel are reported. Note that the jitted kernel's ``np.dot`` calls the BLAS that numba
 binds through SciPy, which may be a different library (and thread pool) from NumPy's.
 
-All solvers share one kernel, ``theory.deep_linear._integrate``, so its compile cost is
+All solvers share one kernel, ``theory.deep_linear.LOOPS.fixed_step``, so its compile cost is
 measured once, in fresh subprocesses: cold (numba cache off, ``OVERPARAM_NUMBA_CACHE=0``),
 writing an empty cache, and loading that cache (both in a temporary ``NUMBA_CACHE_DIR``).
 
@@ -51,11 +51,11 @@ WIDTHS = (4, 16, 64, 256)
 DEPTH = 3
 SIGMA0 = 0.5
 DATA_SEED, INIT_SEED = 0, 1
-SETTINGS: dict[str, dict[str, float]] = {
+SOLVER_ARGS: dict[str, dict[str, float]] = {
     "gradient_descent": {"lr": 0.01},
     "minnorm_descent": {"c": 2.0, "lr_w": 0.01, "lr_lambda": 0.01},
-    "gradient_flow": {"dt": 0.01},
-    "minnorm_flow": {"dt": 0.01, "c": 2.0},
+    "gradient_flow": {"method": "rk4", "dt": 0.01},
+    "minnorm_flow": {"method": "rk4", "dt": 0.01, "c": 2.0},
 }
 """Keyword arguments per solver (flows use their default method, rk4)."""
 STAGES = {"gradient_descent": 1, "minnorm_descent": 1, "gradient_flow": 4, "minnorm_flow": 4}
@@ -104,7 +104,7 @@ def flops_per_step(name: str, width: int) -> int:
 
 def run_solver(name: str, backend: str, steps: int, X: np.ndarray, Y: np.ndarray,
                weights0: list[np.ndarray]) -> deep_linear.DeepTrajectory:
-    """Run solver ``name`` for ``steps`` steps (flows: to T = steps * dt) with ``tol=0``.
+    """Run solver ``name`` for ``steps`` steps (flows: to T = steps * dt).
 
     Raises
     ------
@@ -112,10 +112,10 @@ def run_solver(name: str, backend: str, steps: int, X: np.ndarray, Y: np.ndarray
         If the run diverged or ended in a subnormal state (see
         :func:`benchmarks._common.check_trajectory`).
     """
-    kwargs = SETTINGS[name]
+    kwargs = SOLVER_ARGS[name]
     horizon = ({"times": [steps * kwargs["dt"]]} if name.endswith("_flow")
                else {"steps": [steps]})
-    traj = deep_linear.SOLVERS[name](X, Y, weights0, tol=0.0, backend=backend, **kwargs,
+    traj = deep_linear.SOLVERS[name](X, Y, weights0, backend=backend, **kwargs,
                                      **horizon)
     check_trajectory(traj, f"{name} w={X.shape[0]} ({backend})")
     return traj
@@ -198,9 +198,9 @@ def probe(start: float) -> None:
     imported = time.perf_counter()
     run_solver("gradient_descent", "numba", 10, X, Y, weights0)
     first = time.perf_counter()
-    for name in SETTINGS:
+    for name in SOLVER_ARGS:
         run_solver(name, "numba", 10, X, Y, weights0)
-    print_probe(start, imported, first, deep_linear._integrate)
+    print_probe(start, imported, first, deep_linear.LOOPS.fixed_step)
 
 
 def compile_times() -> dict[str, dict]:
@@ -226,7 +226,7 @@ def main(argv: list[str] | None = None) -> dict:
         P = n_samples(width)
         matmul[str(width)] = matmul_rate((width, width), (width, P), repeats, target)
         rows = results[str(width)] = {}
-        for name in SETTINGS:
+        for name in SOLVER_ARGS:
             flops = flops_per_step(name, width)
             entry: dict = {}
             for backend in ("numba", "numpy"):
@@ -273,16 +273,16 @@ def main(argv: list[str] | None = None) -> dict:
                   f"{r['numba_gflops']:>11.3f}{r['numpy_gflops']:>11.3f}"
                   f"{matmul[width]:>11.2f}{r['numba_fraction_of_matmul']:>11.3f}"
                   f"{r[f'numba_fraction_of_matmul_{MATMUL_SIZE}']:>9.3f}{r['numba_steps']:>10d}")
-    print(f"first call of the shared kernel _integrate (fresh process, w = {WIDTHS[0]}):")
+    print(f"first call of the shared fixed-step loop (fresh process, w = {WIDTHS[0]}):")
     for label, c in compile_.items():
         print(f"  {label:<12}{c['first_call_s']:>8.3f} s   import {c['import_s']:.3f} s   "
               f"cache hits/misses {c['cache_hits']}/{c['cache_misses']}   "
-              f"signatures after all {len(SETTINGS)} solvers: {c['signatures']}")
+              f"signatures after all {len(SOLVER_ARGS)} solvers: {c['signatures']}")
 
     report = {"machine": machine_info(), "threads": threads,
               "parameters": {"widths": list(WIDTHS), "depth": DEPTH, "samples": "2 w",
                              "sigma0": SIGMA0, "data_seed": DATA_SEED, "init_seed": INIT_SEED,
-                             "solvers": SETTINGS, "stages": STAGES, "tol": 0.0,
+                             "solvers": SOLVER_ARGS, "stages": STAGES,
                              "min_run_steps": MIN_RUN_STEPS,
                              "max_run_steps": MAX_RUN_STEPS, "repeats": repeats,
                              "target_s": target, "quick": args.quick},
@@ -325,7 +325,7 @@ def cases(quick: bool) -> list[Case]:
     for size, (X, Y, weights0), widths in (
             ("small", small_problem(), SMALL_WIDTHS),
             ("large", problem(WIDTHS[-1]), layer_widths(WIDTHS[-1]))):
-        for name in SETTINGS:
+        for name in SOLVER_ARGS:
             def run(backend: str, steps: int, name=name, X=X, Y=Y, weights0=weights0) -> int:
                 return run_solver(name, backend, steps, X, Y, weights0).steps
 
@@ -346,15 +346,15 @@ def races() -> list[Race]:
             ("gradient_flow", np.array([1.0, 0.0, 0.0, 1.0]), w0),
             ("minnorm_flow", np.array([1.0, 1.0, 1.0, 2.0]),
              np.concatenate((w0, np.zeros(Y.size))))):
-        kwargs = {k: v for k, v in SETTINGS[name].items() if k != "dt"}
+        kwargs = {k: v for k, v in SOLVER_ARGS[name].items() if k not in ("dt", "method")}
 
         def ours(rtol, name=name, kwargs=kwargs):
-            return deep_linear.SOLVERS[name](X, Y, weights0, times=[RACE_T], tol=0.0,
-                                             method=deep_linear.ADAPTIVE, rtol=rtol,
+            return deep_linear.SOLVERS[name](X, Y, weights0, times=[RACE_T],
+                                             method="dopri5", rtol=rtol,
                                              atol=rtol * 1e-3, **kwargs).states[-1]
 
         out.append(Race("deep_linear", name, "widths 20-20-20-5, P=10", ours, 1e-4,
-                        lambda t, y, params=params: deep_linear.vector_field_numpy(
+                        lambda t, y, params=params: deep_linear.field_numpy(
                             y, X, Y, widths, params), y0, RACE_T, adaptive=True))
     return out
 

@@ -7,7 +7,7 @@ Flows (gradient flow, eta = 1; per-coordinate WN, eta_theta = 1/r0^2 with r0 = a
 sqrt 2, eta_r = 10): the time T at which the loss first falls below LOSS_TARGET is found
 from one densely sampled jitted run (chunks of doubling length with SAMPLES_PER_CHUNK
 samples each, the bracketing interval then resampled REFINE_SAMPLES times from its left
-state). Then a run from 0 to exactly T (one sample time, ``tol=0``) is timed (wall
+state). Then a run from 0 to exactly T (one sample time) is timed (wall
 clock, median of repeats after a warm-up) with
 
 (a) the jitted solver at its defaults (rtol 1e-12, atol 1e-15);
@@ -16,7 +16,7 @@ clock, median of repeats after a warm-up) with
     (accepted + rejected) of the jitted run; otherwise reported as skipped with that
     estimate;
 (c) ``scipy.integrate.solve_ivp`` with RK45 and with DOP853 on the same vector field
-    (``vector_field_numpy`` with the solver's parameter vector [code, depth, rate_1,
+    (``field_numpy`` with the solver's parameter vector [code, depth, rate_1,
     rate_2]), at equal accuracy: the error of a run is max |x(T) - x_ref(T)| against a
     reference run of our jitted solver at rtol REF_RTOL (atol REF_RTOL/1000); the target is
     the error of (a). solve_ivp's rtol (atol = rtol/1000, the ratio of our defaults) is
@@ -31,8 +31,8 @@ by an untimed run of the same scipy solver class stepped by hand), field evaluat
 Discrete solvers (gradient descent lr = 0.1; WN descent lr_r = 0.1, lr_theta = 0.1 / r0^2;
 at most MAX_RUN_STEPS steps per run): steps per second jitted vs NumPy twin (median after a warm-up).
 
-Compile cost of the two kernels, ``theory.diagonal_linear._integrate`` (discrete) and
-``_integrate_adaptive`` (flows), each measured in fresh subprocesses (cold, cache write,
+Compile cost of the two kernels, ``theory.diagonal_linear.LOOPS.fixed_step`` (discrete) and
+``LOOPS.adaptive`` (flows), each measured in fresh subprocesses (cold, cache write,
 cache load) as in the other benchmarks.
 
 ``--quick`` times N = 40 fully (short tolerance list, no bisection, fewer repeats) and at
@@ -80,12 +80,12 @@ LR = 0.1
 LOSS_TARGET = 1e-8
 FLOWS: dict[str, tuple[Callable, int, dict[str, float]]] = {
     "gradient_flow": (dl.gradient_flow, dl.GF, {"eta": 1.0}),
-    "wn_flow": (dl.wn_flow, dl.POLAR, {"eta_r": ETA_R, "eta_theta": ETA_THETA}),
+    "wn_flow": (dl.wn_flow, dl.POLAR, {"eta_radius": ETA_R, "eta_direction": ETA_THETA}),
 }
 """Flow -> (solver, parametrization code, rates)."""
 DISCRETE: dict[str, tuple[Callable, dict[str, float]]] = {
     "gradient_descent": (dl.gradient_descent, {"lr": LR}),
-    "wn_descent": (dl.wn_descent, {"lr_r": LR, "lr_theta": LR / R0 ** 2}),
+    "wn_descent": (dl.wn_descent, {"lr_radius": LR, "lr_direction": LR / R0 ** 2}),
 }
 """WN descent at lr_r = lr (lr eta_r = 1 diverges within 10 steps) and lr_theta = lr / r0^2
 (matching gradient descent's first step)."""
@@ -112,13 +112,13 @@ def rates(code: int, kwargs: dict[str, float]) -> np.ndarray:
     """The solver's parameter vector [code, depth, rate_1, rate_2]."""
     if code == dl.GF:
         return np.array([code, DEPTH, kwargs["eta"], 0.0], dtype=np.float64)
-    return np.array([code, DEPTH, kwargs["eta_r"], kwargs["eta_theta"]], dtype=np.float64)
+    return np.array([code, DEPTH, kwargs["eta_radius"], kwargs["eta_direction"]], dtype=np.float64)
 
 
 def run_flow(name: str, A, y, T: float, backend: str = "numba", rtol: float = DEFAULT_RTOL,
              atol: float = DEFAULT_ATOL, max_steps: int = 2_000_000) -> dl.DiagonalTrajectory:
     solver, _, kwargs = FLOWS[name]
-    return solver(A, y, alpha=ALPHA, times=[T], tol=0.0, rtol=rtol, atol=atol,
+    return solver(A, y, alpha=ALPHA, times=[T], rtol=rtol, atol=atol,
                   max_steps=max_steps, backend=backend, **kwargs)
 
 
@@ -128,7 +128,7 @@ def find_T(name: str, A, y) -> float:
     t0, state, length = 0.0, None, FIRST_CHUNK
     while True:
         offsets = np.linspace(0.0, length, SAMPLES_PER_CHUNK + 1)[1:]
-        traj = solver(A, y, alpha=ALPHA, times=offsets, tol=0.0, state0=state, **kwargs)
+        traj = solver(A, y, alpha=ALPHA, times=offsets, state0=state, **kwargs)
         check_trajectory(traj, f"{name} search")
         losses = [dl.loss(x, A, y) for x in traj.x]
         hit = next((i for i, value in enumerate(losses) if value < LOSS_TARGET), None)
@@ -139,7 +139,7 @@ def find_T(name: str, A, y) -> float:
     width = traj.times[hit] - left
     start = traj.states[hit - 1] if hit > 0 else state
     offsets = np.linspace(0.0, width, REFINE_SAMPLES + 1)[1:]
-    fine = solver(A, y, alpha=ALPHA, times=offsets, tol=0.0, state0=start, **kwargs)
+    fine = solver(A, y, alpha=ALPHA, times=offsets, state0=start, **kwargs)
     losses = [dl.loss(x, A, y) for x in fine.x]
     first = next(i for i, value in enumerate(losses) if value < LOSS_TARGET or i == len(
         losses) - 1)
@@ -162,7 +162,7 @@ def ivp_run(method: str, A, y, code: int, params: np.ndarray, T: float, rtol: fl
     y0 = dl.initial_state(code, ALPHA, A.shape[1])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        sol = solve_ivp(lambda t, s: dl.vector_field_numpy(s, A, y, params), (0.0, T), y0,
+        sol = solve_ivp(lambda t, s: dl.field_numpy(s, A, y, params), (0.0, T), y0,
                         method=method, rtol=rtol, atol=rtol * 1e-3, t_eval=[T])
     if not sol.success:
         raise RuntimeError(f"solve_ivp {method} failed: {sol.message}")
@@ -174,7 +174,7 @@ def ivp_count(method: str, A, y, code: int, params: np.ndarray, T: float, rtol: 
     """(accepted steps, nfev, x(T)) of the scipy solver class behind ``solve_ivp(method)``."""
     from scipy.integrate import DOP853, RK45
     solver = {"RK45": RK45, "DOP853": DOP853}[method](
-        lambda t, s: dl.vector_field_numpy(s, A, y, params), 0.0,
+        lambda t, s: dl.field_numpy(s, A, y, params), 0.0,
         dl.initial_state(code, ALPHA, A.shape[1]), T, rtol=rtol, atol=rtol * 1e-3)
     steps = 0
     with warnings.catch_warnings():
@@ -226,7 +226,7 @@ def flow_row(name: str, A, y, rtols: tuple[float, ...], bisections: int, repeats
     ref = run_flow(name, A, y, T, rtol=REF_RTOL, atol=REF_RTOL * 1e-3)
     check_trajectory(ref, f"{name} reference")
     x_ref = ref.x[-1]
-    entry["reference"] = {"rtol": REF_RTOL, "steps": ref.steps, "rejected": ref.rejected}
+    entry["reference"] = {"rtol": REF_RTOL, "steps": ref.steps, "rejected": ref.stats.rejected}
 
     traj = run_flow(name, A, y, T)
     check_trajectory(traj, f"{name} (numba)")
@@ -234,11 +234,11 @@ def flow_row(name: str, A, y, rtols: tuple[float, ...], bisections: int, repeats
     target = float(np.max(np.abs(x - x_ref)))
     entry["numba"] = {"time_s": median_time(lambda: run_flow(name, A, y, T), repeats,
                                             warm_up=False),
-                      "steps": traj.steps, "rejected": traj.rejected,
-                      "nfev": 7 * (traj.steps + traj.rejected), "error": target,
+                      "steps": traj.steps, "rejected": traj.stats.rejected,
+                      "nfev": 7 * (traj.steps + traj.stats.rejected), "error": target,
                       "loss": dl.loss(x, A, y), "rtol": DEFAULT_RTOL}
 
-    total = traj.steps + traj.rejected
+    total = traj.steps + traj.stats.rejected
     probe_steps = min(MAX_PROBE_STEPS, total)
     start = time.perf_counter()
     run_flow(name, A, y, T, backend="numpy", max_steps=probe_steps)
@@ -248,8 +248,8 @@ def flow_row(name: str, A, y, rtols: tuple[float, ...], bisections: int, repeats
         check_trajectory(twin, f"{name} (numpy)")
         seconds = median_time(lambda: run_flow(name, A, y, T, backend="numpy"), repeats,
                               warm_up=False)
-        entry["numpy"] = {"time_s": seconds, "steps": twin.steps, "rejected": twin.rejected,
-                          "nfev": 7 * (twin.steps + twin.rejected),
+        entry["numpy"] = {"time_s": seconds, "steps": twin.steps, "rejected": twin.stats.rejected,
+                          "nfev": 7 * (twin.steps + twin.stats.rejected),
                           "error": float(np.max(np.abs(twin.x[-1] - x_ref))),
                           "loss": dl.loss(twin.x[-1], A, y), "rtol": DEFAULT_RTOL}
     else:
@@ -300,20 +300,20 @@ def probe(start: float) -> None:
     """Print (JSON) the first-call time of one kernel in this fresh process.
 
     The kernel is chosen by the environment variable PROBE_ENV ("discrete":
-    ``_integrate`` via gradient descent then WN descent; "adaptive":
-    ``_integrate_adaptive`` via gradient flow then WN flow), at N = 40.
+    ``LOOPS.fixed_step`` via gradient descent then WN descent; "adaptive":
+    ``LOOPS.adaptive`` via gradient flow then WN flow), at N = 40.
     """
     kind = os.environ.get(PROBE_ENV, "discrete")
     A, y = instance(*SIZES[0])
     imported = time.perf_counter()
     if kind == "discrete":
-        kernel = dl._integrate
+        kernel = dl.LOOPS.fixed_step
         for name, (solver, kwargs) in DISCRETE.items():
             solver(A, y, alpha=ALPHA, steps=[10], **kwargs)
             if name == "gradient_descent":
                 first = time.perf_counter()
     else:
-        kernel = dl._integrate_adaptive
+        kernel = dl.LOOPS.adaptive
         for name in FLOWS:
             run_flow(name, A, y, 0.1)
             if name == "gradient_flow":
@@ -417,7 +417,7 @@ def main(argv: list[str] | None = None) -> dict:
     print_discrete(discrete)
     compile_ = compile_times()
 
-    for kind, kernel in (("discrete", "_integrate"), ("adaptive", "_integrate_adaptive")):
+    for kind, kernel in (("discrete", "LOOPS.fixed_step"), ("adaptive", "LOOPS.adaptive")):
         print(f"first call of {kernel} (fresh process, N = {SIZES[0][0]}):")
         for label, c in compile_[kind].items():
             print(f"  {label:<12}{c['first_call_s']:>8.3f} s   import {c['import_s']:.3f} s   "
@@ -480,10 +480,10 @@ def _suite_run(name: str, A, y) -> Callable[[str, int], int]:
             traj = solver(A, y, alpha=ALPHA, steps=[steps], backend=backend, **kwargs)
         else:
             solver, _, kwargs = SUITE_FLOWS[name]
-            traj = solver(A, y, alpha=ALPHA, times=[1e9], tol=0.0, max_steps=steps,
+            traj = solver(A, y, alpha=ALPHA, times=[1e9], max_steps=steps,
                           backend=backend, **kwargs)
         check_trajectory(traj, f"{name} N={A.shape[1]} ({backend})")
-        return traj.steps + traj.rejected
+        return traj.steps + traj.stats.rejected
 
     return run
 
@@ -513,11 +513,11 @@ def races() -> list[Race]:
             [code, DEPTH, kwargs["eta_radius"], kwargs["eta_direction"]], dtype=np.float64))
 
         def ours(rtol, solver=solver, kwargs=kwargs):
-            return solver(A, y, alpha=ALPHA, times=[RACE_T], tol=0.0, rtol=rtol,
+            return solver(A, y, alpha=ALPHA, times=[RACE_T], rtol=rtol,
                           atol=rtol * 1e-3, **kwargs).states[-1]
 
         out.append(Race("diagonal_linear", name, f"N={n}, M={m}", ours, 1e-3,
-                        lambda t, s, params=params: dl.vector_field_numpy(s, A, y, params),
+                        lambda t, s, params=params: dl.field_numpy(s, A, y, params),
                         dl.initial_state(code, ALPHA, n), RACE_T, adaptive=True))
     return out
 

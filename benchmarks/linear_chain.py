@@ -2,8 +2,8 @@
 
 For every solver in :data:`theory.linear_chain.SOLVERS` this measures steps per second
 with the jitted backend and with the NumPy twin (median of several repeats after a
-warm-up call, ``tol=0`` so no run stops early) and their ratio. All six solvers share
-one kernel, ``theory.linear_chain._integrate``, so its compile cost is measured once,
+warm-up call, no run stops early) and their ratio. All six solvers share
+one kernel, ``theory.linear_chain.LOOPS.fixed_step``, so its compile cost is measured once,
 in fresh subprocesses: cold (numba cache off, ``OVERPARAM_NUMBA_CACHE=0``), writing an
 empty cache, and loading that cache (both in a temporary ``NUMBA_CACHE_DIR``).
 
@@ -29,13 +29,13 @@ from theory import linear_chain
 
 P_STAR, SIGMA, DT = 2.0, 1.0, 0.01
 BASE_W0 = (1.5, 0.3, 0.9)
-SETTINGS: dict[str, dict[str, float]] = {
+SOLVER_ARGS: dict[str, dict[str, float]] = {
     "gradient_descent": {"lr": 0.05},
-    "gradient_flow": {"dt": DT},
+    "gradient_flow": {"method": "rk4", "dt": DT},
     "l2_descent": {"lr": 0.05, "beta": 0.1},
-    "l2_flow": {"dt": DT, "beta": 0.1},
+    "l2_flow": {"method": "rk4", "dt": DT, "beta": 0.1},
     "minnorm_descent": {"c": 1.0, "lr_w": 0.05, "lr_lambda": 0.05},
-    "minnorm_flow": {"dt": DT, "c": 1.0},
+    "minnorm_flow": {"method": "rk4", "dt": DT, "c": 1.0},
 }
 """Keyword arguments per solver (flows use their default method, rk4)."""
 
@@ -51,7 +51,7 @@ def initial_weights(depth: int) -> np.ndarray:
 
 def run_solver(name: str, backend: str, steps: int,
                w0: np.ndarray) -> linear_chain.ChainTrajectory:
-    """Run solver ``name`` for ``steps`` steps (flows: to T = steps * dt) with ``tol=0``.
+    """Run solver ``name`` for ``steps`` steps (flows: to T = steps * dt).
 
     Raises
     ------
@@ -60,8 +60,8 @@ def run_solver(name: str, backend: str, steps: int,
         ended in a subnormal state (the timing would measure denormal arithmetic).
     """
     horizon = {"times": [steps * DT]} if name.endswith("_flow") else {"steps": [steps]}
-    traj = linear_chain.SOLVERS[name](w0, P_STAR, sigma=SIGMA, tol=0.0, backend=backend,
-                                      **SETTINGS[name], **horizon)
+    traj = linear_chain.SOLVERS[name](w0, P_STAR, sigma=SIGMA, backend=backend,
+                                      **SOLVER_ARGS[name], **horizon)
     check_trajectory(traj, f"{name} ({backend})")
     return traj
 
@@ -100,9 +100,9 @@ def probe(start: float) -> None:
     imported = time.perf_counter()
     run_solver("gradient_descent", "numba", 10, w0)
     first = time.perf_counter()
-    for name in SETTINGS:
+    for name in SOLVER_ARGS:
         run_solver(name, "numba", 10, w0)
-    print_probe(start, imported, first, linear_chain._integrate)
+    print_probe(start, imported, first, linear_chain.LOOPS.fixed_step)
 
 
 def compile_times() -> dict[str, dict]:
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> dict:
     w0 = initial_weights(args.depth)
 
     solvers = {}
-    for name in SETTINGS:
+    for name in SOLVER_ARGS:
         jit_rate, jit_steps = steps_per_second(name, "numba", calibrate(name, w0, target),
                                                w0, repeats)
         np_rate, np_steps = steps_per_second(name, "numpy", numpy_steps, w0, repeats)
@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> dict:
     for name, r in solvers.items():
         print(f"{name:<18}{r['numba_steps_per_s']:>14.3e}{r['numpy_steps_per_s']:>12.3e}"
               f"{r['ratio']:>9.0f}{r['numba_steps']:>13d}")
-    print("first call of the shared kernel _integrate (fresh process, depth 3):")
+    print("first call of the shared fixed-step loop (fresh process, depth 3):")
     for label, c in compile_.items():
         print(f"  {label:<12}{c['first_call_s']:>8.3f} s   import {c['import_s']:.3f} s   "
               f"cache hits/misses {c['cache_hits']}/{c['cache_misses']}   "
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     report = {"machine": machine_info(),
               "parameters": {"depth": args.depth, "w0": w0.tolist(), "p_star": P_STAR,
-                             "sigma": SIGMA, "solvers": SETTINGS, "tol": 0.0,
+                             "sigma": SIGMA, "solvers": SOLVER_ARGS,
                              "repeats": repeats, "numba_target_s": target,
                              "numpy_steps": numpy_steps, "quick": args.quick},
               "solvers": solvers, "compile": compile_}
@@ -179,7 +179,7 @@ def _chain_run(name: str, depth: int) -> Callable[[str, int], int]:
     every weight multiplies) moves at the same speed at every depth."""
     scale = 3.0 / depth
     w0 = initial_weights(depth) if depth <= 3 else np.full(depth, 0.405 ** (1.0 / depth))
-    kwargs = dict(SETTINGS[name])
+    kwargs = dict(SOLVER_ARGS[name])
     for key in ("lr", "lr_w", "lr_lambda"):
         if key in kwargs:
             kwargs[key] *= scale
@@ -188,7 +188,7 @@ def _chain_run(name: str, depth: int) -> Callable[[str, int], int]:
     def run(backend: str, steps: int) -> int:
         horizon = ({"times": [steps * dt * scale], "dt": dt * scale} if dt is not None
                    else {"steps": [steps]})
-        traj = linear_chain.SOLVERS[name](w0, P_STAR, sigma=SIGMA, tol=0.0, backend=backend,
+        traj = linear_chain.SOLVERS[name](w0, P_STAR, sigma=SIGMA, backend=backend,
                                           **kwargs, **horizon)
         check_trajectory(traj, f"{name} L={depth} ({backend})")
         return traj.steps
@@ -200,7 +200,7 @@ def cases(quick: bool) -> list[Case]:
     """Every solver at depth 3 (the size ``verify`` uses) and at depth 10^6."""
     out = []
     for size, depth in (("small", 3), ("large", LARGE_DEPTH)):
-        for name in SETTINGS:
+        for name in SOLVER_ARGS:
             out.append(Case("linear_chain", name, size, f"L={depth}", _chain_run(name, depth),
                             *_work(name, depth)))
     return out
@@ -211,17 +211,17 @@ def races() -> list[Race]:
     w0 = initial_weights(3)
     out = []
     for name, params, lambda0 in (
-            ("gradient_flow", linear_chain._params(P_STAR, SIGMA, 1.0, 0.0, 0.0, 1.0), 0.0),
-            ("l2_flow", linear_chain._params(P_STAR, SIGMA, 1.0, 0.0, 0.1, 1.0), 0.0),
-            ("minnorm_flow", linear_chain._params(P_STAR, SIGMA, 1.0, 1.0, 1.0, 1.0), 0.0)):
-        kwargs = {k: v for k, v in SETTINGS[name].items() if k != "dt"}
+            ("gradient_flow", linear_chain.parameters(P_STAR, SIGMA, 1.0, 0.0, 0.0, 1.0), 0.0),
+            ("l2_flow", linear_chain.parameters(P_STAR, SIGMA, 1.0, 0.0, 0.1, 1.0), 0.0),
+            ("minnorm_flow", linear_chain.parameters(P_STAR, SIGMA, 1.0, 1.0, 1.0, 1.0), 0.0)):
+        kwargs = {k: v for k, v in SOLVER_ARGS[name].items() if k != "dt"}
 
         def ours(n, name=name, kwargs=kwargs):
             return linear_chain.SOLVERS[name](w0, P_STAR, sigma=SIGMA, times=[RACE_T],
-                                              dt=RACE_T / n, tol=0.0, **kwargs).states[-1]
+                                              dt=RACE_T / n, **kwargs).states[-1]
 
         out.append(Race("linear_chain", name, "L=3", ours, 8,
-                        lambda t, y, params=params: linear_chain.vector_field_numpy(y, params),
+                        lambda t, y, params=params: linear_chain.field_numpy(y, params),
                         np.append(w0, lambda0), RACE_T))
     return out
 

@@ -4,12 +4,12 @@ For every solver in :data:`theory.max_margin.SOLVERS` (gradient descent and grad
 flow once per loss, logistic and exponential) and two data sizes P = 30 and P = 3000
 (``separable_data(P, d=5, margin=0.5, seed=1)``) this measures steps per second with
 the jitted backend and with the NumPy twin (median of several repeats after a warm-up
-call, ``tol=0`` so no run stops early), their ratio, the work per step (about 4 P d
+call, no run stops early), their ratio, the work per step (about 4 P d
 flops per vector-field evaluation, times the stages of the method) and the achieved
 GFLOP/s. Step counts are calibrated per row and backend so that one run lasts about a
 target time. Step sizes scale with lambda_max = sigma_max(Z)^2, Z = y[:, None] * X.
 
-All solvers share one kernel, ``theory.max_margin._integrate``, so its compile cost is
+All solvers share one kernel, ``theory.max_margin.LOOPS.fixed_step``, so its compile cost is
 measured once, in fresh subprocesses: cold (numba cache off, ``OVERPARAM_NUMBA_CACHE=0``),
 writing an empty cache, and loading that cache (both in a temporary ``NUMBA_CACHE_DIR``).
 
@@ -59,9 +59,9 @@ def lambda_max(X: np.ndarray, y: np.ndarray) -> float:
 def settings(lam: float) -> dict[str, dict[str, float]]:
     """Keyword arguments per solver for data with lambda_max(Z Z^T) = ``lam``."""
     return {"gradient_descent": {"lr": 1.0 / lam},
-            "gradient_flow": {"eta": 1.0, "dt": 0.5 / lam},
+            "gradient_flow": {"eta": 1.0, "method": "rk4", "dt": 0.5 / lam},
             "minnorm_descent": {"lr_w": 0.2, "lr_lambda": 0.5 / lam},
-            "minnorm_flow": {"eta_w": 1.0, "eta_lambda": 1.0, "dt": 0.5 / lam}}
+            "minnorm_flow": {"eta_w": 1.0, "eta_lambda": 1.0, "method": "rk4", "dt": 0.5 / lam}}
 
 
 def flops_per_step(row: str, n_samples: int) -> int:
@@ -71,7 +71,7 @@ def flops_per_step(row: str, n_samples: int) -> int:
 
 def run_row(row: str, backend: str, steps: int, X: np.ndarray, y: np.ndarray,
             params: dict[str, dict[str, float]]) -> max_margin.MarginTrajectory:
-    """Run benchmark row ``row`` for ``steps`` steps (flows: to T = steps * dt), ``tol=0``.
+    """Run benchmark row ``row`` for ``steps`` steps (flows: to T = steps * dt).
 
     Raises
     ------
@@ -83,7 +83,7 @@ def run_row(row: str, backend: str, steps: int, X: np.ndarray, y: np.ndarray,
     kwargs = params[name]
     horizon = ({"times": [steps * kwargs["dt"]]} if name.endswith("_flow")
                else {"steps": [steps]})
-    traj = max_margin.SOLVERS[name](X, y, tol=0.0, backend=backend, **fixed, **kwargs,
+    traj = max_margin.SOLVERS[name](X, y, backend=backend, **fixed, **kwargs,
                                     **horizon)
     check_trajectory(traj, f"{row} P={len(y)} ({backend})")
     return traj
@@ -122,7 +122,7 @@ def probe(start: float) -> None:
     first = time.perf_counter()
     for row in ROWS:
         run_row(row, "numba", 10, X, y, params)
-    print_probe(start, imported, first, max_margin._integrate)
+    print_probe(start, imported, first, max_margin.LOOPS.fixed_step)
 
 
 def compile_times() -> dict[str, dict]:
@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> dict:
             print(f"{row:<30}{n_samples:>6}{r['numba_steps_per_s']:>12.3e}"
                   f"{r['numpy_steps_per_s']:>12.3e}{r['ratio']:>8.1f}{r['flops_per_step']:>11d}"
                   f"{r['numba_gflops']:>12.3f}{r['numpy_gflops']:>12.3f}{r['numba_steps']:>13d}")
-    print(f"first call of the shared kernel _integrate (fresh process, P = {SIZES[0]}):")
+    print(f"first call of the shared fixed-step loop (fresh process, P = {SIZES[0]}):")
     for label, c in compile_.items():
         print(f"  {label:<12}{c['first_call_s']:>8.3f} s   import {c['import_s']:.3f} s   "
               f"cache hits/misses {c['cache_hits']}/{c['cache_misses']}   "
@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> dict:
               "parameters": {"sizes": list(SIZES), "dim": DIM, "margin": MARGIN, "seed": SEED,
                              "rows": {row: {"solver": name, **fixed}
                                       for row, (name, fixed) in ROWS.items()},
-                             "stages": STAGES, "data": data_info, "tol": 0.0,
+                             "stages": STAGES, "data": data_info,
                              "repeats": repeats, "target_s": target, "quick": args.quick},
               "solvers": results, "compile": compile_}
     if args.json:
@@ -238,12 +238,12 @@ def races() -> list[Race]:
         params = np.array([code, 1.0, 0.0])
 
         def ours(rtol, loss=loss):
-            return max_margin.gradient_flow(X, y, times=[RACE_T], loss=loss, tol=0.0,
-                                            method=max_margin.ADAPTIVE, rtol=rtol,
-                                            atol=rtol * 1e-3).states[-1]
+            return max_margin.gradient_flow(X, y, times=[RACE_T], loss=loss,
+                                            method="dopri5", rtol=rtol,
+                                            atol=rtol * 1e-3, first_step=1e-2).states[-1]
 
         out.append(Race("max_margin", f"gradient_flow/{loss}", f"P={SIZES[0]}, d={DIM}", ours,
-                        1e-4, lambda t, w, params=params: max_margin.vector_field_numpy(
+                        1e-4, lambda t, w, params=params: max_margin.field_numpy(
                             w, Z, params), np.zeros(DIM), RACE_T, adaptive=True))
     return out
 

@@ -7,15 +7,16 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from figures import SETTINGS, load
+from figures import load
 from figures._style import FORMATS
+from theory.registry import SETTINGS
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command line (``--only`` an unknown setting exits with status 2)."""
     parser = argparse.ArgumentParser(prog="python -m figures", description=__doc__)
-    parser.add_argument("--only", choices=sorted(SETTINGS), metavar="NAME",
-                        help=f"draw one setting only, one of: {', '.join(sorted(SETTINGS))}")
+    parser.add_argument("--only", choices=SETTINGS, metavar="NAME",
+                        help=f"draw one setting only, one of: {', '.join(SETTINGS)}")
     parser.add_argument("--out", type=Path, default=Path("figures-out"),
                         help="output directory (default: figures-out/)")
     parser.add_argument("--format", choices=FORMATS, default="png", dest="fmt",
@@ -26,7 +27,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     """Draw the selected settings into ``--out`` and print each written path."""
     args = parse_args(argv)
-    for name in [args.only] if args.only else sorted(SETTINGS):
+    for name in [args.only] if args.only else SETTINGS:
         for path in load(name).draw(args.out, args.fmt):
             print(path)
 

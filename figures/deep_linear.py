@@ -94,7 +94,7 @@ def _saxe_flow(strengths: np.ndarray, depth: int, u0: float, times: np.ndarray,
     X, Y = dl.whitened_teacher(strengths)
     widths = [X.shape[0]] + [6] * (depth - 1) + [Y.shape[0]]
     W0 = dl.saxe_init(X, Y, widths, u0, seed=3)
-    traj = dl.gradient_flow(X, Y, W0, times=times, dt=dt, tol=0.0).raise_if_diverged()
+    traj = dl.gradient_flow(X, Y, W0, times=times, dt=dt, method="rk4").raise_if_diverged()
     return traj.modes(X, Y)[1:]
 
 
@@ -102,16 +102,14 @@ def _gd(noise: float, depth: int, sigma0: float, steps) -> dl.DeepTrajectory:
     """Gradient descent on the test-error instance from ``gaussian_init`` at scale sigma0."""
     X, Y, _ = _teacher(noise)
     W0 = dl.gaussian_init(_widths(depth), sigma0, INIT_SEED)
-    return dl.gradient_descent(X, Y, W0, lr=GD_LR[depth], steps=steps,
-                               tol=0.0).raise_if_diverged()
+    return dl.gradient_descent(X, Y, W0, lr=GD_LR[depth], steps=steps).raise_if_diverged()
 
 
 def _minnorm(noise: float, sigma0: float, steps) -> dl.DeepTrajectory:
     """Minnorm(c = 2) at depth 2 on the test-error instance."""
     X, Y, _ = _teacher(noise)
     W0 = dl.gaussian_init(_widths(2), sigma0, INIT_SEED)
-    return dl.minnorm_descent(X, Y, W0, c=MN_C, lr_w=MN_LR, lr_lambda=MN_LR, steps=steps,
-                              tol=0.0).raise_if_diverged()
+    return dl.minnorm_descent(X, Y, W0, c=MN_C, lr_w=MN_LR, lr_lambda=MN_LR, steps=steps).raise_if_diverged()
 
 
 def _errors(traj: dl.DeepTrajectory, noise: float) -> np.ndarray:

@@ -135,7 +135,7 @@ def _norm(x: np.ndarray, order: int) -> np.ndarray:
 def _gf_endpoint(A: np.ndarray, y: np.ndarray, alpha: float) -> np.ndarray:
     """x of gradient flow from alpha at t = 1e3 (alpha <= 1) or 300 / alpha^2."""
     horizon = 1e3 if alpha <= 1.0 else 300.0 / alpha ** 2
-    traj = dl.gradient_flow(A, y, alpha=alpha, times=[horizon], tol=0.0)
+    traj = dl.gradient_flow(A, y, alpha=alpha, times=[horizon])
     return traj.raise_if_diverged().x[-1]
 
 
@@ -192,13 +192,13 @@ def _robust_limit(method: str | float, alpha: float) -> tuple[float, bool]:
     times = np.geomspace(1e-2, ROBUST_HORIZON / alpha ** 2, ROBUST_SAMPLES)
     common = dict(alpha=alpha, times=times, max_steps=ROBUST_STEPS)
     if method == "GF":
-        traj = dl.gradient_flow(A, y, tol=STOP_FIELD, **common)
+        traj = dl.gradient_flow(A, y, stop_tol=STOP_FIELD, **common)
     elif method == "global":
         traj = dl.global_wn_flow(A, y, eta_radius=GLOBAL_KAPPA, eta_direction=1.0,
-                                 tol=STOP_FIELD * GLOBAL_KAPPA, **common)
+                                 stop_tol=STOP_FIELD * GLOBAL_KAPPA, **common)
     else:
-        traj = dl.wn_flow(A, y, eta_r=method, eta_theta=1.0,
-                          tol=STOP_FIELD * max(method, 1.0), **common)
+        traj = dl.wn_flow(A, y, eta_radius=method, eta_direction=1.0,
+                          stop_tol=STOP_FIELD * max(method, 1.0), **common)
     x = traj.raise_if_diverged().x[-1]
     return float(np.linalg.norm(x - x_star)), dl.loss(x, A, y) < CONVERGED_LOSS
 
@@ -218,11 +218,11 @@ def loss_vs_time(out_dir: Path, fmt: str) -> Path:
     r0_sq = 2.0 * SPEED_ALPHA ** 2
     fig = Figure(figsize=(7.5, 5.2), layout="constrained")
     ax = fig.subplots()
-    gf = dl.gradient_flow(A, y, alpha=SPEED_ALPHA, times=SPEED_TIMES, tol=0.0)
+    gf = dl.gradient_flow(A, y, alpha=SPEED_ALPHA, times=SPEED_TIMES)
     _loss_curve(ax, gf, A, y, GF_COLOR, "gradient flow", 2.4)
     for eta_r, color in zip(SPEED_ETA_RS, _kappa_colors().values()):
-        wn = dl.wn_flow(A, y, alpha=SPEED_ALPHA, times=SPEED_TIMES, eta_r=eta_r,
-                        eta_theta=1.0 / r0_sq, tol=0.0)
+        wn = dl.wn_flow(A, y, alpha=SPEED_ALPHA, times=SPEED_TIMES, eta_radius=eta_r,
+                        eta_direction=1.0 / r0_sq)
         _loss_curve(ax, wn, A, y, color,
                     rf"WN, $\eta_r={eta_r:g}$ ($\kappa={eta_r * r0_sq:g}$)", 1.4)
     ax.axhline(SPEED_LEVEL, color="0.5", ls=":", lw=1.0)
@@ -261,8 +261,7 @@ def paths_2d(out_dir: Path, fmt: str) -> Path:
             label=r"$x_1+2x_2=1$")
     colors = colormaps["plasma"](np.linspace(0.0, 0.8, len(PATH_ALPHAS)))
     for alpha, color in zip(PATH_ALPHAS, colors):
-        path = dl.gradient_flow(PATH_A, PATH_Y, alpha=alpha, times=PATH_TIMES,
-                                tol=0.0).raise_if_diverged().x
+        path = dl.gradient_flow(PATH_A, PATH_Y, alpha=alpha, times=PATH_TIMES).raise_if_diverged().x
         ax.plot(path[:, 0], path[:, 1], color=color, lw=2.0, label=rf"path, $\alpha={alpha:g}$")
         limit = an.implicit_bias_limit(PATH_A, PATH_Y, alpha)
         ax.plot(*limit, "*", ms=13, color=color, mec="k", mew=0.6)

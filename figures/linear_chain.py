@@ -48,6 +48,7 @@ def _flow(solver: Callable[..., lc.ChainTrajectory], w0: np.ndarray, horizon: fl
           samples: int = 2000, **kwargs) -> lc.ChainTrajectory:
     """Run a flow ``solver`` of :mod:`theory.linear_chain` on the instance, sampled uniformly."""
     kwargs.setdefault("dt", DT)
+    kwargs.setdefault("method", "rk4")
     times = np.linspace(0.0, horizon, samples + 1)[1:]
     return solver(w0, P_STAR, times=times, sigma=SIGMA, **kwargs).raise_if_diverged()
 
@@ -145,16 +146,16 @@ def distance(out_dir: Path, fmt: str) -> Path:
 def _distance_panel(ax: Axes, depth: int) -> list[Line2D]:
     """One panel of :func:`distance`: every algorithm from W0[depth]; returns the rate lines."""
     w0, horizon = W0[depth], 120.0
-    gd = _flow(lc.gradient_flow, w0, horizon, tol=0.0)
+    gd = _flow(lc.gradient_flow, w0, horizon)
     ax.plot(gd.times, _distance(gd), color=GD_COLOR, label="GD")
     gd_gap = np.linalg.norm(an.gd_limit(w0, P_STAR) - an.min_norm_solution(P_STAR, depth))
     ax.axhline(gd_gap, color=GD_COLOR, ls="--", lw=0.9, label=r"GD limit (analytic)")
     for beta in BETAS:
-        l2 = _flow(lc.l2_flow, w0, horizon, beta=beta, tol=0.0)
+        l2 = _flow(lc.l2_flow, w0, horizon, beta=beta)
         ax.plot(l2.times, _distance(l2), color=L2_COLORS[beta], label=rf"L2, $\beta={beta:g}$")
         ax.axhline(an.l2_distance_to_min_norm(P_STAR, beta, depth), color=L2_COLORS[beta],
                    ls="--", lw=0.9)
-    mn0 = _flow(lc.minnorm_flow, w0, horizon, c=0.0, tol=0.0)
+    mn0 = _flow(lc.minnorm_flow, w0, horizon, c=0.0)
     ax.plot(mn0.times, _distance(mn0), color=MN0_COLOR, lw=0.8, alpha=0.7, zorder=1,
             label=r"Minnorm($c=0$): no convergence")
     rate_lines = [_minnorm_with_rate(ax, w0, horizon, c) for c in DAMPINGS]
@@ -167,7 +168,7 @@ def _distance_panel(ax: Axes, depth: int) -> list[Line2D]:
 
 def _minnorm_with_rate(ax: Axes, w0: np.ndarray, horizon: float, c: float) -> Line2D:
     """Minnorm(c) distance and the line C exp(-rate t), rate analytic, C the tail envelope."""
-    traj = _flow(lc.minnorm_flow, w0, horizon, c=c, tol=0.0)
+    traj = _flow(lc.minnorm_flow, w0, horizon, c=c)
     d = _distance(traj)
     rate = an.minnorm_rate(P_STAR, w0.size, c)
     tail = (d > 1e-10) & (d < 1e-4)

@@ -85,14 +85,13 @@ def _main() -> Instance:
 
 def _gd(inst: Instance, steps: np.ndarray, loss: str = "logistic") -> np.ndarray:
     """Gradient-descent weights at ``steps``, shape (len(steps), d)."""
-    traj = mm.gradient_descent(inst.X, inst.y, lr=inst.lr, steps=steps, loss=loss, tol=0.0)
+    traj = mm.gradient_descent(inst.X, inst.y, lr=inst.lr, steps=steps, loss=loss)
     return traj.raise_if_diverged().weights[1:]
 
 
 def _minnorm(inst: Instance, steps: np.ndarray) -> mm.MarginTrajectory:
     """The Minnorm trajectory sampled at ``steps`` (row 0 is the start)."""
-    return mm.minnorm_descent(inst.X, inst.y, lr_w=LR_W, lr_lambda=inst.lr_lambda, steps=steps,
-                              tol=0.0).raise_if_diverged()
+    return mm.minnorm_descent(inst.X, inst.y, lr_w=LR_W, lr_lambda=inst.lr_lambda, steps=steps).raise_if_diverged()
 
 
 # --------------------------------------------------------------------------- angle

@@ -91,7 +91,7 @@ def test_seconds_per_step_excludes_the_fixed_cost_of_a_call():
 
 
 def test_every_setting_describes_small_and_large_cases_of_every_solver():
-    from benchmarks.__main__ import SETTINGS
+    from theory.registry import SETTINGS
     import importlib
 
     for name in SETTINGS:

@@ -11,6 +11,7 @@ from matplotlib.figure import Figure
 
 from figures._style import FORMATS, save
 from verify import __main__ as verify_cli
+from theory import registry as theory_registry
 from verify import claims as registry
 from verify.claims import Claim, Evidence
 
@@ -53,8 +54,8 @@ def _fake_setting(monkeypatch, passed: bool, raises: bool = False) -> None:
 
     module = types.ModuleType("fake_setting")
     module.CLAIMS = [Claim("fake.claim", "fake", "s", "src", "r", "tol", check)]
-    monkeypatch.setitem(sys.modules, "fake_setting", module)
-    monkeypatch.setattr(registry, "SETTINGS", {"fake": "fake_setting"})
+    monkeypatch.setitem(sys.modules, "verify.fake", module)
+    monkeypatch.setattr(theory_registry, "SETTINGS", ("fake",))
 
 
 @pytest.mark.parametrize("passed,raises,code", [(True, False, 0), (False, False, 1),

@@ -113,7 +113,7 @@ def test_balance_derivative_from_the_simulator_field(params):
     y = sim.pack(weights)
     if params[1] > 0:
         y = np.concatenate((y, rng.standard_normal(Y.size)))
-    field = sim.vector_field_numpy(y, X, Y, widths, np.array(params))
+    field = sim.field_numpy(y, X, Y, widths, np.array(params))
     dW = sim.unpack(field[:y.size - (Y.size if params[1] > 0 else 0)], widths)
     s = exact.symbols()
     k = float(exact.balance_rate_expr().subs({s["eta"]: params[0], s["beta"]: params[2]}))
@@ -129,8 +129,8 @@ def test_balance_matrices_decay_along_the_l2_flow():
     X, Y = rng.standard_normal((5, 3)), rng.standard_normal((2, 3))
     weights0 = sim.gaussian_init(widths, 1.0, seed=2)
     eta, beta, t_end = 0.8, 0.25, 1.5
-    traj = sim.l2_flow(X, Y, weights0, beta=beta, eta=eta, times=[t_end], dt=1e-3, tol=0.0,
-                       backend="numpy")
+    traj = sim.l2_flow(X, Y, weights0, beta=beta, eta=eta, times=[t_end], dt=1e-3,
+                       backend="numpy", method="rk4")
     s = exact.symbols()
     k = float(exact.balance_rate_expr().subs({s["eta"]: eta, s["beta"]: beta}))
     for before, after in zip(exact.balance_matrices(weights0),

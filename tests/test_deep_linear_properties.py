@@ -28,7 +28,7 @@ def test_shallow_gd_limit_and_its_excess_identity(teacher, sigma0, seed):
     spectrum = np.linalg.eigvalsh(X.T @ X / X.shape[1])  # Sigma_xx on the row space
     lr = 0.5 / spectrum.max()
     steps = int(40 / (lr * spectrum.min())) + 1  # e^-40 left on the slowest direction
-    M = sim.gradient_descent(X, Y, W0, lr=lr, steps=[steps], tol=0.0).weights()[0]
+    M = sim.gradient_descent(X, Y, W0, lr=lr, steps=[steps]).weights()[0]
     np.testing.assert_allclose(M, exact.gd_limit_shallow(W0[0], X, Y), atol=1e-9)
     projector = exact.null_space_projector(X)
     a, b = W0[0] @ projector, W_bar @ projector
@@ -44,7 +44,7 @@ def test_minnorm_depth_two_reaches_the_min_norm_map_from_any_scale(teacher, sigm
     hidden = X.shape[0]
     W0 = sim.gaussian_init([X.shape[0], hidden, Y.shape[0]], sigma0, seed)
     # run until the field vanishes (a KKT point); the rate depends on the data's conditioning
-    traj = sim.minnorm_flow(X, Y, W0, c=2.0, times=[20_000.0], dt=0.02, tol=1e-13)
+    traj = sim.minnorm_flow(X, Y, W0, c=2.0, times=[20_000.0], dt=0.02, stop_tol=1e-13, method="rk4")
     assert traj.status.value == "converged"
     np.testing.assert_allclose(sim.product(traj.weights()), exact.min_norm_map(X, Y), atol=1e-9)
 
@@ -56,9 +56,9 @@ def test_gradient_descent_keeps_the_null_space_and_minnorm_shrinks_it(teacher, d
     widths = [X.shape[0]] + [5] * (depth - 1) + [Y.shape[0]]
     W0 = sim.gaussian_init(widths, sigma0, seed)
     projector = exact.null_space_projector(X)
-    gd = sim.gradient_descent(X, Y, W0, lr=0.02, steps=[500], tol=0.0)
+    gd = sim.gradient_descent(X, Y, W0, lr=0.02, steps=[500])
     if gd.status.value != "diverged":
         np.testing.assert_allclose(gd.weights()[0] @ projector, W0[0] @ projector, atol=1e-12)
-    mn = sim.minnorm_flow(X, Y, W0, c=1.0, eta_w=0.5, times=[2.0], dt=1e-3, tol=0.0)
+    mn = sim.minnorm_flow(X, Y, W0, c=1.0, eta_w=0.5, times=[2.0], dt=1e-3, method="rk4")
     np.testing.assert_allclose(mn.weights()[0] @ projector, np.exp(-1.0) * W0[0] @ projector,
                                atol=1e-10)

@@ -26,8 +26,8 @@ def problems(draw, min_depth: int = 1, max_depth: int = 4):
 
 
 def run(name, X, Y, W0, backend):
-    common = {"tol": 0.0, "backend": backend}
-    discrete, flow = {"steps": [1, 5, 40]}, {"times": [0.2, 1.0], "dt": 0.02}
+    common = {"backend": backend}
+    discrete, flow = {"steps": [1, 5, 40]}, {"times": [0.2, 1.0], "method": "rk4", "dt": 0.02}
     kwargs = {"gradient_descent": {"lr": 0.05, **discrete},
               "gradient_flow": flow,
               "l2_descent": {"lr": 0.05, "beta": 0.2, **discrete},
@@ -59,7 +59,7 @@ def test_vector_field_is_minus_the_loss_gradient(problem):
 
     h = 1e-6
     grad = np.array([(loss(y + h * e) - loss(y - h * e)) / (2 * h) for e in np.eye(y.size)])
-    field = sim.vector_field_numpy(y, X, Y, widths, np.array([1.0, 0.0, 0.0, 1.0]))
+    field = sim.field_numpy(y, X, Y, widths, np.array([1.0, 0.0, 0.0, 1.0]))
     np.testing.assert_allclose(field, -grad, rtol=1e-5, atol=1e-7)
 
 
@@ -67,7 +67,7 @@ def test_vector_field_is_minus_the_loss_gradient(problem):
 def test_gradient_descent_freezes_the_null_space_component(problem):
     X, Y, W0 = problem
     projector = exact.null_space_projector(X)
-    W1 = sim.gradient_descent(X, Y, W0, lr=0.05, steps=[300], tol=0.0).weights()[0]
+    W1 = sim.gradient_descent(X, Y, W0, lr=0.05, steps=[300]).weights()[0]
     np.testing.assert_allclose(W1 @ projector, W0[0] @ projector, atol=1e-12)
 
 
@@ -80,7 +80,7 @@ def test_balance_matrices_follow_the_derived_rate(problem, beta):
     before = exact.balance_matrices(W0)
     deviations = []
     for dt in (4e-3, 2e-3):
-        traj = sim.l2_flow(X, Y, W0, beta=beta, times=[1.0], dt=dt, tol=0.0)
+        traj = sim.l2_flow(X, Y, W0, beta=beta, times=[1.0], dt=dt, method="rk4")
         after = exact.balance_matrices(traj.weights())
         deviations.append(max((np.abs(d1 - np.exp(-2 * beta) * d0).max()
                                for d0, d1 in zip(before, after)), default=0.0))
@@ -110,7 +110,7 @@ def test_divergence_is_reported_with_its_step():
     X = rng.standard_normal((6, 4))
     Y = 3 * rng.standard_normal((2, 6)) @ X
     W0 = sim.gaussian_init([6, 6, 6, 2], 1.5, seed=1)
-    traj = sim.gradient_descent(X, Y, W0, lr=2.0, steps=[10, 1000])
+    traj = sim.gradient_descent(X, Y, W0, lr=2.0, steps=[10, 1000], stop_tol=1e-12)
     assert traj.status is Status.DIVERGED and traj.diverged_at is not None
     assert np.all(np.isfinite(traj.states))
 
@@ -123,15 +123,15 @@ BAD_CALLS = [
     ("X", lambda: sim.gradient_descent(np.full((4, 3), np.nan), Y0, W_OK, lr=0.1, steps=[2])),
     ("weights0", lambda: sim.gradient_descent(X0, Y0, [], lr=0.1, steps=[2])),
     ("weights0", lambda: sim.gradient_descent(X0, Y0, [np.ones((5, 3)), np.ones((2, 5))],
-                                              lr=0.1, steps=[2])),
+                                              lr=0.1, steps=[2], stop_tol=1e-12)),
     ("weights", lambda: sim.gradient_descent(X0, Y0, [np.ones((5, 4)), np.ones((2, 6))],
-                                             lr=0.1, steps=[2])),
+                                             lr=0.1, steps=[2], stop_tol=1e-12)),
     ("lr", lambda: sim.gradient_descent(X0, Y0, W_OK, lr=0.0, steps=[2])),
-    ("beta", lambda: sim.l2_flow(X0, Y0, W_OK, beta=-1.0, times=[1.0])),
-    ("c", lambda: sim.minnorm_flow(X0, Y0, W_OK, c=-1.0, times=[1.0])),
+    ("beta", lambda: sim.l2_flow(X0, Y0, W_OK, beta=-1.0, times=[1.0], method="rk4", dt=1e-2)),
+    ("c", lambda: sim.minnorm_flow(X0, Y0, W_OK, c=-1.0, times=[1.0], method="rk4", dt=1e-2)),
     ("lambda0", lambda: sim.minnorm_flow(X0, Y0, W_OK, c=1.0, times=[1.0],
-                                         lambda0=np.ones((3, 3)))),
-    ("dt", lambda: sim.gradient_flow(X0, Y0, W_OK, times=[1.0], dt=-1.0)),
+                                         lambda0=np.ones((3, 3)), method="rk4", dt=1e-2)),
+    ("dt", lambda: sim.gradient_flow(X0, Y0, W_OK, times=[1.0], dt=-1.0, method="rk4")),
     ("sigma0", lambda: sim.gaussian_init([4, 2], 0.0, seed=1)),
     ("widths", lambda: sim.gaussian_init([4], 1.0, seed=1)),
     ("widths", lambda: sim.gaussian_init([4, 0, 2], 1.0, seed=1)),
@@ -142,7 +142,7 @@ BAD_CALLS = [
     ("strengths", lambda: sim.whitened_teacher([1.0, -1.0], n_in=4, n_samples=8)),
     ("strengths", lambda: sim.whitened_teacher([1.0, 1.0], n_in=4, n_samples=8)),
     ("no multiplier", lambda: sim.gradient_descent(X0, Y0, W_OK, lr=0.1,
-                                                   steps=[2]).multiplier()),
+                                                   steps=[2], stop_tol=1e-12).multiplier()),
 ]
 
 
@@ -169,13 +169,13 @@ def test_adaptive_flow_matches_its_twin_and_a_fine_fixed_step_run(name):
     W0 = sim.gaussian_init([6, 5, 3], 0.5, seed=3)
     extra = {"l2_flow": {"beta": 0.05}, "minnorm_flow": {"c": 2.0}}.get(name, {})
     solver = sim.SOLVERS[name]
-    common = {"times": [1.0, 10.0], "tol": 0.0, **extra}
-    fast = solver(X, Y, W0, method=sim.ADAPTIVE, rtol=1e-10, atol=1e-13, **common)
-    slow = solver(X, Y, W0, method=sim.ADAPTIVE, rtol=1e-10, atol=1e-13, backend="numpy",
+    common = {"times": [1.0, 10.0], **extra}
+    fast = solver(X, Y, W0, method="dopri5", rtol=1e-10, atol=1e-13, **common)
+    slow = solver(X, Y, W0, method="dopri5", rtol=1e-10, atol=1e-13, backend="numpy",
                   **common)
     assert fast.steps == slow.steps
     np.testing.assert_allclose(fast.states, slow.states, rtol=1e-11, atol=1e-13)
-    fine = solver(X, Y, W0, dt=2e-3, **common)  # rk4: error ~ dt^4 ~ 1e-11
+    fine = solver(X, Y, W0, method="rk4", dt=2e-3, **common)  # rk4: error ~ dt^4 ~ 1e-11
     assert np.max(np.abs(fast.states - fine.states)) < 1e-8
     assert fast.steps < 5000 // 5
 
@@ -183,8 +183,8 @@ def test_adaptive_flow_matches_its_twin_and_a_fine_fixed_step_run(name):
 def test_adaptive_flow_reports_an_exhausted_step_budget_and_rejects_bad_tolerances():
     X, Y, _ = sim.teacher_student(6, 3, 5, seed=2)
     W0 = sim.gaussian_init([6, 5, 3], 0.5, seed=3)
-    traj = sim.gradient_flow(X, Y, W0, times=[100.0], method=sim.ADAPTIVE, max_steps=5, tol=0.0)
+    traj = sim.gradient_flow(X, Y, W0, times=[100.0], method="dopri5", max_steps=5, first_step=1e-2, rtol=1e-10, atol=1e-13)
     assert traj.status is Status.STEP_BUDGET
     for bad in ({"rtol": 0.0}, {"atol": np.inf}, {"max_steps": 0}):
         with pytest.raises(ValueError):
-            sim.gradient_flow(X, Y, W0, times=[1.0], method=sim.ADAPTIVE, **bad)
+            sim.gradient_flow(X, Y, W0, times=[1.0], method="dopri5", **bad)

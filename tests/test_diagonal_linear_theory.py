@@ -14,11 +14,11 @@ instances = st.builds(sim.sparse_instance, st.integers(4, 12), st.just(3), st.in
 
 
 def run(name, A, y, backend):
-    flow = {"times": [0.5, 2.0], "alpha": 0.4, "tol": 0.0}
+    flow = {"times": [0.5, 2.0], "alpha": 0.4}
     discrete = {"steps": [1, 10, 50], "alpha": 0.4}
     kwargs = {"gradient_flow": flow, "gradient_descent": {"lr": 0.05, **discrete},
-              "wn_flow": {"eta_r": 3.0, "eta_theta": 1.0, **flow},
-              "wn_descent": {"lr_r": 0.05, "lr_theta": 0.02, **discrete},
+              "wn_flow": {"eta_radius": 3.0, "eta_direction": 1.0, **flow},
+              "wn_descent": {"lr_radius": 0.05, "lr_direction": 0.02, **discrete},
               "global_wn_flow": {"eta_radius": 2.0, "eta_direction": 1.0, **flow}}[name]
     return sim.SOLVERS[name](A, y, backend=backend, **kwargs)
 
@@ -28,8 +28,18 @@ def run(name, A, y, backend):
 def test_jitted_matches_numpy_twin(name, instance):
     A, y, _ = instance
     fast, slow = run(name, A, y, "numba"), run(name, A, y, "numpy")
-    assert fast.status == slow.status and fast.steps == slow.steps
-    assert np.max(np.abs(fast.states - slow.states)) <= 1e-12 * max(1.0, np.abs(slow.states).max())
+    assert fast.status == slow.status
+    scale = max(1.0, np.abs(slow.states).max())
+    if name.endswith("_descent") or fast.steps == slow.steps:
+        assert fast.steps == slow.steps
+        assert np.max(np.abs(fast.states - slow.states)) <= 1e-12 * scale
+    else:
+        # the twins round differently (BLAS vs NumPy products), so an error estimate within
+        # round-off of the acceptance threshold can be accepted by one and rejected by the
+        # other (seen: global WN, sparse_instance(12, 3, 2, 1136), 454 vs 455 steps); the
+        # runs then differ by the local error tolerance (rtol 1e-12) times a few steps
+        assert abs(fast.steps - slow.steps) <= 0.01 * slow.steps
+        assert np.max(np.abs(fast.states - slow.states)) <= 1e-9 * scale
 
 
 @pytest.mark.parametrize("parametrization", [sim.GF, sim.POLAR, sim.GLOBAL])
@@ -43,7 +53,7 @@ def test_field_is_minus_the_gradient_in_each_parametrization(parametrization):
     if parametrization == sim.GLOBAL:
         state[1:] /= np.linalg.norm(state[1:])
     params = np.array([parametrization, 2, 1.0, 1.0])
-    field = sim.vector_field_numpy(state, A, y, params)
+    field = sim.field_numpy(state, A, y, params)
 
     def loss(s):
         return sim.loss(sim.to_x(s, parametrization, 2), A, y)
@@ -64,9 +74,9 @@ def test_adaptive_error_follows_the_tolerance():
     """Against a run at rtol 1e-13, the error of x(T) shrinks with rtol (5th order, tolerance
     proportional), and the default (1e-12) is within 1e-10."""
     A, y, _ = sim.sparse_instance(20, 8, 2, seed=4)
-    reference = sim.gradient_flow(A, y, alpha=0.05, times=[200.0], tol=0.0, rtol=1e-13,
+    reference = sim.gradient_flow(A, y, alpha=0.05, times=[200.0], rtol=1e-13,
                                   atol=1e-16).x[-1]
-    errors = [np.abs(sim.gradient_flow(A, y, alpha=0.05, times=[200.0], tol=0.0, rtol=r,
+    errors = [np.abs(sim.gradient_flow(A, y, alpha=0.05, times=[200.0], rtol=r,
                                        atol=r * 1e-3).x[-1] - reference).max()
               for r in (1e-6, 1e-8, 1e-10, 1e-12)]
     assert errors[0] > errors[1] > errors[2] and errors[3] <= 1e-10
@@ -77,15 +87,14 @@ def test_polar_weight_normalization_equals_gradient_flow_at_the_start():
     (core-settings §4B), so the two x(t) agree to O(t^2)."""
     A, y, _ = sim.sparse_instance(10, 4, 2, seed=1)
     alpha = 0.3
-    gf = sim.gradient_flow(A, y, alpha=alpha, times=[1e-3], tol=0.0).x[-1]
-    wn = sim.wn_flow(A, y, alpha=alpha, eta_r=1.0, eta_theta=1 / (2 * alpha ** 2), times=[1e-3],
-                     tol=0.0).x[-1]
+    gf = sim.gradient_flow(A, y, alpha=alpha, times=[1e-3]).x[-1]
+    wn = sim.wn_flow(A, y, alpha=alpha, eta_radius=1.0, eta_direction=1 / (2 * alpha ** 2), times=[1e-3]).x[-1]
     assert np.abs(gf - wn).max() <= 1e-6 * np.abs(gf).max() + 1e-12
 
 
 def test_step_budget_is_reported_and_keeps_the_samples_reached():
     A, y, _ = sim.sparse_instance(10, 4, 2, seed=1)
-    traj = sim.gradient_flow(A, y, alpha=0.3, times=[1.0, 1e6], max_steps=500, tol=0.0)
+    traj = sim.gradient_flow(A, y, alpha=0.3, times=[1.0, 1e6], max_steps=500)
     assert traj.status is Status.STEP_BUDGET
     assert traj.times.tolist() == [0.0, 1.0]
 
@@ -100,7 +109,7 @@ def test_divergence_is_reported_with_its_step():
 def test_global_direction_stays_on_the_sphere():
     A, y, _ = sim.sparse_instance(10, 4, 2, seed=1)
     traj = sim.global_wn_flow(A, y, alpha=0.5, eta_radius=3.0, eta_direction=1.0,
-                              times=[1.0, 5.0], tol=0.0)
+                              times=[1.0, 5.0])
     np.testing.assert_allclose(np.linalg.norm(traj.states[:, 1:], axis=1), 1.0, atol=1e-14)
 
 
@@ -112,7 +121,7 @@ BAD_CALLS = [
     ("y", lambda: sim.gradient_flow(A0, Y0[:-1], alpha=1.0, times=[1.0])),
     ("A", lambda: sim.gradient_flow(np.where(A0 > 0, np.inf, A0), Y0, alpha=1.0, times=[1.0])),
     ("depth", lambda: sim.gradient_flow(A0, Y0, alpha=1.0, times=[1.0], depth=0)),
-    ("eta_r", lambda: sim.wn_flow(A0, Y0, alpha=1.0, times=[1.0], eta_r=0.0, eta_theta=1.0)),
+    ("eta_r", lambda: sim.wn_flow(A0, Y0, alpha=1.0, times=[1.0], eta_radius=0.0, eta_direction=1.0)),
     ("rtol", lambda: sim.gradient_flow(A0, Y0, alpha=1.0, times=[1.0], rtol=0.0)),
     ("max_steps", lambda: sim.gradient_flow(A0, Y0, alpha=1.0, times=[1.0], max_steps=0)),
     ("state0", lambda: sim.gradient_flow(A0, Y0, alpha=1.0, times=[1.0], state0=np.ones(5))),
@@ -136,9 +145,9 @@ def test_gradient_flow_endpoint_is_argmin_Q(instance, log_alpha):
     # the convergence time depends on the instance; the explicit integrator pays for a long
     # stiff tail, so the claim is checked where the run has settled (x(T/2) = x(T) to 1e-10)
     horizon = min(3e3, 900 / alpha ** 2)
-    traj = sim.gradient_flow(A, y, alpha=alpha, times=[horizon / 2, horizon], tol=0.0,
+    traj = sim.gradient_flow(A, y, alpha=alpha, times=[horizon / 2, horizon],
                              max_steps=400_000)
-    assume(traj.status is Status.MAX_STEPS and np.abs(traj.x[2] - traj.x[1]).max() <= 1e-10)
+    assume(traj.status is Status.COMPLETED and np.abs(traj.x[2] - traj.x[1]).max() <= 1e-10)
     np.testing.assert_allclose(traj.x[2], exact.implicit_bias_limit(A, y, alpha), atol=1e-8)
 
 
@@ -150,10 +159,9 @@ def test_invariants_hold_along_random_flows(instance, depth, log_alpha, kappa):
     A, y, _ = instance
     alpha = 10.0 ** log_alpha
     times = np.linspace(0, 20, 5)[1:]
-    gf = sim.gradient_flow(A, y, alpha=alpha, depth=depth, times=times, tol=0.0)
+    gf = sim.gradient_flow(A, y, alpha=alpha, depth=depth, times=times)
     values = np.array([exact.gf_invariant(*np.split(s, 2), depth) for s in gf.states])
     assert np.abs(values - values[0]).max() <= 1e-9 * np.abs(values[0]).max()
-    wn = sim.wn_flow(A, y, alpha=alpha, depth=depth, eta_r=kappa, eta_theta=1.0, times=times,
-                     tol=0.0, max_steps=200_000)
+    wn = sim.wn_flow(A, y, alpha=alpha, depth=depth, eta_radius=kappa, eta_direction=1.0, times=times, max_steps=200_000)
     values = np.array([exact.wn_invariant(*np.split(s, 2), kappa, depth) for s in wn.states])
     assert np.abs(values - values[0]).max() <= 1e-9 * max(1.0, np.abs(values[0]).max())

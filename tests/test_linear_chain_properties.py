@@ -31,7 +31,7 @@ def test_gd_flow_conserves_imbalances(start):
     depth, p_star, w0 = start
     drifts = []
     for dt in (4e-3, 2e-3):
-        traj = sim.gradient_flow(w0, p_star, times=np.linspace(0, 10, 11), dt=dt, tol=0.0)
+        traj = sim.gradient_flow(w0, p_star, times=np.linspace(0, 10, 11), dt=dt, method="rk4")
         drift = traj.weights ** 2 - traj.weights[:, :1] ** 2 - (w0 ** 2 - w0[0] ** 2)
         drifts.append(np.abs(drift).max())
     assert drifts[1] <= max(drifts[0] / 8, 1e-12)
@@ -40,7 +40,7 @@ def test_gd_flow_conserves_imbalances(start):
 @given(chain_start())
 def test_gd_reaches_the_closed_form_limit_and_misses_min_norm_when_unbalanced(start):
     depth, p_star, w0 = start
-    traj = sim.gradient_flow(w0, p_star, times=[400.0], dt=2e-3, tol=1e-13)
+    traj = sim.gradient_flow(w0, p_star, times=[400.0], dt=2e-3, stop_tol=1e-13, method="rk4")
     assert traj.status.value == "converged"
     limit = exact.gd_limit(w0, p_star)
     np.testing.assert_allclose(traj.final[:-1], limit, atol=1e-9)
@@ -54,7 +54,7 @@ def test_gd_reaches_the_closed_form_limit_and_misses_min_norm_when_unbalanced(st
 @given(chain_start(balanced=True))
 def test_gd_from_a_balanced_start_reaches_min_norm(start):
     depth, p_star, w0 = start
-    traj = sim.gradient_flow(w0, p_star, times=[400.0], dt=2e-3, tol=1e-13)
+    traj = sim.gradient_flow(w0, p_star, times=[400.0], dt=2e-3, stop_tol=1e-13, method="rk4")
     assert exact.distance_to_min_norm(traj.final[:-1], p_star) <= 1e-9
 
 
@@ -65,7 +65,7 @@ def test_l2_converges_to_the_nonzero_fixed_point_short_of_min_norm(start, beta_f
     depth, p_star, w0 = start
     w0 = w0 * max(1.0, (0.5 * p_star / np.prod(w0)) ** (1 / depth))
     beta = beta_fraction * exact.l2_beta_max(p_star, depth)
-    traj = sim.l2_flow(w0, p_star, beta=beta, times=[40.0 / (2 * beta) + 20], dt=1e-2, tol=0.0)
+    traj = sim.l2_flow(w0, p_star, beta=beta, times=[40.0 / (2 * beta) + 20], dt=1e-2, method="rk4")
     nonzero = exact.l2_fixed_point(p_star, beta, depth)
     assert np.abs(traj.final[:-1] - nonzero).max() <= 1e-8
     assert np.prod(nonzero) < p_star  # shrinkage
@@ -79,7 +79,7 @@ def test_l2_floor_matches_d_beta_for_every_beta(start, beta_fraction):
     w_beta = exact.l2_fixed_point(p_star, beta, depth)
     assume(np.prod(w0) > 2 * min(pt["product"] for pt in exact.l2_fixed_points(p_star, beta, depth)
                                  if pt["product"] > 0))
-    final = sim.l2_flow(w0, p_star, beta=beta, times=[200.0], dt=1e-2, tol=0.0).final[:-1]
+    final = sim.l2_flow(w0, p_star, beta=beta, times=[200.0], dt=1e-2, method="rk4").final[:-1]
     d_sim = exact.distance_to_min_norm(final, p_star)
     d_beta = exact.l2_distance_to_min_norm(p_star, beta, depth)
     assert d_beta > 0 and abs(d_sim - d_beta) <= 1e-6 * d_beta + 1e-13
@@ -121,7 +121,7 @@ def test_minnorm_converges_at_the_predicted_rate(depth, p_star, zeta, seed):
     y0 = target * (1 + 0.05 * rng.uniform(-1, 1, depth + 1))
     times = np.linspace(0, 40 / rate, 4001)
     traj = sim.minnorm_flow(y0[:-1], p_star, c=c, times=times, lambda0=y0[-1],
-                            dt=min(5e-3, 0.05 / np.abs(eig).max()), tol=0.0)
+                            dt=min(5e-3, 0.05 / np.abs(eig).max()), method="rk4")
     d = np.linalg.norm(traj.states - target, axis=1)
     window = (d <= 1e-5) & (d >= 1e-12)
     fitted = -np.polyfit(traj.times[window], np.log(d[window]), 1)[0]
@@ -135,7 +135,7 @@ def test_t_epsilon_ratio_grows_as_epsilon_shrinks(depth, p_star, spread):
 
     w0 = exact.min_norm_solution(p_star, depth) * np.linspace(1 - spread, 1 + spread, depth)
     c = 2 * damping_for_ratio(p_star, depth, 1.0)
-    mn = sim.minnorm_flow(w0, p_star, c=c, times=np.linspace(0, 60, 30001), dt=2e-3, tol=0.0)
+    mn = sim.minnorm_flow(w0, p_star, c=c, times=np.linspace(0, 60, 30001), dt=2e-3, method="rk4")
     ratios = []
     target = exact.min_norm_solution(p_star, depth)
     for eps in (1e-2, 1e-3):
@@ -157,14 +157,14 @@ def test_undamped_minnorm_does_not_converge(depth, p_star):
     if depth == 2:
         assert np.max(eig.real) == 0.0  # a center
         traj = sim.minnorm_flow(w_mn * (1 + 1e-3), p_star, c=0.0, times=np.linspace(0, 60, 6001),
-                                dt=2e-3, tol=0.0, lambda0=lam)
+                                dt=2e-3, lambda0=lam, method="rk4")
         late = np.abs(traj.product[traj.times > 30] - p_star)
         assert late.max() >= 0.5 * np.abs(traj.product[0] - p_star)  # amplitude persists
     else:
         growth = np.max(eig.real)
         assert growth > 0.0
         traj = sim.minnorm_flow(w_mn * (1 + 1e-8), p_star, c=0.0, times=[25.0 / growth],
-                                dt=2e-3, tol=0.0, lambda0=lam)
+                                dt=2e-3, lambda0=lam, method="rk4")
         d = np.abs(traj.final[:-1] - w_mn).max() if traj.status.value != "diverged" else np.inf
         assert d > 1e-4  # grew by >= 1e4 (e^25 predicted before nonlinear saturation)
 
@@ -177,8 +177,7 @@ def test_damping_threshold_separates_divergence_from_convergence(depth, p_star, 
     distances = []
     for c in (low * c_min, high * c_min):
         rate = abs(exact.minnorm_rate(p_star, depth, c))
-        traj = sim.minnorm_flow(w_mn * (1 + 1e-6), p_star, c=c, times=[5.0 / rate], dt=2e-3,
-                                tol=0.0, lambda0=lam)
+        traj = sim.minnorm_flow(w_mn * (1 + 1e-6), p_star, c=c, times=[5.0 / rate], dt=2e-3, lambda0=lam, method="rk4")
         distances.append(np.linalg.norm(traj.final[:-1] - w_mn))
     d0 = np.linalg.norm(w_mn * 1e-6)
     assert distances[0] > d0 > distances[1]

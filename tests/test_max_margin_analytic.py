@@ -82,7 +82,7 @@ def test_minnorm_spectrum_matches_the_numerical_jacobian(seed, n, d, discrete):
     def field(v):
         full = np.concatenate((solution.w, solution.alpha))
         full[keep] = v
-        return sim.vector_field_numpy(full, Z, params)[keep]
+        return sim.field_numpy(full, Z, params)[keep]
 
     J = numerical_jacobian(field, np.concatenate((solution.w, solution.alpha[solution.support])))
     numeric = np.linalg.eigvals(np.eye(len(J)) + J if discrete else J)

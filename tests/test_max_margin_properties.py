@@ -22,8 +22,7 @@ def settle_budget(X, y, solution, rho: float, lr_lambda: float) -> int:
 
 def minnorm_run(X, y, steps):
     s = exact.reference_steps(X, y)
-    return sim.minnorm_descent(X, y, lr_w=s["lr_w"], lr_lambda=s["lr_lambda"], steps=steps,
-                               tol=0.0)
+    return sim.minnorm_descent(X, y, lr_w=s["lr_w"], lr_lambda=s["lr_lambda"], steps=steps)
 
 
 @given(data_sets)
@@ -69,7 +68,7 @@ def test_minnorm_angle_is_below_gradient_descent_at_1e5_steps(data):
     X, y = data
     solution = exact.max_margin(X, y)
     s = exact.reference_steps(X, y)
-    gd = sim.gradient_descent(X, y, lr=s["gd"], steps=[100_000], tol=0.0).weights[-1]
+    gd = sim.gradient_descent(X, y, lr=s["gd"], steps=[100_000]).weights[-1]
     mn = minnorm_run(X, y, [100_000]).weights[-1]
     assert sim.angle(mn, solution.w)[0] < sim.angle(gd, solution.w)[0]
 
@@ -82,7 +81,7 @@ def test_a_contradicting_label_makes_multipliers_grow_along_a_certificate(data, 
     assert certificate is not None
     Z = sim.signed_data(X, y)
     traj = sim.minnorm_descent(X, y, lr_w=0.2, lr_lambda=0.5 / np.linalg.norm(Z, 2) ** 2,
-                               steps=[20_000, 40_000], tol=0.0)
+                               steps=[20_000, 40_000])
     totals = traj.multipliers.sum(axis=1)
     assert totals[2] > 1.5 * totals[1] > 0  # linear growth doubles the total from 2e4 to 4e4
     # the direction of lambda approaches a certificate (Z^T lambda bounded, sum lambda ~ t):

@@ -27,26 +27,16 @@ The state is the flat concatenation of the W_l (row-major) and, for Minnorm, Lam
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 
-from theory import validation
+from theory import solve, validation
 from theory._numba import jit
-from theory.integrators import (DOPRI5, DOPRI5_ERROR, EULER, StepPlan, Tableau, discrete_plan,
-                                error_ratio, flow_plan, get_tableau, integrate_adaptive_numpy,
-                                integrate_numpy, max_abs, out_of_bounds, rk_update, stage_state,
-                                step_factor)
-from theory.results import (CODE_BUDGET, CODE_CONVERGED, CODE_DIVERGED, CODE_MAX_STEPS, Status,
-                            Trajectory)
+from theory.results import Trajectory
+from theory.solve import Problem, compile_loops
 
-Backend = Literal["numba", "numpy"]
 ETA_W, ETA_LAMBDA, BETA, C = range(4)
 """Slots of the parameter vector."""
-ADAPTIVE = "adaptive"
-"""Flow method: Dormand-Prince 5(4) with step control (local error <= atol + rtol |y|);
-``dt`` is then the first trial step. Plateaus and the slow approach to a fixed point take
-far fewer steps than with a fixed step."""
 
 
 def layer_offsets(widths: np.ndarray) -> np.ndarray:
@@ -198,9 +188,12 @@ def whitened_teacher(strengths, n_in: int = 6, n_samples: int = 12,
 
 
 @jit
-def _vector_field(y, X, Y, widths, offsets, params, out, acts, back_a, back_b):
-    """Write F(y) into ``out`` (module docstring). ``acts``, ``back_a``, ``back_b`` are
-    scratch of sizes sum_l n_l P and max_l n_l P (twice)."""
+def field(y, args, out, work):
+    """Write F(y) into ``out`` (module docstring); ``args`` = (X, Y, widths, params),
+    ``work`` = (offsets, acts, back_a, back_b): the layer offsets in the state, and scratch
+    of sizes sum_l n_l P and max_l n_l P (twice)."""
+    X, Y, widths, params = args
+    offsets, acts, back_a, back_b = work
     depth = widths.size - 1
     P = X.shape[1]
     eta_w = params[0]
@@ -251,99 +244,28 @@ def _vector_field(y, X, Y, widths, offsets, params, out, acts, back_a, back_b):
 
 
 @jit
-def _integrate(y0, X, Y, widths, params, tab_a, tab_b, counts, sizes, tol, out):
-    """Explicit Runge-Kutta time loop; every buffer is allocated before the loop.
-
-    Returns (status code, steps taken, valid rows of ``out``).
-    """
-    dim = y0.size
-    stages = tab_b.size
-    P = X.shape[1]
-    offsets = np.zeros(widths.size, dtype=np.int64)
-    for l in range(widths.size - 1):
-        offsets[l + 1] = offsets[l] + widths[l + 1] * widths[l]
-    y = y0.copy()
-    k = np.empty((stages, dim))
-    ys = np.empty(dim)
-    acts = np.empty(widths[1:].sum() * P)
-    back_a = np.empty(widths.max() * P)
-    back_b = np.empty(widths.max() * P)
-    out[0, :] = y
-    step = 0
-    n = counts.size
-    for interval in range(n):
-        h = sizes[interval]
-        for _ in range(counts[interval]):
-            for s in range(stages):
-                stage_state(y, k, tab_a, s, h, ys)
-                _vector_field(ys, X, Y, widths, offsets, params, k[s], acts, back_a, back_b)
-            if tol > 0.0 and max_abs(k[0]) <= tol:
-                for row in range(interval + 1, n + 1):
-                    out[row, :] = y
-                return CODE_CONVERGED, step, n + 1
-            rk_update(y, k, tab_b, h)
-            step += 1
-            if out_of_bounds(y):
-                return CODE_DIVERGED, step, interval + 1
-        out[interval + 1, :] = y
-    return CODE_MAX_STEPS, step, n + 1
+def project(y, args):
+    """No constraint to project onto."""
 
 
 @jit
-def _integrate_adaptive(y0, X, Y, widths, params, tab_a, tab_b, b_err, order, times, h0, atol,
-                        rtol, max_steps, tol, out):
-    """Dormand-Prince 5(4) loop landing on every sample time; every buffer is allocated
-    before the loop. Returns (status code, accepted, rejected, valid rows of ``out``)."""
-    dim = y0.size
-    stages = tab_b.size
+def workspace(y, args):
+    """Scratch of :func:`field` (its docstring)."""
+    X, widths = args[0], args[2]
     P = X.shape[1]
     offsets = np.zeros(widths.size, dtype=np.int64)
     for l in range(widths.size - 1):
         offsets[l + 1] = offsets[l] + widths[l + 1] * widths[l]
-    y = y0.copy()
-    y_new = np.empty(dim)
-    k = np.empty((stages, dim))
-    ys = np.empty(dim)
-    acts = np.empty(widths[1:].sum() * P)
-    back_a = np.empty(widths.max() * P)
-    back_b = np.empty(widths.max() * P)
-    out[0, :] = y
-    t, h = 0.0, h0
-    accepted, rejected = 0, 0
-    for sample in range(times.size):
-        target = times[sample]
-        while t < target:
-            if accepted + rejected >= max_steps:
-                return CODE_BUDGET, accepted, rejected, sample + 1
-            h = min(h, target - t)
-            for s in range(stages):
-                stage_state(y, k, tab_a, s, h, ys)
-                _vector_field(ys, X, Y, widths, offsets, params, k[s], acts, back_a, back_b)
-            if tol > 0.0 and max_abs(k[0]) <= tol:
-                for row in range(sample + 1, times.size + 1):
-                    out[row, :] = y
-                return CODE_CONVERGED, accepted, rejected, times.size + 1
-            for i in range(dim):
-                y_new[i] = y[i]
-            rk_update(y_new, k, tab_b, h)
-            ratio = error_ratio(y, k, b_err, h, atol, rtol, y_new)
-            if ratio <= 1.0:
-                for i in range(dim):
-                    y[i] = y_new[i]
-                t = target if target - t <= h else t + h
-                accepted += 1
-                if out_of_bounds(y):
-                    return CODE_DIVERGED, accepted, rejected, sample + 1
-            else:
-                rejected += 1
-            h *= step_factor(ratio, order)
-        out[sample + 1, :] = y
-    return CODE_MAX_STEPS, accepted, rejected, times.size + 1
+    return (offsets, np.empty(widths[1:].sum() * P), np.empty(widths.max() * P),
+            np.empty(widths.max() * P))
 
 
-def vector_field_numpy(y: np.ndarray, X: np.ndarray, Y: np.ndarray, widths: np.ndarray,
-                       params: np.ndarray) -> np.ndarray:
-    """NumPy twin of the jitted vector field."""
+LOOPS = compile_loops(field, project, workspace)
+
+
+def field_numpy(y: np.ndarray, X: np.ndarray, Y: np.ndarray, widths: np.ndarray,
+                params: np.ndarray) -> np.ndarray:
+    """NumPy twin of :func:`field`."""
     weights = unpack(y, widths)
     n_weights = int(layer_offsets(widths)[-1])
     P = X.shape[1]
@@ -374,52 +296,8 @@ def _widths(widths) -> np.ndarray:
     return np.array(values, dtype=np.int64)
 
 
-def _run(y0, X, Y, widths, params, tableau: Tableau, plan: StepPlan, times, tol,
-         backend: Backend) -> DeepTrajectory:
-    tol = validation.nonnegative_scalar("tol", tol)
-    if backend == "numba":
-        out = np.empty((plan.counts.size + 1, y0.size))
-        code, steps, valid = _integrate(y0, X, Y, widths, params, tableau.a, tableau.b,
-                                        plan.counts, plan.sizes, tol, out)
-    elif backend == "numpy":
-        code, steps, valid, out = integrate_numpy(
-            lambda y: vector_field_numpy(y, X, Y, widths, params), y0, tableau, plan, tol)
-    else:
-        raise ValueError(f"backend must be 'numba' or 'numpy', got {backend!r}")
-    status = Status.from_code(code)
-    return DeepTrajectory(times=np.concatenate(([0.0], times))[:valid], states=out[:valid].copy(),
-                          status=status, steps=int(steps),
-                          diverged_at=int(steps) if status is Status.DIVERGED else None,
-                          widths=tuple(int(w) for w in widths))
-
-
-def _run_adaptive(y0, X, Y, widths, params, times, h0: float, atol: float, rtol: float,
-                  max_steps: int, tol: float, backend: Backend) -> DeepTrajectory:
-    tol = validation.nonnegative_scalar("tol", tol)
-    atol, rtol = validation.positive_scalar("atol", atol), validation.positive_scalar("rtol", rtol)
-    max_steps = validation.count("max_steps", max_steps)
-    h0 = min(h0, times[-1])
-    if backend == "numba":
-        out = np.empty((times.size + 1, y0.size))
-        code, accepted, rejected, valid = _integrate_adaptive(
-            y0, X, Y, widths, params, DOPRI5.a, DOPRI5.b, DOPRI5_ERROR, float(DOPRI5.order),
-            times, h0, atol, rtol, max_steps, tol, out)
-    elif backend == "numpy":
-        code, accepted, rejected, valid, out = integrate_adaptive_numpy(
-            lambda y: vector_field_numpy(y, X, Y, widths, params), y0, times, h0, atol, rtol,
-            max_steps, tol)
-    else:
-        raise ValueError(f"backend must be 'numba' or 'numpy', got {backend!r}")
-    status = Status.from_code(code)
-    return DeepTrajectory(times=np.concatenate(([0.0], times))[:valid], states=out[:valid].copy(),
-                          status=status, steps=int(accepted),
-                          diverged_at=int(accepted) if status is Status.DIVERGED else None,
-                          widths=tuple(int(w) for w in widths))
-
-
-def _solve(X, Y, weights0, params, lambda0, minnorm: bool, *, steps=None, times=None, dt=None,
-           method="rk4", tol=1e-12, backend: Backend = "numba", rtol=1e-10, atol=1e-13,
-           max_steps=10_000_000) -> DeepTrajectory:
+def _start(X, Y, weights0, params, lambda0, minnorm: bool) -> tuple[Problem, np.ndarray]:
+    """(problem, initial state) of a run, after validating the data and the start."""
     X, Y = validation.paired_samples(X, Y)
     if not weights0:
         raise ValueError("weights0 must hold at least one matrix (depth >= 1)")
@@ -435,85 +313,67 @@ def _solve(X, Y, weights0, params, lambda0, minnorm: bool, *, steps=None, times=
         if lam.shape != Y.shape:
             raise ValueError(f"lambda0 must have the shape of Y {Y.shape}, got {lam.shape}")
         y0 = np.ascontiguousarray(np.concatenate((y0, lam.ravel())))
-    if steps is not None:
-        steps = validation.sample_steps("steps", steps)
-        return _run(y0, X, Y, widths, params, EULER, discrete_plan(steps),
-                    steps.astype(np.float64), tol, backend)
-    times = validation.sample_times("times", times)
-    dt = validation.positive_scalar("dt", dt)
-    if method == ADAPTIVE:
-        return _run_adaptive(y0, X, Y, widths, params, times, dt, atol, rtol, max_steps, tol,
-                             backend)
-    return _run(y0, X, Y, widths, params, get_tableau(method), flow_plan(times, dt), times, tol,
-                backend)
+    problem = Problem(LOOPS, (X, Y, widths, params),
+                      lambda y: field_numpy(y, X, Y, widths, params),
+                      trajectory=DeepTrajectory, extra={"widths": tuple(int(w) for w in widths)})
+    return problem, y0
 
 
-def gradient_descent(X, Y, weights0, *, lr: float, steps, tol: float = 1e-12,
-                     backend: Backend = "numba") -> DeepTrajectory:
+def gradient_descent(X, Y, weights0, *, lr: float, steps, **options) -> DeepTrajectory:
     """Gradient descent W_l <- W_l + lr W_{>l}^T R X^T W_{<l}^T / P from ``weights0`` = [W_1..W_D].
 
-    ``steps``: sample step indices; other arguments as in :mod:`theory.linear_chain`.
+    ``steps``: sample step indices; ``**options``: ``stop_tol``, ``max_steps``, ``backend``
+    (:mod:`theory.solve`).
     """
     params = np.array([validation.positive_scalar("lr", lr), 0.0, 0.0, 1.0])
-    return _solve(X, Y, weights0, params, None, False, steps=steps, tol=tol, backend=backend)
+    return solve.discrete(*_start(X, Y, weights0, params, None, False), steps, **options)
 
 
-def gradient_flow(X, Y, weights0, *, times, dt: float = 1e-2, eta: float = 1.0,
-                  method: str = "rk4", tol: float = 1e-12,
-                  rtol: float = 1e-10, atol: float = 1e-13, max_steps: int = 10_000_000,
-                  backend: Backend = "numba") -> DeepTrajectory:
+def gradient_flow(X, Y, weights0, *, times, eta: float = 1.0, **options) -> DeepTrajectory:
     """Gradient flow dW_l/dt = eta W_{>l}^T R X^T W_{<l}^T / P (core-settings §3a).
 
-    ``method``: a fixed-step tableau ('euler', 'heun', 'rk4', 'dopri5') with step ``dt``,
-    or ``'adaptive'`` (:data:`ADAPTIVE`: Dormand-Prince 5(4), local error <= atol +
-    rtol |y|, at most ``max_steps`` attempted steps, status step_budget beyond); the same
-    for every flow of this module.
+    ``**options``: the integration options of :func:`theory.solve.flow` (``method``, ``dt``,
+    ``rtol``, ``atol``, ``first_step``, ``stop_tol``, ``max_steps``, ``backend``); the same
+    for every flow of this module. Adaptive steps (the default) cross plateaus and the slow
+    approach to a fixed point in far fewer steps than a fixed step.
     """
     params = np.array([validation.positive_scalar("eta", eta), 0.0, 0.0, 1.0])
-    return _solve(X, Y, weights0, params, None, False, times=times, dt=dt, method=method, tol=tol,
-                  backend=backend, rtol=rtol, atol=atol, max_steps=max_steps)
+    return solve.flow(*_start(X, Y, weights0, params, None, False), times, **options)
 
 
-def l2_descent(X, Y, weights0, *, beta: float, lr: float, steps, tol: float = 1e-12,
-               backend: Backend = "numba") -> DeepTrajectory:
+def l2_descent(X, Y, weights0, *, beta: float, lr: float, steps, **options) -> DeepTrajectory:
     """L2-regularized gradient descent: the GD step minus lr beta W_l."""
     params = np.array([validation.positive_scalar("lr", lr), 0.0,
                        validation.nonnegative_scalar("beta", beta), 1.0])
-    return _solve(X, Y, weights0, params, None, False, steps=steps, tol=tol, backend=backend)
+    return solve.discrete(*_start(X, Y, weights0, params, None, False), steps, **options)
 
 
-def l2_flow(X, Y, weights0, *, beta: float, times, dt: float = 1e-2, eta: float = 1.0,
-            method: str = "rk4", tol: float = 1e-12, rtol: float = 1e-10, atol: float = 1e-13,
-            max_steps: int = 10_000_000, backend: Backend = "numba") -> DeepTrajectory:
+def l2_flow(X, Y, weights0, *, beta: float, times, eta: float = 1.0,
+            **options) -> DeepTrajectory:
     """L2-regularized gradient flow dW_l/dt = eta (W_{>l}^T R X^T W_{<l}^T / P - beta W_l)."""
     params = np.array([validation.positive_scalar("eta", eta), 0.0,
                        validation.nonnegative_scalar("beta", beta), 1.0])
-    return _solve(X, Y, weights0, params, None, False, times=times, dt=dt, method=method, tol=tol,
-                  backend=backend, rtol=rtol, atol=atol, max_steps=max_steps)
+    return solve.flow(*_start(X, Y, weights0, params, None, False), times, **options)
 
 
 def minnorm_descent(X, Y, weights0, *, c: float, lr_w: float, lr_lambda: float, steps,
-                    lambda0=None, tol: float = 1e-12,
-                    backend: Backend = "numba") -> DeepTrajectory:
+                    lambda0=None, **options) -> DeepTrajectory:
     """Discrete Minnorm(c), Jacobi update from the old (W, Lambda):
     W_l <- W_l - lr_w (W_l - W_{>l}^T (Lambda + c R) X^T W_{<l}^T / P), Lambda <- Lambda + lr_lambda R / P.
     """
     params = np.array([validation.positive_scalar("lr_w", lr_w),
                        validation.positive_scalar("lr_lambda", lr_lambda), 1.0,
                        validation.nonnegative_scalar("c", c)])
-    return _solve(X, Y, weights0, params, lambda0, True, steps=steps, tol=tol, backend=backend)
+    return solve.discrete(*_start(X, Y, weights0, params, lambda0, True), steps, **options)
 
 
-def minnorm_flow(X, Y, weights0, *, c: float, times, dt: float = 1e-2, eta_w: float = 1.0,
-                 eta_lambda: float = 1.0, lambda0=None, method: str = "rk4", tol: float = 1e-12,
-                 rtol: float = 1e-10, atol: float = 1e-13, max_steps: int = 10_000_000,
-                 backend: Backend = "numba") -> DeepTrajectory:
+def minnorm_flow(X, Y, weights0, *, c: float, times, eta_w: float = 1.0,
+                 eta_lambda: float = 1.0, lambda0=None, **options) -> DeepTrajectory:
     """Minnorm(c) flow (module docstring); ``lambda0`` defaults to zeros of Y's shape."""
     params = np.array([validation.positive_scalar("eta_w", eta_w),
                        validation.positive_scalar("eta_lambda", eta_lambda), 1.0,
                        validation.nonnegative_scalar("c", c)])
-    return _solve(X, Y, weights0, params, lambda0, True, times=times, dt=dt, method=method,
-                  tol=tol, backend=backend, rtol=rtol, atol=atol, max_steps=max_steps)
+    return solve.flow(*_start(X, Y, weights0, params, lambda0, True), times, **options)
 
 
 SOLVERS = {

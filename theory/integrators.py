@@ -1,15 +1,16 @@
-"""Explicit Runge-Kutta integrators shared by every setting.
+"""Explicit Runge-Kutta methods and step control shared by every setting.
 
 A method is a Butcher tableau (lower-triangular ``a``, weights ``b``) with its
 declared order of convergence; ``tests/test_integrators.py`` fits that order from
-a step-size study against an exact solution (a matrix exponential).
+a step-size study against an exact solution (a matrix exponential). Step control is
+separate from the method: fixed steps (a :class:`StepPlan` landing on the sample
+times) or adaptive steps (embedded error estimate, :data:`DEFAULT_RTOL` and
+:data:`DEFAULT_ATOL`), for methods that carry an error estimate.
 
-The time loop itself lives in each setting's module, because numba cannot cache a
-kernel that receives another jitted function as an argument (numba issues #2956,
-#6251). The loop calls the setting's vector field directly and uses the stage
-helpers below, so the stepping arithmetic exists once. Discrete algorithms
-(gradient descent, Minnorm with Jacobi updates) are the forward Euler method with
-unit step and the learning rates inside the vector field.
+The time loops that use these pieces are in :mod:`theory.loops`; the driver that
+every solver calls is :mod:`theory.solve`. Discrete algorithms (gradient descent,
+Minnorm with Jacobi updates) are the forward Euler method with unit step and the
+learning rates inside the vector field.
 """
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ from typing import Callable
 import numpy as np
 
 from theory._numba import jit
-from theory.results import CODE_BUDGET, CODE_CONVERGED, CODE_DIVERGED, CODE_MAX_STEPS
 
 DIVERGENCE_BOUND = 1e100
 """A state with any |component| above this is reported as diverged."""
@@ -27,24 +27,55 @@ DIVERGENCE_BOUND = 1e100
 MAX_STEPS = 1e12
 """Largest number of steps a plan may hold (about a day of the fastest kernel)."""
 
+DEFAULT_MAX_STEPS = 100_000_000
+"""Default step budget of every solver (attempted steps); a run that needs more ends with
+status step_budget and the samples it reached."""
+
+DEFAULT_RTOL = 1e-12
+DEFAULT_ATOL = 1e-15
+"""Default local error tolerances of adaptive steps: the error estimate of every accepted
+step is <= atol + rtol max(|y|, |y_new|) componentwise. Tight on purpose: the states of
+diagonal networks cancel numbers of size alpha^L, and an explicit method at loose
+tolerances spends its steps near the stability limit (theory.diagonal_linear)."""
+
+DEFAULT_FIRST_STEP = 1e-3
+"""Default first trial step of adaptive runs (capped at the first sample time's horizon);
+the controller corrects it within a few steps."""
+
+CHECK_EVERY = 256
+"""Steps between divergence checks of fixed-step loops; a failed check replays from the
+last good state step by step, so the reported step is exact."""
+
 
 @dataclass(frozen=True)
 class Tableau:
-    """An explicit Runge-Kutta method: y' = y + h sum_i b_i k_i, k_i = F(y + h sum_j a_ij k_j)."""
+    """An explicit Runge-Kutta method: y' = y + h sum_i b_i k_i, k_i = F(y + h sum_j a_ij k_j).
+
+    ``b_error`` (b - b_embedded) weights the embedded error estimate of methods that can
+    adapt their steps; it is empty for the others.
+    """
 
     name: str
     order: int
     a: np.ndarray
     b: np.ndarray
+    b_error: np.ndarray
 
     @property
     def stages(self) -> int:
         return self.b.size
 
+    @property
+    def adaptive(self) -> bool:
+        """True if the method carries an embedded error estimate."""
+        return self.b_error.size > 0
 
-def _tableau(name: str, order: int, a: list[list[float]], b: list[float]) -> Tableau:
+
+def _tableau(name: str, order: int, a: list[list[float]], b: list[float],
+             b_error: list[float] = ()) -> Tableau:
     return Tableau(name, order, np.ascontiguousarray(a, dtype=np.float64),
-                   np.ascontiguousarray(b, dtype=np.float64))
+                   np.ascontiguousarray(b, dtype=np.float64),
+                   np.ascontiguousarray(b_error, dtype=np.float64))
 
 
 EULER = _tableau("euler", 1, [[0.0]], [1.0])
@@ -62,14 +93,13 @@ DOPRI5 = _tableau(
      [19372 / 6561, -25360 / 2187, 64448 / 6561, -212 / 729, 0, 0, 0],
      [9017 / 3168, -355 / 33, 46732 / 5247, 49 / 176, -5103 / 18656, 0, 0],
      [35 / 384, 0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84, 0]],
-    [35 / 384, 0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84, 0])
-"""Dormand-Prince 5(4) (Hairer, Norsett, Wanner, Solving ODEs I, Table II.5.2), for adaptive
-steps: :data:`DOPRI5_ERROR` holds b5 - b4, the weights of the embedded error estimate."""
-TABLEAUX: dict[str, Tableau] = {t.name: t for t in (EULER, HEUN, RK4, DOPRI5)}
-"""Methods by name; Dormand-Prince is also usable with fixed steps (its 5th-order weights)."""
-DOPRI5_ERROR = np.ascontiguousarray(
+    [35 / 384, 0, 500 / 1113, 125 / 192, -2187 / 6784, 11 / 84, 0],
     [35 / 384 - 5179 / 57600, 0.0, 500 / 1113 - 7571 / 16695, 125 / 192 - 393 / 640,
-     -2187 / 6784 + 92097 / 339200, 11 / 84 - 187 / 2100, -1 / 40], dtype=np.float64)
+     -2187 / 6784 + 92097 / 339200, 11 / 84 - 187 / 2100, -1 / 40])
+"""Dormand-Prince 5(4) (Hairer, Norsett, Wanner, Solving ODEs I, Table II.5.2): fifth-order
+weights, and b5 - b4 for the embedded error estimate; usable with fixed or adaptive steps."""
+TABLEAUX: dict[str, Tableau] = {t.name: t for t in (EULER, HEUN, RK4, DOPRI5)}
+"""Methods by name."""
 
 
 def get_tableau(method: str) -> Tableau:
@@ -178,89 +208,3 @@ def out_of_bounds(y):
         if not abs(y[i]) <= DIVERGENCE_BOUND:
             return True
     return False
-
-
-def integrate_numpy(field: Callable[[np.ndarray], np.ndarray], y0: np.ndarray,
-                    tableau: Tableau, plan: StepPlan, tol: float,
-                    project: Callable[[np.ndarray], np.ndarray] | None = None
-                    ) -> tuple[int, int, int, np.ndarray]:
-    """Plain NumPy twin of the settings' jitted time loops.
-
-    ``project``, if given, maps the state after every step back onto the feasible set
-    (e.g. multipliers clipped at 0). Returns ``(status_code, steps_taken, valid_samples,
-    out)`` with the same meaning as the kernels: ``out[0]`` is ``y0``, ``out[i + 1]`` the
-    state after interval ``i``.
-    """
-    n = plan.counts.size
-    out = np.empty((n + 1, y0.size))
-    out[0] = y0
-    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported as divergence
-        return _numpy_loop(field, y0, tableau, plan, tol, project, out)
-
-
-def _numpy_loop(field, y0, tableau, plan, tol, project, out):
-    """The time loop of :func:`integrate_numpy`, writing samples into ``out``."""
-    n = plan.counts.size
-    y = y0.copy()
-    k = np.zeros((tableau.stages, y0.size))
-    step = 0
-    for interval in range(n):
-        h = plan.sizes[interval]
-        for _ in range(plan.counts[interval]):
-            for s in range(tableau.stages):
-                k[s] = field(y + h * (tableau.a[s, :s] @ k[:s]))
-            if tol > 0.0 and np.max(np.abs(k[0])) <= tol:
-                out[interval + 1:] = y
-                return CODE_CONVERGED, step, n + 1, out
-            y = y + h * (tableau.b @ k)
-            if project is not None:
-                y = project(y)
-            step += 1
-            if not np.all(np.abs(y) <= DIVERGENCE_BOUND):
-                return CODE_DIVERGED, step, interval + 1, out
-        out[interval + 1] = y
-    return CODE_MAX_STEPS, step, n + 1, out
-
-
-
-def integrate_adaptive_numpy(field: Callable[[np.ndarray], np.ndarray], y0: np.ndarray,
-                             times: np.ndarray, h0: float, atol: float, rtol: float,
-                             max_steps: int, tol: float = 0.0,
-                             project: Callable[[np.ndarray], np.ndarray] | None = None
-                             ) -> tuple[int, int, int, int, np.ndarray]:
-    """NumPy twin of the adaptive (Dormand-Prince 5(4)) time loops.
-
-    Steps land exactly on every sample time; ``tol`` > 0 stops (converged) once the field's
-    largest component is <= tol. Returns ``(status_code, accepted, rejected,
-    valid_samples, out)``; status max_steps means the step budget ran out.
-    """
-    out = np.empty((times.size + 1, y0.size))
-    out[0] = y0
-    y, t, h = y0.copy(), 0.0, h0
-    k = np.zeros((DOPRI5.stages, y0.size))
-    accepted = rejected = 0
-    with np.errstate(over="ignore", invalid="ignore"):
-        for i, target in enumerate(times):
-            while t < target:
-                if accepted + rejected >= max_steps:
-                    return CODE_BUDGET, accepted, rejected, i + 1, out
-                h = min(h, target - t)
-                for s in range(DOPRI5.stages):
-                    k[s] = field(y + h * (DOPRI5.a[s, :s] @ k[:s]))
-                if tol > 0.0 and np.max(np.abs(k[0])) <= tol:
-                    out[i + 1:] = y
-                    return CODE_CONVERGED, accepted, rejected, times.size + 1, out
-                y_new = y + h * (DOPRI5.b @ k)
-                scale = atol + rtol * np.maximum(np.abs(y), np.abs(y_new))
-                ratio = np.max(np.abs(h * (DOPRI5_ERROR @ k)) / scale)
-                if ratio <= 1.0:
-                    y = project(y_new) if project is not None else y_new
-                    t = target if target - t <= h else t + h
-                    accepted += 1
-                    if not np.all(np.abs(y) <= DIVERGENCE_BOUND):
-                        return CODE_DIVERGED, accepted, rejected, i + 1, out
-                else:
-                    rejected += 1
-                h *= step_factor(ratio, DOPRI5.order)
-            out[i + 1] = y
-    return CODE_MAX_STEPS, accepted, rejected, times.size + 1, out

@@ -31,19 +31,13 @@ plain NumPy twin, used by the parity tests).
 """
 from __future__ import annotations
 
-from typing import Literal
-
 import numpy as np
 
-from theory import validation
-from theory.measure import time_to_accuracy
+from theory import solve, validation
 from theory._numba import jit
-from theory.integrators import (EULER, StepPlan, Tableau, discrete_plan, flow_plan, get_tableau,
-                                integrate_numpy, max_abs, out_of_bounds, rk_update, stage_state)
-from theory.results import (CODE_CONVERGED, CODE_DIVERGED, CODE_MAX_STEPS, Status,
-                            Trajectory)
-
-Backend = Literal["numba", "numpy"]
+from theory.measure import time_to_accuracy
+from theory.results import Trajectory
+from theory.solve import Problem, compile_loops
 
 # Layout of the parameter vector passed to the kernels.
 P_STAR, SIGMA, ETA_W, ETA_LAMBDA, BETA, C = range(6)
@@ -96,8 +90,11 @@ def problem_from_data(x, y) -> tuple[float, float]:
 
 
 @jit
-def _vector_field(y, params, out, prefix):
-    """Write F(y) into ``out`` (module docstring). ``prefix`` is scratch of size L."""
+def field(y, args, out, work):
+    """Write F(y) into ``out`` (module docstring); ``args`` = (params,), ``work`` =
+    (prefix,) of size L."""
+    params = args[0]
+    prefix = work[0]
     n = y.size - 1
     acc = 1.0
     for i in range(n):
@@ -116,40 +113,21 @@ def _vector_field(y, params, out, prefix):
 
 
 @jit
-def _integrate(y0, params, tab_a, tab_b, counts, sizes, tol, out):
-    """Explicit Runge-Kutta time loop; no allocation inside the loop.
-
-    Returns (status code, steps taken, number of valid rows of ``out``).
-    """
-    dim = y0.size
-    stages = tab_b.size
-    y = y0.copy()
-    k = np.empty((stages, dim))
-    ys = np.empty(dim)
-    prefix = np.empty(dim - 1)
-    out[0, :] = y
-    step = 0
-    n = counts.size
-    for interval in range(n):
-        h = sizes[interval]
-        for _ in range(counts[interval]):
-            for s in range(stages):
-                stage_state(y, k, tab_a, s, h, ys)
-                _vector_field(ys, params, k[s], prefix)
-            if tol > 0.0 and max_abs(k[0]) <= tol:
-                for row in range(interval + 1, n + 1):
-                    out[row, :] = y
-                return CODE_CONVERGED, step, n + 1
-            rk_update(y, k, tab_b, h)
-            step += 1
-            if out_of_bounds(y):
-                return CODE_DIVERGED, step, interval + 1
-        out[interval + 1, :] = y
-    return CODE_MAX_STEPS, step, n + 1
+def project(y, args):
+    """No constraint to project onto."""
 
 
-def vector_field_numpy(y: np.ndarray, params: np.ndarray) -> np.ndarray:
-    """NumPy twin of the jitted vector field (same products in the same order)."""
+@jit
+def workspace(y, args):
+    """Scratch of :func:`field`: the prefix products."""
+    return (np.empty(y.size - 1),)
+
+
+LOOPS = compile_loops(field, project, workspace)
+
+
+def field_numpy(y: np.ndarray, params: np.ndarray) -> np.ndarray:
+    """NumPy twin of :func:`field` (same products in the same order)."""
     w, lam = y[:-1], y[-1]
     prefix = np.concatenate(([1.0], np.cumprod(w[:-1])))
     suffix = np.concatenate((np.cumprod(w[:0:-1])[::-1], [1.0]))
@@ -159,29 +137,18 @@ def vector_field_numpy(y: np.ndarray, params: np.ndarray) -> np.ndarray:
     return np.concatenate((dw, [params[ETA_LAMBDA] * params[SIGMA] * r]))
 
 
-def _run(y0: np.ndarray, params: np.ndarray, tableau: Tableau, plan: StepPlan,
-         times: np.ndarray, tol: float, backend: Backend) -> ChainTrajectory:
-    tol = validation.nonnegative_scalar("tol", tol)
-    if backend == "numba":
-        out = np.empty((plan.counts.size + 1, y0.size))
-        code, steps, valid = _integrate(y0, params, tableau.a, tableau.b, plan.counts,
-                                        plan.sizes, tol, out)
-    elif backend == "numpy":
-        code, steps, valid, out = integrate_numpy(lambda y: vector_field_numpy(y, params), y0,
-                                                  tableau, plan, tol)
-    else:
-        raise ValueError(f"backend must be 'numba' or 'numpy', got {backend!r}")
-    all_times = np.concatenate(([0.0], times))
-    status = Status.from_code(code)
-    return ChainTrajectory(times=all_times[:valid], states=out[:valid].copy(), status=status,
-                           steps=int(steps),
-                           diverged_at=int(steps) if status is Status.DIVERGED else None)
-
-
-def _params(p_star, sigma, eta_w, eta_lambda, beta, c) -> np.ndarray:
+def parameters(p_star: float, sigma: float, eta_w: float, eta_lambda: float, beta: float,
+               c: float) -> np.ndarray:
+    """The kernel's parameter vector (slots P_STAR, SIGMA, ETA_W, ETA_LAMBDA, BETA, C)."""
     return np.array([validation.finite_scalar("p_star", p_star),
                      validation.positive_scalar("sigma", sigma),
                      eta_w, eta_lambda, beta, c], dtype=np.float64)
+
+
+def problem(params: np.ndarray) -> Problem:
+    """The run description for :mod:`theory.solve` with the kernel parameters ``params``."""
+    return Problem(LOOPS, (params,), lambda y: field_numpy(y, params),
+                   trajectory=ChainTrajectory)
 
 
 def _state(w0, lambda0: float = 0.0) -> np.ndarray:
@@ -189,24 +156,11 @@ def _state(w0, lambda0: float = 0.0) -> np.ndarray:
     return np.ascontiguousarray(np.append(w, validation.finite_scalar("lambda0", lambda0)))
 
 
-def _discrete(w0, params, steps, tol, backend, lambda0=0.0) -> ChainTrajectory:
-    steps = validation.sample_steps("steps", steps)
-    return _run(_state(w0, lambda0), params, EULER, discrete_plan(steps),
-                steps.astype(np.float64), tol, backend)
-
-
-def _flow(w0, params, times, dt, method, tol, backend, lambda0=0.0) -> ChainTrajectory:
-    times = validation.sample_times("times", times)
-    dt = validation.positive_scalar("dt", dt)
-    return _run(_state(w0, lambda0), params, get_tableau(method), flow_plan(times, dt), times,
-                tol, backend)
-
-
 # --------------------------------------------------------------------------- solvers
 
 
 def gradient_descent(w0, p_star: float, *, lr: float, steps, sigma: float = 1.0,
-                     tol: float = 1e-12, backend: Backend = "numba") -> ChainTrajectory:
+                     **options) -> ChainTrajectory:
     """Gradient descent w_i <- w_i + lr sigma (p* - p) prod_{j != i} w_j.
 
     Parameters
@@ -219,9 +173,8 @@ def gradient_descent(w0, p_star: float, *, lr: float, steps, sigma: float = 1.0,
         Learning rate, > 0.
     steps : array_like of int
         Step indices at which to sample (non-decreasing; the last is the horizon).
-    tol : float
-        Stop (status converged) once the update's largest component is <= tol; 0 never stops.
-    backend : {'numba', 'numpy'}
+    **options
+        ``stop_tol``, ``max_steps``, ``backend``: see :mod:`theory.solve`.
 
     Returns
     -------
@@ -229,44 +182,48 @@ def gradient_descent(w0, p_star: float, *, lr: float, steps, sigma: float = 1.0,
         Samples at step 0 and at ``steps``.
     """
     lr = validation.positive_scalar("lr", lr)
-    return _discrete(w0, _params(p_star, sigma, lr, 0.0, 0.0, 1.0), steps, tol, backend)
+    return solve.discrete(problem(parameters(p_star, sigma, lr, 0.0, 0.0, 1.0)), _state(w0),
+                          steps, **options)
 
 
-def gradient_flow(w0, p_star: float, *, times, dt: float = 1e-2, eta: float = 1.0,
-                  sigma: float = 1.0, method: str = "rk4", tol: float = 1e-12,
-                  backend: Backend = "numba") -> ChainTrajectory:
+def gradient_flow(w0, p_star: float, *, times, eta: float = 1.0, sigma: float = 1.0,
+                  **options) -> ChainTrajectory:
     """Gradient flow dw_i/dt = eta sigma (p* - p) prod_{j != i} w_j (core-settings §2a).
 
-    ``times``: sample times (t = 0 is prepended); ``dt``: largest step of the Runge-Kutta
-    ``method`` ('euler', 'heun', 'rk4'). Other arguments as in :func:`gradient_descent`.
+    ``times``: sample times (t = 0 is prepended). ``**options``: the integration options of
+    :func:`theory.solve.flow` (``method``, ``dt``, ``rtol``, ``atol``, ``first_step``,
+    ``stop_tol``, ``max_steps``, ``backend``). Other arguments as in
+    :func:`gradient_descent`.
     """
     eta = validation.positive_scalar("eta", eta)
-    return _flow(w0, _params(p_star, sigma, eta, 0.0, 0.0, 1.0), times, dt, method, tol, backend)
+    return solve.flow(problem(parameters(p_star, sigma, eta, 0.0, 0.0, 1.0)), _state(w0), times,
+                      **options)
 
 
 def l2_descent(w0, p_star: float, *, beta: float, lr: float, steps, sigma: float = 1.0,
-               tol: float = 1e-12, backend: Backend = "numba") -> ChainTrajectory:
+               **options) -> ChainTrajectory:
     """L2-regularized gradient descent w_i <- w_i + lr [sigma (p* - p) p / w_i - beta w_i].
 
     ``beta`` >= 0 is the weight-decay coefficient; other arguments as in :func:`gradient_descent`.
     """
     lr = validation.positive_scalar("lr", lr)
     beta = validation.nonnegative_scalar("beta", beta)
-    return _discrete(w0, _params(p_star, sigma, lr, 0.0, beta, 1.0), steps, tol, backend)
+    return solve.discrete(problem(parameters(p_star, sigma, lr, 0.0, beta, 1.0)), _state(w0),
+                          steps, **options)
 
 
-def l2_flow(w0, p_star: float, *, beta: float, times, dt: float = 1e-2, eta: float = 1.0,
-            sigma: float = 1.0, method: str = "rk4", tol: float = 1e-12,
-            backend: Backend = "numba") -> ChainTrajectory:
-    """L2-regularized gradient flow dw_i/dt = eta [sigma (p* - p) p / w_i - beta w_i]."""
+def l2_flow(w0, p_star: float, *, beta: float, times, eta: float = 1.0, sigma: float = 1.0,
+            **options) -> ChainTrajectory:
+    """L2-regularized gradient flow dw_i/dt = eta [sigma (p* - p) p / w_i - beta w_i]
+    (options as in :func:`gradient_flow`)."""
     eta = validation.positive_scalar("eta", eta)
     beta = validation.nonnegative_scalar("beta", beta)
-    return _flow(w0, _params(p_star, sigma, eta, 0.0, beta, 1.0), times, dt, method, tol, backend)
+    return solve.flow(problem(parameters(p_star, sigma, eta, 0.0, beta, 1.0)), _state(w0), times,
+                      **options)
 
 
 def minnorm_descent(w0, p_star: float, *, c: float, lr_w: float, lr_lambda: float, steps,
-                    lambda0: float = 0.0, sigma: float = 1.0, tol: float = 1e-12,
-                    backend: Backend = "numba") -> ChainTrajectory:
+                    lambda0: float = 0.0, sigma: float = 1.0, **options) -> ChainTrajectory:
     """Discrete Minnorm(c), simultaneous (Jacobi) update from the old (w, lambda):
 
         w_i    <- w_i - lr_w [w_i - (lambda + c sigma r) prod_{j != i} w_j],
@@ -277,21 +234,20 @@ def minnorm_descent(w0, p_star: float, *, c: float, lr_w: float, lr_lambda: floa
     lr_w = validation.positive_scalar("lr_w", lr_w)
     lr_lambda = validation.positive_scalar("lr_lambda", lr_lambda)
     c = validation.nonnegative_scalar("c", c)
-    return _discrete(w0, _params(p_star, sigma, lr_w, lr_lambda, 1.0, c), steps, tol, backend,
-                     lambda0)
+    return solve.discrete(problem(parameters(p_star, sigma, lr_w, lr_lambda, 1.0, c)),
+                          _state(w0, lambda0), steps, **options)
 
 
-def minnorm_flow(w0, p_star: float, *, c: float, times, dt: float = 1e-2, eta_w: float = 1.0,
+def minnorm_flow(w0, p_star: float, *, c: float, times, eta_w: float = 1.0,
                  eta_lambda: float = 1.0, lambda0: float = 0.0, sigma: float = 1.0,
-                 method: str = "rk4", tol: float = 1e-12,
-                 backend: Backend = "numba") -> ChainTrajectory:
+                 **options) -> ChainTrajectory:
     """Minnorm(c) flow dw_i/dt = -eta_w [w_i - (lambda + c sigma r) p / w_i],
-    dlambda/dt = eta_lambda sigma r (core-settings §2a)."""
+    dlambda/dt = eta_lambda sigma r (core-settings §2a); options as in :func:`gradient_flow`."""
     eta_w = validation.positive_scalar("eta_w", eta_w)
     eta_lambda = validation.positive_scalar("eta_lambda", eta_lambda)
     c = validation.nonnegative_scalar("c", c)
-    return _flow(w0, _params(p_star, sigma, eta_w, eta_lambda, 1.0, c), times, dt, method, tol,
-                 backend, lambda0)
+    return solve.flow(problem(parameters(p_star, sigma, eta_w, eta_lambda, 1.0, c)),
+                      _state(w0, lambda0), times, **options)
 
 
 SOLVERS = {
@@ -330,7 +286,7 @@ def l2_best_time_to_accuracy(w0, p_star: float, eps: float, *, target, beta_high
         beta = float(np.exp(log_beta))
         horizon = 15.0 / beta
         traj = l2_flow(w0, p_star, beta=beta, sigma=sigma, times=np.linspace(0, horizon, samples),
-                       dt=dt, tol=0.0).raise_if_diverged()
+                       method="rk4", dt=dt).raise_if_diverged()
         distance = np.linalg.norm(traj.weights - target, axis=1)
         return min(time_to_accuracy(traj.times, distance, eps), horizon)
 

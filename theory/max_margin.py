@@ -23,23 +23,13 @@ from typing import Literal
 
 import numpy as np
 
-from theory import validation
+from theory import solve, validation
 from theory._numba import jit
-from theory.integrators import (DOPRI5, DOPRI5_ERROR, EULER, StepPlan, Tableau, discrete_plan,
-                                error_ratio, flow_plan, get_tableau, integrate_adaptive_numpy,
-                                step_factor,
-                                integrate_numpy, max_abs, out_of_bounds, rk_update, stage_state)
-from theory.results import (CODE_BUDGET, CODE_CONVERGED, CODE_DIVERGED, CODE_MAX_STEPS, Status,
-                            Trajectory)
-
-Backend = Literal["numba", "numpy"]
+from theory.results import Trajectory
+from theory.solve import Problem, compile_loops
 
 LOGISTIC, EXPONENTIAL, MINNORM = 0, 1, 2
 """Algorithm codes passed to the kernel."""
-ADAPTIVE = "adaptive"
-"""Flow method: Dormand-Prince 5(4) with step control (local error <= atol + rtol |y|);
-``dt`` is then the first trial step. Long horizons, where the flow slows down like 1/t,
-need far fewer steps than with a fixed step."""
 ALGORITHM, ETA_W, ETA_LAMBDA = range(3)
 """Slots of the parameter vector."""
 
@@ -137,9 +127,12 @@ cost (~1 us), larger than the whole product at the sizes ``verify`` uses."""
 
 
 @jit
-def _vector_field(y, Z, params, out, margins, w_sum):
-    """Write F(y) into ``out`` (module docstring); ``margins`` (size P) and ``w_sum``
-    (size d) are scratch. Products with Z use BLAS from BLAS_MIN_ENTRIES entries on."""
+def field(y, args, out, work):
+    """Write F(y) into ``out`` (module docstring); ``args`` = (Z, params), ``work`` =
+    (margins, w_sum) of sizes P and d. Products with Z use BLAS from BLAS_MIN_ENTRIES
+    entries on."""
+    Z, params = args
+    margins, w_sum = work
     n_samples, dim = Z.shape
     blas = n_samples * dim >= BLAS_MIN_ENTRIES
     algorithm = int(params[ALGORITHM])
@@ -184,99 +177,24 @@ def _vector_field(y, Z, params, out, margins, w_sum):
 
 
 @jit
-def _integrate(y0, Z, params, tab_a, tab_b, counts, sizes, tol, out):
-    """Explicit Runge-Kutta time loop with the multiplier projection after each step.
-
-    No allocation inside the loop. Returns (status code, steps taken, valid rows of ``out``).
-    """
-    dim = y0.size
-    stages = tab_b.size
-    n_w = Z.shape[1]
-    y = y0.copy()
-    k = np.empty((stages, dim))
-    ys = np.empty(dim)
-    margins = np.empty(Z.shape[0])
-    w_sum = np.empty(n_w)
-    out[0, :] = y
-    step = 0
-    n = counts.size
-    for interval in range(n):
-        h = sizes[interval]
-        for _ in range(counts[interval]):
-            for s in range(stages):
-                stage_state(y, k, tab_a, s, h, ys)
-                _vector_field(ys, Z, params, k[s], margins, w_sum)
-            if tol > 0.0 and max_abs(k[0]) <= tol:
-                for row in range(interval + 1, n + 1):
-                    out[row, :] = y
-                return CODE_CONVERGED, step, n + 1
-            rk_update(y, k, tab_b, h)
-            for i in range(n_w, dim):
-                if y[i] < 0.0:
-                    y[i] = 0.0
-            step += 1
-            if out_of_bounds(y):
-                return CODE_DIVERGED, step, interval + 1
-        out[interval + 1, :] = y
-    return CODE_MAX_STEPS, step, n + 1
+def project(y, args):
+    """lambda <- max(lambda, 0) (the entries after the d weights)."""
+    for i in range(args[0].shape[1], y.size):
+        if y[i] < 0.0:
+            y[i] = 0.0
 
 
 @jit
-def _integrate_adaptive(y0, Z, params, tab_a, tab_b, b_err, order, times, h0, atol, rtol,
-                        max_steps, tol, out):
-    """Dormand-Prince 5(4) loop landing on every sample time, lambda projected onto
-    lambda >= 0 after every accepted step; no allocation inside the loop.
-
-    Returns (status code, accepted steps, rejected steps, valid rows of ``out``).
-    """
-    dim = y0.size
-    stages = tab_b.size
-    n_w = Z.shape[1]
-    y = y0.copy()
-    y_new = np.empty(dim)
-    k = np.empty((stages, dim))
-    ys = np.empty(dim)
-    margins = np.empty(Z.shape[0])
-    w_sum = np.empty(n_w)
-    out[0, :] = y
-    t, h = 0.0, h0
-    accepted, rejected = 0, 0
-    for sample in range(times.size):
-        target = times[sample]
-        while t < target:
-            if accepted + rejected >= max_steps:
-                return CODE_BUDGET, accepted, rejected, sample + 1
-            h = min(h, target - t)
-            for s in range(stages):
-                stage_state(y, k, tab_a, s, h, ys)
-                _vector_field(ys, Z, params, k[s], margins, w_sum)
-            if tol > 0.0 and max_abs(k[0]) <= tol:
-                for row in range(sample + 1, times.size + 1):
-                    out[row, :] = y
-                return CODE_CONVERGED, accepted, rejected, times.size + 1
-            for i in range(dim):
-                y_new[i] = y[i]
-            rk_update(y_new, k, tab_b, h)
-            ratio = error_ratio(y, k, b_err, h, atol, rtol, y_new)
-            if ratio <= 1.0:
-                for i in range(dim):
-                    y[i] = y_new[i]
-                for i in range(n_w, dim):
-                    if y[i] < 0.0:
-                        y[i] = 0.0
-                t = target if target - t <= h else t + h
-                accepted += 1
-                if out_of_bounds(y):
-                    return CODE_DIVERGED, accepted, rejected, sample + 1
-            else:
-                rejected += 1
-            h *= step_factor(ratio, order)
-        out[sample + 1, :] = y
-    return CODE_MAX_STEPS, accepted, rejected, times.size + 1
+def workspace(y, args):
+    """Scratch of :func:`field`: margins (size P) and Z^T coefficients (size d)."""
+    return np.empty(args[0].shape[0]), np.empty(args[0].shape[1])
 
 
-def vector_field_numpy(y: np.ndarray, Z: np.ndarray, params: np.ndarray) -> np.ndarray:
-    """NumPy twin of the jitted vector field."""
+LOOPS = compile_loops(field, project, workspace)
+
+
+def field_numpy(y: np.ndarray, Z: np.ndarray, params: np.ndarray) -> np.ndarray:
+    """NumPy twin of :func:`field`."""
     dim = Z.shape[1]
     w, lam = y[:dim], y[dim:]
     m = Z @ w
@@ -293,57 +211,16 @@ def vector_field_numpy(y: np.ndarray, Z: np.ndarray, params: np.ndarray) -> np.n
     return params[ETA_W] * (Z.T @ coef)
 
 
-def _run(y0: np.ndarray, Z: np.ndarray, params: np.ndarray, tableau: Tableau, plan: StepPlan,
-         times: np.ndarray, tol: float, backend: Backend) -> MarginTrajectory:
-    tol = validation.nonnegative_scalar("tol", tol)
+def project_numpy(y: np.ndarray, dim: int) -> np.ndarray:
+    """NumPy twin of :func:`project`."""
+    return np.concatenate((y[:dim], np.maximum(y[dim:], 0.0)))
+
+
+def problem(Z: np.ndarray, params: np.ndarray) -> Problem:
+    """The run description for :mod:`theory.solve` (Z: the signed data, rows z_mu)."""
     dim = Z.shape[1]
-    if backend == "numba":
-        out = np.empty((plan.counts.size + 1, y0.size))
-        code, steps, valid = _integrate(y0, Z, params, tableau.a, tableau.b, plan.counts,
-                                        plan.sizes, tol, out)
-    elif backend == "numpy":
-        def project(y: np.ndarray) -> np.ndarray:
-            return np.concatenate((y[:dim], np.maximum(y[dim:], 0.0)))
-
-        code, steps, valid, out = integrate_numpy(lambda y: vector_field_numpy(y, Z, params), y0,
-                                                  tableau, plan, tol, project)
-    else:
-        raise ValueError(f"backend must be 'numba' or 'numpy', got {backend!r}")
-    status = Status.from_code(code)
-    traj = MarginTrajectory(times=np.concatenate(([0.0], times))[:valid],
-                            states=out[:valid].copy(), status=status, steps=int(steps),
-                            diverged_at=int(steps) if status is Status.DIVERGED else None,
-                            dim=dim)
-    return traj
-
-
-def _run_adaptive(y0: np.ndarray, Z: np.ndarray, params: np.ndarray, times: np.ndarray,
-                  h0: float, atol: float, rtol: float, max_steps: int, tol: float,
-                  backend: Backend) -> MarginTrajectory:
-    tol = validation.nonnegative_scalar("tol", tol)
-    atol, rtol = validation.positive_scalar("atol", atol), validation.positive_scalar("rtol", rtol)
-    max_steps = validation.count("max_steps", max_steps)
-    dim = Z.shape[1]
-    h0 = min(h0, times[-1])
-    if backend == "numba":
-        out = np.empty((times.size + 1, y0.size))
-        code, accepted, rejected, valid = _integrate_adaptive(
-            y0, Z, params, DOPRI5.a, DOPRI5.b, DOPRI5_ERROR, float(DOPRI5.order), times, h0,
-            atol, rtol, max_steps, tol, out)
-    elif backend == "numpy":
-        def project(y: np.ndarray) -> np.ndarray:
-            return np.concatenate((y[:dim], np.maximum(y[dim:], 0.0)))
-
-        code, accepted, rejected, valid, out = integrate_adaptive_numpy(
-            lambda y: vector_field_numpy(y, Z, params), y0, times, h0, atol, rtol, max_steps,
-            tol, project)
-    else:
-        raise ValueError(f"backend must be 'numba' or 'numpy', got {backend!r}")
-    status = Status.from_code(code)
-    return MarginTrajectory(times=np.concatenate(([0.0], times))[:valid],
-                            states=out[:valid].copy(), status=status, steps=int(accepted),
-                            diverged_at=int(accepted) if status is Status.DIVERGED else None,
-                            dim=dim)
+    return Problem(LOOPS, (Z, params), lambda y: field_numpy(y, Z, params),
+                   lambda y: project_numpy(y, dim), MarginTrajectory, {"dim": dim})
 
 
 def _initial(w0, dim: int, lambda0=None, n_samples: int = 0) -> np.ndarray:
@@ -357,22 +234,12 @@ def _initial(w0, dim: int, lambda0=None, n_samples: int = 0) -> np.ndarray:
     return np.ascontiguousarray(np.concatenate((w, lam)))
 
 
-def _solve(X, y, algorithm: int, rates: tuple[float, float], w0, lambda0, *, steps=None,
-           times=None, dt=None, method="rk4", tol=1e-12, backend: Backend = "numba",
-           rtol=1e-10, atol=1e-13, max_steps=10_000_000) -> MarginTrajectory:
+def _start(X, y, algorithm: int, rates: tuple[float, float], w0, lambda0):
+    """(problem, initial state) of a run."""
     Z = signed_data(X, y)
     params = np.array([algorithm, *rates], dtype=np.float64)
     n_lambda = Z.shape[0] if algorithm == MINNORM else 0
-    y0 = _initial(w0, Z.shape[1], lambda0, n_lambda)
-    if steps is not None:
-        steps = validation.sample_steps("steps", steps)
-        return _run(y0, Z, params, EULER, discrete_plan(steps), steps.astype(np.float64), tol,
-                    backend)
-    times = validation.sample_times("times", times)
-    dt = validation.positive_scalar("dt", dt)
-    if method == ADAPTIVE:
-        return _run_adaptive(y0, Z, params, times, dt, atol, rtol, max_steps, tol, backend)
-    return _run(y0, Z, params, get_tableau(method), flow_plan(times, dt), times, tol, backend)
+    return problem(Z, params), _initial(w0, Z.shape[1], lambda0, n_lambda)
 
 
 _LOSSES = {"logistic": LOGISTIC, "exponential": EXPONENTIAL}
@@ -389,12 +256,13 @@ def _loss_code(loss_kind: str) -> int:
 
 
 def gradient_descent(X, y, *, lr: float, steps, loss: str = "logistic", w0=None,
-                     tol: float = 1e-12, backend: Backend = "numba") -> MarginTrajectory:
+                     **options) -> MarginTrajectory:
     """Gradient descent w <- w + lr sum_mu (-l'(y_mu x_mu . w)) y_mu x_mu.
 
     Parameters
     ----------
     X : array_like, shape (P, d)
+        Samples as rows.
     y : array_like, shape (P,), entries -1 or +1
     lr : float
         Step size > 0 (stable for lr < 2 / (beta sigma_max(Z)^2), beta = 1/4 for logistic).
@@ -402,57 +270,50 @@ def gradient_descent(X, y, *, lr: float, steps, loss: str = "logistic", w0=None,
         Step indices at which to sample.
     loss : {'logistic', 'exponential'}
     w0 : array_like, shape (d,), optional (default 0)
-    tol, backend : as in :func:`theory.linear_chain.gradient_descent`.
+    **options
+        ``stop_tol``, ``max_steps``, ``backend``: see :mod:`theory.solve`.
     """
     lr = validation.positive_scalar("lr", lr)
-    return _solve(X, y, _loss_code(loss), (lr, 0.0), w0, None, steps=steps, tol=tol,
-                  backend=backend)
+    return solve.discrete(*_start(X, y, _loss_code(loss), (lr, 0.0), w0, None), steps, **options)
 
 
-def gradient_flow(X, y, *, times, dt: float = 1e-2, eta: float = 1.0, loss: str = "logistic",
-                  w0=None, method: str = "rk4", tol: float = 1e-12, rtol: float = 1e-10,
-                  atol: float = 1e-13, max_steps: int = 10_000_000,
-                  backend: Backend = "numba") -> MarginTrajectory:
+def gradient_flow(X, y, *, times, eta: float = 1.0, loss: str = "logistic", w0=None,
+                  **options) -> MarginTrajectory:
     """Gradient flow dw/dt = eta sum_mu (-l'(y_mu x_mu . w)) y_mu x_mu (core-settings §1a).
 
-    ``method``: a fixed-step tableau ('euler', 'heun', 'rk4', 'dopri5') with step ``dt``,
-    or ``'adaptive'`` (:data:`ADAPTIVE`: Dormand-Prince 5(4), local error <= atol +
-    rtol |y|, at most ``max_steps`` attempted steps, status step_budget beyond).
+    ``**options``: the integration options of :func:`theory.solve.flow` (``method``, ``dt``,
+    ``rtol``, ``atol``, ``first_step``, ``stop_tol``, ``max_steps``, ``backend``); adaptive
+    steps (the default) suit the long horizons where the flow slows down like 1/t.
     """
     eta = validation.positive_scalar("eta", eta)
-    return _solve(X, y, _loss_code(loss), (eta, 0.0), w0, None, times=times, dt=dt,
-                  method=method, tol=tol, backend=backend, rtol=rtol, atol=atol,
-                  max_steps=max_steps)
+    return solve.flow(*_start(X, y, _loss_code(loss), (eta, 0.0), w0, None), times, **options)
 
 
 def minnorm_descent(X, y, *, lr_w: float, lr_lambda: float, steps, w0=None, lambda0=None,
-                    tol: float = 1e-12, backend: Backend = "numba") -> MarginTrajectory:
+                    **options) -> MarginTrajectory:
     """Discrete Minnorm for classification (Jacobi, from the old (w, lambda)):
 
         w <- w - lr_w (w - Z^T lambda),   lambda <- max(0, lambda + lr_lambda (1 - Z w)).
 
     Stable near the solution iff 0 < lr_w < 2 and 0 < lr_lambda kappa_max(K_SS) < 1
-    (:func:`analytic.max_margin.minnorm_rate`); lr_lambda < 1/lambda_max(K) also covers
-    transient active sets.
+    (:func:`analytic.max_margin.minnorm_contraction`); lr_lambda < 1/lambda_max(K) also
+    covers transient active sets. Options as in :func:`gradient_descent`.
     """
     lr_w = validation.positive_scalar("lr_w", lr_w)
     lr_lambda = validation.positive_scalar("lr_lambda", lr_lambda)
-    return _solve(X, y, MINNORM, (lr_w, lr_lambda), w0, lambda0, steps=steps, tol=tol,
-                  backend=backend)
+    return solve.discrete(*_start(X, y, MINNORM, (lr_w, lr_lambda), w0, lambda0), steps,
+                          **options)
 
 
-def minnorm_flow(X, y, *, times, dt: float = 1e-2, eta_w: float = 1.0, eta_lambda: float = 1.0,
-                 w0=None, lambda0=None, method: str = "rk4", tol: float = 1e-12,
-                 rtol: float = 1e-10, atol: float = 1e-13, max_steps: int = 10_000_000,
-                 backend: Backend = "numba") -> MarginTrajectory:
-    """Minnorm flow (module docstring), integrated by ``method`` (as in
-    :func:`gradient_flow`) with lambda projected onto lambda >= 0 after every (accepted)
-    step: first order at the instants a constraint switches."""
+def minnorm_flow(X, y, *, times, eta_w: float = 1.0, eta_lambda: float = 1.0, w0=None,
+                 lambda0=None, **options) -> MarginTrajectory:
+    """Minnorm flow (module docstring) with lambda projected onto lambda >= 0 after every
+    (accepted) step: first order at the instants a constraint switches. Options as in
+    :func:`gradient_flow`."""
     eta_w = validation.positive_scalar("eta_w", eta_w)
     eta_lambda = validation.positive_scalar("eta_lambda", eta_lambda)
-    return _solve(X, y, MINNORM, (eta_w, eta_lambda), w0, lambda0, times=times, dt=dt,
-                  method=method, tol=tol, backend=backend, rtol=rtol, atol=atol,
-                  max_steps=max_steps)
+    return solve.flow(*_start(X, y, MINNORM, (eta_w, eta_lambda), w0, lambda0), times,
+                      **options)
 
 
 SOLVERS = {

@@ -1,4 +1,4 @@
-"""The result every solver returns: a sampled trajectory and how the run ended."""
+"""The result every solver returns: a sampled trajectory, how the run ended, and its cost."""
 from __future__ import annotations
 
 import enum
@@ -6,34 +6,62 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# Integer status codes returned by the jitted kernels (numba cannot return enums).
-CODE_CONVERGED = 0
-CODE_MAX_STEPS = 1
-CODE_DIVERGED = 2
-CODE_BUDGET = 3
+# Integer status codes returned by the jitted loops (numba cannot return enums).
+CODE_COMPLETED = 0
+CODE_CONVERGED = 1
+CODE_STEP_BUDGET = 2
+CODE_DIVERGED = 3
 
 
 class Status(enum.Enum):
-    """How a run ended."""
+    """How a run ended (the names follow SciPy's ``solve_ivp`` and diffrax)."""
 
+    COMPLETED = "completed"
+    """The last requested time (or step) was reached: normal completion."""
     CONVERGED = "converged"
-    """The vector field fell below the requested tolerance: a fixed point was reached."""
-    MAX_STEPS = "max_steps"
-    """The last requested time was reached without meeting the tolerance."""
+    """The vector field fell to ``stop_tol`` or below: a fixed point was reached; the
+    remaining samples hold the state at which the run stopped."""
+    STEP_BUDGET = "step_budget"
+    """``max_steps`` steps were attempted before the last requested time; only the samples
+    reached are kept."""
     DIVERGED = "diverged"
     """The state became non-finite or left the bound; ``diverged_at`` holds the step."""
-    STEP_BUDGET = "step_budget"
-    """An adaptive run used its step budget before the last requested time; only the
-    samples reached are kept."""
 
     @classmethod
     def from_code(cls, code: int) -> "Status":
-        return {CODE_CONVERGED: cls.CONVERGED, CODE_MAX_STEPS: cls.MAX_STEPS,
-                CODE_DIVERGED: cls.DIVERGED, CODE_BUDGET: cls.STEP_BUDGET}[int(code)]
+        return _BY_CODE[int(code)]
+
+    @property
+    def success(self) -> bool:
+        """True for the two normal endings (completed, converged)."""
+        return self in (Status.COMPLETED, Status.CONVERGED)
+
+
+_BY_CODE = {CODE_COMPLETED: Status.COMPLETED, CODE_CONVERGED: Status.CONVERGED,
+            CODE_STEP_BUDGET: Status.STEP_BUDGET, CODE_DIVERGED: Status.DIVERGED}
 
 
 class DivergenceError(RuntimeError):
     """Raised by :meth:`Trajectory.raise_if_diverged`."""
+
+
+@dataclass(frozen=True)
+class Stats:
+    """What a run cost.
+
+    Attributes
+    ----------
+    accepted : int
+        Steps taken (for discrete algorithms: iterations).
+    rejected : int
+        Adaptive steps rejected by the error control (0 for fixed steps).
+    evaluations : int
+        Vector-field evaluations.
+    """
+
+    accepted: int
+    rejected: int
+    evaluations: int
 
 
 @dataclass(frozen=True)
@@ -43,23 +71,35 @@ class Trajectory:
     Attributes
     ----------
     times : ndarray, shape (n,)
-        Sample times (step indices for discrete algorithms). If the run diverged,
-        only the samples before the divergence are kept: no NaN is ever returned.
+        Sample times (step indices for discrete algorithms), t = 0 first. If the run
+        diverged or ran out of steps, only the samples reached are kept: no NaN is ever
+        returned.
     states : ndarray, shape (n, dim)
-        The state at each sample time. After convergence the remaining samples hold
-        the converged state (the vector field is below ``tol`` there).
+        The state at each sample time.
     status : Status
-    steps : int
-        Number of integrator steps taken.
+    stats : Stats
+    message : str
+        How the run ended, in words.
     diverged_at : int or None
-        Index of the step at which the state became non-finite or left the bound.
+        The step at which the state became non-finite or left the bound.
     """
 
     times: np.ndarray
     states: np.ndarray
     status: Status
-    steps: int
+    stats: Stats
+    message: str = ""
     diverged_at: int | None = None
+
+    @property
+    def steps(self) -> int:
+        """Steps taken (``stats.accepted``)."""
+        return self.stats.accepted
+
+    @property
+    def success(self) -> bool:
+        """True if the run completed or converged."""
+        return self.status.success
 
     @property
     def final(self) -> np.ndarray:
@@ -69,6 +109,5 @@ class Trajectory:
     def raise_if_diverged(self) -> "Trajectory":
         """Return ``self``, or raise :class:`DivergenceError` naming the step."""
         if self.status is Status.DIVERGED:
-            raise DivergenceError(f"run diverged at step {self.diverged_at} "
-                                  f"(last finite sample at t={self.times[-1]:g})")
+            raise DivergenceError(self.message)
         return self

@@ -9,13 +9,14 @@ import sys
 import time
 from pathlib import Path
 
-from verify.claims import SETTINGS, load_claims
+from theory import registry
+from verify.claims import load_claims
 from verify.runner import row, run_claims, summary, to_json, to_markdown
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m verify", description=__doc__.split("\n")[0])
-    parser.add_argument("--setting", choices=sorted(SETTINGS), help="only this setting's claims")
+    parser.add_argument("--setting", choices=registry.SETTINGS, help="only this setting's claims")
     parser.add_argument("--claim", action="append", metavar="ID",
                         help="only this claim (repeatable)")
     parser.add_argument("--list", action="store_true", help="list the claims and exit")

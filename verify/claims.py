@@ -1,4 +1,4 @@
-"""Claims, their evidence, and the registry of settings."""
+"""Claims, their evidence, and loading them from the settings of :mod:`theory.registry`."""
 from __future__ import annotations
 
 import importlib
@@ -8,14 +8,7 @@ from typing import Callable
 
 import numpy as np
 
-SETTINGS: dict[str, str] = {
-    "linear_chain": "verify.linear_chain",
-    "max_margin": "verify.max_margin",
-    "deep_linear": "verify.deep_linear",
-    "diagonal_linear": "verify.diagonal_linear",
-}
-"""Setting name -> module holding its ``CLAIMS``; a new setting is one line here."""
-
+from theory import registry
 
 @dataclass(frozen=True)
 class Evidence:
@@ -70,13 +63,14 @@ def claim_rng(root_seed: int, claim_id: str) -> np.random.Generator:
 
 
 def load_claims(setting: str | None = None) -> list[Claim]:
-    """All claims, or those of one setting, in registry order."""
-    if setting is not None and setting not in SETTINGS:
+    """All claims (the ``CLAIMS`` of every ``verify.<setting>``), or those of one setting,
+    in registry order."""
+    if setting is not None and setting not in registry.SETTINGS:
         raise KeyError(setting)
-    names = [setting] if setting is not None else list(SETTINGS)
+    names = [setting] if setting is not None else list(registry.SETTINGS)
     claims: list[Claim] = []
     for name in names:
-        claims.extend(importlib.import_module(SETTINGS[name]).CLAIMS)
+        claims.extend(importlib.import_module(f"verify.{name}").CLAIMS)
     ids = [c.id for c in claims]
     if len(ids) != len(set(ids)):
         raise RuntimeError(f"duplicate claim ids: {sorted(i for i in ids if ids.count(i) > 1)}")

@@ -41,13 +41,13 @@ def _minnorm_limit(X, Y, depth: int, sigma0: float, seed: int = 1,
     c, lr, default = (2.0, 0.05, 60_000) if depth == 2 else (10.0, 0.005, 300_000)
     steps = steps or default
     W0 = sim.gaussian_init(_widths(depth), sigma0, seed)
-    traj = sim.minnorm_descent(X, Y, W0, c=c, lr_w=lr, lr_lambda=lr, steps=[steps], tol=0.0)
+    traj = sim.minnorm_descent(X, Y, W0, c=c, lr_w=lr, lr_lambda=lr, steps=[steps])
     return sim.product(traj.raise_if_diverged().weights())
 
 
 def _gd_limit(X, Y, depth: int, sigma0: float, seed: int = 1, steps: int = 40_000) -> np.ndarray:
     W0 = sim.gaussian_init(_widths(depth), sigma0, seed)
-    traj = sim.gradient_descent(X, Y, W0, lr=0.05, steps=[steps], tol=0.0)
+    traj = sim.gradient_descent(X, Y, W0, lr=0.05, steps=[steps])
     return sim.product(traj.raise_if_diverged().weights())
 
 
@@ -64,7 +64,7 @@ def _check_saxe_modes(rng: np.random.Generator) -> Evidence:
         widths = [6] + [6] * (depth - 1) + [4]
         W0 = sim.saxe_init(X, Y, widths, u0, seed=3)
         times = np.linspace(0, horizon, 61)[1:]
-        traj = sim.gradient_flow(X, Y, W0, times=times, dt=1e-3, tol=0.0)
+        traj = sim.gradient_flow(X, Y, W0, times=times, dt=1e-3, method="rk4")
         simulated = traj.modes(X, Y)[1:]
         closed = np.column_stack([exact.saxe_mode(si, u0, times, depth) for si in s])
         error = float(np.abs(simulated - closed).max())
@@ -89,7 +89,7 @@ def _check_learning_time(rng: np.random.Generator) -> Evidence:
         columns = list(np.sort(strengths)[::-1])  # SVD order of the modes
         for s in strengths:  # every mode starts at s/100; only mode s is read
             traj = sim.gradient_flow(X, Y, sim.saxe_init(X, Y, widths, s / 100, seed=3),
-                                     times=times, dt=2e-3, tol=0.0)
+                                     times=times, dt=2e-3, method="rk4")
             u = traj.modes(X, Y)[1:, columns.index(s)]
             t_half.append(first_crossing_time(times, u, s / 2))
         slope = float(np.polyfit(np.log(strengths), np.log(t_half), 1)[0])
@@ -108,13 +108,13 @@ def _check_null_space(rng: np.random.Generator) -> Evidence:
     measured, predicted, ok = {}, {}, True
     for depth in (2, 3):
         W0 = sim.gaussian_init(_widths(depth), 1.0, seed=4)
-        traj = sim.gradient_descent(X, Y, W0, lr=0.05, steps=[20_000], tol=0.0)
+        traj = sim.gradient_descent(X, Y, W0, lr=0.05, steps=[20_000])
         drift = float(np.abs(traj.weights()[0] @ projector - W0[0] @ projector).max())
         measured[f"GD_D{depth}_drift"], predicted[f"GD_D{depth}_drift"] = drift, 0.0
         ok &= drift <= 1e-12
     W0 = sim.gaussian_init(_widths(2), 1.0, seed=4)
     times = np.array([2.0, 6.0])
-    decay = sim.minnorm_flow(X, Y, W0, c=2.0, eta_w=0.7, times=times, dt=1e-3, tol=0.0)
+    decay = sim.minnorm_flow(X, Y, W0, c=2.0, eta_w=0.7, times=times, dt=1e-3, method="rk4")
     norms = [np.linalg.norm(decay.weights(i)[0] @ projector) for i in (1, 2)]
     rate = float(np.log(norms[0] / norms[1]) / (times[1] - times[0]))
     measured["Minnorm_decay_rate"], predicted["Minnorm_decay_rate"] = rate, 0.7
@@ -163,7 +163,7 @@ def _check_gd_scale(rng: np.random.Generator) -> Evidence:
     excess, worst = [], 0.0
     for seed in range(draws):
         W0 = sim.gaussian_init([N_IN, N_OUT], sigma0, seed=100 + seed)
-        M = sim.product(sim.gradient_descent(X, Y, W0, lr=0.2, steps=[4000], tol=0.0).weights())
+        M = sim.product(sim.gradient_descent(X, Y, W0, lr=0.2, steps=[4000]).weights())
         worst = max(worst, float(np.abs(M - exact.gd_limit_shallow(W0[0], X, Y)).max()))
         excess.append(exact.test_error(M, W_bar) - base)
     mean, standard_error = float(np.mean(excess)), float(np.std(excess) / np.sqrt(draws))
@@ -198,7 +198,7 @@ def _check_noise(rng: np.random.Generator) -> Evidence:
     closed = exact.test_error(exact.min_norm_map(X, Y), W_bar)
     W0 = sim.gaussian_init(_widths(2), 0.1, seed=1)
     steps = np.unique(np.geomspace(1, 40_000, 300).astype(np.int64))
-    traj = sim.gradient_descent(X, Y, W0, lr=0.05, steps=steps, tol=0.0)
+    traj = sim.gradient_descent(X, Y, W0, lr=0.05, steps=steps)
     curve = np.array([exact.test_error(M, W_bar) for M in traj.maps()])
     best = int(np.argmin(curve))
     return Evidence(

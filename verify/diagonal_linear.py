@@ -35,7 +35,7 @@ def _wn_instance() -> tuple:
 def _gf_endpoint(A, y, alpha: float) -> np.ndarray:
     """Gradient flow to t = min(1e3, 300/alpha^2): the slowest linear rate at large alpha is
     ~4 alpha^2 sigma_min(A A^T), so the horizon shrinks like 1/alpha^2 there."""
-    traj = sim.gradient_flow(A, y, alpha=alpha, times=[min(1e3, 300 / alpha ** 2)], tol=0.0)
+    traj = sim.gradient_flow(A, y, alpha=alpha, times=[min(1e3, 300 / alpha ** 2)])
     return traj.x[-1]
 
 
@@ -93,14 +93,13 @@ def _check_invariants(rng: np.random.Generator) -> Evidence:
     A, y, _ = _wn_instance()
     measured = {}
     for depth in (2, 3):
-        traj = sim.gradient_flow(A, y, alpha=0.3, depth=depth, times=np.linspace(0, 50, 26)[1:],
-                                 tol=0.0)
+        traj = sim.gradient_flow(A, y, alpha=0.3, depth=depth, times=np.linspace(0, 50, 26)[1:])
         invariant = np.array([exact.gf_invariant(*np.split(s, 2), depth) for s in traj.states])
         measured[f"GF L={depth}"] = float(np.abs(invariant - invariant[0]).max()
                                           / np.abs(invariant[0]).max())
         kappa = 7.0
-        wn = sim.wn_flow(A, y, alpha=0.3, depth=depth, eta_r=kappa, eta_theta=1.0,
-                         times=np.linspace(0, 50, 26)[1:], tol=0.0)
+        wn = sim.wn_flow(A, y, alpha=0.3, depth=depth, eta_radius=kappa, eta_direction=1.0,
+                         times=np.linspace(0, 50, 26)[1:])
         invariant = np.array([exact.wn_invariant(*np.split(s, 2), kappa, depth)
                               for s in wn.states])
         measured[f"WN L={depth}"] = float(np.abs(invariant - invariant[0]).max()
@@ -114,13 +113,12 @@ def _check_invariants(rng: np.random.Generator) -> Evidence:
 def _wn_error(alpha: float, kappa: float, form: str) -> float:
     A, y, x_star = _wn_instance()
     if form == "gf":
-        x = sim.gradient_flow(A, y, alpha=alpha, times=[300.0], tol=0.0).x[-1]
+        x = sim.gradient_flow(A, y, alpha=alpha, times=[300.0]).x[-1]
     elif form == "polar":
-        x = sim.wn_flow(A, y, alpha=alpha, eta_r=kappa, eta_theta=1.0, times=[100.0],
-                        tol=0.0).x[-1]
+        x = sim.wn_flow(A, y, alpha=alpha, eta_radius=kappa, eta_direction=1.0, times=[100.0]).x[-1]
     else:
         x = sim.global_wn_flow(A, y, alpha=alpha, eta_radius=kappa, eta_direction=1.0,
-                               times=[30.0], tol=0.0).x[-1]
+                               times=[30.0]).x[-1]
     if sim.loss(x, A, y) > 1e-16:
         raise ArithmeticError(f"{form} run at alpha={alpha}, kappa={kappa} did not interpolate")
     return float(np.linalg.norm(x - x_star))
@@ -171,16 +169,15 @@ def _check_speed(rng: np.random.Generator) -> Evidence:
     alpha = 0.1
     r0_sq = 2 * alpha ** 2
     times = np.geomspace(1e-2, 3e3, 600)
-    gf = _time_to_loss(sim.gradient_flow(A, y, alpha=alpha, times=times, tol=0.0), A, y)
-    scaled = {k: _time_to_loss(sim.wn_flow(A, y, alpha=alpha, eta_r=k, eta_theta=1 / r0_sq,
-                                           times=times, tol=0.0), A, y) for k in (1.0, 10.0)}
-    fixed = _time_to_loss(sim.wn_flow(A, y, alpha=alpha, eta_r=1.0, eta_theta=1.0, times=times,
-                                      tol=0.0), A, y)
+    gf = _time_to_loss(sim.gradient_flow(A, y, alpha=alpha, times=times), A, y)
+    scaled = {k: _time_to_loss(sim.wn_flow(A, y, alpha=alpha, eta_radius=k, eta_direction=1 / r0_sq,
+                                           times=times), A, y) for k in (1.0, 10.0)}
+    fixed = _time_to_loss(sim.wn_flow(A, y, alpha=alpha, eta_radius=1.0, eta_direction=1.0, times=times), A, y)
     passed = all(t <= gf for t in scaled.values()) and fixed > gf
     return Evidence(
-        measured={"T_GF": gf} | {f"T_WN(eta_r={k:g}, eta_theta=1/r0^2)": t
+        measured={"T_GF": gf} | {f"T_WN(eta_radius={k:g}, eta_direction=1/r0^2)": t
                                  for k, t in scaled.items()}
-        | {"T_WN(eta_r=1, eta_theta=1)": fixed},
+        | {"T_WN(eta_radius=1, eta_direction=1)": fixed},
         predicted={"order": "T_WN(scaled) <= T_GF < T_WN(fixed eta_theta)"},
         passed=bool(passed),
         note="time for the loss to fall below 1e-8, alpha = 0.1 (r0^2 = 0.02)")

@@ -40,8 +40,7 @@ def _minnorm_error(traj: sim.MarginTrajectory, solution: exact.MaxMargin) -> np.
 def _check_contraction(rng: np.random.Generator) -> Evidence:
     X, y, solution, _, lr_w, lr_lambda = _instance()
     rho = exact.minnorm_rate(X, y, lr_w, lr_lambda, discrete=True)
-    traj = sim.minnorm_descent(X, y, lr_w=lr_w, lr_lambda=lr_lambda, steps=np.arange(1, 1000),
-                               tol=0.0)
+    traj = sim.minnorm_descent(X, y, lr_w=lr_w, lr_lambda=lr_lambda, steps=np.arange(1, 1000))
     error = _minnorm_error(traj, solution)
     window = (error <= 1e-5) & (error >= 1e-12)
     fitted = float(np.exp(np.polyfit(traj.times[window], np.log(error[window]), 1)[0]))
@@ -58,7 +57,7 @@ def _gd_angles(loss: str, steps: np.ndarray, X=None, y=None, w0=None, lr=None,
     if X is None:
         X, y, solution, lr, _, _ = _instance()
         direction = solution.w
-    traj = sim.gradient_descent(X, y, lr=lr, steps=steps, loss=loss, w0=w0, tol=0.0)
+    traj = sim.gradient_descent(X, y, lr=lr, steps=steps, loss=loss, w0=w0)
     return sim.angle(traj.raise_if_diverged().weights[1:], direction)
 
 
@@ -80,7 +79,7 @@ def _check_ordering(rng: np.random.Generator) -> Evidence:
     steps = np.unique(np.concatenate((np.arange(1, 3001),
                                       np.geomspace(3000, 1e6, 300).astype(np.int64))))
     gd = _gd_angles("logistic", steps)
-    mn_traj = sim.minnorm_descent(X, y, lr_w=lr_w, lr_lambda=lr_lambda, steps=steps, tol=0.0)
+    mn_traj = sim.minnorm_descent(X, y, lr_w=lr_w, lr_lambda=lr_lambda, steps=steps)
     mn = sim.angle(mn_traj.weights[1:], solution.w)
     behind = np.flatnonzero(mn >= gd)
     passed = behind.size == 0 or behind[-1] + 1 < steps.size
@@ -98,7 +97,7 @@ def _check_ordering(rng: np.random.Generator) -> Evidence:
 
 def _check_support_vectors(rng: np.random.Generator) -> Evidence:
     X, y, solution, _, lr_w, lr_lambda = _instance()
-    traj = sim.minnorm_descent(X, y, lr_w=lr_w, lr_lambda=lr_lambda, steps=[5000], tol=0.0)
+    traj = sim.minnorm_descent(X, y, lr_w=lr_w, lr_lambda=lr_lambda, steps=[5000])
     lam = traj.multipliers[-1]
     error = float(np.abs(lam - solution.alpha).max())
     positive = np.flatnonzero(lam > 0.0)
@@ -129,7 +128,7 @@ def _check_nonseparable(rng: np.random.Generator) -> Evidence:
     _, _, _, lr, lr_w, _ = _instance()
     lr_lambda = 0.5 / np.linalg.eigvalsh(Z @ Z.T).max()
     steps = np.linspace(0, 200_000, 201).astype(np.int64)[1:]
-    mn = sim.minnorm_descent(X, y, lr_w=lr_w, lr_lambda=lr_lambda, steps=steps, tol=0.0)
+    mn = sim.minnorm_descent(X, y, lr_w=lr_w, lr_lambda=lr_lambda, steps=steps)
     total = mn.multipliers.sum(axis=1)
     late = mn.times >= 100_000
     slope, intercept = np.polyfit(mn.times[late], total[late], 1)
@@ -137,7 +136,7 @@ def _check_nonseparable(rng: np.random.Generator) -> Evidence:
     linearity = 1.0 - residual.var() / total[late].var()
     w_norm = np.linalg.norm(mn.weights, axis=1)
     alignment = float(np.linalg.norm(Z.T @ mn.multipliers[-1]) / total[-1])
-    gd = sim.gradient_descent(X, y, lr=lr, steps=[200_000], tol=0.0).final
+    gd = sim.gradient_descent(X, y, lr=lr, steps=[200_000]).final
     reference = minimize(lambda w: sim.loss(w, X, y), np.zeros(X.shape[1]),
                          jac=lambda w: -Z.T @ (1.0 / (1.0 + np.exp(Z @ w))), method="BFGS",
                          options={"gtol": 1e-12}).x
@@ -191,7 +190,7 @@ def _check_rate_is_instance_dependent(rng: np.random.Generator) -> Evidence:
                                   float(rng.uniform(0.2, 1.0)), seed=int(rng.integers(2 ** 31)))
         solution = exact.max_margin(X, y)
         lr = exact.reference_steps(X, y)["gd"]
-        w = sim.gradient_descent(X, y, lr=lr, steps=steps, tol=0.0).weights[1:]
+        w = sim.gradient_descent(X, y, lr=lr, steps=steps).weights[1:]
         a = sim.angle(w, solution.w)
         ok = bool(1.6 <= a[0] / a[1] <= 2.5)
         in_band += ok
@@ -218,11 +217,11 @@ def _check_transient_instability(rng: np.random.Generator) -> Evidence:
     local_rho = exact.minnorm_rate(X, y, steps["lr_w"], steps["lr_lambda_local"], discrete=True)
     late = np.arange(990_001, 1_000_001)
     cycling = sim.minnorm_descent(X, y, lr_w=steps["lr_w"], lr_lambda=steps["lr_lambda_local"],
-                                  steps=late, tol=0.0)
+                                  steps=late)
     error = np.linalg.norm(cycling.weights[1:] - solution.w, axis=1)
     active_sets = {tuple(np.flatnonzero(lam > 0)) for lam in cycling.multipliers[1:]}
     safe = sim.minnorm_descent(X, y, lr_w=steps["lr_w"], lr_lambda=steps["lr_lambda"],
-                               steps=[200_000], tol=0.0)
+                               steps=[200_000])
     safe_error = float(np.abs(safe.weights[-1] - solution.w).max())
     Z = sim.signed_data(X, y)
     b_lambda_max = steps["lr_lambda_local"] * np.linalg.eigvalsh(Z @ Z.T).max()

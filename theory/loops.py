@@ -1,0 +1,235 @@
+"""The time loops, written once for every setting, and their NumPy twins.
+
+A setting provides three jitted functions with fixed signatures:
+
+- ``field(y, args, out, work)``: write the vector field F(y) into ``out``;
+- ``project(y, args)``: map ``y`` back onto the feasible set after a step, in place
+  (multipliers clipped at 0, a direction renormalized; a no-op for most algorithms);
+- ``workspace(y, args)``: the tuple of scratch arrays ``field`` needs, allocated once
+  before the loop,
+
+where ``args`` is a tuple of the setting's arrays (data and parameters). The loops below
+refer to these three names as globals; :func:`theory.solve.compile_loops` binds them to a
+setting's functions and compiles the loops with numba, so the setting's field is inlined
+into its own copy of the loop and numba's cache keeps that copy (a loop that received the
+field as an argument could not be cached, numba issues #2956, #6251).
+
+Loops allocate nothing per step. Fixed-step loops check for divergence every
+``check_every`` steps and at every sample; a failed check replays from the last good
+state one step at a time, so the step reported is the first one out of bounds.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from theory.integrators import (DIVERGENCE_BOUND, Tableau, error_ratio, max_abs, out_of_bounds,
+                                rk_update, stage_state, step_factor)
+from theory.results import CODE_COMPLETED, CODE_CONVERGED, CODE_DIVERGED, CODE_STEP_BUDGET
+
+field = project = workspace = None
+"""Placeholders: :func:`theory.solve.compile_loops` binds them per setting."""
+
+
+def evaluate_stages(y, k, ys, a, h, args, work):
+    """k[s] = F(y + h sum_{j<s} a[s, j] k[j]) for every stage s (stage 0 at y itself)."""
+    field(y, args, k[0], work)
+    for s in range(1, k.shape[0]):
+        stage_state(y, k, a, s, h, ys)
+        field(ys, args, k[s], work)
+
+
+def fixed_step(y0, args, a, b, counts, sizes, stop_tol, max_steps, check_every, out):
+    """Fixed steps: ``counts[i]`` steps of size ``sizes[i]`` to reach sample ``i + 1``.
+
+    ``out[0]`` is ``y0``, ``out[i + 1]`` the state at sample ``i``. Steps run in chunks
+    with no bookkeeping inside; the state is checked after every chunk (at most
+    ``check_every`` steps), at every sample and before any early exit. A failed check
+    rewinds to the last state that passed and goes on in chunks of one step, so a
+    divergence is reported at its first step. Returns (status code, steps taken, field
+    evaluations, valid rows of ``out``).
+    """
+    stages = b.size
+    n = counts.size
+    y = y0.copy()
+    good = y0.copy()
+    k = np.empty((stages, y0.size))
+    ys = np.empty(y0.size)
+    work = workspace(y0, args)
+    out[0, :] = y
+    step, interval, offset = 0, 0, 0
+    good_step, good_interval, good_offset = 0, 0, 0
+    while interval < n:
+        stop = False
+        if offset < counts[interval] and step < max_steps:
+            h = sizes[interval]
+            start = step
+            for _ in range(min(counts[interval] - offset, max_steps - step, check_every)):
+                field(y, args, k[0], work)
+                for s in range(1, stages):
+                    stage_state(y, k, a, s, h, ys)
+                    field(ys, args, k[s], work)
+                if stop_tol > 0.0 and max_abs(k[0]) <= stop_tol:
+                    stop = True
+                    break
+                for i in range(y.size):  # rk_update written out: a call costs more than a step
+                    acc = 0.0
+                    for j in range(stages):
+                        acc += b[j] * k[j, i]
+                    y[i] += h * acc
+                project(y, args)
+                step += 1
+            offset += step - start
+        if out_of_bounds(y):
+            if check_every == 1:
+                return CODE_DIVERGED, step, step * stages, interval + 1
+            check_every = 1
+            for i in range(y.size):
+                y[i] = good[i]
+            step, interval, offset = good_step, good_interval, good_offset
+            continue
+        if stop:
+            for row in range(interval + 1, n + 1):
+                out[row, :] = y
+            return CODE_CONVERGED, step, (step + 1) * stages, n + 1
+        if offset == counts[interval]:
+            out[interval + 1, :] = y
+            interval += 1
+            offset = 0
+        elif step >= max_steps:
+            return CODE_STEP_BUDGET, step, step * stages, interval + 1
+        for i in range(y.size):
+            good[i] = y[i]
+        good_step, good_interval, good_offset = step, interval, offset
+    return CODE_COMPLETED, step, step * stages, n + 1
+
+
+def adaptive(y0, args, a, b, b_err, order, times, h0, atol, rtol, stop_tol, max_steps, out):
+    """Embedded Runge-Kutta steps with error control, landing on every sample time.
+
+    A step is accepted when its error estimate is <= atol + rtol max(|y|, |y_new|)
+    componentwise; the projection follows every accepted step. Returns (status code,
+    accepted, rejected, field evaluations, valid rows of ``out``).
+    """
+    stages = b.size
+    y = y0.copy()
+    y_new = np.empty(y0.size)
+    k = np.empty((stages, y0.size))
+    ys = np.empty(y0.size)
+    work = workspace(y0, args)
+    out[0, :] = y
+    t, h = 0.0, h0
+    accepted, rejected = 0, 0
+    for sample in range(times.size):
+        target = times[sample]
+        while t < target:
+            if accepted + rejected >= max_steps:
+                return CODE_STEP_BUDGET, accepted, rejected, (accepted + rejected) * stages, \
+                    sample + 1
+            h = min(h, target - t)
+            evaluate_stages(y, k, ys, a, h, args, work)
+            if stop_tol > 0.0 and max_abs(k[0]) <= stop_tol:
+                for row in range(sample + 1, times.size + 1):
+                    out[row, :] = y
+                return CODE_CONVERGED, accepted, rejected, \
+                    (accepted + rejected + 1) * stages, times.size + 1
+            for i in range(y.size):
+                y_new[i] = y[i]
+            rk_update(y_new, k, b, h)
+            ratio = error_ratio(y, k, b_err, h, atol, rtol, y_new)
+            if ratio <= 1.0:
+                for i in range(y.size):
+                    y[i] = y_new[i]
+                project(y, args)
+                t = target if target - t <= h else t + h
+                accepted += 1
+                if out_of_bounds(y):
+                    return CODE_DIVERGED, accepted, rejected, (accepted + rejected) * stages, \
+                        sample + 1
+            else:
+                rejected += 1
+            h *= step_factor(ratio, order)
+        out[sample + 1, :] = y
+    return CODE_COMPLETED, accepted, rejected, (accepted + rejected) * stages, times.size + 1
+
+
+BOUND_TO_SETTING = ("evaluate_stages", "fixed_step", "adaptive")
+"""The loop functions that call ``field``/``project``/``workspace``, in dependency order:
+each setting gets its own compiled copy of them."""
+
+
+# --------------------------------------------------------------------------- NumPy twins
+
+
+def _numpy_stages(field_numpy, y, tableau: Tableau, h: float) -> np.ndarray:
+    k = np.zeros((tableau.stages, y.size))
+    k[0] = field_numpy(y)
+    for s in range(1, tableau.stages):
+        k[s] = field_numpy(y + h * (tableau.a[s, :s] @ k[:s]))
+    return k
+
+
+def _finite(y: np.ndarray) -> bool:
+    return bool(np.all(np.abs(y) <= DIVERGENCE_BOUND))
+
+
+def fixed_step_numpy(field_numpy: Callable, project_numpy: Callable, y0: np.ndarray,
+                     tableau: Tableau, counts: np.ndarray, sizes: np.ndarray, stop_tol: float,
+                     max_steps: int, out: np.ndarray) -> tuple[int, int, int, int]:
+    """Plain NumPy twin of :func:`fixed_step` (divergence checked after every step)."""
+    y = y0.copy()
+    out[0] = y
+    n, stages, step = counts.size, tableau.stages, 0
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported as divergence
+        for interval in range(n):
+            h = sizes[interval]
+            for _ in range(counts[interval]):
+                if step >= max_steps:
+                    return CODE_STEP_BUDGET, step, step * stages, interval + 1
+                k = _numpy_stages(field_numpy, y, tableau, h)
+                if stop_tol > 0.0 and np.max(np.abs(k[0])) <= stop_tol:
+                    out[interval + 1:] = y
+                    return CODE_CONVERGED, step, (step + 1) * stages, n + 1
+                y = project_numpy(y + h * (tableau.b @ k))
+                step += 1
+                if not _finite(y):
+                    return CODE_DIVERGED, step, step * stages, interval + 1
+            out[interval + 1] = y
+    return CODE_COMPLETED, step, step * stages, n + 1
+
+
+def adaptive_numpy(field_numpy: Callable, project_numpy: Callable, y0: np.ndarray,
+                   tableau: Tableau, times: np.ndarray, h0: float, atol: float, rtol: float,
+                   stop_tol: float, max_steps: int, out: np.ndarray
+                   ) -> tuple[int, int, int, int, int]:
+    """Plain NumPy twin of :func:`adaptive`."""
+    y, t, h = y0.copy(), 0.0, h0
+    out[0] = y
+    stages, accepted, rejected = tableau.stages, 0, 0
+    with np.errstate(over="ignore", invalid="ignore"):
+        for i, target in enumerate(times):
+            while t < target:
+                if accepted + rejected >= max_steps:
+                    return CODE_STEP_BUDGET, accepted, rejected, (accepted + rejected) * stages, i + 1
+                h = min(h, target - t)
+                k = _numpy_stages(field_numpy, y, tableau, h)
+                if stop_tol > 0.0 and np.max(np.abs(k[0])) <= stop_tol:
+                    out[i + 1:] = y
+                    return (CODE_CONVERGED, accepted, rejected, (accepted + rejected + 1) * stages,
+                            times.size + 1)
+                y_new = y + h * (tableau.b @ k)
+                scale = atol + rtol * np.maximum(np.abs(y), np.abs(y_new))
+                ratio = np.max(np.abs(h * (tableau.b_error @ k)) / scale)
+                if ratio <= 1.0:
+                    y = project_numpy(y_new)
+                    t = target if target - t <= h else t + h
+                    accepted += 1
+                    if not _finite(y):
+                        return (CODE_DIVERGED, accepted, rejected, (accepted + rejected) * stages,
+                                i + 1)
+                else:
+                    rejected += 1
+                h *= step_factor(ratio, tableau.order)
+            out[i + 1] = y
+    return CODE_COMPLETED, accepted, rejected, (accepted + rejected) * stages, times.size + 1

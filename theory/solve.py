@@ -1,0 +1,211 @@
+"""The solving core every setting's public solvers call.
+
+A setting describes one run as a :class:`Problem` (its compiled :class:`Loops`, the
+kernel's ``args``, the NumPy twins of its field and projection, and the trajectory type
+to return) and hands it to :func:`discrete` (unit Euler steps with the learning rates in
+the field: gradient descent, Jacobi Minnorm) or :func:`flow` (a Runge-Kutta ``method``
+with fixed steps ``dt``, or adaptive steps controlled by ``rtol``/``atol`` when
+``dt=None``). Both validate the options, choose the backend (``"numba"``: the jitted
+loops of :mod:`theory.loops`; ``"numpy"``: their NumPy twins, for parity tests), and
+build the trajectory with its :class:`~theory.results.Status`, message and
+:class:`~theory.results.Stats`.
+
+Common options of every solver
+------------------------------
+stop_tol : float, default 0 (off)
+    End the run (status converged) once the vector field's largest component is
+    <= stop_tol; the remaining samples hold that state.
+max_steps : int, default :data:`theory.integrators.DEFAULT_MAX_STEPS`
+    Budget of attempted steps; a run that needs more ends with status step_budget and
+    the samples it reached.
+backend : {"numba", "numpy"}
+
+Flows also take ``method`` (``"euler"``, ``"heun"``, ``"rk4"``, ``"dopri5"``; default
+``"dopri5"``), ``dt`` (fixed step; default ``None``: adaptive, which needs a method with
+an error estimate), ``rtol``, ``atol`` and ``first_step`` (adaptive only; defaults in
+:mod:`theory.integrators`).
+"""
+from __future__ import annotations
+
+import hashlib
+import inspect
+import types
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Literal
+
+import numpy as np
+
+from theory import integrators, loops, results, validation
+from theory._numba import jit
+from theory.integrators import (CHECK_EVERY, DEFAULT_ATOL, DEFAULT_FIRST_STEP, DEFAULT_MAX_STEPS,
+                                DEFAULT_RTOL, EULER, discrete_plan, flow_plan, get_tableau)
+from theory.results import Stats, Status, Trajectory
+
+Backend = Literal["numba", "numpy"]
+
+_FINGERPRINT = hashlib.sha256(b"".join(
+    Path(module.__file__).read_bytes() for module in (loops, integrators, results))
+).hexdigest()[:16]
+"""Hash of the loop sources, in the compiled loops' names: numba's cache checks only the
+setting's own file, so an edit of the shared loops must change the cache entry's name."""
+
+
+@dataclass(frozen=True)
+class Loops:
+    """The loops of :mod:`theory.loops` compiled for one setting's field.
+
+    Build it once per setting, at import, with :func:`compile_loops`.
+    """
+
+    fixed_step: Callable
+    adaptive: Callable
+
+
+def compile_loops(field: Callable, project: Callable, workspace: Callable) -> Loops:
+    """Bind the loops of :mod:`theory.loops` to a setting's jitted ``field``, ``project``
+    and ``workspace`` (signatures in :mod:`theory.loops`) and jit them.
+
+    Each bound copy is attributed to the setting's source file, so numba caches it beside
+    the setting's own kernels and recompiles it when that file changes; the shared loops'
+    fingerprint is part of its name, so an edit of them recompiles too. Compilation
+    itself is lazy (on first call), as for every kernel.
+    """
+    source_file = inspect.getfile(field.py_func)
+    namespace = dict(vars(loops))
+    namespace.update(field=field, project=project, workspace=workspace)
+    for name in loops.BOUND_TO_SETTING:
+        template = getattr(loops, name)
+        function = types.FunctionType(template.__code__.replace(co_filename=source_file),
+                                      namespace, name, template.__defaults__)
+        function.__qualname__ = f"{name}_{_FINGERPRINT}"
+        namespace[name] = jit(function)
+    return Loops(fixed_step=namespace["fixed_step"], adaptive=namespace["adaptive"])
+
+
+def _identity(y: np.ndarray) -> np.ndarray:
+    return y
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One run of one setting, as the core needs it.
+
+    Attributes
+    ----------
+    loops : Loops
+        The setting's compiled loops.
+    args : tuple of ndarray
+        The kernel's arguments (data and parameters), passed to ``field`` and ``project``.
+    field_numpy : callable
+        NumPy twin of the field: ``field_numpy(y) -> F(y)``.
+    project_numpy : callable
+        NumPy twin of the projection (identity by default).
+    trajectory : callable
+        Builds the result from the standard fields (a :class:`Trajectory` subclass, or a
+        ``functools.partial`` of one carrying the setting's extra fields).
+    """
+
+    loops: Loops
+    args: tuple
+    field_numpy: Callable[[np.ndarray], np.ndarray]
+    project_numpy: Callable[[np.ndarray], np.ndarray] = _identity
+    trajectory: Callable[..., Trajectory] = Trajectory
+    extra: dict = field(default_factory=dict)
+
+
+def _message(status: Status, times: np.ndarray, valid: int, accepted: int,
+             max_steps: int, horizon: float) -> str:
+    if status is Status.COMPLETED:
+        return f"reached the horizon {horizon:g} in {accepted} steps"
+    if status is Status.CONVERGED:
+        return f"the vector field fell to stop_tol after {accepted} steps"
+    if status is Status.STEP_BUDGET:
+        return (f"used the step budget max_steps = {max_steps} before the horizon {horizon:g} "
+                f"(last sample at t = {times[valid - 1]:g})")
+    return f"diverged at step {accepted} (last finite sample at t = {times[valid - 1]:g})"
+
+
+def _build(problem: Problem, times: np.ndarray, out: np.ndarray, code: int, accepted: int,
+           rejected: int, evaluations: int, valid: int, max_steps: int) -> Trajectory:
+    status = Status.from_code(code)
+    all_times = np.concatenate(([0.0], times))
+    return problem.trajectory(
+        times=all_times[:valid], states=out[:valid].copy(), status=status,
+        stats=Stats(int(accepted), int(rejected), int(evaluations)),
+        message=_message(status, all_times, valid, int(accepted), max_steps, float(times[-1])),
+        diverged_at=int(accepted) if status is Status.DIVERGED else None, **problem.extra)
+
+
+def _options(stop_tol: float, max_steps: int, backend: str) -> tuple[float, int]:
+    if backend not in ("numba", "numpy"):
+        raise ValueError(f"backend must be 'numba' or 'numpy', got {backend!r}")
+    return (validation.nonnegative_scalar("stop_tol", stop_tol),
+            validation.count("max_steps", max_steps))
+
+
+def _fixed(problem: Problem, y0: np.ndarray, tableau, plan, times: np.ndarray, stop_tol: float,
+           max_steps: int, backend: Backend) -> Trajectory:
+    out = np.empty((plan.counts.size + 1, y0.size))
+    if backend == "numba":
+        code, accepted, evaluations, valid = problem.loops.fixed_step(
+            y0, problem.args, tableau.a, tableau.b, plan.counts, plan.sizes, stop_tol,
+            max_steps, CHECK_EVERY, out)
+    else:
+        code, accepted, evaluations, valid = loops.fixed_step_numpy(
+            problem.field_numpy, problem.project_numpy, y0, tableau, plan.counts, plan.sizes,
+            stop_tol, max_steps, out)
+    return _build(problem, times, out, code, accepted, 0, evaluations, valid, max_steps)
+
+
+def discrete(problem: Problem, y0: np.ndarray, steps, *, stop_tol: float = 0.0,
+             max_steps: int = DEFAULT_MAX_STEPS, backend: Backend = "numba") -> Trajectory:
+    """Iterate y <- project(y + F(y)) (forward Euler with unit step), sampling after each
+    step index in ``steps`` (non-decreasing; the last is the horizon).
+
+    Options: module docstring. Returns the problem's trajectory type; its times are the
+    step indices, 0 first.
+    """
+    stop_tol, max_steps = _options(stop_tol, max_steps, backend)
+    steps = validation.sample_steps("steps", steps)
+    return _fixed(problem, y0, EULER, discrete_plan(steps), steps.astype(np.float64), stop_tol,
+                  max_steps, backend)
+
+
+def flow(problem: Problem, y0: np.ndarray, times, *, method: str = "dopri5",
+         dt: float | None = None, rtol: float | None = None, atol: float | None = None,
+         first_step: float | None = None, stop_tol: float = 0.0,
+         max_steps: int = DEFAULT_MAX_STEPS, backend: Backend = "numba") -> Trajectory:
+    """Integrate dy/dt = F(y) from t = 0, sampling at ``times`` (non-decreasing, positive
+    horizon), with the Runge-Kutta ``method`` and fixed steps of at most ``dt`` landing
+    on every sample time, or, with ``dt=None``, adaptive steps (local error <= atol +
+    rtol |y|); the projection follows every (accepted) step. Options: module docstring.
+    """
+    stop_tol, max_steps = _options(stop_tol, max_steps, backend)
+    times = validation.sample_times("times", times)
+    tableau = get_tableau(method)
+    if dt is not None:
+        if rtol is not None or atol is not None or first_step is not None:
+            raise ValueError("rtol, atol and first_step control adaptive steps; they cannot be "
+                             "combined with a fixed step dt (pass dt=None for adaptive steps)")
+        dt = validation.positive_scalar("dt", dt)
+        return _fixed(problem, y0, tableau, flow_plan(times, dt), times, stop_tol, max_steps,
+                      backend)
+    if not tableau.adaptive:
+        raise ValueError(f"method {method!r} has no error estimate, so it cannot adapt its "
+                         f"steps: pass a fixed step dt, or method='dopri5'")
+    rtol = validation.positive_scalar("rtol", DEFAULT_RTOL if rtol is None else rtol)
+    atol = validation.positive_scalar("atol", DEFAULT_ATOL if atol is None else atol)
+    h0 = validation.positive_scalar("first_step",
+                                    DEFAULT_FIRST_STEP if first_step is None else first_step)
+    h0 = min(h0, float(times[-1]))
+    out = np.empty((times.size + 1, y0.size))
+    if backend == "numba":
+        code, accepted, rejected, evaluations, valid = problem.loops.adaptive(
+            y0, problem.args, tableau.a, tableau.b, tableau.b_error, float(tableau.order),
+            times, h0, atol, rtol, stop_tol, max_steps, out)
+    else:
+        code, accepted, rejected, evaluations, valid = loops.adaptive_numpy(
+            problem.field_numpy, problem.project_numpy, y0, tableau, times, h0, atol, rtol,
+            stop_tol, max_steps, out)
+    return _build(problem, times, out, code, accepted, rejected, evaluations, valid, max_steps)
