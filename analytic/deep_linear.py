@@ -443,7 +443,7 @@ def gd_shallow_trajectory(W0, X, Y, t, eta: float = 1.0) -> np.ndarray:
 # --------------------------------------------------------------------------- test errors
 
 
-def test_error(M, W_bar, noise_var: float = 0.0) -> float:
+def generalization_error(M, W_bar, noise_var: float = 0.0) -> float:
     """E_g(M) = E ||(M - W_bar) x + e||^2 = ||M - W_bar||_F^2 + N_o noise_var for
     x ~ N(0, I) and label noise e ~ N(0, noise_var I) (core-settings §3b)."""
     M = validation.finite_matrix("M", M)

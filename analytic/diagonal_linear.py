@@ -207,7 +207,7 @@ def dual_expr(depth: int = 2) -> dict:
     return out
 
 
-def _dual_terms(w: np.ndarray, log_alpha: float, depth: int):
+def dual_terms(w: np.ndarray, log_alpha: float, depth: int):
     """(x, dx/dw, conjugate) of :func:`dual_expr` at w = A^T nu, evaluated log-safely.
 
     D = 2: alpha^2 e^|w| = exp(|w| + 2 ln alpha), so x = sign(w) exp(|w| + 2 ln alpha)
@@ -238,7 +238,7 @@ def _dual_terms(w: np.ndarray, log_alpha: float, depth: int):
         return x, slope, conjugate
 
 
-def _h_inverse(z: float, depth: int) -> float:
+def h_inverse(z: float, depth: int) -> float:
     """w with h_D(w) = z for D >= 3 (brentq; in t = 1 - |w| when |w| > 1/2 for accuracy)."""
     from scipy.optimize import brentq
 
@@ -272,8 +272,8 @@ def q_depth(z, depth: int) -> np.ndarray:
     if D == 2:
         return q(z_arr)
     flat = z_arr.ravel()
-    w = np.array([_h_inverse(v, D) for v in flat])
-    _, _, conjugate = _dual_terms(w, 0.0, D)
+    w = np.array([h_inverse(v, D) for v in flat])
+    _, _, conjugate = dual_terms(w, 0.0, D)
     return (flat * w - conjugate).reshape(z_arr.shape)
 
 
@@ -330,7 +330,7 @@ def implicit_bias_limit(A, y, alpha: float, depth: int = 2) -> np.ndarray:
     (for D = 2: nu^T y - 2 alpha^2 sum (cosh(A^T nu) - 1), x = 2 alpha^2 sinh(A^T nu)), by
     Newton's method with a backtracking line search on the dual objective; a step is also
     accepted when the objective no longer resolves the gain but the residual decreases.
-    Every term is evaluated log-safely (see ``_dual_terms``), so alpha down to 1e-12 works
+    Every term is evaluated log-safely (see ``dual_terms``), so alpha down to 1e-12 works
     for D = 2. For D >= 3, w = A^T nu must approach 1 as alpha -> 0 and 1 - |w| is resolved
     only to ~1e-16 absolute: small alpha (alpha^(D-2) near machine precision) fails.
 
@@ -344,7 +344,7 @@ def implicit_bias_limit(A, y, alpha: float, depth: int = 2) -> np.ndarray:
     tol = _RESIDUAL_TOL * np.linalg.norm(y)
 
     def evaluate(nu: np.ndarray):
-        x, slope, conjugate = _dual_terms(A.T @ nu, log_alpha, D)
+        x, slope, conjugate = dual_terms(A.T @ nu, log_alpha, D)
         with np.errstate(over="ignore", invalid="ignore"):
             objective = float(nu @ y - np.sum(conjugate))
             residual = y - A @ x

@@ -265,9 +265,14 @@ def minnorm_eigenvalues(X, y, eta_w: float, eta_lambda: float,
     return np.concatenate((pairs, complement))
 
 
-def minnorm_rate(X, y, eta_w: float, eta_lambda: float, discrete: bool = False) -> float:
-    """Continuous: the rate -max Re(mu). Discrete (eta_w = lr_w, eta_lambda = lr_lambda): the
-    per-step contraction factor rho = max |nu| (stable iff rho < 1, i.e. 0 < lr_w < 2 and
-    0 < lr_lambda kappa_max(K_SS) < 1)."""
-    eig = minnorm_eigenvalues(X, y, eta_w, eta_lambda, discrete)
-    return float(np.max(np.abs(eig))) if discrete else float(-np.max(eig.real)) + 0.0
+def minnorm_rate(X, y, eta_w: float, eta_lambda: float) -> float:
+    """Local convergence rate of the Minnorm flow: -max Re(mu) over
+    :func:`minnorm_eigenvalues` (positive: the flow converges like e^(-rate t))."""
+    return float(-np.max(minnorm_eigenvalues(X, y, eta_w, eta_lambda).real)) + 0.0
+
+
+def minnorm_contraction(X, y, lr_w: float, lr_lambda: float) -> float:
+    """Per-step contraction factor of discrete Minnorm near (w_hat, alpha_hat): rho = max |nu|
+    over the discrete spectrum (stable iff rho < 1, i.e. 0 < lr_w < 2 and
+    0 < lr_lambda kappa_max(K_SS) < 1); the distance shrinks like rho^k."""
+    return float(np.max(np.abs(minnorm_eigenvalues(X, y, lr_w, lr_lambda, discrete=True))))

@@ -1,7 +1,7 @@
 """``python -m benchmarks``: every solver of every setting, measured one way.
 
 For each setting of :data:`theory.registry.SETTINGS` (its ``benchmarks.<setting>`` module provides
-``cases(quick)`` and ``races()``, see :mod:`benchmarks._harness`):
+``cases(quick)`` and ``races()``, see :mod:`benchmarks.harness`):
 
 - every solver at a small size (the one ``verify`` uses) and a large one: jitted seconds
   per step (marginal: call overhead excluded and reported), the NumPy twin's, their
@@ -32,9 +32,9 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks import _harness as h
-from benchmarks._common import ROOT, machine_info
-from theory._numba import CompileClock
+from benchmarks import harness as h
+from benchmarks.common import ROOT, machine_info
+from theory.numba_options import CompileClock
 from theory.registry import SETTINGS
 
 TARGETS = {"small_ratio": 20.0, "large_ratio": 1.0, "large_fraction": 0.5,

@@ -42,9 +42,9 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from benchmarks._common import (check_trajectory, compile_times as _compile_times,
+from benchmarks.common import (check_trajectory, compile_times as _compile_times,
                                 machine_info, median_rate, print_probe)
-from benchmarks._harness import Case, Race
+from benchmarks.harness import Case, Race
 from theory import deep_linear
 
 WIDTHS = (4, 16, 64, 256)
@@ -54,11 +54,14 @@ DATA_SEED, INIT_SEED = 0, 1
 SOLVER_ARGS: dict[str, dict[str, float]] = {
     "gradient_descent": {"lr": 0.01},
     "minnorm_descent": {"c": 2.0, "lr_w": 0.01, "lr_lambda": 0.01},
+    "l2_descent": {"lr": 0.01, "beta": 0.05},
     "gradient_flow": {"method": "rk4", "dt": 0.01},
+    "l2_flow": {"method": "rk4", "dt": 0.01, "beta": 0.05},
     "minnorm_flow": {"method": "rk4", "dt": 0.01, "c": 2.0},
 }
-"""Keyword arguments per solver (flows use their default method, rk4)."""
-STAGES = {"gradient_descent": 1, "minnorm_descent": 1, "gradient_flow": 4, "minnorm_flow": 4}
+"""Keyword arguments per solver (flows: fixed-step rk4)."""
+STAGES = {"gradient_descent": 1, "minnorm_descent": 1, "l2_descent": 1, "gradient_flow": 4,
+          "l2_flow": 4, "minnorm_flow": 4}
 """Vector-field evaluations per step (descents: Euler; flows: rk4)."""
 MAX_RUN_STEPS = 20_000
 """Cap on the steps of one timed run. Minnorm at w = 4 collapses to W = 0 (max |W_l| decays
@@ -110,7 +113,7 @@ def run_solver(name: str, backend: str, steps: int, X: np.ndarray, Y: np.ndarray
     ------
     RuntimeError
         If the run diverged or ended in a subnormal state (see
-        :func:`benchmarks._common.check_trajectory`).
+        :func:`benchmarks.common.check_trajectory`).
     """
     kwargs = SOLVER_ARGS[name]
     horizon = ({"times": [steps * kwargs["dt"]]} if name.endswith("_flow")

@@ -63,9 +63,9 @@ from typing import Callable
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from benchmarks._common import (check_trajectory, compile_times as _compile_times,
+from benchmarks.common import (check_trajectory, compile_times as _compile_times,
                                 machine_info, median_rate, print_probe)
-from benchmarks._harness import Case, Race
+from benchmarks.harness import Case, Race
 from theory import diagonal_linear as dl
 
 SIZES = ((40, 20, 3), (4000, 2000, 30))

@@ -22,9 +22,9 @@ import numpy as np
 
 from typing import Callable
 
-from benchmarks._common import check_trajectory, machine_info, median_rate, print_probe
-from benchmarks._harness import Case, Race
-from benchmarks._common import compile_times as _compile_times
+from benchmarks.common import check_trajectory, machine_info, median_rate, print_probe
+from benchmarks.harness import Case, Race
+from benchmarks.common import compile_times as _compile_times
 from theory import linear_chain
 
 P_STAR, SIGMA, DT = 2.0, 1.0, 0.01

@@ -26,9 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks._common import (check_trajectory, compile_times as _compile_times,
+from benchmarks.common import (check_trajectory, compile_times as _compile_times,
                                 machine_info, median_rate, print_probe)
-from benchmarks._harness import Case, Race
+from benchmarks.harness import Case, Race
 from theory import max_margin
 
 SIZES = (30, 3000)
@@ -77,7 +77,7 @@ def run_row(row: str, backend: str, steps: int, X: np.ndarray, y: np.ndarray,
     ------
     RuntimeError
         If the run diverged or ended in a subnormal state (see
-        :func:`benchmarks._common.check_trajectory`).
+        :func:`benchmarks.common.check_trajectory`).
     """
     name, fixed = ROWS[row]
     kwargs = params[name]

@@ -8,7 +8,7 @@ import argparse
 from pathlib import Path
 
 from figures import load
-from figures._style import FORMATS
+from figures.style import FORMATS
 from theory.registry import SETTINGS
 
 

@@ -30,7 +30,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from analytic import deep_linear as an
-from figures._style import save, styled
+from figures.style import save, styled
 from theory import deep_linear as dl
 from theory.measure import first_crossing_time
 
@@ -115,13 +115,13 @@ def _minnorm(noise: float, sigma0: float, steps) -> dl.DeepTrajectory:
 def _errors(traj: dl.DeepTrajectory, noise: float) -> np.ndarray:
     """E_g(M(t)) = ||M(t) - W_bar||_F^2 at every sample of ``traj``."""
     W_bar = _teacher(noise)[2]
-    return np.array([an.test_error(M, W_bar) for M in traj.maps()])
+    return np.array([an.generalization_error(M, W_bar) for M in traj.maps])
 
 
 def _min_norm_error(noise: float) -> float:
     """E_g of the min-norm map Y X^+ (the Minnorm limit, closed form)."""
     X, Y, W_bar = _teacher(noise)
-    return an.test_error(an.min_norm_map(X, Y), W_bar)
+    return an.generalization_error(an.min_norm_map(X, Y), W_bar)
 
 
 # --------------------------------------------------------------------------- Saxe
@@ -263,7 +263,7 @@ def _shallow_error(grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     base = _min_norm_error(0.0)
     mean = np.array([base + an.expected_excess_error_gd(s0, N_IN, N_OUT, N_SAMPLES)
                      for s0 in grid])
-    draws = np.array([[an.test_error(an.gd_limit_shallow(
+    draws = np.array([[an.generalization_error(an.gd_limit_shallow(
         dl.gaussian_init([N_IN, N_OUT], s0, SHALLOW_SEED + k)[0], X, Y), W_bar)
         for s0 in grid] for k in range(SHALLOW_DRAWS)])
     return mean, draws.std(axis=0, ddof=1)

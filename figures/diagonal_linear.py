@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from analytic import diagonal_linear as an
-from figures._style import save, styled
+from figures.style import save, styled
 from theory import diagonal_linear as dl
 from theory.measure import first_crossing_time
 

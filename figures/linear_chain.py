@@ -18,7 +18,7 @@ from matplotlib.lines import Line2D
 from scipy.optimize import brentq
 
 from analytic import linear_chain as an
-from figures._style import save, styled
+from figures.style import save, styled
 from theory import linear_chain as lc
 from theory.measure import time_to_accuracy
 

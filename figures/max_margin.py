@@ -19,7 +19,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from analytic import max_margin as an
-from figures._style import save, styled
+from figures.style import save, styled
 from theory import max_margin as mm
 
 LR_W, LR_LAMBDA_SCALE = 0.2, 0.5
@@ -153,7 +153,7 @@ def _inverse_log_fit(ax: Axes, t: np.ndarray, angle: np.ndarray, color: str, los
 
 def _geometric_fit(ax: Axes, inst: Instance, t: np.ndarray, angle: np.ndarray) -> None:
     """C rho^t with rho analytic and C the envelope of the angles in :data:`MN_TAIL`."""
-    rho = an.minnorm_rate(inst.X, inst.y, LR_W, inst.lr_lambda, discrete=True)
+    rho = an.minnorm_contraction(inst.X, inst.y, LR_W, inst.lr_lambda)
     tail = (angle >= MN_TAIL[0]) & (angle <= MN_TAIL[1])
     log_c = np.max(np.log(angle[tail]) - t[tail] * np.log(rho))
     fitted = log_c + t * np.log(rho)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from figures._style import FORMATS, save
+from figures.style import FORMATS, save
 from verify import __main__ as verify_cli
 from theory import registry as theory_registry
 from verify import claims as registry
@@ -98,6 +98,7 @@ EXPECTED_FIGURES = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("setting", sorted(EXPECTED_FIGURES))
 def test_figures_command_draws_each_setting(tmp_path, setting):
     out = subprocess.run([sys.executable, "-m", "figures", "--only", setting, "--out",

@@ -134,7 +134,7 @@ def test_balance_matrices_decay_along_the_l2_flow():
     s = exact.symbols()
     k = float(exact.balance_rate_expr().subs({s["eta"]: eta, s["beta"]: beta}))
     for before, after in zip(exact.balance_matrices(weights0),
-                             exact.balance_matrices(traj.weights(-1))):
+                             exact.balance_matrices(traj.weights_at(-1))):
         np.testing.assert_allclose(after, np.exp(k * t_end) * before, atol=1e-11)
 
 
@@ -225,7 +225,7 @@ def test_expected_min_norm_error_monte_carlo():
     for i in range(DRAWS):
         X = rng.standard_normal((n_in, P))
         Y = W_bar @ X + np.sqrt(noise_var) * rng.standard_normal((n_out, P))
-        samples[i] = exact.test_error(exact.min_norm_map(X, Y), W_bar)
+        samples[i] = exact.generalization_error(exact.min_norm_map(X, Y), W_bar)
     predicted = exact.expected_min_norm_error(np.sum(W_bar ** 2), n_in, n_out, P, noise_var)
     assert abs(samples.mean() - predicted) < 4 * samples.std(ddof=1) / np.sqrt(DRAWS)
     assert exact.expected_min_norm_error(2.0, 5, 1, 4) == pytest.approx(0.4)  # P = n_in - 1
@@ -237,7 +237,7 @@ def test_test_error_is_the_population_error():
     x = rng.standard_normal((3, 400_000))
     e = np.sqrt(noise_var) * rng.standard_normal((2, 400_000))
     empirical = np.mean(np.sum(((M - W_bar) @ x + e) ** 2, axis=0))
-    assert exact.test_error(M, W_bar, noise_var) == pytest.approx(empirical, rel=1e-2)
+    assert exact.generalization_error(M, W_bar, noise_var) == pytest.approx(empirical, rel=1e-2)
 
 
 # --------------------------------------------------------------------------- bad input
@@ -266,7 +266,7 @@ X_OK, Y_OK, W0_OK = teacher_problem(0)
     (lambda: exact.null_space_projector(np.full((3, 2), np.nan)), "X"),
     (lambda: exact.balance_matrices([np.ones((3, 2)), np.ones((2, 2))]), "weights"),
     (lambda: exact.balance_matrices([np.ones((3, 2)), np.full((2, 3), np.nan)]), "weights"),
-    (lambda: exact.test_error(np.ones((2, 3)), np.ones((3, 2))), "W_bar"),
+    (lambda: exact.generalization_error(np.ones((2, 3)), np.ones((3, 2))), "W_bar"),
     (lambda: exact.expected_excess_error_gd(1.0, 5, 2, 5), "n_samples"),
     (lambda: exact.expected_excess_error_gd(-1.0, 5, 2, 3), "sigma0"),
     (lambda: exact.expected_min_norm_error(1.0, 5, 2, 4, noise_var=0.1), "n_samples"),

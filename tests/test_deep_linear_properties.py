@@ -1,6 +1,7 @@
 """Property tests of the deep-linear claims over random sizes (P < N_i), depths 2-4,
 initialization scales and seeds."""
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -28,16 +29,17 @@ def test_shallow_gd_limit_and_its_excess_identity(teacher, sigma0, seed):
     spectrum = np.linalg.eigvalsh(X.T @ X / X.shape[1])  # Sigma_xx on the row space
     lr = 0.5 / spectrum.max()
     steps = int(40 / (lr * spectrum.min())) + 1  # e^-40 left on the slowest direction
-    M = sim.gradient_descent(X, Y, W0, lr=lr, steps=[steps]).weights()[0]
+    M = sim.gradient_descent(X, Y, W0, lr=lr, steps=[steps]).weights_at()[0]
     np.testing.assert_allclose(M, exact.gd_limit_shallow(W0[0], X, Y), atol=1e-9)
     projector = exact.null_space_projector(X)
     a, b = W0[0] @ projector, W_bar @ projector
-    excess = exact.test_error(M, W_bar) - exact.test_error(exact.min_norm_map(X, Y), W_bar)
+    excess = exact.generalization_error(M, W_bar) - exact.generalization_error(exact.min_norm_map(X, Y), W_bar)
     assert abs(excess - (np.sum(a * a) - 2 * np.sum(a * b))) <= 1e-8
     if np.linalg.norm(a) > 2 * np.linalg.norm(b):
         assert excess > 0
 
 
+@pytest.mark.slow
 @given(teachers(), st.floats(0.3, 1.5), st.integers(0, 2 ** 31))
 def test_minnorm_depth_two_reaches_the_min_norm_map_from_any_scale(teacher, sigma0, seed):
     X, Y, _ = teacher
@@ -46,7 +48,7 @@ def test_minnorm_depth_two_reaches_the_min_norm_map_from_any_scale(teacher, sigm
     # run until the field vanishes (a KKT point); the rate depends on the data's conditioning
     traj = sim.minnorm_flow(X, Y, W0, c=2.0, times=[20_000.0], dt=0.02, stop_tol=1e-13, method="rk4")
     assert traj.status.value == "converged"
-    np.testing.assert_allclose(sim.product(traj.weights()), exact.min_norm_map(X, Y), atol=1e-9)
+    np.testing.assert_allclose(sim.product(traj.weights_at()), exact.min_norm_map(X, Y), atol=1e-9)
 
 
 @given(teachers(), st.integers(2, 4), st.floats(0.2, 1.0), st.integers(0, 2 ** 31))
@@ -58,7 +60,7 @@ def test_gradient_descent_keeps_the_null_space_and_minnorm_shrinks_it(teacher, d
     projector = exact.null_space_projector(X)
     gd = sim.gradient_descent(X, Y, W0, lr=0.02, steps=[500])
     if gd.status.value != "diverged":
-        np.testing.assert_allclose(gd.weights()[0] @ projector, W0[0] @ projector, atol=1e-12)
+        np.testing.assert_allclose(gd.weights_at()[0] @ projector, W0[0] @ projector, atol=1e-12)
     mn = sim.minnorm_flow(X, Y, W0, c=1.0, eta_w=0.5, times=[2.0], dt=1e-3, method="rk4")
-    np.testing.assert_allclose(mn.weights()[0] @ projector, np.exp(-1.0) * W0[0] @ projector,
+    np.testing.assert_allclose(mn.weights_at()[0] @ projector, np.exp(-1.0) * W0[0] @ projector,
                                atol=1e-10)

@@ -67,7 +67,7 @@ def test_vector_field_is_minus_the_loss_gradient(problem):
 def test_gradient_descent_freezes_the_null_space_component(problem):
     X, Y, W0 = problem
     projector = exact.null_space_projector(X)
-    W1 = sim.gradient_descent(X, Y, W0, lr=0.05, steps=[300]).weights()[0]
+    W1 = sim.gradient_descent(X, Y, W0, lr=0.05, steps=[300]).weights_at()[0]
     np.testing.assert_allclose(W1 @ projector, W0[0] @ projector, atol=1e-12)
 
 
@@ -81,7 +81,7 @@ def test_balance_matrices_follow_the_derived_rate(problem, beta):
     deviations = []
     for dt in (4e-3, 2e-3):
         traj = sim.l2_flow(X, Y, W0, beta=beta, times=[1.0], dt=dt, method="rk4")
-        after = exact.balance_matrices(traj.weights())
+        after = exact.balance_matrices(traj.weights_at())
         deviations.append(max((np.abs(d1 - np.exp(-2 * beta) * d0).max()
                                for d0, d1 in zip(before, after)), default=0.0))
     floor = 1e-12 * max(1.0, max((np.abs(d).max() for d in before), default=1.0))
@@ -142,7 +142,7 @@ BAD_CALLS = [
     ("strengths", lambda: sim.whitened_teacher([1.0, -1.0], n_in=4, n_samples=8)),
     ("strengths", lambda: sim.whitened_teacher([1.0, 1.0], n_in=4, n_samples=8)),
     ("no multiplier", lambda: sim.gradient_descent(X0, Y0, W_OK, lr=0.1,
-                                                   steps=[2], stop_tol=1e-12).multiplier()),
+                                                   steps=[2], stop_tol=1e-12).multipliers[-1]),
 ]
 
 

@@ -2,7 +2,6 @@
 the primal potential, linprog duals, pinv, and finite differences along the vector fields."""
 import subprocess
 import sys
-import time
 import warnings
 
 import numpy as np
@@ -33,12 +32,12 @@ def test_import_does_not_import_sympy_or_scipy():
     ("dual_expr", (2,)), ("dual_expr", (3,)), ("invariant_expr", (None,)),
     ("invariant_expr", (2,)), ("wn_invariant_expr", (2,)), ("wn_invariant_expr", (3,)),
     ("wn_potential_expr", ())])
-def test_derivations_are_fast(derivation, args):
+def test_derivations_run_and_are_cached(derivation, args):
+    """Each derivation succeeds and the second call returns the cached object (their cost
+    is measured by ``python -m benchmarks``, not asserted here: wall clocks vary)."""
     fn = getattr(exact, derivation)
     fn.cache_clear()
-    start = time.perf_counter()
-    fn(*args)
-    assert time.perf_counter() - start < 2.0
+    assert fn(*args) is fn(*args)
 
 
 # --------------------------------------------------------------------------- q
@@ -131,7 +130,7 @@ def test_log_safe_dual_terms_match_lambdified_derivation(depth):
     fns = [sp.lambdify(args, e[k], "numpy") for k in ("primal", "curvature", "conjugate")]
     mu = np.linspace(-3, 3, 13) if depth == 2 else np.linspace(-0.9, 0.9, 13)
     alpha = 0.8
-    got = exact._dual_terms(mu, np.log(alpha), depth)
+    got = exact.dual_terms(mu, np.log(alpha), depth)
     for value, f in zip(got, fns):
         np.testing.assert_allclose(value, f(mu, alpha), rtol=1e-12, atol=1e-15)
 
@@ -164,7 +163,7 @@ def test_implicit_bias_limit_depth_kkt_and_slsqp(depth, alpha):
     A, y = problem(2)
     x = exact.implicit_bias_limit(A, y, alpha, depth)
     assert np.linalg.norm(A @ x - y) <= 1e-12 * np.linalg.norm(y)
-    w = np.array([exact._h_inverse(v / alpha ** depth, depth) for v in x])
+    w = np.array([exact.h_inverse(v / alpha ** depth, depth) for v in x])
     nu = np.linalg.lstsq(A.T, w, rcond=None)[0]
     np.testing.assert_allclose(A.T @ nu, w, atol=1e-9)
     np.testing.assert_allclose(x, slsqp_minimum(A, y, alpha, depth), atol=1e-5)

@@ -30,7 +30,7 @@ def test_minnorm_reaches_the_svm_and_its_multipliers_mark_the_support(data):
     X, y = data
     solution = exact.max_margin(X, y)
     s = exact.reference_steps(X, y)  # lr_lambda = 0.5/lambda_max(K): no cycling transient
-    rho = exact.minnorm_rate(X, y, s["lr_w"], s["lr_lambda"], discrete=True)
+    rho = exact.minnorm_contraction(X, y, s["lr_w"], s["lr_lambda"])
     n = settle_budget(X, y, solution, rho, s["lr_lambda"])
     assume(n <= 400_000)
     traj = minnorm_run(X, y, [n])

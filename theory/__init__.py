@@ -3,5 +3,5 @@
 One module per setting (``theory.linear_chain``, ...). Shared pieces:
 ``theory.integrators`` (Runge-Kutta tableaux and step plans), ``theory.results``
 (the trajectory and its status), ``theory.validation`` (input checks) and
-``theory._numba`` (the one place where numba options are decided).
+``theory.numba_options`` (the one place where numba options are decided).
 """

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from theory import solve, validation
-from theory._numba import jit
+from theory.numba_options import jit
 from theory.results import Trajectory
 from theory.solve import Problem, compile_loops
 
@@ -76,26 +76,36 @@ class DeepTrajectory(Trajectory):
 
     widths: tuple = ()
 
-    def weights(self, index: int = -1) -> list[np.ndarray]:
-        """[W_1, ..., W_D] at sample ``index``."""
+    @property
+    def weights(self) -> tuple[np.ndarray, ...]:
+        """(W_1(t), ..., W_D(t)): layer l at every sample, shape (n, n_l, n_{l-1})."""
+        widths = np.asarray(self.widths)
+        offsets = layer_offsets(widths)
+        return tuple(self.states[:, offsets[l]:offsets[l + 1]].reshape(
+            -1, widths[l + 1], widths[l]) for l in range(widths.size - 1))
+
+    def weights_at(self, index: int = -1) -> list[np.ndarray]:
+        """[W_1, ..., W_D] at sample ``index`` (the last by default)."""
         return unpack(self.states[index], self.widths)
 
+    @property
     def maps(self) -> np.ndarray:
         """M(t) = W_D ... W_1 at every sample, shape (n, N_o, N_i)."""
-        return np.array([product(self.weights(i)) for i in range(len(self.times))])
+        return np.array([product(self.weights_at(i)) for i in range(len(self.times))])
 
     def modes(self, X, Y) -> np.ndarray:
         """Saxe's mode strengths diag(U^T M(t) V) for Sigma_yx = Y X^T / P = U S V^T, shape
         (n, rank), columns in descending order of s."""
         U, _, Vt = np.linalg.svd(Y @ X.T / X.shape[1], full_matrices=False)
-        return np.einsum("om,ton,mn->tm", U, self.maps(), Vt)
+        return np.einsum("om,ton,mn->tm", U, self.maps, Vt)
 
-    def multiplier(self, index: int = -1) -> np.ndarray:
-        """Lambda (N_o x P) at sample ``index`` (Minnorm only)."""
+    @property
+    def multipliers(self) -> np.ndarray:
+        """Lambda(t) at every sample, shape (n, N_o, P) (Minnorm only)."""
         n_weights = int(layer_offsets(np.asarray(self.widths))[-1])
         if self.states.shape[1] == n_weights:
-            raise ValueError("this trajectory has no multiplier (not a Minnorm run)")
-        return self.states[index, n_weights:].reshape(self.widths[-1], -1)
+            raise ValueError("this trajectory has no multipliers (not a Minnorm run)")
+        return self.states[:, n_weights:].reshape(len(self.times), self.widths[-1], -1)
 
 
 # --------------------------------------------------------------------------- initializations
@@ -385,3 +395,16 @@ SOLVERS = {
     "minnorm_flow": minnorm_flow,
 }
 """Every solver of this setting, by name."""
+
+
+def examples() -> dict[str, tuple[tuple, dict]]:
+    """A small call ``(args, kwargs)`` of every solver, for smoke and parity checks."""
+    X, Y, _ = teacher_student(4, 2, 3, seed=1)
+    args = (X, Y, gaussian_init([4, 3, 2], 0.5, seed=2))
+    discrete, flow = {"steps": [5, 40]}, {"times": [0.5, 2.0]}
+    return {"gradient_descent": (args, {"lr": 0.1, **discrete}),
+            "gradient_flow": (args, flow),
+            "l2_descent": (args, {"lr": 0.1, "beta": 0.05, **discrete}),
+            "l2_flow": (args, {"beta": 0.05, "method": "rk4", "dt": 0.01, **flow}),
+            "minnorm_descent": (args, {"c": 1.0, "lr_w": 0.1, "lr_lambda": 0.1, **discrete}),
+            "minnorm_flow": (args, {"c": 1.0, **flow})}

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from theory import solve, validation
-from theory._numba import jit
+from theory.numba_options import jit
 from theory.results import Trajectory
 from theory.solve import Problem, compile_loops
 
@@ -278,6 +278,17 @@ SOLVERS = {
     "global_wn_flow": global_wn_flow,
 }
 """Every solver of this setting, by name."""
+
+
+def examples() -> dict[str, tuple[tuple, dict]]:
+    """A small call ``(args, kwargs)`` of every solver, for smoke and parity checks."""
+    A, y, _ = sparse_instance(8, 4, 2, seed=1)
+    discrete, flow = {"steps": [5, 40], "alpha": 0.5}, {"times": [0.5, 2.0], "alpha": 0.5}
+    return {"gradient_flow": ((A, y), flow),
+            "gradient_descent": ((A, y), {"lr": 0.05, **discrete}),
+            "wn_flow": ((A, y), {"eta_radius": 3.0, "eta_direction": 1.0, **flow}),
+            "wn_descent": ((A, y), {"lr_radius": 0.05, "lr_direction": 0.05, **discrete}),
+            "global_wn_flow": ((A, y), {"eta_radius": 2.0, "eta_direction": 1.0, **flow})}
 
 
 def loss(x, A, y) -> float:

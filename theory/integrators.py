@@ -19,7 +19,7 @@ from typing import Callable
 
 import numpy as np
 
-from theory._numba import jit
+from theory.numba_options import jit
 
 DIVERGENCE_BOUND = 1e100
 """A state with any |component| above this is reported as diverged."""

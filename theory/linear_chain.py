@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 
 from theory import solve, validation
-from theory._numba import jit
+from theory.numba_options import jit
 from theory.measure import time_to_accuracy
 from theory.results import Trajectory
 from theory.solve import Problem, compile_loops
@@ -52,8 +52,8 @@ class ChainTrajectory(Trajectory):
         return self.states[:, :-1]
 
     @property
-    def multiplier(self) -> np.ndarray:
-        """lambda(t), shape (n,); identically zero for GD and L2."""
+    def multipliers(self) -> np.ndarray:
+        """lambda(t), shape (n,) (one constraint); identically zero for GD and L2."""
         return self.states[:, -1]
 
     @property
@@ -259,6 +259,19 @@ SOLVERS = {
     "minnorm_flow": minnorm_flow,
 }
 """Every solver of this setting, by name (used by the benchmarks and parity tests)."""
+
+
+def examples() -> dict[str, tuple[tuple, dict]]:
+    """A small call ``(args, kwargs)`` of every solver, for smoke and parity checks."""
+    w0, p_star = np.array([1.5, 0.3, 0.9]), 2.0
+    discrete, flow = {"steps": [5, 40]}, {"times": [0.5, 2.0], "method": "rk4", "dt": 0.01}
+    return {"gradient_descent": ((w0, p_star), {"lr": 0.05, **discrete}),
+            "gradient_flow": ((w0, p_star), flow),
+            "l2_descent": ((w0, p_star), {"lr": 0.05, "beta": 0.1, **discrete}),
+            "l2_flow": ((w0, p_star), {"beta": 0.1, **flow}),
+            "minnorm_descent": ((w0, p_star), {"c": 1.0, "lr_w": 0.05, "lr_lambda": 0.05,
+                                               **discrete}),
+            "minnorm_flow": ((w0, p_star), {"c": 1.0, **flow})}
 
 
 # --------------------------------------------------------------------------- measurements

@@ -24,7 +24,7 @@ from typing import Literal
 import numpy as np
 
 from theory import solve, validation
-from theory._numba import jit
+from theory.numba_options import jit
 from theory.results import Trajectory
 from theory.solve import Problem, compile_loops
 
@@ -323,3 +323,13 @@ SOLVERS = {
     "minnorm_flow": minnorm_flow,
 }
 """Every solver of this setting, by name."""
+
+
+def examples() -> dict[str, tuple[tuple, dict]]:
+    """A small call ``(args, kwargs)`` of every solver, for smoke and parity checks."""
+    data = separable_data(12, 3, 0.5, seed=1)
+    discrete, flow = {"steps": [5, 40]}, {"times": [0.5, 2.0]}
+    return {"gradient_descent": (data, {"lr": 0.1, **discrete}),
+            "gradient_flow": (data, {"loss": "exponential", **flow}),
+            "minnorm_descent": (data, {"lr_w": 0.2, "lr_lambda": 0.02, **discrete}),
+            "minnorm_flow": (data, {"method": "rk4", "dt": 0.01, **flow})}

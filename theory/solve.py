@@ -37,7 +37,7 @@ from typing import Callable, Literal
 import numpy as np
 
 from theory import integrators, loops, results, validation
-from theory._numba import jit
+from theory.numba_options import jit
 from theory.integrators import (CHECK_EVERY, DEFAULT_ATOL, DEFAULT_FIRST_STEP, DEFAULT_MAX_STEPS,
                                 DEFAULT_RTOL, EULER, discrete_plan, flow_plan, get_tableau)
 from theory.results import Stats, Status, Trajectory

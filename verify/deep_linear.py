@@ -42,13 +42,13 @@ def _minnorm_limit(X, Y, depth: int, sigma0: float, seed: int = 1,
     steps = steps or default
     W0 = sim.gaussian_init(_widths(depth), sigma0, seed)
     traj = sim.minnorm_descent(X, Y, W0, c=c, lr_w=lr, lr_lambda=lr, steps=[steps])
-    return sim.product(traj.raise_if_diverged().weights())
+    return sim.product(traj.raise_if_diverged().weights_at())
 
 
 def _gd_limit(X, Y, depth: int, sigma0: float, seed: int = 1, steps: int = 40_000) -> np.ndarray:
     W0 = sim.gaussian_init(_widths(depth), sigma0, seed)
     traj = sim.gradient_descent(X, Y, W0, lr=0.05, steps=[steps])
-    return sim.product(traj.raise_if_diverged().weights())
+    return sim.product(traj.raise_if_diverged().weights_at())
 
 
 # --------------------------------------------------------------------------- Saxe
@@ -109,13 +109,13 @@ def _check_null_space(rng: np.random.Generator) -> Evidence:
     for depth in (2, 3):
         W0 = sim.gaussian_init(_widths(depth), 1.0, seed=4)
         traj = sim.gradient_descent(X, Y, W0, lr=0.05, steps=[20_000])
-        drift = float(np.abs(traj.weights()[0] @ projector - W0[0] @ projector).max())
+        drift = float(np.abs(traj.weights_at()[0] @ projector - W0[0] @ projector).max())
         measured[f"GD_D{depth}_drift"], predicted[f"GD_D{depth}_drift"] = drift, 0.0
         ok &= drift <= 1e-12
     W0 = sim.gaussian_init(_widths(2), 1.0, seed=4)
     times = np.array([2.0, 6.0])
     decay = sim.minnorm_flow(X, Y, W0, c=2.0, eta_w=0.7, times=times, dt=1e-3, method="rk4")
-    norms = [np.linalg.norm(decay.weights(i)[0] @ projector) for i in (1, 2)]
+    norms = [np.linalg.norm(decay.weights_at(i)[0] @ projector) for i in (1, 2)]
     rate = float(np.log(norms[0] / norms[1]) / (times[1] - times[0]))
     measured["Minnorm_decay_rate"], predicted["Minnorm_decay_rate"] = rate, 0.7
     ok &= abs(rate - 0.7) <= 1e-6
@@ -126,9 +126,9 @@ def _check_null_space(rng: np.random.Generator) -> Evidence:
 def _check_minnorm_init_independent(rng: np.random.Generator) -> Evidence:
     X, Y, W_bar = _teacher()
     target = exact.min_norm_map(X, Y)
-    predicted_error = exact.test_error(target, W_bar)
+    predicted_error = exact.generalization_error(target, W_bar)
     limits = [_minnorm_limit(X, Y, 2, s0) for s0 in SIGMAS]
-    errors = [exact.test_error(M, W_bar) for M in limits]
+    errors = [exact.generalization_error(M, W_bar) for M in limits]
     spread = float(max(errors) - min(errors))
     deviation = float(max(abs(e - predicted_error) for e in errors))
     gap = float(max(np.abs(M - target).max() for M in limits))
@@ -156,16 +156,16 @@ def _check_minnorm_depth3(rng: np.random.Generator) -> Evidence:
 
 def _check_gd_scale(rng: np.random.Generator) -> Evidence:
     X, Y, W_bar = _teacher()
-    deep = [exact.test_error(_gd_limit(X, Y, 2, s0), W_bar) for s0 in SIGMAS]
+    deep = [exact.generalization_error(_gd_limit(X, Y, 2, s0), W_bar) for s0 in SIGMAS]
     # shallow (depth 1): each run against its closed form, and the average excess
-    base = exact.test_error(exact.min_norm_map(X, Y), W_bar)
+    base = exact.generalization_error(exact.min_norm_map(X, Y), W_bar)
     sigma0, draws = 1.0, 200
     excess, worst = [], 0.0
     for seed in range(draws):
         W0 = sim.gaussian_init([N_IN, N_OUT], sigma0, seed=100 + seed)
-        M = sim.product(sim.gradient_descent(X, Y, W0, lr=0.2, steps=[4000]).weights())
+        M = sim.product(sim.gradient_descent(X, Y, W0, lr=0.2, steps=[4000]).weights_at())
         worst = max(worst, float(np.abs(M - exact.gd_limit_shallow(W0[0], X, Y)).max()))
-        excess.append(exact.test_error(M, W_bar) - base)
+        excess.append(exact.generalization_error(M, W_bar) - base)
     mean, standard_error = float(np.mean(excess)), float(np.std(excess) / np.sqrt(draws))
     expected = exact.expected_excess_error_gd(sigma0, N_IN, N_OUT, N_SAMPLES)
     passed = (all(np.diff(deep) > 0) and worst <= 1e-9
@@ -181,8 +181,8 @@ def _check_gd_scale(rng: np.random.Generator) -> Evidence:
 
 def _check_ordering(rng: np.random.Generator) -> Evidence:
     X, Y, W_bar = _teacher()
-    gd = [exact.test_error(_gd_limit(X, Y, 2, s0), W_bar) for s0 in SIGMAS]
-    mn = exact.test_error(exact.min_norm_map(X, Y), W_bar)
+    gd = [exact.generalization_error(_gd_limit(X, Y, 2, s0), W_bar) for s0 in SIGMAS]
+    mn = exact.generalization_error(exact.min_norm_map(X, Y), W_bar)
     margins = [g - mn for g in gd]
     return Evidence(
         measured={f"E_g(GD) - E_g(MN), sigma0={s0:g}": m for s0, m in zip(SIGMAS, margins)},
@@ -194,12 +194,12 @@ def _check_ordering(rng: np.random.Generator) -> Evidence:
 def _check_noise(rng: np.random.Generator) -> Evidence:
     noise = 1.0
     X, Y, W_bar = _teacher(noise)
-    minnorm = exact.test_error(_minnorm_limit(X, Y, 2, 0.5), W_bar)
-    closed = exact.test_error(exact.min_norm_map(X, Y), W_bar)
+    minnorm = exact.generalization_error(_minnorm_limit(X, Y, 2, 0.5), W_bar)
+    closed = exact.generalization_error(exact.min_norm_map(X, Y), W_bar)
     W0 = sim.gaussian_init(_widths(2), 0.1, seed=1)
     steps = np.unique(np.geomspace(1, 40_000, 300).astype(np.int64))
     traj = sim.gradient_descent(X, Y, W0, lr=0.05, steps=steps)
-    curve = np.array([exact.test_error(M, W_bar) for M in traj.maps()])
+    curve = np.array([exact.generalization_error(M, W_bar) for M in traj.maps])
     best = int(np.argmin(curve))
     return Evidence(
         measured={"E_g(Minnorm)": minnorm, "E_g(GD, early-stopped)": float(curve[best]),
@@ -215,9 +215,9 @@ def _check_full_rank(rng: np.random.Generator) -> Evidence:
     mn = _minnorm_limit(X, Y, 2, 1.0, steps=400_000)  # slower here: e-fold per ~1.4e4 steps
     return Evidence(
         measured={"|M_GD - M_MN|": float(np.abs(gd - mn).max()),
-                  "E_g(GD)": exact.test_error(gd, W_bar), "E_g(MN)": exact.test_error(mn, W_bar)},
+                  "E_g(GD)": exact.generalization_error(gd, W_bar), "E_g(MN)": exact.generalization_error(mn, W_bar)},
         predicted={"|M_GD - M_MN|": 0.0, "E_g(GD)": 0.0, "E_g(MN)": 0.0},
-        passed=float(np.abs(gd - mn).max()) <= 1e-8 and exact.test_error(gd, W_bar) <= 1e-12,
+        passed=float(np.abs(gd - mn).max()) <= 1e-8 and exact.generalization_error(gd, W_bar) <= 1e-12,
         note="P = 30 > N_i = 20: X X^+ = I, no null space, both reach W_bar")
 
 

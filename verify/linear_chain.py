@@ -245,7 +245,7 @@ def _check_collapse(rng: np.random.Generator) -> Evidence:
     late = collapsed.times >= 20
     weight_rate = float(-np.polyfit(collapsed.times[late],
                                     np.log(np.abs(collapsed.weights[late]).max(axis=1)), 1)[0])
-    multiplier_slope = float(np.polyfit(collapsed.times[late], collapsed.multiplier[late], 1)[0])
+    multiplier_slope = float(np.polyfit(collapsed.times[late], collapsed.multipliers[late], 1)[0])
     rescued = sim.minnorm_flow(w0, p_star, c=c, times=[40.0], dt=5e-3,
                                lambda0=exact.min_norm_multiplier(p_star, depth), method="rk4")
     rescued_error = float(np.abs(rescued.final[:-1] - w_mn).max())

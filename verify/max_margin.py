@@ -39,7 +39,7 @@ def _minnorm_error(traj: sim.MarginTrajectory, solution: exact.MaxMargin) -> np.
 
 def _check_contraction(rng: np.random.Generator) -> Evidence:
     X, y, solution, _, lr_w, lr_lambda = _instance()
-    rho = exact.minnorm_rate(X, y, lr_w, lr_lambda, discrete=True)
+    rho = exact.minnorm_contraction(X, y, lr_w, lr_lambda)
     traj = sim.minnorm_descent(X, y, lr_w=lr_w, lr_lambda=lr_lambda, steps=np.arange(1, 1000))
     error = _minnorm_error(traj, solution)
     window = (error <= 1e-5) & (error >= 1e-12)
@@ -214,7 +214,7 @@ def _check_transient_instability(rng: np.random.Generator) -> Evidence:
     X, y = sim.separable_data(7, 2, 1.0, seed=1)
     solution = exact.max_margin(X, y)
     steps = exact.reference_steps(X, y)
-    local_rho = exact.minnorm_rate(X, y, steps["lr_w"], steps["lr_lambda_local"], discrete=True)
+    local_rho = exact.minnorm_contraction(X, y, steps["lr_w"], steps["lr_lambda_local"])
     late = np.arange(990_001, 1_000_001)
     cycling = sim.minnorm_descent(X, y, lr_w=steps["lr_w"], lr_lambda=steps["lr_lambda_local"],
                                   steps=late)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from theory._numba import CompileClock
+from theory.numba_options import CompileClock
 from verify.claims import Claim, Evidence, claim_rng, load_claims
 
 SINGLE_THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",

@@ -24,7 +24,7 @@ from typing import Callable, Sequence
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from benchmarks._common import ROOT
+from benchmarks.common import ROOT
 
 RUN_SECONDS = 0.2
 """Target wall time of one timed run (the step count is calibrated to it)."""
@@ -232,7 +232,7 @@ def ivp(race: Race, method: str, rtol: float) -> np.ndarray | None:
     return sol.y[:, -1]
 
 
-def _loosest_tolerance(accurate: Callable[[float], bool], rtols: Sequence[float],
+def loosest_tolerance(accurate: Callable[[float], bool], rtols: Sequence[float],
                        refine: int = REFINE) -> float | None:
     """Loosest rtol in ``rtols`` (loosest first) passing ``accurate``, then ``refine``
     bisections in log10(rtol) towards the next looser one; None if none passes."""
@@ -252,7 +252,7 @@ def _loosest_tolerance(accurate: Callable[[float], bool], rtols: Sequence[float]
     return rtol
 
 
-def _fewest_steps(accurate: Callable[[int], bool], start: int, refine: int = REFINE,
+def fewest_steps(accurate: Callable[[int], bool], start: int, refine: int = REFINE,
                   cap: int = 10**8) -> int | None:
     """Fewest fixed steps passing ``accurate``: doubling from ``start``, then ``refine``
     bisections between the last failure and the first success."""
@@ -289,16 +289,16 @@ def run_race(race: Race, quick: bool) -> dict:
 
     refine = 1 if quick else REFINE
     if race.adaptive:
-        knob = _loosest_tolerance(ours_ok, [r for r in IVP_RTOLS if r <= race.coarse], refine)
+        knob = loosest_tolerance(ours_ok, [r for r in IVP_RTOLS if r <= race.coarse], refine)
     else:
-        knob = _fewest_steps(ours_ok, int(race.coarse), refine)
+        knob = fewest_steps(ours_ok, int(race.coarse), refine)
     if knob is None:
         raise RuntimeError(f"{race.setting}/{race.solver}: our solver never reached "
                            f"{ACCURACY:g}")
     result["ours"] = {"knob": knob, "error": error(race.ours(knob), reference),
                       "time_s": median_seconds(lambda: race.ours(knob), repeats)}
     for method in IVP_METHODS:
-        rtol = _loosest_tolerance(lambda r: error(ivp(race, method, r), reference) <= ACCURACY,
+        rtol = loosest_tolerance(lambda r: error(ivp(race, method, r), reference) <= ACCURACY,
                                   IVP_RTOLS, refine)
         if rtol is None:
             result[method] = {"reached": False}
@@ -316,7 +316,7 @@ def probe_compile(setting: str) -> None:
     solvers is compiled by the first of them)."""
     import importlib
 
-    from theory._numba import CompileClock
+    from theory.numba_options import CompileClock
 
     start = time.perf_counter()
     module = importlib.import_module(f"benchmarks.{setting}")
@@ -336,7 +336,7 @@ def probe_compile(setting: str) -> None:
 def compile_report(setting: str) -> dict:
     """:func:`probe_compile` in two fresh processes sharing an empty temporary
     ``NUMBA_CACHE_DIR``: ``cold`` compiles (and writes the cache), ``cached`` loads it."""
-    code = f"from benchmarks._harness import probe_compile; probe_compile({setting!r})"
+    code = f"from benchmarks.harness import probe_compile; probe_compile({setting!r})"
     results = {}
     with tempfile.TemporaryDirectory() as cache_dir:
         for label in ("cold", "cached"):
@@ -382,7 +382,7 @@ def probe_derivations(module_name: str) -> None:
 
 def derivation_report(module_name: str) -> dict:
     """:func:`probe_derivations` in a fresh process."""
-    code = ("from benchmarks._harness import probe_derivations; "
+    code = ("from benchmarks.harness import probe_derivations; "
             f"probe_derivations({module_name!r})")
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                           text=True, check=True)
