@@ -1,8 +1,9 @@
 """Closed forms for the deep linear network M = W_D ... W_1 in teacher-student regression
 (core-settings §3).
 
-Conventions as in ``theory.deep_linear``: X is N_i x P (columns are samples), Y is N_o x P,
-loss (1/2P) ||Y - M X||_F^2, tau = 1/eta, Gaussian initialization with entries
+Conventions as in ``theory.deep_linear``: X is P x N_i and Y is P x N_o (samples as rows);
+the formulas use their column forms X_c = X^T, Y_c = Y^T: loss (1/2P) ||Y_c - M X_c||_F^2,
+Sigma_xx = X_c X_c^T / P, Sigma_yx = Y_c X_c^T / P, tau = 1/eta, Gaussian initialization with entries
 N(0, sigma0^2 / fan_in). Each formula is derived with sympy the first time it is needed,
 cached, and exposed as a sympy expression (``*_expr``) and as a numeric function:
 
@@ -14,7 +15,7 @@ cached, and exposed as a sympy expression (``*_expr``) and as a numeric function
 - Balance matrices D_l = W_{l+1}^T W_{l+1} - W_l W_l^T: with noncommutative matrix symbols,
   the unified field dW_l/dt = eta (B_l - beta W_l) gives dD_l/dt = -2 eta beta D_l.
 - The shallow flow dM/dt = eta (Sigma_yx - M Sigma_xx), one eigendirection of
-  Sigma_xx = X X^T / P at a time (``dsolve``): its trajectory and its limit Y X^+ + W0 P_perp.
+  Sigma_xx at a time (``dsolve``): its trajectory and its limit Y_c X_c^+ + W0 P_perp.
 - Expected test errors for x ~ N(0, I): the gradient-descent excess over the min-norm map
   from the initialization's null-space part, and the min-norm error for Gaussian X.
 
@@ -320,7 +321,14 @@ def balance_matrices(weights) -> list[np.ndarray]:
 # --------------------------------------------------------------------------- shallow flow
 
 
+def _column_forms(X, Y) -> tuple[np.ndarray, np.ndarray]:
+    """(X_c, Y_c) = (X^T, Y^T) of validated row-sample data (module docstring)."""
+    X, Y = validation.paired_samples(X, Y)
+    return X.T, Y.T
+
+
 def _initial_map(W0, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """Validated W0 of shape (N_o, N_i), for column forms X, Y."""
     W0 = validation.finite_matrix("W0", W0)
     if W0.shape != (Y.shape[0], X.shape[0]):
         raise ValueError(f"W0 must have shape (N_o, N_i) = {(Y.shape[0], X.shape[0])}, "
@@ -334,20 +342,21 @@ def _rank_tolerance(X: np.ndarray) -> float:
 
 
 def null_space_projector(X) -> np.ndarray:
-    """P_perp = I - X X^+, the orthogonal projector onto the complement of X's column span.
+    """P_perp = I - X_c X_c^+ (N_i x N_i), the orthogonal projector onto the complement of
+    the span of the samples (the rows of X).
 
-    X^+ is numpy's pseudo-inverse, with singular values below max(N_i, P) eps s_max treated
-    as zero, so the rank is that of ``np.linalg.matrix_rank``. Under gradient descent
-    W_1 P_perp is constant (core-settings §3b).
+    X_c^+ is numpy's pseudo-inverse, with singular values below max(N_i, P) eps s_max
+    treated as zero, so the rank is that of ``np.linalg.matrix_rank``. Under gradient
+    descent W_1 P_perp is constant (core-settings §3b).
     """
-    X = validation.finite_matrix("X", X)
-    return np.eye(X.shape[0]) - X @ np.linalg.pinv(X, _rank_tolerance(X))
+    X_c = validation.finite_matrix("X", X).T
+    return np.eye(X_c.shape[0]) - X_c @ np.linalg.pinv(X_c, _rank_tolerance(X_c))
 
 
 def min_norm_map(X, Y) -> np.ndarray:
-    """Y X^+: the minimum-Frobenius-norm least-squares map, the Minnorm limit at any depth
-    (core-settings §3b)."""
-    X, Y = validation.paired_samples(X, Y)
+    """Y_c X_c^+ (N_o x N_i): the minimum-Frobenius-norm least-squares map, the Minnorm limit
+    at any depth (core-settings §3b)."""
+    X, Y = _column_forms(X, Y)
     return Y @ np.linalg.pinv(X, _rank_tolerance(X))
 
 
@@ -396,14 +405,14 @@ def _eigenbasis(X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
 
 
 def gd_limit_shallow(W0, X, Y) -> np.ndarray:
-    """Limit of the shallow gradient flow from W0: Y X^+ + W0 P_perp.
+    """Limit of the shallow gradient flow from W0: Y_c X_c^+ + W0 P_perp.
 
     Assembled in the eigenbasis of Sigma_xx from :func:`gd_shallow_mode_expr`: b / sigma on
     the r directions with sigma > 0, the initial value on the null directions.
 
     Source: core-settings §3b [D].
     """
-    X, Y = validation.paired_samples(X, Y)
+    X, Y = _column_forms(X, Y)
     W0 = _initial_map(W0, X, Y)
     U, sigma, B, r = _eigenbasis(X, Y)
     limit, _ = _gd_shallow_numeric()
@@ -413,8 +422,8 @@ def gd_limit_shallow(W0, X, Y) -> np.ndarray:
 
 
 def gd_shallow_trajectory(W0, X, Y, t, eta: float = 1.0) -> np.ndarray:
-    """M(t) = Y X^+ + (W0 - Y X^+) expm(-eta t Sigma_xx) of the shallow gradient flow
-    dM/dt = eta (Sigma_yx - M Sigma_xx), Sigma_xx = X X^T / P, Sigma_yx = Y X^T / P.
+    """M(t) = Y_c X_c^+ + (W0 - Y_c X_c^+) expm(-eta t Sigma_xx) of the shallow gradient flow
+    dM/dt = eta (Sigma_yx - M Sigma_xx) (module docstring).
 
     Evaluated per eigendirection of Sigma_xx with the ``target_form`` of
     :func:`gd_shallow_mode_expr` (c = b / sigma on the range, 0 on the null space).
@@ -426,7 +435,7 @@ def gd_shallow_trajectory(W0, X, Y, t, eta: float = 1.0) -> np.ndarray:
 
     Source: core-settings §3b [D].
     """
-    X, Y = validation.paired_samples(X, Y)
+    X, Y = _column_forms(X, Y)
     W0 = _initial_map(W0, X, Y)
     t = validation.finite_vector("t", np.atleast_1d(t))
     if np.any(t < 0.0):

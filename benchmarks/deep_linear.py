@@ -86,12 +86,13 @@ def n_samples(width: int) -> int:
 
 
 def problem(width: int) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
-    """(X, Y, weights0) at width ``width``: X ~ N(0, 1), Y = W_bar X, W_bar ~ N(0, 1/w)."""
+    """(X, Y, weights0) at width ``width``: X ~ N(0, 1) of P x w (samples as rows),
+    Y = X W_bar^T, W_bar ~ N(0, 1/w)."""
     rng = np.random.default_rng(DATA_SEED)
-    X = rng.standard_normal((width, n_samples(width)))
+    X = rng.standard_normal((width, n_samples(width))).T
     W_bar = rng.standard_normal((width, width)) / np.sqrt(width)
     weights0 = deep_linear.gaussian_init(layer_widths(width), SIGMA0, INIT_SEED)
-    return X, W_bar @ X, weights0
+    return np.ascontiguousarray(X), X @ W_bar.T, weights0
 
 
 def flops_per_eval(widths: list[int], P: int) -> int:
@@ -120,7 +121,7 @@ def run_solver(name: str, backend: str, steps: int, X: np.ndarray, Y: np.ndarray
                else {"steps": [steps]})
     traj = deep_linear.SOLVERS[name](X, Y, weights0, backend=backend, **kwargs,
                                      **horizon)
-    check_trajectory(traj, f"{name} w={X.shape[0]} ({backend})")
+    check_trajectory(traj, f"{name} w={X.shape[1]} ({backend})")
     return traj
 
 
@@ -332,9 +333,9 @@ def cases(quick: bool) -> list[Case]:
             def run(backend: str, steps: int, name=name, X=X, Y=Y, weights0=weights0) -> int:
                 return run_solver(name, backend, steps, X, Y, weights0).steps
 
-            label = "widths " + "-".join(map(str, widths)) + f", P={X.shape[1]}"
+            label = "widths " + "-".join(map(str, widths)) + f", P={X.shape[0]}"
             out.append(Case("deep_linear", name, size, label, run,
-                            *_work(name, widths, X.shape[1]), MAX_RUN_STEPS))
+                            *_work(name, widths, X.shape[0]), MAX_RUN_STEPS))
     return out
 
 

@@ -92,7 +92,7 @@ def _saxe_flow(strengths: np.ndarray, depth: int, u0: float, times: np.ndarray,
     """Mode strengths u(t) at ``times`` of gradient flow from the decoupled start, shape
     (len(times), len(strengths)), columns in descending order of s."""
     X, Y = dl.whitened_teacher(strengths)
-    widths = [X.shape[0]] + [6] * (depth - 1) + [Y.shape[0]]
+    widths = [X.shape[1]] + [6] * (depth - 1) + [Y.shape[1]]
     W0 = dl.saxe_init(X, Y, widths, u0, seed=3)
     traj = dl.gradient_flow(X, Y, W0, times=times, dt=dt, method="rk4").raise_if_diverged()
     return traj.modes(X, Y)[1:]

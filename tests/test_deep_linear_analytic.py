@@ -126,7 +126,7 @@ def test_balance_derivative_from_the_simulator_field(params):
 def test_balance_matrices_decay_along_the_l2_flow():
     rng = np.random.default_rng(4)
     widths = np.array([5, 4, 4, 2])
-    X, Y = rng.standard_normal((5, 3)), rng.standard_normal((2, 3))
+    X, Y = rng.standard_normal((5, 3)).T, rng.standard_normal((2, 3)).T  # samples as rows
     weights0 = sim.gaussian_init(widths, 1.0, seed=2)
     eta, beta, t_end = 0.8, 0.25, 1.5
     traj = sim.l2_flow(X, Y, weights0, beta=beta, eta=eta, times=[t_end], dt=1e-3,
@@ -143,7 +143,7 @@ def test_balanced_constructions_have_zero_balance_matrices():
     for D_l in exact.balance_matrices(sim.balanced_init(widths, [1.3, 0.4, 0.8], seed=1)):
         np.testing.assert_allclose(D_l, 0.0, atol=1e-13)
     rng = np.random.default_rng(0)
-    X, Y = rng.standard_normal((6, 8)), rng.standard_normal((4, 8))
+    X, Y = rng.standard_normal((6, 8)).T, rng.standard_normal((4, 8)).T
     for D_l in exact.balance_matrices(sim.saxe_init(X, Y, widths, 0.05, seed=1)):
         np.testing.assert_allclose(D_l, 0.0, atol=1e-13)
     gaussian = exact.balance_matrices(sim.gaussian_init(widths, 1.0, seed=1))
@@ -154,29 +154,30 @@ def test_balanced_constructions_have_zero_balance_matrices():
 
 
 def teacher_problem(seed: int, n_in: int = 8, n_out: int = 3, P: int = 5, rank: int | None = None):
+    """(X, Y, W0) with samples as rows (built in column form, then transposed)."""
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n_in, P))
-    if rank is not None:  # repeated columns: rank < P
+    if rank is not None:  # repeated samples: rank < P
         X = X[:, np.arange(P) % rank]
     Y = rng.standard_normal((n_out, n_in)) @ X / np.sqrt(n_in) + 0.1 * rng.standard_normal((n_out, P))
-    return X, Y, rng.standard_normal((n_out, n_in)) * 0.6
+    return X.T, Y.T, rng.standard_normal((n_out, n_in)) * 0.6
 
 
 def test_null_space_projector():
     for rank in (None, 3):
         X, _, _ = teacher_problem(1, rank=rank)
         P_perp = exact.null_space_projector(X)
-        np.testing.assert_allclose(P_perp @ X, 0.0, atol=1e-13)
+        np.testing.assert_allclose(P_perp @ X.T, 0.0, atol=1e-13)
         np.testing.assert_allclose(P_perp @ P_perp, P_perp, atol=1e-13)
         np.testing.assert_allclose(P_perp, P_perp.T, atol=1e-14)
-        assert np.trace(P_perp) == pytest.approx(X.shape[0] - np.linalg.matrix_rank(X))
+        assert np.trace(P_perp) == pytest.approx(X.shape[1] - np.linalg.matrix_rank(X))
 
 
 @pytest.mark.parametrize("rank", [None, 3])
 def test_gd_shallow_trajectory_matches_solve_ivp(rank):
     X, Y, W0 = teacher_problem(2, rank=rank)
-    eta, P = 0.7, X.shape[1]
-    Sxx, Syx = X @ X.T / P, Y @ X.T / P
+    eta, P = 0.7, X.shape[0]
+    Sxx, Syx = X.T @ X / P, Y.T @ X / P
     times = np.array([0.0, 0.5, 2.0, 6.0])
     ref = solve_ivp(lambda _, m: (eta * (Syx - m.reshape(W0.shape) @ Sxx)).ravel(),
                     (0.0, times[-1]), W0.ravel(), method="DOP853", t_eval=times, rtol=1e-11,
@@ -209,7 +210,7 @@ DRAWS = 4000
 def test_expected_excess_error_gd_monte_carlo():
     sigma0, n_in, n_out, P = 0.8, 12, 3, 5
     rng = np.random.default_rng(11)
-    P_perp = exact.null_space_projector(rng.standard_normal((n_in, P)))
+    P_perp = exact.null_space_projector(rng.standard_normal((n_in, P)).T)
     W0 = rng.standard_normal((DRAWS, n_out, n_in)) * sigma0 / np.sqrt(n_in)
     samples = np.sum((W0 @ P_perp) ** 2, axis=(1, 2))
     predicted = exact.expected_excess_error_gd(sigma0, n_in, n_out, P)
@@ -225,7 +226,7 @@ def test_expected_min_norm_error_monte_carlo():
     for i in range(DRAWS):
         X = rng.standard_normal((n_in, P))
         Y = W_bar @ X + np.sqrt(noise_var) * rng.standard_normal((n_out, P))
-        samples[i] = exact.generalization_error(exact.min_norm_map(X, Y), W_bar)
+        samples[i] = exact.generalization_error(exact.min_norm_map(X.T, Y.T), W_bar)
     predicted = exact.expected_min_norm_error(np.sum(W_bar ** 2), n_in, n_out, P, noise_var)
     assert abs(samples.mean() - predicted) < 4 * samples.std(ddof=1) / np.sqrt(DRAWS)
     assert exact.expected_min_norm_error(2.0, 5, 1, 4) == pytest.approx(0.4)  # P = n_in - 1
@@ -258,8 +259,8 @@ X_OK, Y_OK, W0_OK = teacher_problem(0)
     (lambda: exact.saxe_learning_time(1.0, 0.1, 1.0), "u_final"),
     (lambda: exact.saxe_learning_time(1.0, 0.5, 0.2, depth=3), "u_final"),
     (lambda: exact.saxe_plateau_time(1.0, 0.6, 2), "u0"),
-    (lambda: exact.min_norm_map(X_OK, Y_OK[:, :-1]), "Y"),
-    (lambda: exact.gd_limit_shallow(W0_OK, X_OK, Y_OK[:, :-1]), "Y"),
+    (lambda: exact.min_norm_map(X_OK, Y_OK[:-1]), "Y"),
+    (lambda: exact.gd_limit_shallow(W0_OK, X_OK, Y_OK[:-1]), "Y"),
     (lambda: exact.gd_limit_shallow(W0_OK.T, X_OK, Y_OK), "W0"),
     (lambda: exact.gd_shallow_trajectory(W0_OK, X_OK, Y_OK, [-1.0]), "t"),
     (lambda: exact.gd_shallow_trajectory(W0_OK, X_OK, Y_OK, [1.0], eta=-1.0), "eta"),

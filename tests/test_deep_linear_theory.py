@@ -20,8 +20,8 @@ def problems(draw, min_depth: int = 1, max_depth: int = 4):
     widths = [n_in] + [draw(st.integers(1, 6)) for _ in range(depth - 1)] + [n_out]
     seed = draw(st.integers(0, 2 ** 31))
     rng = np.random.default_rng(seed)
-    X = rng.standard_normal((n_in, n_samples))
-    Y = rng.standard_normal((n_out, n_in)) / np.sqrt(n_in) @ X
+    X = rng.standard_normal((n_samples, n_in))
+    Y = X @ (rng.standard_normal((n_out, n_in)) / np.sqrt(n_in)).T
     return X, Y, sim.gaussian_init(widths, draw(st.floats(0.1, 1.5)), seed)
 
 
@@ -50,16 +50,16 @@ def test_jitted_matches_numpy_twin(name, problem):
 @given(problem=problems())
 def test_vector_field_is_minus_the_loss_gradient(problem):
     X, Y, W0 = problem
-    widths = np.array([X.shape[0]] + [w.shape[0] for w in W0])
+    widths = np.array([X.shape[1]] + [w.shape[0] for w in W0])
     y = sim.pack(W0)
 
-    def loss(v):
-        R = Y - sim.product(sim.unpack(v, widths)) @ X
-        return 0.5 * np.sum(R ** 2) / X.shape[1]
+    def loss(v):  # (1/2P) ||Y - X M^T||^2, samples as rows
+        R = Y - X @ sim.product(sim.unpack(v, widths)).T
+        return 0.5 * np.sum(R ** 2) / X.shape[0]
 
     h = 1e-6
     grad = np.array([(loss(y + h * e) - loss(y - h * e)) / (2 * h) for e in np.eye(y.size)])
-    field = sim.field_numpy(y, X, Y, widths, np.array([1.0, 0.0, 0.0, 1.0]))
+    field = sim.field_numpy(y, X.T, Y.T, widths, np.array([1.0, 0.0, 0.0, 1.0]))
     np.testing.assert_allclose(field, -grad, rtol=1e-5, atol=1e-7)
 
 
@@ -96,10 +96,10 @@ def test_balanced_init_has_zero_balance_matrices():
 
 def test_saxe_init_puts_every_mode_at_u0_and_is_balanced():
     rng = np.random.default_rng(1)
-    X = rng.standard_normal((5, 9))
-    Y = rng.standard_normal((3, 5)) @ X
+    X = rng.standard_normal((9, 5))
+    Y = X @ rng.standard_normal((3, 5)).T
     weights = sim.saxe_init(X, Y, [5, 4, 4, 3], u0=0.02, seed=2)
-    U, _, Vt = np.linalg.svd(Y @ X.T / 9, full_matrices=False)
+    U, _, Vt = np.linalg.svd(Y.T @ X / 9, full_matrices=False)
     np.testing.assert_allclose(U.T @ sim.product(weights) @ Vt.T, 0.02 * np.eye(3), atol=1e-14)
     for d in exact.balance_matrices(weights):
         np.testing.assert_allclose(d, 0.0, atol=1e-14)
@@ -107,20 +107,20 @@ def test_saxe_init_puts_every_mode_at_u0_and_is_balanced():
 
 def test_divergence_is_reported_with_its_step():
     rng = np.random.default_rng(0)
-    X = rng.standard_normal((6, 4))
-    Y = 3 * rng.standard_normal((2, 6)) @ X
+    X = rng.standard_normal((4, 6))
+    Y = 3 * X @ rng.standard_normal((2, 6)).T
     W0 = sim.gaussian_init([6, 6, 6, 2], 1.5, seed=1)
     traj = sim.gradient_descent(X, Y, W0, lr=2.0, steps=[10, 1000], stop_tol=1e-12)
     assert traj.status is Status.DIVERGED and traj.diverged_at is not None
     assert np.all(np.isfinite(traj.states))
 
 
-X0 = np.ones((4, 3))
-Y0 = np.ones((2, 3))
+X0 = np.ones((3, 4))
+Y0 = np.ones((3, 2))
 W_OK = [np.ones((5, 4)), np.ones((2, 5))]
 BAD_CALLS = [
-    ("X and Y", lambda: sim.gradient_descent(X0, np.ones((2, 4)), W_OK, lr=0.1, steps=[2])),
-    ("X", lambda: sim.gradient_descent(np.full((4, 3), np.nan), Y0, W_OK, lr=0.1, steps=[2])),
+    ("X and Y", lambda: sim.gradient_descent(X0, np.ones((4, 2)), W_OK, lr=0.1, steps=[2])),
+    ("X", lambda: sim.gradient_descent(np.full((3, 4), np.nan), Y0, W_OK, lr=0.1, steps=[2])),
     ("weights0", lambda: sim.gradient_descent(X0, Y0, [], lr=0.1, steps=[2])),
     ("weights0", lambda: sim.gradient_descent(X0, Y0, [np.ones((5, 3)), np.ones((2, 5))],
                                               lr=0.1, steps=[2], stop_tol=1e-12)),
@@ -130,7 +130,7 @@ BAD_CALLS = [
     ("beta", lambda: sim.l2_flow(X0, Y0, W_OK, beta=-1.0, times=[1.0], method="rk4", dt=1e-2)),
     ("c", lambda: sim.minnorm_flow(X0, Y0, W_OK, c=-1.0, times=[1.0], method="rk4", dt=1e-2)),
     ("lambda0", lambda: sim.minnorm_flow(X0, Y0, W_OK, c=1.0, times=[1.0],
-                                         lambda0=np.ones((3, 3)), method="rk4", dt=1e-2)),
+                                         lambda0=np.ones((2, 3)), method="rk4", dt=1e-2)),
     ("dt", lambda: sim.gradient_flow(X0, Y0, W_OK, times=[1.0], dt=-1.0, method="rk4")),
     ("sigma0", lambda: sim.gaussian_init([4, 2], 0.0, seed=1)),
     ("widths", lambda: sim.gaussian_init([4], 1.0, seed=1)),
@@ -154,8 +154,8 @@ def test_bad_input_raises_value_error_naming_the_argument(argument, call):
 
 def test_instance_generators_are_exact_and_deterministic():
     X, Y = sim.whitened_teacher([3.0, 1.0], n_in=4, n_samples=8, seed=5)
-    np.testing.assert_allclose(X @ X.T / 8, np.eye(4), atol=1e-14)
-    np.testing.assert_allclose(np.linalg.svd(Y @ X.T / 8, compute_uv=False)[:2], [3.0, 1.0])
+    np.testing.assert_allclose(X.T @ X / 8, np.eye(4), atol=1e-14)
+    np.testing.assert_allclose(np.linalg.svd(Y.T @ X / 8, compute_uv=False)[:2], [3.0, 1.0])
     a, b = sim.teacher_student(6, 2, 4, noise=0.5, seed=3), sim.teacher_student(6, 2, 4, 0.5, 3)
     for u, v in zip(a, b):
         np.testing.assert_array_equal(u, v)

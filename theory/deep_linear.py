@@ -1,10 +1,13 @@
 """Deep linear network f(x) = W_D ... W_1 x = M x in teacher-student regression (core-settings §3).
 
-Data X (N_i x P, columns are samples), targets Y (N_o x P); loss (1/2P) ||Y - M X||_F^2,
-residual R = Y - M X. With W_{>l} = W_D ... W_{l+1} and W_{<l} = W_{l-1} ... W_1 every
-algorithm is one vector field on (W_1, ..., W_D, Lambda):
+Data X (P x N_i) and targets Y (P x N_o) hold the samples as rows, as everywhere in the
+package. The formulas below use their transposes, the column forms X_c = X^T and
+Y_c = Y^T of core-settings §3 and Saxe et al. (samples as columns), which the kernel also
+works with: loss (1/2P) ||Y_c - M X_c||_F^2, residual R = Y_c - M X_c (N_o x P). With
+W_{>l} = W_D ... W_{l+1} and W_{<l} = W_{l-1} ... W_1 every algorithm is one vector field on
+(W_1, ..., W_D, Lambda):
 
-    dW_l/dt    = eta_w [ W_{>l}^T (Lambda + c R) X^T W_{<l}^T / P - beta W_l ],
+    dW_l/dt    = eta_w [ W_{>l}^T (Lambda + c R) X_c^T W_{<l}^T / P - beta W_l ],
     dLambda/dt = eta_lambda R / P,
 
 =====================  ======  ===========  ====  =====
@@ -19,10 +22,11 @@ Minnorm(c)             eta_w   eta_lambda   1     c
 settings §0; the multiplier matrix integrates the residual.) The kernel evaluates the field
 by backpropagation: activations A_l = W_l A_{l-1} (A_0 = X), error G_D = (Lambda + c R)/P,
 G_{l-1} = W_l^T G_l, gradient part G_l A_{l-1}^T, all with BLAS products into buffers
-allocated before the time loop. Discrete algorithms are forward Euler with unit step.
+allocated before the time loop (A_0 = X_c). Discrete algorithms are forward Euler with
+unit step.
 
-The state is the flat concatenation of the W_l (row-major) and, for Minnorm, Lambda;
-:class:`DeepTrajectory` unpacks it. Each solver has ``backend="numba"`` and ``"numpy"``.
+The state is the flat concatenation of the W_l (row-major) and, for Minnorm, Lambda (in
+column form, N_o x P); :class:`DeepTrajectory` unpacks it, multipliers as P x N_o like Y. Each solver has ``backend="numba"`` and ``"numpy"``.
 """
 from __future__ import annotations
 
@@ -94,18 +98,20 @@ class DeepTrajectory(Trajectory):
         return np.array([product(self.weights_at(i)) for i in range(len(self.times))])
 
     def modes(self, X, Y) -> np.ndarray:
-        """Saxe's mode strengths diag(U^T M(t) V) for Sigma_yx = Y X^T / P = U S V^T, shape
+        """Saxe's mode strengths diag(U^T M(t) V) for Sigma_yx = Y^T X / P = U S V^T, shape
         (n, rank), columns in descending order of s."""
-        U, _, Vt = np.linalg.svd(Y @ X.T / X.shape[1], full_matrices=False)
+        U, _, Vt = np.linalg.svd(Y.T @ X / X.shape[0], full_matrices=False)
         return np.einsum("om,ton,mn->tm", U, self.maps, Vt)
 
     @property
     def multipliers(self) -> np.ndarray:
-        """Lambda(t) at every sample, shape (n, N_o, P) (Minnorm only)."""
+        """Lambda(t) at every sample, one per sample and output like Y: shape (n, P, N_o)
+        (Minnorm only)."""
         n_weights = int(layer_offsets(np.asarray(self.widths))[-1])
         if self.states.shape[1] == n_weights:
             raise ValueError("this trajectory has no multipliers (not a Minnorm run)")
-        return self.states[:, n_weights:].reshape(len(self.times), self.widths[-1], -1)
+        column_form = self.states[:, n_weights:].reshape(len(self.times), self.widths[-1], -1)
+        return column_form.transpose(0, 2, 1)
 
 
 # --------------------------------------------------------------------------- initializations
@@ -139,16 +145,16 @@ def balanced_init(widths, singular_values, seed: int) -> list[np.ndarray]:
 
 
 def saxe_init(X, Y, widths, u0: float, seed: int) -> list[np.ndarray]:
-    """Saxe's decoupled balanced start: with Sigma_yx = Y X^T / P = U S V^T, W_1 = R_1 a V^T,
+    """Saxe's decoupled balanced start: with Sigma_yx = Y^T X / P = U S V^T, W_1 = R_1 a V^T,
     W_l = R_l a R_{l-1}^T, W_D = U a R_{D-1}^T with a = u0^(1/D) I on the r = rank modes and
     random orthogonal R_l, so every mode starts at strength u0 and the modes evolve apart."""
     X, Y = validation.paired_samples(X, Y)
     widths = _widths(widths)
     u0 = validation.positive_scalar("u0", u0)
-    if widths[0] != X.shape[0] or widths[-1] != Y.shape[0]:
-        raise ValueError(f"widths must start with N_i = {X.shape[0]} and end with N_o = "
-                         f"{Y.shape[0]}, got {widths.tolist()}")
-    U, _, Vt = np.linalg.svd(Y @ X.T / X.shape[1], full_matrices=False)
+    if widths[0] != X.shape[1] or widths[-1] != Y.shape[1]:
+        raise ValueError(f"widths must start with N_i = {X.shape[1]} and end with N_o = "
+                         f"{Y.shape[1]}, got {widths.tolist()}")
+    U, _, Vt = np.linalg.svd(Y.T @ X / X.shape[0], full_matrices=False)
     r = U.shape[1]
     if r > widths[1:-1].min(initial=r):
         raise ValueError(f"widths: hidden layers need at least {r} units for the {r} modes")
@@ -163,20 +169,21 @@ def saxe_init(X, Y, widths, u0: float, seed: int) -> list[np.ndarray]:
 
 def teacher_student(n_in: int, n_out: int, n_samples: int, noise: float = 0.0,
                     seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(X, Y, W_bar): W_bar ~ N(0, 1/n_in), X ~ N(0, 1) of n_in x n_samples, Y = W_bar X +
-    noise E with E ~ N(0, 1) (core-settings §3c). Same seed, same data."""
+    """(X, Y, W_bar): W_bar ~ N(0, 1/n_in) of n_out x n_in, X ~ N(0, 1) of n_samples x n_in,
+    Y = X W_bar^T + noise E with E ~ N(0, 1) (core-settings §3c). Same seed, same data."""
     rng = np.random.default_rng(validation.count("seed", seed, minimum=0))
     n_in, n_out = validation.count("n_in", n_in), validation.count("n_out", n_out)
     n_samples = validation.count("n_samples", n_samples)
     noise = validation.nonnegative_scalar("noise", noise)
     W_bar = rng.standard_normal((n_out, n_in)) / np.sqrt(n_in)
-    X = rng.standard_normal((n_in, n_samples))
-    return X, W_bar @ X + noise * rng.standard_normal((n_out, n_samples)), W_bar
+    X_c = rng.standard_normal((n_in, n_samples))
+    Y_c = W_bar @ X_c + noise * rng.standard_normal((n_out, n_samples))
+    return np.ascontiguousarray(X_c.T), np.ascontiguousarray(Y_c.T), W_bar
 
 
 def whitened_teacher(strengths, n_in: int = 6, n_samples: int = 12,
                      seed: int = 2) -> tuple[np.ndarray, np.ndarray]:
-    """(X, Y) with X X^T / P = I exactly and Y = W X, W with singular values ``strengths``
+    """(X, Y) with X^T X / P = I exactly and Y = X W^T, W with singular values ``strengths``
     (Saxe's setting: Sigma_xx = I, Sigma_yx = W)."""
     s = validation.finite_vector("strengths", strengths)
     if np.any(s <= 0.0) or np.unique(s).size != s.size:
@@ -190,8 +197,8 @@ def whitened_teacher(strengths, n_in: int = 6, n_samples: int = 12,
     q, _ = np.linalg.qr(rng.standard_normal((n_samples, n_in)))
     U, _ = np.linalg.qr(rng.standard_normal((s.size, s.size)))
     V, _ = np.linalg.qr(rng.standard_normal((n_in, s.size)))
-    X = np.sqrt(n_samples) * q.T
-    return X, (U * s) @ V.T @ X
+    X_c = np.sqrt(n_samples) * q.T
+    return np.ascontiguousarray(X_c.T), np.ascontiguousarray(((U * s) @ V.T @ X_c).T)
 
 
 # --------------------------------------------------------------------------- kernels
@@ -199,7 +206,8 @@ def whitened_teacher(strengths, n_in: int = 6, n_samples: int = 12,
 
 @jit
 def field(y, args, out, work):
-    """Write F(y) into ``out`` (module docstring); ``args`` = (X, Y, widths, params),
+    """Write F(y) into ``out`` (module docstring); ``args`` = (X_c, Y_c, widths, params)
+    (column forms),
     ``work`` = (offsets, acts, back_a, back_b): the layer offsets in the state, and scratch
     of sizes sum_l n_l P and max_l n_l P (twice)."""
     X, Y, widths, params = args
@@ -275,7 +283,8 @@ LOOPS = compile_loops(field, project, workspace)
 
 def field_numpy(y: np.ndarray, X: np.ndarray, Y: np.ndarray, widths: np.ndarray,
                 params: np.ndarray) -> np.ndarray:
-    """NumPy twin of :func:`field`."""
+    """NumPy twin of :func:`field`; X and Y in column form (N_i x P, N_o x P), as the
+    kernel's ``args``."""
     weights = unpack(y, widths)
     n_weights = int(layer_offsets(widths)[-1])
     P = X.shape[1]
@@ -313,16 +322,17 @@ def _start(X, Y, weights0, params, lambda0, minnorm: bool) -> tuple[Problem, np.
         raise ValueError("weights0 must hold at least one matrix (depth >= 1)")
     weights0 = [validation.finite_matrix(f"weights0[{i}]", w) for i, w in enumerate(weights0)]
     widths = np.array([weights0[0].shape[1]] + [w.shape[0] for w in weights0], dtype=np.int64)
-    if widths[0] != X.shape[0] or widths[-1] != Y.shape[0]:
+    if widths[0] != X.shape[1] or widths[-1] != Y.shape[1]:
         raise ValueError(f"weights0 map {widths[0]} inputs to {widths[-1]} outputs, but X has "
-                         f"{X.shape[0]} rows and Y {Y.shape[0]}")
+                         f"{X.shape[1]} columns (features) and Y {Y.shape[1]}")
     y0 = pack(weights0)
     if minnorm:
         lam = (np.zeros(Y.shape) if lambda0 is None
                else validation.finite_matrix("lambda0", lambda0))
         if lam.shape != Y.shape:
             raise ValueError(f"lambda0 must have the shape of Y {Y.shape}, got {lam.shape}")
-        y0 = np.ascontiguousarray(np.concatenate((y0, lam.ravel())))
+        y0 = np.ascontiguousarray(np.concatenate((y0, lam.T.ravel())))
+    X, Y = np.ascontiguousarray(X.T), np.ascontiguousarray(Y.T)  # column forms for the kernel
     problem = Problem(LOOPS, (X, Y, widths, params),
                       lambda y: field_numpy(y, X, Y, widths, params),
                       trajectory=DeepTrajectory, extra={"widths": tuple(int(w) for w in widths)})
@@ -330,7 +340,8 @@ def _start(X, Y, weights0, params, lambda0, minnorm: bool) -> tuple[Problem, np.
 
 
 def gradient_descent(X, Y, weights0, *, lr: float, steps, **options) -> DeepTrajectory:
-    """Gradient descent W_l <- W_l + lr W_{>l}^T R X^T W_{<l}^T / P from ``weights0`` = [W_1..W_D].
+    """Gradient descent W_l <- W_l + lr W_{>l}^T R X_c^T W_{<l}^T / P from ``weights0`` =
+    [W_1..W_D], X (P x N_i) and Y (P x N_o) with samples as rows.
 
     ``steps``: sample step indices; ``**options``: ``stop_tol``, ``max_steps``, ``backend``
     (:mod:`theory.solve`).
@@ -340,7 +351,7 @@ def gradient_descent(X, Y, weights0, *, lr: float, steps, **options) -> DeepTraj
 
 
 def gradient_flow(X, Y, weights0, *, times, eta: float = 1.0, **options) -> DeepTrajectory:
-    """Gradient flow dW_l/dt = eta W_{>l}^T R X^T W_{<l}^T / P (core-settings §3a).
+    """Gradient flow dW_l/dt = eta W_{>l}^T R X_c^T W_{<l}^T / P (core-settings §3a).
 
     ``**options``: the integration options of :func:`theory.solve.flow` (``method``, ``dt``,
     ``rtol``, ``atol``, ``first_step``, ``stop_tol``, ``max_steps``, ``backend``); the same
@@ -360,7 +371,7 @@ def l2_descent(X, Y, weights0, *, beta: float, lr: float, steps, **options) -> D
 
 def l2_flow(X, Y, weights0, *, beta: float, times, eta: float = 1.0,
             **options) -> DeepTrajectory:
-    """L2-regularized gradient flow dW_l/dt = eta (W_{>l}^T R X^T W_{<l}^T / P - beta W_l)."""
+    """L2-regularized gradient flow dW_l/dt = eta (W_{>l}^T R X_c^T W_{<l}^T / P - beta W_l)."""
     params = np.array([validation.positive_scalar("eta", eta), 0.0,
                        validation.nonnegative_scalar("beta", beta), 1.0])
     return solve.flow(*_start(X, Y, weights0, params, None, False), times, **options)
@@ -369,7 +380,7 @@ def l2_flow(X, Y, weights0, *, beta: float, times, eta: float = 1.0,
 def minnorm_descent(X, Y, weights0, *, c: float, lr_w: float, lr_lambda: float, steps,
                     lambda0=None, **options) -> DeepTrajectory:
     """Discrete Minnorm(c), Jacobi update from the old (W, Lambda):
-    W_l <- W_l - lr_w (W_l - W_{>l}^T (Lambda + c R) X^T W_{<l}^T / P), Lambda <- Lambda + lr_lambda R / P.
+    W_l <- W_l - lr_w (W_l - W_{>l}^T (Lambda + c R) X_c^T W_{<l}^T / P), Lambda <- Lambda + lr_lambda R / P.
     """
     params = np.array([validation.positive_scalar("lr_w", lr_w),
                        validation.positive_scalar("lr_lambda", lr_lambda), 1.0,
@@ -379,7 +390,7 @@ def minnorm_descent(X, Y, weights0, *, c: float, lr_w: float, lr_lambda: float, 
 
 def minnorm_flow(X, Y, weights0, *, c: float, times, eta_w: float = 1.0,
                  eta_lambda: float = 1.0, lambda0=None, **options) -> DeepTrajectory:
-    """Minnorm(c) flow (module docstring); ``lambda0`` defaults to zeros of Y's shape."""
+    """Minnorm(c) flow (module docstring); ``lambda0`` (P x N_o, like Y) defaults to zeros."""
     params = np.array([validation.positive_scalar("eta_w", eta_w),
                        validation.positive_scalar("eta_lambda", eta_lambda), 1.0,
                        validation.nonnegative_scalar("c", c)])

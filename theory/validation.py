@@ -116,10 +116,11 @@ def labels(name: str, value, size: int) -> np.ndarray:
 
 
 def paired_samples(X, Y) -> tuple[np.ndarray, np.ndarray]:
-    """Validated (X, Y): finite matrices with the same number of columns (samples)."""
+    """Validated (X, Y): finite matrices with the same number of rows (samples are rows, as
+    everywhere in the package)."""
     X = finite_matrix("X", X)
     Y = finite_matrix("Y", Y)
-    if X.shape[1] != Y.shape[1]:
-        raise ValueError(f"X and Y must have the same number of columns (samples), got "
-                         f"{X.shape[1]} and {Y.shape[1]}")
+    if X.shape[0] != Y.shape[0]:
+        raise ValueError(f"X and Y must have the same number of rows (samples), got "
+                         f"{X.shape[0]} and {Y.shape[0]}")
     return X, Y

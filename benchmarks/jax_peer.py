@@ -1,0 +1,471 @@
+"""Our jitted gradient-descent solvers against the loop a researcher would write in JAX.
+
+For each case of :data:`CASES` (plain gradient descent, discrete steps, in four settings)
+the same dynamics run two ways, in float64 on the CPU, from the same start with the same
+step size and the same number of steps:
+
+- ours: the public solver ``theory.<setting>.gradient_descent(..., steps=[n])``, the whole
+  call (validation, packing, the numba time loop, building the trajectory);
+- JAX, two variants, each one ``jax.jit``-compiled ``run(state0, data, n)`` with ``n``
+  static whose ``lax.fori_loop`` holds the whole step: ``grad``, gradient descent on the
+  loss by ``jax.grad`` (what a JAX user writes first), and ``hand``, the update written
+  out with the arithmetic of our kernel (its products and the order of its factors),
+  with A^T r and Z^T s written as ``r @ A`` and ``s @ Z`` (XLA's CPU backend compiles
+  ``A.T @ r`` to a transposed copy of A in every step). XLA's speed depends on such
+  details in both directions, so the faster variant is taken as JAX's time. The data
+  arrays are arguments of ``run`` (not constants baked into the compiled program),
+  hyperparameters are Python floats, and the result is waited for with
+  ``block_until_ready``.
+
+Both sides are warmed up first: numba loads (or compiles) its kernel and XLA compiles
+``run`` for both step counts used. The warm-up run of ``n`` steps is also the check: our
+run must neither diverge nor end subnormal (:func:`benchmarks.common.check_trajectory`),
+and each JAX final state must agree with ours, max |ours - JAX| <= TOLERANCE max |ours|;
+the larger relative difference is reported (the sides sum products in different orders,
+and ``grad`` also differs in arithmetic, so it is round-off, usually not zero).
+
+Time per step is marginal, ``(t(n) - t(n // SHORT)) / (n - n // SHORT)``, where t is the
+best (minimum) of ROUNDS timed calls; ours and the JAX variants are interleaved (the
+side that goes first rotates between rounds). Each side's fixed cost per call (our validation and
+trajectory, JAX's dispatch and transfers) cancels in the difference, and nothing else is
+subtracted. Wall time (``time.perf_counter``) and process CPU time (``time.process_time``:
+every thread of the process, so a thread pool's work counts) are both measured; the
+ratios are JAX time / our time, so > 1 means ours is faster.
+
+Cases (their step counts, full and ``--quick``, are in ``_CASES``: a full run of ``n``
+steps takes a fraction of a second to about a second on the slower side):
+
+1-2. ``chain_L3``, ``chain_L6``: :func:`theory.linear_chain.gradient_descent`, depth L,
+     p* = 2, sigma = 1, lr = 1e-3, w0 = p*^(1/L) (1 + 0.1 t) with t evenly spaced in
+     [-1, 1] (near the solution manifold: the run settles on it and stays normal).
+3-6. ``deep_N4`` ... ``deep_N256``: :func:`theory.deep_linear.gradient_descent`, depth 3,
+     every width N and P = N samples as rows: X ~ N(0, 1) (P x N), Y = X W_bar^T with
+     W_bar ~ N(0, 1/N), start ``gaussian_init([N] * 4, 0.5)``, lr = 0.01.
+7-8. ``diagonal_N40``, ``diagonal_N4000``: :func:`theory.diagonal_linear.gradient_descent`,
+     depth 2, ``sparse_instance(N, N / 2, sparsity, seed=0)`` (sparsity 3 and 30),
+     alpha = 0.1, lr = 0.01.
+9-10. ``margin_P30``, ``margin_P3000``: :func:`theory.max_margin.gradient_descent`,
+     logistic loss, ``separable_data(P, d, 0.5, seed=1)`` with d = 5 and d = 50, w0 = 0,
+     lr = 1 / lambda_max(Z^T Z).
+
+``--threads N`` re-executes the benchmark in a subprocess whose environment limits every
+thread pool before NumPy, numba and JAX are imported: OMP_NUM_THREADS,
+OPENBLAS_NUM_THREADS, MKL_NUM_THREADS and NUMBA_NUM_THREADS = N, and XLA_FLAGS (appended
+to any already set) ``--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1``
+for N = 1 (``=true`` and N otherwise). XLA's CPU client does not keep its matrix products
+to one thread under these flags (its process CPU time exceeds its wall time); it sizes
+its thread pool by the CPUs the process may run on, so on Linux the subprocess is also
+confined to the first N of them (CPU affinity, as ``taskset`` does). Without
+``--threads`` every library keeps its default.
+
+JAX is imported only when a case is measured, so this module imports without it; without
+JAX the command prints ``JAX not installed: peer skipped`` and exits with status 0.
+
+Run from the repository root::
+
+    python -m benchmarks.jax_peer [--quick] [--case NAME ...] [--threads N] [--json PATH]
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from benchmarks.common import ROOT, check_trajectory, machine_info
+from theory import deep_linear, diagonal_linear, linear_chain, max_margin
+from theory.results import Trajectory
+
+TOLERANCE = 1e-12
+"""Largest accepted max |ours - JAX| / max |ours| of the final states."""
+SHORT = 5
+"""The short run has n // SHORT steps (time per step = difference of the two runs)."""
+ROUNDS, QUICK_ROUNDS = 5, 3
+"""Timed calls per side and step count (the best counts)."""
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                    "NUMBA_NUM_THREADS")
+
+CHAIN_P_STAR, CHAIN_SIGMA, CHAIN_LR = 2.0, 1.0, 1e-3
+DEEP_DEPTH, DEEP_SIGMA0, DEEP_LR, DEEP_SEED = 3, 0.5, 0.01, 0
+DIAGONAL_ALPHA, DIAGONAL_LR = 0.1, 0.01
+MARGIN_VALUE, MARGIN_SEED = 0.5, 1
+
+
+@dataclass(frozen=True)
+class Setup:
+    """One case, built: every side as a function of the number of steps.
+
+    Attributes
+    ----------
+    ours : callable
+        ``ours(n)``: our public solver run for ``n`` steps; returns its trajectory.
+    ours_final : callable
+        The final state of such a trajectory, flat, in the layout of the JAX state.
+    peers : dict
+        ``peers[variant](n)`` for each of :data:`VARIANTS`: the jitted JAX loop run for
+        ``n`` steps; returns its final state (an array or a tuple of arrays), computed
+        (``block_until_ready``).
+    """
+
+    ours: Callable[[int], Trajectory]
+    ours_final: Callable[[Trajectory], np.ndarray]
+    peers: dict[str, Callable[[int], object]]
+
+
+@dataclass(frozen=True)
+class Case:
+    """A benchmark case: its size label, step counts and how to build it."""
+
+    size: str
+    steps: int
+    quick_steps: int
+    build: Callable[[], Setup]
+
+
+# --------------------------------------------------------------------------- JAX
+
+
+def jax_available() -> bool:
+    """Whether JAX (and its jaxlib) can be imported."""
+    return all(importlib.util.find_spec(name) is not None for name in ("jax", "jaxlib"))
+
+
+def _jax():
+    """The ``jax`` module, set to float64 on the CPU."""
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    jax.config.update("jax_platforms", "cpu")
+    return jax
+
+
+def _peer(step: Callable, state0, data: tuple) -> Callable[[int], object]:
+    """``peer(n)`` running ``n`` steps ``state <- step(state, data)`` from ``state0`` in one
+    jitted ``run(state0, data, n)`` (``n`` static: one compilation per step count)."""
+    jax = _jax()
+
+    def run(state, arrays, n):
+        return jax.lax.fori_loop(0, n, lambda _, current: step(current, arrays), state)
+
+    run = jax.jit(run, static_argnums=2)
+    state0 = jax.device_put(state0)
+    data = jax.device_put(data)
+    return lambda n: jax.block_until_ready(run(state0, data, n))
+
+
+def _peers(loss: Callable, step: Callable, lr: float, state0,
+           data: tuple) -> dict[str, Callable[[int], object]]:
+    """The two JAX variants of a case: ``grad``, gradient descent on ``loss(state, data)``
+    with ``jax.grad``; ``hand``, the update ``step(state, data)`` written out."""
+    jax = _jax()
+
+    def descent(state, arrays):
+        gradient = jax.grad(loss)(state, arrays)
+        return jax.tree_util.tree_map(lambda s, g: s - lr * g, state, gradient)
+
+    return {"grad": _peer(descent, state0, data), "hand": _peer(step, state0, data)}
+
+
+def _flat(state) -> np.ndarray:
+    """A JAX state (array or tuple of arrays) as one flat NumPy array."""
+    jax = _jax()
+    return np.concatenate([np.ravel(np.asarray(leaf))
+                           for leaf in jax.tree_util.tree_leaves(state)])
+
+
+# --------------------------------------------------------------------------- cases
+
+
+def _chain(depth: int) -> Setup:
+    """Linear chain of ``depth`` weights (module docstring)."""
+    jnp = _jax().numpy
+    w0 = CHAIN_P_STAR ** (1.0 / depth) * (1.0 + 0.1 * np.linspace(-1.0, 1.0, depth))
+
+    def loss(w, _):
+        return 0.5 * CHAIN_SIGMA * (CHAIN_P_STAR - jnp.prod(w)) ** 2
+
+    def step(w, _):
+        prefix = jnp.concatenate((jnp.ones(1), jnp.cumprod(w[:-1])))
+        suffix = jnp.concatenate((jnp.cumprod(w[:0:-1])[::-1], jnp.ones(1)))
+        r = CHAIN_P_STAR - prefix[-1] * w[-1]
+        return w + CHAIN_LR * (CHAIN_SIGMA * r * (prefix * suffix))
+
+    return Setup(lambda n: linear_chain.gradient_descent(w0, CHAIN_P_STAR, lr=CHAIN_LR, steps=[n],
+                                                         sigma=CHAIN_SIGMA),
+                 lambda traj: traj.weights[-1], _peers(loss, step, CHAIN_LR, w0, ()))
+
+
+def _deep(width: int) -> Setup:
+    """Deep linear network, depth 3, every width and the number of samples ``width``."""
+    jnp = _jax().numpy
+    rng = np.random.default_rng(DEEP_SEED)
+    X = rng.standard_normal((width, width))
+    Y = X @ (rng.standard_normal((width, width)) / np.sqrt(width)).T
+    weights0 = deep_linear.gaussian_init([width] * (DEEP_DEPTH + 1), DEEP_SIGMA0, DEEP_SEED + 1)
+
+    def loss(weights, data):
+        inputs, targets = data
+        outputs = inputs
+        for W in weights:
+            outputs = outputs @ W.T
+        return 0.5 * jnp.sum((targets - outputs) ** 2) / inputs.shape[0]
+
+    def step(weights, data):
+        inputs, targets = data
+        acts = [inputs]
+        for W in weights:
+            acts.append(acts[-1] @ W.T)
+        G = (targets - acts[-1]) / inputs.shape[0]
+        new = []
+        for l in range(len(weights) - 1, -1, -1):
+            new.append(weights[l] + DEEP_LR * (G.T @ acts[l]))
+            if l > 0:
+                G = G @ weights[l]
+        return tuple(reversed(new))
+
+    return Setup(lambda n: _ours_deep(X, Y, weights0, DEEP_LR, n),
+                 lambda traj: np.concatenate([W.ravel() for W in traj.weights_at(-1)]),
+                 _peers(loss, step, DEEP_LR, tuple(weights0), (X, Y)))
+
+
+def _ours_deep(X: np.ndarray, Y: np.ndarray, weights0: list[np.ndarray], lr: float,
+               steps: int) -> Trajectory:
+    """Our deep-linear gradient descent on data with the samples as rows (X: P x N_i,
+    Y: P x N_o), the convention of :mod:`theory.deep_linear`. The one place that passes
+    data to it: with square data a convention mismatch would not fail the shape checks,
+    only the comparison of the final states."""
+    return deep_linear.gradient_descent(X, Y, weights0, lr=lr, steps=[steps])
+
+
+def _diagonal(n: int, sparsity: int) -> Setup:
+    """Diagonal linear network, depth 2, N = ``n`` unknowns and M = n / 2 samples."""
+    jnp = _jax().numpy
+    A, b, _ = diagonal_linear.sparse_instance(n, n // 2, sparsity, seed=0)
+
+    def loss(state, data):
+        u, v = state
+        matrix, target = data
+        return 0.5 * jnp.sum((matrix @ (u ** 2 - v ** 2) - target) ** 2)
+
+    def step(state, data):
+        u, v = state
+        matrix, target = data
+        g = (matrix @ (u ** 2 - v ** 2) - target) @ matrix  # A^T r without transposing A
+        return u - 2.0 * DIAGONAL_LR * u * g, v + 2.0 * DIAGONAL_LR * v * g
+
+    u0 = np.full(n, DIAGONAL_ALPHA)
+    return Setup(lambda steps: diagonal_linear.gradient_descent(
+                     A, b, alpha=DIAGONAL_ALPHA, lr=DIAGONAL_LR, steps=[steps], depth=2),
+                 lambda traj: traj.final, _peers(loss, step, DIAGONAL_LR, (u0, u0), (A, b)))
+
+
+def _margin(n_samples: int, dim: int) -> Setup:
+    """Logistic gradient descent on ``separable_data(n_samples, dim)`` from w = 0."""
+    jax = _jax()
+    X, y = max_margin.separable_data(n_samples, dim, MARGIN_VALUE, MARGIN_SEED)
+    Z = max_margin.signed_data(X, y)
+    lr = 1.0 / np.linalg.eigvalsh(Z.T @ Z)[-1]
+
+    def loss(w, data):
+        (signed,) = data
+        return jax.numpy.sum(jax.nn.softplus(-(signed @ w)))
+
+    def step(w, data):
+        (signed,) = data
+        return w + lr * (jax.nn.sigmoid(-(signed @ w)) @ signed)  # Z^T s without transposing Z
+
+    return Setup(lambda steps: max_margin.gradient_descent(X, y, lr=lr, steps=[steps],
+                                                           loss="logistic"),
+                 lambda traj: traj.final, _peers(loss, step, lr, np.zeros(dim), (Z,)))
+
+
+_CASES: dict[str, Case] = {
+    "chain_L3": Case("L=3", 10_000_000, 1_000_000, lambda: _chain(3)),
+    "chain_L6": Case("L=6", 10_000_000, 1_000_000, lambda: _chain(6)),
+    "deep_N4": Case("N=P=4", 200_000, 20_000, lambda: _deep(4)),
+    "deep_N16": Case("N=P=16", 100_000, 10_000, lambda: _deep(16)),
+    "deep_N64": Case("N=P=64", 5_000, 500, lambda: _deep(64)),
+    "deep_N256": Case("N=P=256", 60, 10, lambda: _deep(256)),
+    "diagonal_N40": Case("N=40, M=20", 500_000, 50_000, lambda: _diagonal(40, 3)),
+    "diagonal_N4000": Case("N=4000, M=2000", 100, 10, lambda: _diagonal(4000, 30)),
+    "margin_P30": Case("P=30, d=5", 1_000_000, 100_000, lambda: _margin(30, 5)),
+    "margin_P3000": Case("P=3000, d=50", 10_000, 1_000, lambda: _margin(3000, 50)),
+}
+CASES: tuple[str, ...] = tuple(_CASES)
+"""Names of the cases, in the order they are measured."""
+VARIANTS = ("grad", "hand")
+"""The JAX variants of every case (module docstring)."""
+
+
+# --------------------------------------------------------------------------- measurement
+
+
+def _clock(run: Callable[[int], object], steps: int) -> tuple[float, float]:
+    """(wall seconds, process CPU seconds) of one call ``run(steps)``."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    run(steps)
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def measure(case_name: str, quick: bool) -> dict:
+    """Check and time one case (module docstring).
+
+    Parameters
+    ----------
+    case_name : str
+        One of :data:`CASES`.
+    quick : bool
+        Fewer steps and rounds (the quick step count of the case).
+
+    Returns
+    -------
+    dict
+        ``case``, ``size`` (label), ``steps`` (n of the long run), ``ours_ns_per_step``
+        and ``jax_ns_per_step`` (wall; JAX: its faster variant, named by ``jax_variant``),
+        ``ours_cpu_ns_per_step`` and ``jax_cpu_ns_per_step`` (that variant),
+        ``ratio_wall`` and ``ratio_cpu`` (JAX / ours), ``max_state_difference`` (max
+        |ours - JAX| / max |ours| of the final states after ``steps`` steps, the larger
+        over both variants), and ``variants``: per variant ``ns_per_step``,
+        ``cpu_ns_per_step`` and ``state_difference``.
+
+    Raises
+    ------
+    RuntimeError
+        If our run diverged or ended subnormal, or a final state differs by more than
+        :data:`TOLERANCE`.
+    """
+    case = _CASES[case_name]
+    setup = case.build()
+    long = case.quick_steps if quick else case.steps
+    short = long // SHORT
+    sides = {"ours": setup.ours, **setup.peers}
+    traj = setup.ours(long)
+    check_trajectory(traj, f"{case_name}, {long} steps")
+    ours_final = setup.ours_final(traj)
+    scale = np.max(np.abs(ours_final))
+    differences = {}
+    for variant, peer in setup.peers.items():
+        differences[variant] = float(np.max(np.abs(ours_final - _flat(peer(long)))) / scale)
+        if not differences[variant] <= TOLERANCE:
+            raise RuntimeError(f"{case_name}: the final states of ours and JAX {variant} differ "
+                               f"by {differences[variant]:.3g} of the state's largest entry "
+                               f"(tolerance {TOLERANCE:g})")
+    for run in sides.values():
+        run(short)
+    best = {(side, steps): [math.inf, math.inf] for side in sides for steps in (short, long)}
+    names = list(sides)
+    for round_index in range(QUICK_ROUNDS if quick else ROUNDS):
+        shift = round_index % len(names)
+        for steps in (short, long):
+            for side in names[shift:] + names[:shift]:
+                times = _clock(sides[side], steps)
+                best[side, steps] = [min(old, new) for old, new in zip(best[side, steps], times)]
+    per_step = {side: [1e9 * (t_long - t_short) / (long - short)
+                       for t_long, t_short in zip(best[side, long], best[side, short])]
+                for side in sides}
+    ours_wall, ours_cpu = per_step["ours"]
+    fastest = min(setup.peers, key=lambda variant: per_step[variant][0])
+    jax_wall, jax_cpu = per_step[fastest]
+    return {"case": case_name, "size": case.size, "steps": long,
+            "ours_ns_per_step": ours_wall, "jax_ns_per_step": jax_wall, "jax_variant": fastest,
+            "ours_cpu_ns_per_step": ours_cpu, "jax_cpu_ns_per_step": jax_cpu,
+            "ratio_wall": jax_wall / ours_wall, "ratio_cpu": jax_cpu / ours_cpu,
+            "max_state_difference": max(differences.values()),
+            "variants": {variant: {"ns_per_step": per_step[variant][0],
+                                   "cpu_ns_per_step": per_step[variant][1],
+                                   "state_difference": differences[variant]}
+                         for variant in setup.peers}}
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def thread_environment(threads: int) -> dict[str, str]:
+    """The environment variables that limit NumPy's, numba's and XLA's threads to
+    ``threads`` (module docstring), XLA_FLAGS appended to the current value."""
+    eigen = "false" if threads == 1 else "true"
+    flags = f"--xla_cpu_multi_thread_eigen={eigen} intra_op_parallelism_threads={threads}"
+    return {**{name: str(threads) for name in THREAD_VARIABLES},
+            "XLA_FLAGS": f"{os.environ.get('XLA_FLAGS', '')} {flags}".strip()}
+
+
+HEADER = (f"{'case':<16}{'size':<16}{'steps':>10}{'ours':>11}{'JAX grad':>11}{'JAX hand':>11}"
+          f"{'JAX/ours wall':>15}{'cpu':>7}{'rel. diff':>10}\n{'':<42}{'(ns per step, wall)':>33}"
+          f"{'(faster JAX variant)':>22}")
+
+
+def _row(result: dict) -> str:
+    jax_times = "".join(f"{result['variants'][variant]['ns_per_step']:>11.4g}"
+                        for variant in VARIANTS)
+    return (f"{result['case']:<16}{result['size']:<16}{result['steps']:>10}"
+            f"{result['ours_ns_per_step']:>11.4g}{jax_times}"
+            f"{result['ratio_wall']:>15.2f}{result['ratio_cpu']:>7.2f}"
+            f"{result['max_state_difference']:>10.1e}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line (module docstring): measure the chosen cases, print a table row as
+    each is measured, optionally write the results as JSON.
+
+    Returns
+    -------
+    int
+        The exit status (0 also when JAX is not installed).
+    """
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.jax_peer",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer steps and rounds")
+    parser.add_argument("--case", action="extend", nargs="+", choices=CASES, metavar="NAME",
+                        help=f"cases to measure (default: all): {', '.join(CASES)}")
+    parser.add_argument("--threads", type=int, metavar="N",
+                        help="re-run in a subprocess with every thread pool limited to this")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="write the results to this file")
+    args = parser.parse_args(argv)
+    if not jax_available():
+        print("JAX not installed: peer skipped", flush=True)
+        return 0
+    if args.threads is not None:
+        if args.threads < 1:
+            parser.error("--threads must be at least 1")
+        command = [sys.executable, "-m", "benchmarks.jax_peer"]
+        command += ["--quick"] if args.quick else []
+        command += ["--case", *args.case] if args.case else []
+        command += ["--json", str(args.json.resolve())] if args.json else []
+        env = {**os.environ, **thread_environment(args.threads)}
+        if not hasattr(os, "sched_setaffinity"):
+            return subprocess.run(command, cwd=ROOT, env=env).returncode
+        affinity = os.sched_getaffinity(0)
+        os.sched_setaffinity(0, sorted(affinity)[:args.threads])  # the subprocess inherits it
+        try:
+            return subprocess.run(command, cwd=ROOT, env=env).returncode
+        finally:
+            os.sched_setaffinity(0, affinity)
+    jax = _jax()
+    environment = {name: os.environ.get(name) for name in (*THREAD_VARIABLES, "XLA_FLAGS")}
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    print(f"JAX {jax.__version__}, {jax.devices()[0].platform}; CPUs {cpus} of {os.cpu_count()}; "
+          f"thread limits: {', '.join(f'{k}={v}' for k, v in environment.items() if v) or 'none'}"
+          f"{'; quick' if args.quick else ''}", flush=True)
+    print(HEADER, flush=True)
+    results = []
+    for name in args.case or CASES:
+        results.append(measure(name, args.quick))
+        print(_row(results[-1]), flush=True)
+    if args.json:
+        report = {"machine": {**machine_info(), "jax": jax.__version__},
+                  "environment": environment, "quick": args.quick, "results": results}
+        args.json.write_text(json.dumps(report, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
