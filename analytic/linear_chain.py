@@ -456,6 +456,46 @@ def l2_distance_to_min_norm(p_star: float, beta: float, depth: int,
     return float(np.linalg.norm(w_beta - min_norm_solution(p_star, depth)))
 
 
+def l2_beta_for_distance(p_star: float, eps: float, depth: int, sigma: float = 1.0) -> float:
+    """The weight decay beta whose irreducible distance :func:`l2_distance_to_min_norm` is
+    ``eps``: the largest beta from which L2 can still come within eps of w_MN.
+
+    d_beta increases with beta (from 0 at beta = 0); the root is bracketed between
+    beta_max (1 - 1e-9) (:func:`l2_beta_max`; for L = 1, the first power of ten above the
+    root) and decades below it until d_beta < eps, and found by Brent's method to full
+    float64 precision.
+
+    Raises
+    ------
+    ValueError
+        If eps is not positive or no beta reaches it (eps above the distance at beta_max).
+    """
+    from scipy.optimize import brentq
+
+    eps = validation.positive_scalar("eps", eps)
+    L = validation.depth(depth)
+
+    def excess(beta: float) -> float:
+        return l2_distance_to_min_norm(p_star, beta, L, sigma) - eps
+
+    high = l2_beta_max(p_star, L, sigma)
+    if np.isfinite(high):
+        high *= 1.0 - 1e-9
+    else:
+        high = 1.0
+        while excess(high) < 0.0 and high < 1e300:
+            high *= 10.0
+    if excess(high) < 0.0:
+        raise ValueError(f"eps = {eps:g} exceeds the largest irreducible distance "
+                         f"{eps + excess(high):g} (at beta = {high:g})")
+    low = high
+    while excess(low) >= 0.0:
+        low /= 10.0
+        if low < 1e-300:
+            raise ArithmeticError("no beta below the bracket reaches d_beta < eps")
+    return float(brentq(excess, low, high, xtol=1e-300, rtol=4 * np.finfo(float).eps))
+
+
 # --------------------------------------------------------------------------- Minnorm
 
 

@@ -32,14 +32,14 @@ from matplotlib.lines import Line2D
 from analytic import deep_linear as an
 from figures.style import save, styled
 from theory import deep_linear as dl
-from theory.measure import first_crossing_time
+from theory.measure import first_crossing_time, loglog_slope
 
-N_IN, N_OUT, WIDTH, N_SAMPLES = 20, 5, 20, 10
-DATA_SEED, INIT_SEED = 0, 1
+N_IN, N_OUT, N_SAMPLES = dl.TEACHER["n_in"], dl.TEACHER["n_out"], dl.TEACHER["n_samples"]
+INIT_SEED = 1
 GD_LR = {2: 0.05, 3: 0.02}
 GD_STEPS = {2: 20_000, 3: 60_000}
 """Steps to the gradient-descent limit (both depths reach |Y - M X| ~ 1e-14 well before)."""
-MN_C, MN_LR, MN_STEPS = 2.0, 0.05, 60_000
+MN_C, MN_LR, MN_STEPS = (dl.MINNORM_SCHEDULES[2][key] for key in ("c", "lr", "steps"))
 SIGMA0S = np.geomspace(0.05, 1.5, 8)
 MN_SIGMA0S = (0.1, 0.5, 1.0, 1.5)
 """Initialization scales of the simulated Minnorm limits."""
@@ -79,12 +79,8 @@ def draw(out_dir: Path, fmt: str) -> list[Path]:
 
 @lru_cache(maxsize=None)
 def _teacher(noise: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(X, Y, W_bar) of the test-error instance, Y = W_bar X + noise E."""
-    return dl.teacher_student(N_IN, N_OUT, N_SAMPLES, noise, seed=DATA_SEED)
-
-
-def _widths(depth: int) -> list[int]:
-    return [N_IN] + [WIDTH] * (depth - 1) + [N_OUT]
+    """(X, Y, W_bar) of the test-error instance, Y = X W_bar^T + noise E."""
+    return dl.teacher_instance(noise)
 
 
 def _saxe_flow(strengths: np.ndarray, depth: int, u0: float, times: np.ndarray,
@@ -101,14 +97,14 @@ def _saxe_flow(strengths: np.ndarray, depth: int, u0: float, times: np.ndarray,
 def _gd(noise: float, depth: int, sigma0: float, steps) -> dl.DeepTrajectory:
     """Gradient descent on the test-error instance from ``gaussian_init`` at scale sigma0."""
     X, Y, _ = _teacher(noise)
-    W0 = dl.gaussian_init(_widths(depth), sigma0, INIT_SEED)
+    W0 = dl.gaussian_init(dl.teacher_widths(depth), sigma0, INIT_SEED)
     return dl.gradient_descent(X, Y, W0, lr=GD_LR[depth], steps=steps).raise_if_diverged()
 
 
 def _minnorm(noise: float, sigma0: float, steps) -> dl.DeepTrajectory:
     """Minnorm(c = 2) at depth 2 on the test-error instance."""
     X, Y, _ = _teacher(noise)
-    W0 = dl.gaussian_init(_widths(2), sigma0, INIT_SEED)
+    W0 = dl.gaussian_init(dl.teacher_widths(2), sigma0, INIT_SEED)
     return dl.minnorm_descent(X, Y, W0, c=MN_C, lr_w=MN_LR, lr_lambda=MN_LR, steps=steps).raise_if_diverged()
 
 
@@ -176,7 +172,7 @@ def _learning_time_panel(ax: Axes) -> None:
     for depth in DEPTHS:
         line_style, marker = DEPTH_STYLES[depth]
         simulated = np.array([_simulated_learning_time(s, depth) for s in LEARN_STRENGTHS])
-        exponent = float(np.polyfit(np.log(LEARN_STRENGTHS), np.log(simulated), 1)[0])
+        exponent = loglog_slope(LEARN_STRENGTHS, simulated)
         closed = [an.saxe_plateau_time(s, s / 100, depth) for s in dense]
         color = DEPTH_COLORS[depth]
         law = rf"$t\propto s^{{2/D-2}}=s^{{{_exponent(depth)}}}$"

@@ -3,9 +3,9 @@
 
 Instances:
 
-- Default: ``sparse_instance(30, 12, 3, seed=5)`` (N = 30, M = 12, 3-sparse x*). On this
-  draw l1 minimization does not recover x* (||x_l1 - x*|| = 1.97 against 2.04 for l2).
-- Recovery: ``sparse_instance(40, 20, 3, seed=5)``, the §4B size, where l1 recovers x*
+- Default: the "implicit_bias" instance of :data:`theory.diagonal_linear.INSTANCES`
+  (N = 30, M = 12, 3-sparse x*), on which l1 minimization does not recover x*.
+- Recovery: the "recovery" instance (N = 40, M = 20, the §4B size), where l1 recovers x*
   exactly; used for the weight-normalization robustness figure, whose point is recovery.
 - 2-D paths: one data point, A = [[1, 2]], y = [1].
 
@@ -29,9 +29,8 @@ from figures.style import save, styled
 from theory import diagonal_linear as dl
 from theory.measure import first_crossing_time
 
-DEFAULT = (30, 12, 3, 5)
-RECOVERY = (40, 20, 3, 5)
-"""(N, M, sparsity, seed) of ``sparse_instance``."""
+DEFAULT, RECOVERY = "implicit_bias", "recovery"
+"""Names in :data:`theory.diagonal_linear.INSTANCES`."""
 
 LIMIT_ALPHAS = np.logspace(-3.0, 1.0, 13)
 GF_ALPHAS = LIMIT_ALPHAS[::2]
@@ -74,13 +73,13 @@ def draw(out_dir: Path, fmt: str) -> list[Path]:
 
 
 @lru_cache(maxsize=None)
-def _instance(spec: tuple[int, int, int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(A, y, x_star) of ``sparse_instance(*spec)``."""
-    return dl.sparse_instance(*spec)
+def _instance(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(A, y, x_star) of the named instance."""
+    return dl.named_instance(name)
 
 
-def _describe(spec: tuple[int, int, int, int]) -> str:
-    n, m, sparsity, seed = spec
+def _describe(name: str) -> str:
+    n, m, sparsity, seed = dl.INSTANCES[name]
     return rf"$N={n},\ M={m}$, {sparsity}-sparse $x^*$, $A\sim N(0,1/M)$ (seed {seed})"
 
 
@@ -103,7 +102,7 @@ def kernel_to_rich(out_dir: Path, fmt: str) -> Path:
     """
     A, y, x_star = _instance(DEFAULT)
     limits = np.array([an.implicit_bias_limit(A, y, a) for a in LIMIT_ALPHAS])
-    flows = np.array([_gf_endpoint(A, y, a) for a in GF_ALPHAS])
+    flows = np.array([dl.gradient_flow_endpoint(A, y, a) for a in GF_ALPHAS])
     gap = float(np.max(np.abs(flows - limits[::2])))
     references = {r"$\ell_1$": (an.l1_min(A, y), L1_COLOR),
                   r"$\ell_2$": (an.l2_min(A, y), L2_COLOR)}
@@ -122,21 +121,13 @@ def kernel_to_rich(out_dir: Path, fmt: str) -> Path:
         ax.set(xlabel=r"$\log_{10}\alpha$", ylabel=label, title=title)
     fig.legend(*fig.axes[0].get_legend_handles_labels(), loc="outside lower center", ncols=4)
     fig.suptitle("Diagonal linear network: kernel-to-rich transition of the gradient-flow limit; "
-                 f"{_describe(DEFAULT)}\nflow endpoints at $t=10^3$ ($\\alpha\\leq1$) or "
-                 f"$300/\\alpha^2$; largest $|x_{{GF}}-x_\\alpha|$ = {gap:.1e}")
+                 f"{_describe(DEFAULT)}\nflow endpoints at $t=\\min(10^3, 300/\\alpha^2)$; largest $|x_{{GF}}-x_\\alpha|$ = {gap:.1e}")
     return save(fig, out_dir, "diagonal_linear_kernel_to_rich", fmt)
 
 
 def _norm(x: np.ndarray, order: int) -> np.ndarray:
     """Row-wise vector norm of order ``order``."""
     return np.linalg.norm(np.atleast_2d(x), ord=order, axis=1)
-
-
-def _gf_endpoint(A: np.ndarray, y: np.ndarray, alpha: float) -> np.ndarray:
-    """x of gradient flow from alpha at t = 1e3 (alpha <= 1) or 300 / alpha^2."""
-    horizon = 1e3 if alpha <= 1.0 else 300.0 / alpha ** 2
-    traj = dl.gradient_flow(A, y, alpha=alpha, times=[horizon])
-    return traj.raise_if_diverged().x[-1]
 
 
 # --------------------------------------------------------------------------- robustness

@@ -15,7 +15,6 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from scipy.optimize import brentq
 
 from analytic import linear_chain as an
 from figures.style import save, styled
@@ -215,8 +214,7 @@ def t_epsilon(out_dir: Path, fmt: str) -> Path:
 
 def _best_l2(eps: float) -> tuple[float, float]:
     """(min over beta of the L2 T_eps, its beta); beta_eps solves d_beta = eps."""
-    beta_eps = brentq(lambda b: an.l2_distance_to_min_norm(P_STAR, b, 2) - eps,
-                      1e-6 * eps, an.l2_beta_max(P_STAR, 2) * (1.0 - 1e-9))
+    beta_eps = an.l2_beta_for_distance(P_STAR, eps, 2)
     return lc.l2_best_time_to_accuracy(W0[2], P_STAR, eps, target=an.min_norm_solution(P_STAR, 2),
                                        beta_high=beta_eps, sigma=SIGMA, dt=L2_DT,
                                        samples=T_EPS_SAMPLES)

@@ -1,9 +1,9 @@
 """Figures for the shallow max-margin setting: a linear classifier without bias (core-settings §1).
 
-Instance (core-settings §1c, as in :mod:`verify.max_margin`): ``separable_data(30, 5, 0.5,
-seed=1)``; gradient descent with step 1/lambda_max(K), K = Z Z^T; Minnorm with lr_w = 0.2,
+Instance (core-settings §1c, as in :mod:`verify.max_margin`): "standard" of
+:data:`theory.max_margin.INSTANCES`; gradient descent with step 1/lambda_max(K), K = Z Z^T; Minnorm with lr_w = 0.2,
 lr_lambda = 0.5/kappa_max(K_SS); every run from w = 0 (and lambda = 0). The 2-D picture
-uses ``separable_data(40, 2, 0.3, seed=4)``. Trajectories come from the solvers of
+uses "planar". Trajectories come from the solvers of
 :mod:`theory.max_margin`; w_hat, alpha_hat, the support set and the Minnorm contraction rho
 from the closed forms of :mod:`analytic.max_margin`.
 """
@@ -70,9 +70,10 @@ class Instance:
 
 
 @lru_cache(maxsize=None)
-def _instance(n_samples: int, dim: int, margin: float, seed: int) -> Instance:
-    """The data of :func:`theory.max_margin.separable_data`, solved and with its step sizes."""
-    X, y = mm.separable_data(n_samples, dim, margin, seed=seed)
+def _instance(name: str) -> Instance:
+    """The named instance of :data:`theory.max_margin.INSTANCES`, solved and with its step
+    sizes."""
+    X, y = mm.named_instance(name)
     steps = an.reference_steps(X, y, lr_w=LR_W, lambda_fraction=LR_LAMBDA_SCALE)
     return Instance(X=X, y=y, solution=an.max_margin(X, y), lr=steps["gd"],
                     lr_lambda=steps["lr_lambda_local"])
@@ -80,7 +81,7 @@ def _instance(n_samples: int, dim: int, margin: float, seed: int) -> Instance:
 
 def _main() -> Instance:
     """The instance of core-settings §1c."""
-    return _instance(30, 5, 0.5, 1)
+    return _instance("standard")
 
 
 def _gd(inst: Instance, steps: np.ndarray, loss: str = "logistic") -> np.ndarray:
@@ -213,7 +214,7 @@ def separators_2d(out_dir: Path, fmt: str) -> Path:
     (dashed), pass through the circled support vectors; the approach is slow, as c/ln t
     in angle (C1.2).
     """
-    inst = _instance(40, 2, 0.3, 4)
+    inst = _instance("planar")
     fig = Figure(figsize=(8.0, 5.8), layout="constrained")
     ax = fig.add_subplot()
     for label, color in LABEL_COLORS.items():

@@ -145,3 +145,18 @@ BAD_CALLS = [
 def test_bad_input_raises_value_error_naming_the_argument(argument, call):
     with pytest.raises(ValueError, match=argument):
         call()
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3, 5])
+@pytest.mark.parametrize("eps", [1e-1, 1e-3, 1e-6])
+def test_l2_beta_for_distance_inverts_the_irreducible_distance(depth, eps):
+    beta = exact.l2_beta_for_distance(2.0, eps, depth)
+    assert exact.l2_distance_to_min_norm(2.0, beta, depth) == pytest.approx(eps, rel=1e-10)
+    assert exact.l2_distance_to_min_norm(2.0, 0.5 * beta, depth) < eps  # increasing in beta
+
+
+def test_l2_beta_for_distance_rejects_unreachable_distances():
+    with pytest.raises(ValueError, match="eps"):
+        exact.l2_beta_for_distance(2.0, 10.0, 2)
+    with pytest.raises(ValueError, match="eps"):
+        exact.l2_beta_for_distance(2.0, 0.0, 2)

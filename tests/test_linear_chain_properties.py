@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from analytic import linear_chain as exact
 from theory import linear_chain as sim
-from theory.measure import time_to_accuracy
+from theory.measure import fitted_rate, time_to_accuracy
 
 depths = st.integers(2, 6)
 p_stars = st.floats(0.5, 2.5)
@@ -123,16 +123,13 @@ def test_minnorm_converges_at_the_predicted_rate(depth, p_star, zeta, seed):
     traj = sim.minnorm_flow(y0[:-1], p_star, c=c, times=times, lambda0=y0[-1],
                             dt=min(5e-3, 0.05 / np.abs(eig).max()), method="rk4")
     d = np.linalg.norm(traj.states - target, axis=1)
-    window = (d <= 1e-5) & (d >= 1e-12)
-    fitted = -np.polyfit(traj.times[window], np.log(d[window]), 1)[0]
+    fitted = fitted_rate(traj.times, d, 1e-5, 1e-12)
     assert abs(fitted - rate) <= 0.02 * rate
 
 
 @settings(max_examples=4)
 @given(st.integers(2, 3), st.floats(1.0, 2.5), st.floats(0.2, 0.5))
 def test_t_epsilon_ratio_grows_as_epsilon_shrinks(depth, p_star, spread):
-    from scipy.optimize import brentq
-
     w0 = exact.min_norm_solution(p_star, depth) * np.linspace(1 - spread, 1 + spread, depth)
     c = 2 * damping_for_ratio(p_star, depth, 1.0)
     mn = sim.minnorm_flow(w0, p_star, c=c, times=np.linspace(0, 60, 30001), dt=2e-3, method="rk4")
@@ -140,8 +137,7 @@ def test_t_epsilon_ratio_grows_as_epsilon_shrinks(depth, p_star, spread):
     target = exact.min_norm_solution(p_star, depth)
     for eps in (1e-2, 1e-3):
         t_mn = time_to_accuracy(mn.times, exact.distance_to_min_norm(mn.weights, p_star), eps)
-        beta_eps = brentq(lambda b: exact.l2_distance_to_min_norm(p_star, b, depth) - eps, 1e-12,
-                          0.5 * exact.l2_beta_max(p_star, depth))
+        beta_eps = exact.l2_beta_for_distance(p_star, eps, depth)
         t_l2, _ = sim.l2_best_time_to_accuracy(w0, p_star, eps, target=target, beta_high=beta_eps,
                                                samples=10001)
         ratios.append(t_l2 / t_mn)

@@ -6,6 +6,7 @@ from hypothesis import strategies as st
 
 from analytic import max_margin as exact
 from theory import max_margin as sim
+from theory.measure import fitted_rate
 
 data_sets = st.builds(sim.separable_data, st.integers(5, 30), st.integers(2, 5),
                       st.floats(0.2, 1.0), st.integers(0, 2 ** 31))
@@ -33,7 +34,11 @@ def test_minnorm_reaches_the_svm_and_its_multipliers_mark_the_support(data):
     rho = exact.minnorm_contraction(X, y, s["lr_w"], s["lr_lambda"])
     n = settle_budget(X, y, solution, rho, s["lr_lambda"])
     assume(n <= 400_000)
-    traj = minnorm_run(X, y, [n])
+    # 10 n: the transient can outlast the budget's 1/(b gap) estimate, since a near-support
+    # multiplier decays at the margin the weights have then, not at w_hat's; seen on
+    # separable_data(19, 2, 0.25, 2018228): error 0.017 from step 1.2e4 (0.2 n) to beyond
+    # 4e4, 2e-13 at 1.5e5 (2.4 n)
+    traj = minnorm_run(X, y, [10 * n])
     lam = traj.multipliers[-1]
     assert np.abs(traj.weights[-1] - solution.w).max() <= 1e-9
     assert np.abs(lam - solution.alpha).max() <= 1e-9
@@ -55,8 +60,7 @@ def test_minnorm_contracts_at_the_predicted_factor(data):
     traj = minnorm_run(X, y, np.linspace(0, n, 4001).astype(np.int64)[1:])
     error = (np.linalg.norm(traj.weights - solution.w, axis=1)
              + np.linalg.norm(traj.multipliers - solution.alpha, axis=1))
-    window = (error <= 1e-6) & (error >= 1e-12)
-    fitted = np.exp(np.polyfit(traj.times[window], np.log(error[window]), 1)[0])
+    fitted = np.exp(-fitted_rate(traj.times, error, 1e-6, 1e-12))
     assert np.abs(nu).min() * 0.99 <= fitted <= rho * 1.01
     others = np.abs(nu)[~np.isclose(np.abs(nu), rho, rtol=1e-9)]
     if others.size == 0 or np.log(others.max()) <= 1.5 * np.log(rho):

@@ -181,6 +181,33 @@ def teacher_student(n_in: int, n_out: int, n_samples: int, noise: float = 0.0,
     return np.ascontiguousarray(X_c.T), np.ascontiguousarray(Y_c.T), W_bar
 
 
+TEACHER: dict[str, int] = {"n_in": 20, "n_out": 5, "hidden": 20, "n_samples": 10, "seed": 0}
+"""The named teacher-student instance of core-settings §3c (P < N_i: a null space), with
+the hidden width of its networks; verify, figures and the tests read it here."""
+
+MINNORM_SCHEDULES: dict[int, dict[str, float]] = {
+    2: {"c": 2.0, "lr": 0.05, "steps": 60_000},
+    3: {"c": 10.0, "lr": 0.005, "steps": 300_000},
+}
+"""Discrete Minnorm on :data:`TEACHER` by depth (core-settings §3c): damping c, the common
+learning rate lr_w = lr_lambda, and the steps that reach the fixed point."""
+
+
+def teacher_instance(noise: float = 0.0, n_samples: int | None = None
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(X, Y, W_bar) of :data:`TEACHER` (:func:`teacher_student`), with label noise of std
+    ``noise`` and optionally another number of samples."""
+    return teacher_student(TEACHER["n_in"], TEACHER["n_out"],
+                           TEACHER["n_samples"] if n_samples is None else n_samples, noise,
+                           seed=TEACHER["seed"])
+
+
+def teacher_widths(depth: int) -> list[int]:
+    """Layer widths (N_i, hidden, ..., hidden, N_o) of depth ``depth`` for :data:`TEACHER`."""
+    depth = validation.depth(depth)
+    return [TEACHER["n_in"]] + [TEACHER["hidden"]] * (depth - 1) + [TEACHER["n_out"]]
+
+
 def whitened_teacher(strengths, n_in: int = 6, n_samples: int = 12,
                      seed: int = 2) -> tuple[np.ndarray, np.ndarray]:
     """(X, Y) with X^T X / P = I exactly and Y = X W^T, W with singular values ``strengths``

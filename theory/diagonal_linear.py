@@ -297,6 +297,36 @@ def loss(x, A, y) -> float:
     return float(0.5 * np.sum((A @ validation.finite_vector("x", x, size=A.shape[1]) - b) ** 2))
 
 
+INSTANCES: dict[str, tuple[int, int, int, int]] = {
+    "implicit_bias": (30, 12, 3, 5),
+    "recovery": (40, 20, 3, 5),
+}
+"""Named instances, (N, M, sparsity, seed) of :func:`sparse_instance`: ``implicit_bias``
+for the limit of gradient flow (Woodworth et al.), ``recovery`` (the core-settings §4B
+size, where l1 minimization recovers x*) for weight normalization. verify, figures and
+the tests read them here."""
+
+
+def named_instance(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(A, y, x_star) of the instance ``name`` of :data:`INSTANCES` (fresh arrays)."""
+    if name not in INSTANCES:
+        raise ValueError(f"name must be one of {sorted(INSTANCES)}, got {name!r}")
+    return sparse_instance(*INSTANCES[name])
+
+
+def gradient_flow_endpoint(A, y, alpha: float, depth: int = 2) -> np.ndarray:
+    """x at the end of gradient flow from alpha, run to t = min(1e3, 300 / alpha^2).
+
+    At large alpha the slowest linear rate is ~4 alpha^2 sigma_min(A A^T) (the kernel
+    regime), so the horizon shrinks like 1/alpha^2 there; 1e3 covers the small-alpha
+    plateau of the named instances (the claims check the endpoint against argmin Q_alpha,
+    so a horizon too short for another instance shows as a failed check, not silently).
+    """
+    alpha = validation.positive_scalar("alpha", alpha)
+    traj = gradient_flow(A, y, alpha=alpha, depth=depth, times=[min(1e3, 300.0 / alpha ** 2)])
+    return traj.raise_if_diverged().x[-1]
+
+
 def sparse_instance(n: int, m: int, sparsity: int, seed: int) -> tuple:
     """(A, y, x_star): A ~ N(0, 1/M) of M x N, x_star with ``sparsity`` nonzeros of magnitude
     in [1, 2] and random signs, y = A x_star (core-settings §4B instance)."""

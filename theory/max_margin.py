@@ -79,6 +79,24 @@ def separable_data(n_samples: int, dim: int, margin: float, seed: int) -> tuple[
     return X + margin * y[:, None] * w_star, y
 
 
+INSTANCES: dict[str, tuple[int, int, float, int]] = {
+    "standard": (30, 5, 0.5, 1),
+    "cycling": (7, 2, 1.0, 1),
+    "planar": (40, 2, 0.3, 4),
+}
+"""Named instances, (P, d, margin, seed) of :func:`separable_data`: ``standard`` (core-
+settings §1c), ``cycling`` (where Minnorm at the local step size cycles between active
+sets), ``planar`` (2-D pictures). verify, figures and the tests read them here."""
+
+
+def named_instance(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(X, y) of the instance ``name`` of :data:`INSTANCES`."""
+    if name not in INSTANCES:
+        raise ValueError(f"name must be one of {sorted(INSTANCES)}, got {name!r}")
+    n_samples, dim, margin, seed = INSTANCES[name]
+    return separable_data(n_samples, dim, margin, seed)
+
+
 def angle(w: np.ndarray, direction: np.ndarray) -> np.ndarray:
     """Angle (radians) between each row of ``w`` and ``direction``; pi/2 for w = 0.
 

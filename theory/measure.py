@@ -45,3 +45,48 @@ def first_crossing_time(times, values, level: float) -> float:
     if i == 0:
         return float(times[0])
     return float(np.interp(level, values[i - 1:i + 1], times[i - 1:i + 1]))
+
+
+def _fit_inputs(name_x: str, x, name_y: str, y, positive: bool) -> tuple[np.ndarray, np.ndarray]:
+    x = validation.finite_vector(name_x, x)
+    y = validation.finite_vector(name_y, y)
+    if x.shape != y.shape:
+        raise ValueError(f"{name_x} and {name_y} must have the same shape, got {x.shape} and "
+                         f"{y.shape}")
+    if x.size < 2:
+        raise ValueError(f"a fit needs at least 2 points, got {x.size}")
+    if positive and np.any(y <= 0.0):
+        raise ValueError(f"{name_y} must be positive for a logarithmic fit")
+    return x, y
+
+
+def log_slope(x, y) -> float:
+    """Least-squares slope of log y against x: the exponential rate r of y ~ C e^(r x)
+    (negative for a decay). ``np.polyfit`` of degree 1."""
+    x, y = _fit_inputs("x", x, "y", y, positive=True)
+    return float(np.polyfit(x, np.log(y), 1)[0])
+
+
+def loglog_slope(x, y) -> float:
+    """Least-squares slope of log y against log x: the exponent a of a power law y ~ C x^a."""
+    x, y = _fit_inputs("x", x, "y", y, positive=True)
+    if np.any(x <= 0.0):
+        raise ValueError("x must be positive for a log-log fit")
+    return float(np.polyfit(np.log(x), np.log(y), 1)[0])
+
+
+def fitted_rate(times, distances, high: float, low: float, min_points: int = 10) -> float:
+    """Decay rate of ``distances``: -:func:`log_slope` over the samples with
+    low <= distance <= high (the window where a single exponential mode dominates: below
+    ``high`` the transients have died, above ``low`` round-off has not set in).
+
+    Raises
+    ------
+    ArithmeticError
+        If fewer than ``min_points`` samples fall in the window.
+    """
+    times, distances = _fit_inputs("times", times, "distances", distances, positive=False)
+    window = (distances <= high) & (distances >= low)
+    if window.sum() < min_points:
+        raise ArithmeticError(f"only {window.sum()} samples in the fit window [{low}, {high}]")
+    return -log_slope(times[window], distances[window])

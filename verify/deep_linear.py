@@ -13,11 +13,11 @@ import numpy as np
 
 from analytic import deep_linear as exact
 from theory import deep_linear as sim
-from theory.measure import first_crossing_time
+from theory.measure import first_crossing_time, loglog_slope
 from verify.claims import Claim, Evidence
 
 SETTING = "deep_linear"
-N_IN, N_OUT, WIDTH, N_SAMPLES = 20, 5, 20, 10
+N_IN, N_OUT, N_SAMPLES = sim.TEACHER["n_in"], sim.TEACHER["n_out"], sim.TEACHER["n_samples"]
 SIGMAS = (0.1, 0.5, 1.0, 1.5)
 SOURCE_SAXE = "Saxe, McClelland, Ganguli 2013 (arXiv:1312.6120), exact solutions"
 SOURCE_MINNORM = ("Minnorm (arXiv:1806.00730) abstract; update rule reconstructed as the "
@@ -27,26 +27,22 @@ SOURCE_MINNORM = ("Minnorm (arXiv:1806.00730) abstract; update rule reconstructe
 @lru_cache(maxsize=None)
 def _teacher(noise: float = 0.0, n_samples: int = N_SAMPLES) -> tuple:
     """(X, Y, W_bar) of the module docstring, with label noise of std ``noise``."""
-    return sim.teacher_student(N_IN, N_OUT, n_samples, noise, seed=0)
-
-
-def _widths(depth: int) -> list[int]:
-    return [N_IN] + [WIDTH] * (depth - 1) + [N_OUT]
+    return sim.teacher_instance(noise, n_samples)
 
 
 def _minnorm_limit(X, Y, depth: int, sigma0: float, seed: int = 1,
                    steps: int | None = None) -> np.ndarray:
-    """M after Minnorm: depth 2 with c = 2, a = b = 0.05, 6e4 steps; depth 3 with c = 10,
-    a = b = 0.005, 3e5 steps (core-settings §3c), unless ``steps`` is given."""
-    c, lr, default = (2.0, 0.05, 60_000) if depth == 2 else (10.0, 0.005, 300_000)
-    steps = steps or default
-    W0 = sim.gaussian_init(_widths(depth), sigma0, seed)
+    """M after Minnorm with the schedule :data:`theory.deep_linear.MINNORM_SCHEDULES` of
+    ``depth`` (core-settings §3c), for ``steps`` steps if given."""
+    schedule = sim.MINNORM_SCHEDULES[depth]
+    c, lr, steps = schedule["c"], schedule["lr"], int(steps or schedule["steps"])
+    W0 = sim.gaussian_init(sim.teacher_widths(depth), sigma0, seed)
     traj = sim.minnorm_descent(X, Y, W0, c=c, lr_w=lr, lr_lambda=lr, steps=[steps])
     return sim.product(traj.raise_if_diverged().weights_at())
 
 
 def _gd_limit(X, Y, depth: int, sigma0: float, seed: int = 1, steps: int = 40_000) -> np.ndarray:
-    W0 = sim.gaussian_init(_widths(depth), sigma0, seed)
+    W0 = sim.gaussian_init(sim.teacher_widths(depth), sigma0, seed)
     traj = sim.gradient_descent(X, Y, W0, lr=0.05, steps=[steps])
     return sim.product(traj.raise_if_diverged().weights_at())
 
@@ -92,7 +88,7 @@ def _check_learning_time(rng: np.random.Generator) -> Evidence:
                                      times=times, dt=2e-3, method="rk4")
             u = traj.modes(X, Y)[1:, columns.index(s)]
             t_half.append(first_crossing_time(times, u, s / 2))
-        slope = float(np.polyfit(np.log(strengths), np.log(t_half), 1)[0])
+        slope = loglog_slope(strengths, t_half)
         measured[f"D{depth}_slope"], predicted[f"D{depth}_slope"] = slope, 2.0 / depth - 2.0
         ok &= abs(slope - (2.0 / depth - 2.0)) <= 0.01
     return Evidence(measured=measured, predicted=predicted, passed=bool(ok),
@@ -107,12 +103,12 @@ def _check_null_space(rng: np.random.Generator) -> Evidence:
     projector = exact.null_space_projector(X)
     measured, predicted, ok = {}, {}, True
     for depth in (2, 3):
-        W0 = sim.gaussian_init(_widths(depth), 1.0, seed=4)
+        W0 = sim.gaussian_init(sim.teacher_widths(depth), 1.0, seed=4)
         traj = sim.gradient_descent(X, Y, W0, lr=0.05, steps=[20_000])
         drift = float(np.abs(traj.weights_at()[0] @ projector - W0[0] @ projector).max())
         measured[f"GD_D{depth}_drift"], predicted[f"GD_D{depth}_drift"] = drift, 0.0
         ok &= drift <= 1e-12
-    W0 = sim.gaussian_init(_widths(2), 1.0, seed=4)
+    W0 = sim.gaussian_init(sim.teacher_widths(2), 1.0, seed=4)
     times = np.array([2.0, 6.0])
     decay = sim.minnorm_flow(X, Y, W0, c=2.0, eta_w=0.7, times=times, dt=1e-3, method="rk4")
     norms = [np.linalg.norm(decay.weights_at(i)[0] @ projector) for i in (1, 2)]
@@ -196,7 +192,7 @@ def _check_noise(rng: np.random.Generator) -> Evidence:
     X, Y, W_bar = _teacher(noise)
     minnorm = exact.generalization_error(_minnorm_limit(X, Y, 2, 0.5), W_bar)
     closed = exact.generalization_error(exact.min_norm_map(X, Y), W_bar)
-    W0 = sim.gaussian_init(_widths(2), 0.1, seed=1)
+    W0 = sim.gaussian_init(sim.teacher_widths(2), 0.1, seed=1)
     steps = np.unique(np.geomspace(1, 40_000, 300).astype(np.int64))
     traj = sim.gradient_descent(X, Y, W0, lr=0.05, steps=steps)
     curve = np.array([exact.generalization_error(M, W_bar) for M in traj.maps])

@@ -1,9 +1,9 @@
 """Claims about diagonal linear networks x = u^L - v^L (core-settings §4): adaptive
 simulations of ``theory.diagonal_linear`` against ``analytic.diagonal_linear``.
 
-Instances: ``sparse_instance(30, 12, 3, seed=5)`` for the implicit-bias limit (Woodworth
-et al.), ``sparse_instance(40, 20, 3, seed=5)`` for weight normalization (Chou, Rauhut,
-Ward); A ~ N(0, 1/M), x* with 3 nonzeros of size 1-2, y = A x*.
+Instances: ``theory.diagonal_linear.INSTANCES``, "implicit_bias" for the limit (Woodworth
+et al.), "recovery" for weight normalization (Chou, Rauhut, Ward); A ~ N(0, 1/M), x* with
+3 nonzeros of size 1-2, y = A x*.
 """
 from __future__ import annotations
 
@@ -24,25 +24,18 @@ SOURCE_CRW = ("Chou, Rauhut, Ward (arXiv:2305.05448) abstract; the weight-normal
 
 @lru_cache(maxsize=None)
 def _woodworth() -> tuple:
-    return sim.sparse_instance(30, 12, 3, seed=5)
+    return sim.named_instance("implicit_bias")
 
 
 @lru_cache(maxsize=None)
 def _wn_instance() -> tuple:
-    return sim.sparse_instance(40, 20, 3, seed=5)
-
-
-def _gf_endpoint(A, y, alpha: float) -> np.ndarray:
-    """Gradient flow to t = min(1e3, 300/alpha^2): the slowest linear rate at large alpha is
-    ~4 alpha^2 sigma_min(A A^T), so the horizon shrinks like 1/alpha^2 there."""
-    traj = sim.gradient_flow(A, y, alpha=alpha, times=[min(1e3, 300 / alpha ** 2)])
-    return traj.x[-1]
+    return sim.named_instance("recovery")
 
 
 def _check_limit(rng: np.random.Generator) -> Evidence:
     A, y, _ = _woodworth()
     alphas = (0.01, 0.1, 1.0, 3.0, 10.0)
-    deviations = {f"alpha={a:g}": float(np.abs(_gf_endpoint(A, y, a)
+    deviations = {f"alpha={a:g}": float(np.abs(sim.gradient_flow_endpoint(A, y, a)
                                                - exact.implicit_bias_limit(A, y, a)).max())
                   for a in alphas}
     return Evidence(measured=deviations, predicted={k: 0.0 for k in deviations},
@@ -55,7 +48,7 @@ def _check_l2_rate(rng: np.random.Generator) -> Evidence:
     x_l2 = exact.l2_min(A, y)
     scaled = {a: a ** 4 * np.linalg.norm(exact.implicit_bias_limit(A, y, a) - x_l2)
               for a in (3.0, 10.0, 30.0)}
-    simulated = {a: a ** 4 * np.linalg.norm(_gf_endpoint(A, y, a) - x_l2) for a in (3.0, 10.0)}
+    simulated = {a: a ** 4 * np.linalg.norm(sim.gradient_flow_endpoint(A, y, a) - x_l2) for a in (3.0, 10.0)}
     drift = abs(scaled[30.0] / scaled[10.0] - 1)
     agreement = max(abs(simulated[a] / scaled[a] - 1) for a in simulated)
     return Evidence(
@@ -75,7 +68,7 @@ def _check_l1_log(rng: np.random.Generator) -> Evidence:
     gaps = np.array([np.abs(exact.implicit_bias_limit(A, y, a)).sum() - l1 for a in alphas])
     exponents = np.diff(np.log(gaps)) / np.diff(np.log(alphas))  # local power of alpha
     scaled = gaps * np.log(1 / alphas ** 2)
-    simulated_gap = np.abs(_gf_endpoint(A, y, 1e-2)).sum() - l1
+    simulated_gap = np.abs(sim.gradient_flow_endpoint(A, y, 1e-2)).sum() - l1
     return Evidence(
         measured={f"l1 gap (alpha={a:g})": float(g) for a, g in zip(alphas, gaps)}
         | {f"gap ln(1/alpha^2) (alpha={a:g})": float(s) for a, s in zip(alphas, scaled)}

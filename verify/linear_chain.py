@@ -9,7 +9,7 @@ import numpy as np
 
 from analytic import linear_chain as exact
 from theory import linear_chain as sim
-from theory.measure import time_to_accuracy
+from theory.measure import fitted_rate, log_slope, loglog_slope, time_to_accuracy
 from verify.claims import Claim, Evidence
 
 SETTING = "linear_chain"
@@ -17,14 +17,6 @@ P_STAR = 2.0
 SOURCE_MINNORM = ("Minnorm (arXiv:1806.00730) abstract; its update rule is reconstructed as the "
                   "augmented-Lagrangian primal-dual flow (core-settings §0) and the linearization "
                   "derived here with sympy (analytic.linear_chain.minnorm_linearization_expr)")
-
-
-def _fitted_rate(times: np.ndarray, distances: np.ndarray, high: float, low: float) -> float:
-    """-slope of a least-squares line through log(distance) on the samples with low <= d <= high."""
-    window = (distances <= high) & (distances >= low)
-    if window.sum() < 10:
-        raise ArithmeticError(f"only {window.sum()} samples in the fit window [{low}, {high}]")
-    return float(-np.polyfit(times[window], np.log(distances[window]), 1)[0])
 
 
 def _state_distance(trajectory: sim.ChainTrajectory, depth: int) -> np.ndarray:
@@ -109,7 +101,7 @@ def _check_l2_distance(rng: np.random.Generator) -> Evidence:
             floors.append(d_sim)
             shrink.append(P_STAR - np.prod(final))
     # d_beta is linear in beta at small beta: fitted log-log slope over the grid's low end
-    slope = float(np.polyfit(np.log(betas[:4]), np.log(floors[:4]), 1)[0])
+    slope = loglog_slope(betas[:4], floors[:4])
     return Evidence(
         measured={"max_rel_error_d_beta": rel_error, "min_d_beta": min(floors),
                   "min_product_bias": min(shrink), "small_beta_slope_L2": slope},
@@ -127,7 +119,7 @@ def _check_minnorm_rate(rng: np.random.Generator) -> Evidence:
         rate = exact.minnorm_rate(P_STAR, depth, c)
         times = np.linspace(0, 40.0 / rate, 4001)
         traj = sim.minnorm_flow(w0, P_STAR, c=c, times=times, dt=5e-3, method="rk4")
-        fitted = _fitted_rate(traj.times, _state_distance(traj, depth), 1e-5, 1e-12)
+        fitted = fitted_rate(traj.times, _state_distance(traj, depth), 1e-5, 1e-12)
         key = f"L{depth}_c{c:g}"
         measured[key], predicted[key] = fitted, rate
         ok &= abs(fitted - rate) <= 0.02 * rate
@@ -141,7 +133,7 @@ def _check_minnorm_discrete(rng: np.random.Generator) -> Evidence:
         rho = exact.minnorm_contraction(P_STAR, depth, c, lr, lr)
         n = int(40.0 / -np.log(rho))
         traj = sim.minnorm_descent(w0, P_STAR, c=c, lr_w=lr, lr_lambda=lr, steps=np.arange(1, n))
-        fitted = np.exp(-_fitted_rate(traj.times, _state_distance(traj, depth), 1e-5, 1e-12))
+        fitted = np.exp(-fitted_rate(traj.times, _state_distance(traj, depth), 1e-5, 1e-12))
         key = f"L{depth}_c{c:g}_lr{lr:g}"
         measured[key], predicted[key] = float(fitted), rho
         ok &= abs(np.log(fitted) - np.log(rho)) <= 0.02 * abs(np.log(rho))
@@ -150,8 +142,6 @@ def _check_minnorm_discrete(rng: np.random.Generator) -> Evidence:
 
 
 def _check_ordering(rng: np.random.Generator) -> Evidence:
-    from scipy.optimize import brentq
-
     depth, w0, c = 2, np.array([1.5, 0.3]), 1.0
     epsilons = np.array([1e-2, 1e-3, 1e-4])
     target = exact.min_norm_solution(P_STAR, depth)
@@ -160,13 +150,12 @@ def _check_ordering(rng: np.random.Generator) -> Evidence:
     d_mn = exact.distance_to_min_norm(mn.weights, P_STAR)
     for eps in epsilons:
         t_mn.append(time_to_accuracy(mn.times, d_mn, eps))
-        beta_eps = brentq(lambda b: exact.l2_distance_to_min_norm(P_STAR, b, depth) - eps,
-                          1e-12, 1.0)
+        beta_eps = exact.l2_beta_for_distance(P_STAR, eps, depth)
         t, beta = sim.l2_best_time_to_accuracy(w0, P_STAR, eps, target=target, beta_high=beta_eps)
         t_l2.append(t)
         best_betas.append(beta)
     ratios = np.array(t_l2) / np.array(t_mn)
-    slope = float(np.polyfit(np.log(1 / epsilons), np.log(ratios), 1)[0])
+    slope = loglog_slope(1 / epsilons, ratios)
     measured = {f"T_MN(1e{int(np.log10(e))})": t for e, t in zip(epsilons, t_mn)}
     measured |= {f"T_L2(1e{int(np.log10(e))})": t for e, t in zip(epsilons, t_l2)}
     measured |= {f"ratio(1e{int(np.log10(e))})": r for e, r in zip(epsilons, ratios)}
@@ -190,7 +179,7 @@ def _check_undamped(rng: np.random.Generator) -> Evidence:
     deviation = traj.product - P_STAR
     late = traj.times > 10  # after the imbalance mode (-2 eta_w) has decayed
     peaks = _local_maxima(np.abs(deviation[late]))
-    amplitude_rate = float(-np.polyfit(traj.times[late][peaks], np.log(np.abs(deviation[late][peaks])), 1)[0])
+    amplitude_rate = -log_slope(traj.times[late][peaks], np.abs(deviation[late][peaks]))
     crossings = traj.times[late][np.flatnonzero(np.diff(np.sign(deviation[late])) != 0)]
     frequency = float(np.pi / np.mean(np.diff(crossings)))
     measured |= {"L2_amplitude_decay_rate": amplitude_rate, "L2_frequency": frequency}
@@ -205,7 +194,7 @@ def _check_undamped(rng: np.random.Generator) -> Evidence:
         distances = _state_distance(traj, depth)
         reach = np.flatnonzero(distances > 1e-3)
         head = slice(0, reach[0] if reach.size else distances.size)
-        fitted = -_fitted_rate(traj.times[head], distances[head], 1e-4, 1e-7)
+        fitted = -fitted_rate(traj.times[head], distances[head], 1e-4, 1e-7)
         measured[f"L{depth}_growth_rate"], predicted[f"L{depth}_growth_rate"] = fitted, growth
         ok &= abs(fitted - growth) <= 0.02 * growth and reach.size > 0
     return Evidence(measured=measured, predicted=predicted, passed=bool(ok))
@@ -227,7 +216,7 @@ def _check_threshold(rng: np.random.Generator) -> Evidence:
                                 dt=2e-3, lambda0=exact.min_norm_multiplier(P_STAR, depth), method="rk4")
         d = _state_distance(traj, depth)
         high, low = (1e-7, 1e-12) if rate > 0 else (1e-3, 1e-5)
-        fitted = _fitted_rate(traj.times, d, high, low)
+        fitted = fitted_rate(traj.times, d, high, low)
         key = f"c={factor:g}*c_min"
         measured[key], predicted[key] = fitted, rate
         ok &= np.sign(fitted) == np.sign(rate) and abs(fitted - rate) <= 0.05 * abs(rate)
@@ -243,8 +232,7 @@ def _check_collapse(rng: np.random.Generator) -> Evidence:
     times = np.linspace(0, 40, 401)
     collapsed = sim.minnorm_flow(w0, p_star, c=c, times=times, dt=5e-3, method="rk4")
     late = collapsed.times >= 20
-    weight_rate = float(-np.polyfit(collapsed.times[late],
-                                    np.log(np.abs(collapsed.weights[late]).max(axis=1)), 1)[0])
+    weight_rate = -log_slope(collapsed.times[late], np.abs(collapsed.weights[late]).max(axis=1))
     multiplier_slope = float(np.polyfit(collapsed.times[late], collapsed.multipliers[late], 1)[0])
     rescued = sim.minnorm_flow(w0, p_star, c=c, times=[40.0], dt=5e-3,
                                lambda0=exact.min_norm_multiplier(p_star, depth), method="rk4")
