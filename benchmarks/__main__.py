@@ -14,7 +14,11 @@ For each setting of :data:`theory.registry.SETTINGS` (its ``benchmarks.<setting>
   solver in fresh processes, cold (empty temporary cache) and from that cache;
 - ``import analytic, theory, verify`` and every module of every setting; each cached
   sympy derivation (first and second call);
-- without ``--quick``: ``python -m verify`` wall time with a warm cache, -j 1 and -j 2.
+- without ``--quick``: ``python -m verify`` wall time with a warm cache, -j 1 and -j 2;
+- the JAX peer (:mod:`benchmarks.jax_peer`, when JAX is installed: ``pip install
+  '.[bench]'``): ten gradient-descent cases timed against ``jax.jit`` + ``lax.scan`` in
+  float64 on the CPU, with default thread pools and (full mode) one thread; the target is
+  a ratio JAX time / our time above 1 on every case.
 
 Targets (issue 6) are checked at the end; a miss is printed with its size.
 
@@ -29,17 +33,19 @@ import importlib
 import json
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 from benchmarks import harness as h
+from benchmarks import jax_peer
 from benchmarks.common import ROOT, machine_info
 from theory.numba_options import CompileClock
 from theory.registry import SETTINGS
 
 TARGETS = {"small_ratio": 20.0, "large_ratio": 1.0, "large_fraction": 0.5,
            "race_speedup": 10.0, "verify_warm_s": 60.0, "import_s": 1.5,
-           "derivation_s": 2.0}
+           "derivation_s": 2.0, "jax_ratio": 1.0}
 """Issue 6 targets: jitted/twin ratio at small sizes, at large sizes; fraction of the
 bound at large sizes; speed-up over solve_ivp; verify wall time with a warm cache;
 import time; one sympy derivation."""
@@ -71,6 +77,28 @@ def measure_races(module, quick: bool) -> list[dict]:
                         for m in h.IVP_METHODS)
         print(f"{race.setting:<16}{race.solver:<29}T={race.T:<6g}{r['ours']['time_s']:>10.3g}"
               f"{speed}  ours at {r['ours']['knob']:.3g}, {race.label}", flush=True)
+    return rows
+
+
+def measure_jax_peer(quick: bool) -> dict[str, list[dict]]:
+    """The JAX peer's rows by thread setting ("default", and "1" in full mode, measured in
+    a subprocess limited to one thread); empty without JAX."""
+    if not jax_peer.jax_available():
+        print("\nJAX not installed (pip install '.[bench]'): JAX peer skipped")
+        return {}
+    print("\nJAX peer (jax.jit + lax.scan, float64, CPU): ns per step, ratio JAX / ours (> 1: "
+          "ours faster)")
+    print(jax_peer.HEADER)
+    rows = {"default": []}
+    for name in jax_peer.CASES:
+        rows["default"].append(jax_peer.measure(name, quick))
+        print(jax_peer.row(rows["default"][-1]), flush=True)
+    if not quick:
+        print("one thread:")
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "peer.json"
+            jax_peer.main(["--threads", "1", "--json", str(path)])
+            rows["1"] = json.loads(path.read_text())["results"]
     return rows
 
 
@@ -112,6 +140,11 @@ def misses(report: dict) -> list[str]:
             if d["first_s"] > TARGETS["derivation_s"]:
                 out.append(f"analytic.{module}.{name}: {d['first_s']:.2f} s, target "
                            f"{TARGETS['derivation_s']:g} s")
+    for threads, rows in report.get("jax_peer", {}).items():
+        for row in rows:
+            if row["ratio_wall"] < TARGETS["jax_ratio"]:
+                out.append(f"JAX peer {row['case']} ({row['size']}, threads {threads}): JAX takes "
+                           f"{row['ratio_wall']:.2f}x our time, target > {TARGETS['jax_ratio']:g}x")
     for jobs, v in report.get("verify", {}).items():
         if v["wall_s"] > TARGETS["verify_warm_s"]:
             out.append(f"python -m verify -j {jobs}: {v['wall_s']:.0f} s warm, target "
@@ -164,6 +197,14 @@ def to_markdown(report: dict) -> str:
                    for n, d in ds.items()), reverse=True)[:3]
     lines.append("Slowest sympy derivations (first call): " + ", ".join(
         f"`{n}` {t:.2f} s" for t, n in slow) + ".")
+    if report.get("jax_peer"):
+        lines += ["", "JAX peer (ns per step, wall; ratio JAX / ours, > 1: ours faster):", "",
+                  "| case | size | threads | ours | JAX | ratio (wall) | ratio (CPU) |",
+                  "|---|---|---|---|---|---|---|"]
+        for threads, rows in report["jax_peer"].items():
+            lines += [f"| {r['case']} | {r['size']} | {threads} | {r['ours_ns_per_step']:.4g} | "
+                      f"{r['jax_ns_per_step']:.4g} ({r['jax_variant']}) | {r['ratio_wall']:.2f} | "
+                      f"{r['ratio_cpu']:.2f} |" for r in rows]
     for jobs, v in report.get("verify", {}).items():
         lines.append(f"- `python -m verify -j {jobs}` (warm cache): {v['wall_s']:.1f} s wall; "
                      f"{v['summary']}")
@@ -239,6 +280,8 @@ def main(argv: list[str] | None = None) -> dict:
         for jobs, v in report["verify"].items():
             print(f"python -m verify -j {jobs} (warm cache): {v['wall_s']:.1f} s wall; "
                   f"{v['summary']}")
+
+    report["jax_peer"] = measure_jax_peer(args.quick)
 
     report["misses"] = misses(report)
     report["seconds"] = time.perf_counter() - start

@@ -9,13 +9,12 @@ step size and the same number of steps:
 - JAX, two variants, each one ``jax.jit``-compiled ``run(state0, data, n)`` with ``n``
   static whose ``lax.fori_loop`` holds the whole step: ``grad``, gradient descent on the
   loss by ``jax.grad`` (what a JAX user writes first), and ``hand``, the update written
-  out with the arithmetic of our kernel (its products and the order of its factors),
-  with A^T r and Z^T s written as ``r @ A`` and ``s @ Z`` (XLA's CPU backend compiles
-  ``A.T @ r`` to a transposed copy of A in every step). XLA's speed depends on such
-  details in both directions, so the faster variant is taken as JAX's time. The data
-  arrays are arguments of ``run`` (not constants baked into the compiled program),
-  hyperparameters are Python floats, and the result is waited for with
-  ``block_until_ready``.
+  out with the same products as our kernel, A^T r and Z^T s written as ``r @ A`` and
+  ``s @ Z`` (XLA's CPU backend compiles ``A.T @ r`` to a transposed copy of A in every
+  step). XLA's speed depends on such details in both directions, so the faster variant
+  is taken as JAX's time. The data arrays are arguments of ``run`` (not constants baked
+  into the compiled program), hyperparameters are Python floats, and the result is
+  waited for with ``block_until_ready``.
 
 Both sides are warmed up first: numba loads (or compiles) its kernel and XLA compiles
 ``run`` for both step counts used. The warm-up run of ``n`` steps is also the check: our
@@ -273,7 +272,7 @@ def _margin(n_samples: int, dim: int) -> Setup:
     jax = _jax()
     X, y = max_margin.separable_data(n_samples, dim, MARGIN_VALUE, MARGIN_SEED)
     Z = max_margin.signed_data(X, y)
-    lr = 1.0 / np.linalg.eigvalsh(Z.T @ Z)[-1]
+    lr = float(1.0 / np.linalg.eigvalsh(Z.T @ Z)[-1])
 
     def loss(w, data):
         (signed,) = data
@@ -403,7 +402,8 @@ HEADER = (f"{'case':<16}{'size':<16}{'steps':>10}{'ours':>11}{'JAX grad':>11}{'J
           f"{'(faster JAX variant)':>22}")
 
 
-def _row(result: dict) -> str:
+def row(result: dict) -> str:
+    """One table line (:data:`HEADER`) of a :func:`measure` result."""
     jax_times = "".join(f"{result['variants'][variant]['ns_per_step']:>11.4g}"
                         for variant in VARIANTS)
     return (f"{result['case']:<16}{result['size']:<16}{result['steps']:>10}"
@@ -459,7 +459,7 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for name in args.case or CASES:
         results.append(measure(name, args.quick))
-        print(_row(results[-1]), flush=True)
+        print(row(results[-1]), flush=True)
     if args.json:
         report = {"machine": {**machine_info(), "jax": jax.__version__},
                   "environment": environment, "quick": args.quick, "results": results}

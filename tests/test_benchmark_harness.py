@@ -134,12 +134,27 @@ def test_benchmark_report_lists_misses_and_renders_markdown():
               "seconds": 1.0, "cases": [case], "races": [race],
               "compile_in_run_s": {"toy": 0.0},
               "imports": {"packages_s": 0.1, "all_modules_s": 2.0},
-              "derivations": {"toy": {"x_expr": {"first_s": 3.0, "second_s": 1e-7}}}}
+              "derivations": {"toy": {"x_expr": {"first_s": 3.0, "second_s": 1e-7}}},
+              "jax_peer": {"default": [{"case": "toy_N4", "size": "N=4", "ours_ns_per_step": 2.0,
+                                        "jax_ns_per_step": 1.0, "jax_variant": "grad",
+                                        "ratio_wall": 0.5, "ratio_cpu": 0.5}]}}
     report["misses"] = misses(report)
     text = " ".join(report["misses"])
     for fragment in ("slower than the twin (0.50x)", "25% of the memory bound",
-                     "5.0x faster than RK45", "all_modules_s", "x_expr: 3.00 s"):
+                     "5.0x faster than RK45", "all_modules_s", "x_expr: 3.00 s",
+                     "JAX peer toy_N4 (N=4, threads default): JAX takes 0.50x our time"):
         assert fragment in text
     markdown = to_markdown(report)
     assert "| toy | loop | large: n=1 |" in markdown and "not reached" in markdown
+    assert "| toy_N4 | N=4 | default | 2 | 1 (grad) | 0.50 | 0.50 |" in markdown
     assert f"Targets missed: {len(report['misses'])}" in markdown
+
+
+def test_jax_peer_covers_the_ten_cases_and_skips_without_jax(monkeypatch, capsys):
+    from benchmarks import jax_peer
+
+    assert len(jax_peer.CASES) == 10
+    assert {c.split("_")[0] for c in jax_peer.CASES} == {"chain", "deep", "diagonal", "margin"}
+    monkeypatch.setattr(jax_peer, "jax_available", lambda: False)
+    assert jax_peer.main(["--quick"]) == 0
+    assert "JAX not installed" in capsys.readouterr().out

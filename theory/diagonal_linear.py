@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from theory import solve, validation
+from theory.linalg import integer_power, matvec, matvec_transposed
 from theory.numba_options import jit
 from theory.results import Trajectory
 from theory.solve import Problem, compile_loops
@@ -90,42 +91,47 @@ def initial_state(parametrization: int, alpha: float, n: int) -> np.ndarray:
 @jit
 def field(y, args, out, work):
     """Write F(y) into ``out`` (module docstring); ``args`` = (A, b, params), ``work`` =
-    (x, g, residual) of sizes N, N, M; the two products with A go through BLAS (np.dot
-    into buffers)."""
+    (x, g, residual) of sizes N, N, M; products with A by :mod:`theory.linalg`, the
+    parametrization's branch outside the element loops (so that they vectorize) and the
+    powers by products at small depths."""
     A, b, params = args
     x, g, residual = work
     m, n = A.shape
     algorithm = int(params[ALGORITHM])
     depth = int(params[DEPTH])
-    for i in range(n):
-        if algorithm == GF:
-            u, v = y[i], y[n + i]
-        elif algorithm == POLAR:
-            u, v = y[i] * np.cos(y[n + i]), y[i] * np.sin(y[n + i])
-        else:
-            u, v = y[0] * y[1 + i], y[0] * y[1 + n + i]
-        x[i] = u ** depth - v ** depth
-    np.dot(A, x, residual)
-    for k in range(m):
-        residual[k] -= b[k]
-    np.dot(A.T, residual, g)
     if algorithm == GF:
         for i in range(n):
-            out[i] = -params[RATE_1] * depth * y[i] ** (depth - 1) * g[i]
-            out[n + i] = params[RATE_1] * depth * y[n + i] ** (depth - 1) * g[i]
+            x[i] = integer_power(y[i], depth) - integer_power(y[n + i], depth)
+    elif algorithm == POLAR:
+        for i in range(n):
+            u, v = y[i] * np.cos(y[n + i]), y[i] * np.sin(y[n + i])
+            x[i] = integer_power(u, depth) - integer_power(v, depth)
+    else:
+        for i in range(n):
+            x[i] = (integer_power(y[0] * y[1 + i], depth)
+                    - integer_power(y[0] * y[1 + n + i], depth))
+    matvec(A, x, residual)
+    for k in range(m):
+        residual[k] -= b[k]
+    matvec_transposed(A, residual, g)
+    if algorithm == GF:
+        rate = params[RATE_1] * depth
+        for i in range(n):
+            out[i] = -rate * integer_power(y[i], depth - 1) * g[i]
+            out[n + i] = rate * integer_power(y[n + i], depth - 1) * g[i]
     elif algorithm == POLAR:
         for i in range(n):
             r, c, s = y[i], np.cos(y[n + i]), np.sin(y[n + i])
-            c_l = c ** depth - s ** depth
-            s_l = c ** (depth - 1) * s + s ** (depth - 1) * c
-            out[i] = -params[RATE_1] * depth * r ** (depth - 1) * c_l * g[i]
-            out[n + i] = params[RATE_2] * depth * r ** depth * s_l * g[i]
+            c_l = integer_power(c, depth) - integer_power(s, depth)
+            s_l = integer_power(c, depth - 1) * s + integer_power(s, depth - 1) * c
+            out[i] = -params[RATE_1] * depth * integer_power(r, depth - 1) * c_l * g[i]
+            out[n + i] = params[RATE_2] * depth * integer_power(r, depth) * s_l * g[i]
     else:
         radius = y[0]
         along = 0.0  # phi . grad_w, grad_w = (L u^(L-1) g, -L v^(L-1) g)
         for i in range(n):
-            gu = depth * (radius * y[1 + i]) ** (depth - 1) * g[i]
-            gv = -depth * (radius * y[1 + n + i]) ** (depth - 1) * g[i]
+            gu = depth * integer_power(radius * y[1 + i], depth - 1) * g[i]
+            gv = -depth * integer_power(radius * y[1 + n + i], depth - 1) * g[i]
             along += y[1 + i] * gu + y[1 + n + i] * gv
             out[1 + i] = gu
             out[1 + n + i] = gv

@@ -4,7 +4,8 @@ Data X (P x d), labels y in {-1, +1}; z_mu = y_mu x_mu are the rows of Z, margin
 
 - Gradient descent on L(w) = sum_mu l(z_mu . w), l(u) = log(1 + e^-u) (logistic) or e^-u
   (exponential): dw/dt = eta sum_mu (-l'(m_mu)) z_mu, with -l'(u) = sigmoid(-u) or e^-u,
-  both evaluated in overflow-safe forms so that horizons of 1e6 steps and more stay exact.
+  both evaluated in overflow-safe forms so that horizons of 1e6 steps and more stay exact,
+  with the vectorizable exp of :mod:`theory.elementary` (within 1 ulp of libm's).
 - Minnorm for classification (core-settings §0, §1a): the primal-dual flow of
   1/2 |w|^2 + sum_mu lambda_mu (1 - m_mu), lambda >= 0:
       dw/dt = -eta_w (w - Z^T lambda),
@@ -24,6 +25,8 @@ from typing import Literal
 import numpy as np
 
 from theory import solve, validation
+from theory.elementary import exp, sigmoid_of_negative
+from theory.linalg import matvec, matvec_transposed
 from theory.numba_options import jit
 from theory.results import Trajectory
 from theory.solve import Problem, compile_loops
@@ -130,39 +133,15 @@ def loss(w, X, y, kind: Literal["logistic", "exponential"] = "logistic") -> floa
 
 
 @jit
-def _sigmoid_of_negative(u):
-    """sigmoid(-u) = 1 / (1 + e^u), without overflow for any u."""
-    if u >= 0.0:
-        e = np.exp(-u)
-        return e / (1.0 + e)
-    return 1.0 / (1.0 + np.exp(u))
-
-
-BLAS_MIN_ENTRIES = 4096
-"""Z with at least this many entries is multiplied through BLAS (np.dot into buffers
-allocated before the time loop); smaller Z by plain loops, which avoid BLAS's per-call
-cost (~1 us), larger than the whole product at the sizes ``verify`` uses."""
-
-
-@jit
 def field(y, args, out, work):
     """Write F(y) into ``out`` (module docstring); ``args`` = (Z, params), ``work`` =
-    (margins, w_sum) of sizes P and d. Products with Z use BLAS from BLAS_MIN_ENTRIES
-    entries on."""
+    (margins, w_sum) of sizes P and d. Products with Z by :mod:`theory.linalg`."""
     Z, params = args
     margins, w_sum = work
     n_samples, dim = Z.shape
-    blas = n_samples * dim >= BLAS_MIN_ENTRIES
     algorithm = int(params[ALGORITHM])
     eta_w = params[ETA_W]
-    if blas:
-        np.dot(Z, y[:dim], margins)
-    else:
-        for mu in range(n_samples):
-            acc = 0.0
-            for j in range(dim):
-                acc += Z[mu, j] * y[j]
-            margins[mu] = acc
+    matvec(Z, y[:dim], margins)
     if algorithm == MINNORM:
         eta_lambda = params[ETA_LAMBDA]
         for mu in range(n_samples):
@@ -172,20 +151,13 @@ def field(y, args, out, work):
             out[dim + mu] = drive
             margins[mu] = y[dim + mu]  # the weights of Z^T lambda
     else:
-        for mu in range(n_samples):
-            if algorithm == LOGISTIC:
-                margins[mu] = _sigmoid_of_negative(margins[mu])
-            else:
-                margins[mu] = np.exp(-margins[mu])
-    if blas:
-        np.dot(Z.T, margins, w_sum)
-    else:
-        for j in range(dim):
-            w_sum[j] = 0.0
-        for mu in range(n_samples):
-            coef = margins[mu]
-            for j in range(dim):
-                w_sum[j] += coef * Z[mu, j]
+        if algorithm == LOGISTIC:  # branch outside the loops, so that LLVM vectorizes them
+            for mu in range(n_samples):
+                margins[mu] = sigmoid_of_negative(margins[mu])
+        else:
+            for mu in range(n_samples):
+                margins[mu] = exp(-margins[mu])
+    matvec_transposed(Z, margins, w_sum)
     if algorithm == MINNORM:
         for j in range(dim):
             out[j] = -eta_w * (y[j] - w_sum[j])

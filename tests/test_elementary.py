@@ -1,0 +1,77 @@
+"""The kernels' building blocks against NumPy: the vectorizable exp of theory.elementary over
+the whole float64 range, and the small products of theory.linalg."""
+import numpy as np
+import pytest
+
+from theory import elementary
+from theory.numba_options import jit
+
+
+@jit
+def _apply_exp(x, out):
+    for i in range(x.size):
+        out[i] = elementary.exp(x[i])
+
+
+@jit
+def _apply_sigmoid(x, out):
+    for i in range(x.size):
+        out[i] = elementary.sigmoid_of_negative(x[i])
+
+
+def _ulps(got: np.ndarray, want: np.ndarray) -> np.ndarray:
+    return np.abs(got - want) / np.spacing(want)
+
+
+def test_exp_is_within_one_ulp_of_numpy_over_the_float64_range():
+    """1 ulp: the reduction is exact and the degree-13 Taylor error is < 5e-18 relative, so
+    only Horner's rounding remains (module docstring); the subnormal range included."""
+    rng = np.random.default_rng(0)
+    x = np.concatenate((rng.uniform(-745.0, 709.7, 400_000), rng.uniform(-1.0, 1.0, 100_000),
+                        np.arange(-745, 710, dtype=np.float64)))
+    got = np.empty_like(x)
+    _apply_exp(x, got)
+    assert _ulps(got, np.exp(x)).max() <= 1.0
+
+
+@pytest.mark.parametrize("x,expected", [(np.inf, np.inf), (-np.inf, 0.0), (710.0, np.inf),
+                                        (-746.0, 0.0), (0.0, 1.0), (-0.0, 1.0),
+                                        (709.78, np.exp(709.78)), (-745.13, np.exp(-745.13))])
+def test_exp_limits(x, expected):
+    got = np.empty(1)
+    _apply_exp(np.array([x]), got)
+    assert got[0] == expected
+
+
+def test_exp_propagates_nan():
+    got = np.empty(1)
+    _apply_exp(np.array([np.nan]), got)
+    assert np.isnan(got[0])
+
+
+def test_sigmoid_of_negative_matches_its_definition_without_overflow():
+    u = np.concatenate((np.linspace(-40.0, 40.0, 8001), [-1e300, 1e300, 0.0]))
+    got = np.empty_like(u)
+    _apply_sigmoid(u, got)
+    with np.errstate(over="ignore"):
+        want = 1.0 / (1.0 + np.exp(u))
+    # both sides round an exp (<= 1 ulp), an addition and a division: a few ulps apart
+    np.testing.assert_allclose(got, want, rtol=1e-15, atol=0.0)
+
+
+@pytest.mark.parametrize("shape", [(3, 5), (40, 103)])
+def test_small_and_blas_products_agree_with_numpy(shape):
+    """theory.linalg switches from loops to BLAS at BLAS_MIN_ENTRIES entries; both paths
+    give A x and A^T r to rounding (shapes on either side of the switch)."""
+    from theory.linalg import BLAS_MIN_ENTRIES, integer_power, matvec, matvec_transposed
+
+    rng = np.random.default_rng(1)
+    A, x, r = rng.standard_normal(shape), rng.standard_normal(shape[1]), rng.standard_normal(shape[0])
+    assert (A.size >= BLAS_MIN_ENTRIES) == (shape == (40, 103))
+    out_x, out_r = np.empty(shape[0]), np.empty(shape[1])
+    matvec(A, x, out_x)
+    matvec_transposed(A, r, out_r)
+    np.testing.assert_allclose(out_x, A @ x, rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(out_r, A.T @ r, rtol=1e-13, atol=1e-13)
+    for n in range(6):
+        assert integer_power(1.7, n) == pytest.approx(1.7 ** n, rel=4e-16)
