@@ -198,7 +198,7 @@ def _chain(depth: int) -> Setup:
         r = CHAIN_P_STAR - prefix[-1] * w[-1]
         return w + CHAIN_LR * (CHAIN_SIGMA * r * (prefix * suffix))
 
-    return Setup(lambda n: linear_chain.gradient_descent(w0, CHAIN_P_STAR, lr=CHAIN_LR, steps=[n],
+    return Setup(lambda n: linear_chain.gradient_descent(CHAIN_P_STAR, w0, lr=CHAIN_LR, steps=[n],
                                                          sigma=CHAIN_SIGMA),
                  lambda traj: traj.weights[-1], _peers(loss, step, CHAIN_LR, w0, ()))
 

@@ -60,7 +60,7 @@ def run_solver(name: str, backend: str, steps: int,
         ended in a subnormal state (the timing would measure denormal arithmetic).
     """
     horizon = {"times": [steps * DT]} if name.endswith("_flow") else {"steps": [steps]}
-    traj = linear_chain.SOLVERS[name](w0, P_STAR, sigma=SIGMA, backend=backend,
+    traj = linear_chain.SOLVERS[name](P_STAR, w0, sigma=SIGMA, backend=backend,
                                       **SOLVER_ARGS[name], **horizon)
     check_trajectory(traj, f"{name} ({backend})")
     return traj
@@ -188,7 +188,7 @@ def _chain_run(name: str, depth: int) -> Callable[[str, int], int]:
     def run(backend: str, steps: int) -> int:
         horizon = ({"times": [steps * dt * scale], "dt": dt * scale} if dt is not None
                    else {"steps": [steps]})
-        traj = linear_chain.SOLVERS[name](w0, P_STAR, sigma=SIGMA, backend=backend,
+        traj = linear_chain.SOLVERS[name](P_STAR, w0, sigma=SIGMA, backend=backend,
                                           **kwargs, **horizon)
         check_trajectory(traj, f"{name} L={depth} ({backend})")
         return traj.steps
@@ -217,7 +217,7 @@ def races() -> list[Race]:
         kwargs = {k: v for k, v in SOLVER_ARGS[name].items() if k != "dt"}
 
         def ours(n, name=name, kwargs=kwargs):
-            return linear_chain.SOLVERS[name](w0, P_STAR, sigma=SIGMA, times=[RACE_T],
+            return linear_chain.SOLVERS[name](P_STAR, w0, sigma=SIGMA, times=[RACE_T],
                                               dt=RACE_T / n, **kwargs).states[-1]
 
         out.append(Race("linear_chain", name, "L=3", ours, 8,

@@ -49,7 +49,7 @@ def _flow(solver: Callable[..., lc.ChainTrajectory], w0: np.ndarray, horizon: fl
     kwargs.setdefault("dt", DT)
     kwargs.setdefault("method", "rk4")
     times = np.linspace(0.0, horizon, samples + 1)[1:]
-    return solver(w0, P_STAR, times=times, sigma=SIGMA, **kwargs).raise_if_diverged()
+    return solver(P_STAR, w0, times=times, sigma=SIGMA, **kwargs).raise_if_diverged()
 
 
 def _distance(traj: lc.ChainTrajectory) -> np.ndarray:
@@ -215,7 +215,7 @@ def t_epsilon(out_dir: Path, fmt: str) -> Path:
 def _best_l2(eps: float) -> tuple[float, float]:
     """(min over beta of the L2 T_eps, its beta); beta_eps solves d_beta = eps."""
     beta_eps = an.l2_beta_for_distance(P_STAR, eps, 2)
-    return lc.l2_best_time_to_accuracy(W0[2], P_STAR, eps, target=an.min_norm_solution(P_STAR, 2),
+    return lc.l2_best_time_to_accuracy(P_STAR, W0[2], eps, target=an.min_norm_solution(P_STAR, 2),
                                        beta_high=beta_eps, sigma=SIGMA, dt=L2_DT,
                                        samples=T_EPS_SAMPLES)
 

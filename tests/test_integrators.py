@@ -32,7 +32,7 @@ def test_fitted_order_matches_declared(method, backend):
     dts, errors = [], []
     for k in range(2, 12):
         dt = 2.0 ** -k
-        traj = sim.minnorm_flow([Y0[0]], P_STAR, c=C, eta_w=ETA_W, eta_lambda=ETA_LAMBDA,
+        traj = sim.minnorm_flow(P_STAR, [Y0[0]], c=C, eta_w=ETA_W, eta_lambda=ETA_LAMBDA,
                                 lambda0=Y0[1], times=[T], dt=dt, method=method,
                                 backend=backend)
         error = np.abs(traj.final - reference).max()

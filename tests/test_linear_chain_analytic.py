@@ -74,7 +74,7 @@ def test_l2_threshold_at_depth_two_collapses_to_the_origin():
     assert exact.l2_beta_max(2.0, 2) == pytest.approx(2.0)
     np.testing.assert_array_equal(exact.l2_fixed_point(2.0, 2.5, 2), 0.0)
     # the slowest rate at the origin is beta - sigma p* = 0.5: e^-50 ~ 2e-22 left at t = 100
-    final = sim.l2_flow([1.5, 0.3], 2.0, beta=2.5, times=[100.0], method="rk4", dt=1e-2).final[:-1]
+    final = sim.l2_flow(2.0, [1.5, 0.3], beta=2.5, times=[100.0], method="rk4", dt=1e-2).final[:-1]
     assert np.abs(final).max() < 1e-15
 
 
@@ -94,11 +94,11 @@ def test_l2_product_bias_first_order():
 def test_imbalance_solution_matches_simulation(algorithm, beta, eta):
     w0, times = np.array([1.2, 0.5, 0.9]), np.array([0.5, 2.0, 5.0])
     if algorithm == "gd":
-        traj = sim.gradient_flow(w0, 2.0, eta=eta, times=times, dt=1e-3, method="rk4")
+        traj = sim.gradient_flow(2.0, w0, eta=eta, times=times, dt=1e-3, method="rk4")
     elif algorithm == "l2":
-        traj = sim.l2_flow(w0, 2.0, beta=beta, eta=eta, times=times, dt=1e-3, method="rk4")
+        traj = sim.l2_flow(2.0, w0, beta=beta, eta=eta, times=times, dt=1e-3, method="rk4")
     else:
-        traj = sim.minnorm_flow(w0, 2.0, c=0.5, eta_w=eta, times=times, dt=1e-3, method="rk4")
+        traj = sim.minnorm_flow(2.0, w0, c=0.5, eta_w=eta, times=times, dt=1e-3, method="rk4")
     observed = traj.weights[1:] ** 2 - traj.weights[1:, :1] ** 2
     np.testing.assert_allclose(exact.imbalances(w0, times, algorithm, eta, beta), observed,
                                atol=1e-10)
@@ -113,7 +113,7 @@ def test_gd_limit_expression_at_depth_two():
 def test_gd_limit_crosses_zero_with_the_unique_smallest_weight():
     w0 = np.array([1.5, -0.3, 0.9])
     limit = exact.gd_limit(w0, 2.0)
-    final = sim.gradient_flow(w0, 2.0, times=[60.0], dt=2e-3, stop_tol=1e-12, method="rk4").final[:-1]
+    final = sim.gradient_flow(2.0, w0, times=[60.0], dt=2e-3, stop_tol=1e-12, method="rk4").final[:-1]
     np.testing.assert_allclose(final, limit, atol=1e-9)
     assert limit[1] > 0
 

@@ -27,7 +27,7 @@ def run(name: str, w0, backend: str, **extra):
         "minnorm_descent": {"c": 0.8, "lr_w": 0.02, "lr_lambda": 0.03, "lambda0": 0.1, **discrete},
         "minnorm_flow": {"c": 0.8, "eta_w": 1.0, "eta_lambda": 1.5, "lambda0": 0.1, **flow},
     }[name]
-    return sim.SOLVERS[name](w0, P_STAR, **{**common, **kwargs, **extra})
+    return sim.SOLVERS[name](P_STAR, w0, **{**common, **kwargs, **extra})
 
 
 @pytest.mark.parametrize("name", sorted(sim.SOLVERS))
@@ -62,19 +62,19 @@ def test_vector_field_is_the_augmented_lagrangian_gradient(y, c, lam):
 
 
 def test_converged_status_stops_early_and_fills_the_remaining_samples():
-    traj = sim.gradient_flow([1.5, 0.3], P_STAR, times=[10.0, 100.0, 1000.0], dt=0.01, stop_tol=1e-12, method="rk4")
+    traj = sim.gradient_flow(P_STAR, [1.5, 0.3], times=[10.0, 100.0, 1000.0], dt=0.01, stop_tol=1e-12, method="rk4")
     assert traj.status is Status.CONVERGED and traj.steps < 100_000
     np.testing.assert_array_equal(traj.states[-1], traj.states[-2])
 
 
 def test_max_steps_status_when_tolerance_is_off():
-    traj = sim.gradient_flow([1.5, 0.3], P_STAR, times=[5.0], dt=0.01, method="rk4")
+    traj = sim.gradient_flow(P_STAR, [1.5, 0.3], times=[5.0], dt=0.01, method="rk4")
     assert traj.status is Status.COMPLETED and traj.steps == 500
 
 
 @pytest.mark.parametrize("backend", ["numba", "numpy"])
 def test_divergence_is_reported_with_its_step_and_no_nan(backend):
-    traj = sim.gradient_descent([1.5, 0.3], P_STAR, lr=3.0, steps=[5, 50, 500], backend=backend, stop_tol=1e-12)
+    traj = sim.gradient_descent(P_STAR, [1.5, 0.3], lr=3.0, steps=[5, 50, 500], backend=backend, stop_tol=1e-12)
     assert traj.status is Status.DIVERGED
     assert traj.diverged_at is not None and 0 < traj.diverged_at <= 500
     assert np.all(np.isfinite(traj.states)) and traj.times[-1] < traj.diverged_at
@@ -89,35 +89,35 @@ def test_problem_from_data():
 
 
 BAD_CALLS = [
-    ("w0", lambda: sim.gradient_flow([], P_STAR, times=[1.0], method="rk4", dt=1e-2)),  # depth < 1
-    ("w0", lambda: sim.gradient_flow([[1.0, 2.0]], P_STAR, times=[1.0], method="rk4", dt=1e-2)),
-    ("w0", lambda: sim.gradient_flow([1.0, np.nan], P_STAR, times=[1.0], method="rk4", dt=1e-2)),
-    ("p_star", lambda: sim.gradient_flow([1.0, 1.0], np.inf, times=[1.0], method="rk4", dt=1e-2)),
-    ("sigma", lambda: sim.gradient_flow([1.0, 1.0], P_STAR, sigma=0.0, times=[1.0], method="rk4", dt=1e-2)),
-    ("dt", lambda: sim.gradient_flow([1.0, 1.0], P_STAR, times=[1.0], dt=0.0, method="rk4")),
-    ("dt", lambda: sim.gradient_flow([1.0, 1.0], P_STAR, times=[1.0], dt=-1e-3, method="rk4")),
-    ("eta", lambda: sim.gradient_flow([1.0, 1.0], P_STAR, times=[1.0], eta=0.0, method="rk4", dt=1e-2)),
-    ("times", lambda: sim.gradient_flow([1.0, 1.0], P_STAR, times=[0.0], method="rk4", dt=1e-2)),  # no horizon
-    ("times", lambda: sim.gradient_flow([1.0, 1.0], P_STAR, times=[2.0, 1.0], method="rk4", dt=1e-2)),
-    ("times", lambda: sim.gradient_flow([1.0, 1.0], P_STAR, times=[np.inf], method="rk4", dt=1e-2)),
-    ("lr", lambda: sim.gradient_descent([1.0, 1.0], P_STAR, lr=0.0, steps=[10])),
-    ("steps", lambda: sim.gradient_descent([1.0, 1.0], P_STAR, lr=0.1, steps=[0])),
-    ("steps", lambda: sim.gradient_descent([1.0, 1.0], P_STAR, lr=0.1, steps=[2.5])),
-    ("beta", lambda: sim.l2_flow([1.0, 1.0], P_STAR, beta=-0.1, times=[1.0], method="rk4", dt=1e-2)),
-    ("beta", lambda: sim.l2_descent([1.0, 1.0], P_STAR, beta=np.nan, lr=0.1, steps=[3])),
-    ("c", lambda: sim.minnorm_flow([1.0, 1.0], P_STAR, c=-1.0, times=[1.0], method="rk4", dt=1e-2)),
-    ("lr_lambda", lambda: sim.minnorm_descent([1.0, 1.0], P_STAR, c=1.0, lr_w=0.1,
+    ("w0", lambda: sim.gradient_flow(P_STAR, [], times=[1.0], method="rk4", dt=1e-2)),  # depth < 1
+    ("w0", lambda: sim.gradient_flow(P_STAR, [[1.0, 2.0]], times=[1.0], method="rk4", dt=1e-2)),
+    ("w0", lambda: sim.gradient_flow(P_STAR, [1.0, np.nan], times=[1.0], method="rk4", dt=1e-2)),
+    ("p_star", lambda: sim.gradient_flow(np.inf, [1.0, 1.0], times=[1.0], method="rk4", dt=1e-2)),
+    ("sigma", lambda: sim.gradient_flow(P_STAR, [1.0, 1.0], sigma=0.0, times=[1.0], method="rk4", dt=1e-2)),
+    ("dt", lambda: sim.gradient_flow(P_STAR, [1.0, 1.0], times=[1.0], dt=0.0, method="rk4")),
+    ("dt", lambda: sim.gradient_flow(P_STAR, [1.0, 1.0], times=[1.0], dt=-1e-3, method="rk4")),
+    ("eta", lambda: sim.gradient_flow(P_STAR, [1.0, 1.0], times=[1.0], eta=0.0, method="rk4", dt=1e-2)),
+    ("times", lambda: sim.gradient_flow(P_STAR, [1.0, 1.0], times=[0.0], method="rk4", dt=1e-2)),  # no horizon
+    ("times", lambda: sim.gradient_flow(P_STAR, [1.0, 1.0], times=[2.0, 1.0], method="rk4", dt=1e-2)),
+    ("times", lambda: sim.gradient_flow(P_STAR, [1.0, 1.0], times=[np.inf], method="rk4", dt=1e-2)),
+    ("lr", lambda: sim.gradient_descent(P_STAR, [1.0, 1.0], lr=0.0, steps=[10])),
+    ("steps", lambda: sim.gradient_descent(P_STAR, [1.0, 1.0], lr=0.1, steps=[0])),
+    ("steps", lambda: sim.gradient_descent(P_STAR, [1.0, 1.0], lr=0.1, steps=[2.5])),
+    ("beta", lambda: sim.l2_flow(P_STAR, [1.0, 1.0], beta=-0.1, times=[1.0], method="rk4", dt=1e-2)),
+    ("beta", lambda: sim.l2_descent(P_STAR, [1.0, 1.0], beta=np.nan, lr=0.1, steps=[3])),
+    ("c", lambda: sim.minnorm_flow(P_STAR, [1.0, 1.0], c=-1.0, times=[1.0], method="rk4", dt=1e-2)),
+    ("lr_lambda", lambda: sim.minnorm_descent(P_STAR, [1.0, 1.0], c=1.0, lr_w=0.1,
                                               lr_lambda=0.0, steps=[3])),
-    ("lambda0", lambda: sim.minnorm_flow([1.0, 1.0], P_STAR, c=1.0, times=[1.0],
+    ("lambda0", lambda: sim.minnorm_flow(P_STAR, [1.0, 1.0], c=1.0, times=[1.0],
                                          lambda0=np.nan, method="rk4", dt=1e-2)),
-    ("tol", lambda: sim.gradient_flow([1.0, 1.0], P_STAR, times=[1.0], stop_tol=-1.0, method="rk4", dt=1e-2)),
-    ("method", lambda: sim.gradient_flow([1.0, 1.0], P_STAR, times=[1.0], method="rk45", dt=1e-2)),
-    ("backend", lambda: sim.gradient_flow([1.0, 1.0], P_STAR, times=[1.0], backend="jax", method="rk4", dt=1e-2)),
+    ("tol", lambda: sim.gradient_flow(P_STAR, [1.0, 1.0], times=[1.0], stop_tol=-1.0, method="rk4", dt=1e-2)),
+    ("method", lambda: sim.gradient_flow(P_STAR, [1.0, 1.0], times=[1.0], method="rk45", dt=1e-2)),
+    ("backend", lambda: sim.gradient_flow(P_STAR, [1.0, 1.0], times=[1.0], backend="jax", method="rk4", dt=1e-2)),
     ("x and y", lambda: sim.problem_from_data([1.0, 2.0], [1.0])),
     ("x", lambda: sim.problem_from_data([0.0, 0.0], [1.0, 1.0])),
-    ("w0", lambda: sim.gradient_flow("ab", P_STAR, times=[1.0], method="rk4", dt=1e-2)),
-    ("steps", lambda: sim.gradient_descent([1.0, 1.0], P_STAR, lr=0.1, steps="x")),
-    ("dt", lambda: sim.gradient_flow([1.0, 1.0], P_STAR, times=[1e3], dt=1e-16, method="rk4")),
+    ("w0", lambda: sim.gradient_flow(P_STAR, "ab", times=[1.0], method="rk4", dt=1e-2)),
+    ("steps", lambda: sim.gradient_descent(P_STAR, [1.0, 1.0], lr=0.1, steps="x")),
+    ("dt", lambda: sim.gradient_flow(P_STAR, [1.0, 1.0], times=[1e3], dt=1e-16, method="rk4")),
     ("p_star", lambda: sim.loss([1.0, 2.0], np.nan)),
     ("sigma", lambda: sim.loss([1.0, 2.0], 1.0, sigma=-1.0)),
     ("distances", lambda: time_to_accuracy([0.0, 1.0], [1.0, np.nan], 0.1)),

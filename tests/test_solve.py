@@ -41,7 +41,7 @@ def test_divergence_is_reported_at_its_first_step_whatever_the_chunks(backend, w
     still be the first one out of bounds, and every sample kept must be finite."""
     steps = np.sort(np.array(samples + [integrators.CHECK_EVERY * 3 + 7]))
     expected = first_step_out_of_bounds(w0, 1.0 - lr)
-    traj = chain.gradient_descent([w0], P_STAR, lr=lr, steps=steps, backend=backend)
+    traj = chain.gradient_descent(P_STAR, [w0], lr=lr, steps=steps, backend=backend)
     assert traj.status is Status.DIVERGED and traj.diverged_at == expected
     assert traj.stats == Stats(expected, 0, expected)
     assert np.all(traj.times < expected) and np.all(np.isfinite(traj.states))
@@ -55,7 +55,7 @@ def test_divergence_is_reported_at_its_first_step_whatever_the_chunks(backend, w
 def test_fixed_steps_stop_at_the_step_budget_with_the_samples_reached(backend, budget):
     lr, w0 = 0.1, 2.0
     steps = np.array([10, 64, 200, 500])
-    traj = chain.gradient_descent([w0], P_STAR, lr=lr, steps=steps, max_steps=budget,
+    traj = chain.gradient_descent(P_STAR, [w0], lr=lr, steps=steps, max_steps=budget,
                                   backend=backend)
     assert traj.status is Status.STEP_BUDGET and not traj.success
     assert traj.steps == budget and f"max_steps = {budget}" in traj.message
@@ -67,16 +67,16 @@ def test_fixed_steps_stop_at_the_step_budget_with_the_samples_reached(backend, b
 
 @pytest.mark.parametrize("backend", ["numba", "numpy"])
 def test_completed_and_converged_runs_count_their_steps_and_evaluations(backend):
-    done = chain.gradient_flow([1.5, 0.3], 2.0, times=[1.0, 5.0], method="rk4", dt=0.01,
+    done = chain.gradient_flow(2.0, [1.5, 0.3], times=[1.0, 5.0], method="rk4", dt=0.01,
                                backend=backend)
     assert done.status is Status.COMPLETED and done.success
     assert done.stats == Stats(500, 0, 2000)
-    stopped = chain.gradient_flow([1.5, 0.3], 2.0, times=[10.0, 1000.0], method="rk4", dt=0.01,
+    stopped = chain.gradient_flow(2.0, [1.5, 0.3], times=[10.0, 1000.0], method="rk4", dt=0.01,
                                   stop_tol=1e-10, backend=backend)
     assert stopped.status is Status.CONVERGED and stopped.steps < 100_000
     assert stopped.stats.evaluations == 4 * (stopped.steps + 1)
     np.testing.assert_array_equal(stopped.states[-1], stopped.states[-2])
-    adaptive = chain.gradient_flow([1.5, 0.3], 2.0, times=[5.0], backend=backend)
+    adaptive = chain.gradient_flow(2.0, [1.5, 0.3], times=[5.0], backend=backend)
     stats = adaptive.stats
     assert adaptive.status is Status.COMPLETED
     assert stats.evaluations == integrators.DOPRI5.stages * (stats.accepted + stats.rejected)
@@ -92,7 +92,7 @@ def test_adaptive_steps_reach_the_exact_solution_of_a_linear_flow():
     A = np.column_stack([chain.field_numpy(e, params) - b for e in np.eye(2)])
     y0 = np.array([0.2, -0.4])
     y_star = np.linalg.solve(A, -b)
-    traj = chain.minnorm_flow([y0[0]], 1.5, c=0.7, eta_lambda=2.0, lambda0=y0[1], times=[3.0])
+    traj = chain.minnorm_flow(1.5, [y0[0]], c=0.7, eta_lambda=2.0, lambda0=y0[1], times=[3.0])
     np.testing.assert_allclose(traj.final, y_star + expm(3.0 * A) @ (y0 - y_star), atol=1e-10)
 
 
@@ -110,12 +110,12 @@ def test_adaptive_steps_reach_the_exact_solution_of_a_linear_flow():
 ])
 def test_bad_integration_options_raise_value_errors(options, message):
     with pytest.raises(ValueError, match=message):
-        chain.gradient_flow([1.0, 1.0], 2.0, times=[1.0], **options)
+        chain.gradient_flow(2.0, [1.0, 1.0], times=[1.0], **options)
 
 
 def test_unknown_options_are_type_errors():
     with pytest.raises(TypeError):
-        chain.gradient_descent([1.0], 2.0, lr=0.1, steps=[3], tol=0.0)
+        chain.gradient_descent(2.0, [1.0], lr=0.1, steps=[3], tol=0.0)
 
 
 @pytest.mark.parametrize("name", SETTINGS)
@@ -134,7 +134,7 @@ def test_every_setting_runs_the_one_loop_compiled_for_its_own_field(name):
 
 
 def test_compiled_loops_load_from_numba_cache_in_a_fresh_process():
-    code = ("from theory import linear_chain as c; c.gradient_descent([1.0], 2.0, lr=0.1, "
+    code = ("from theory import linear_chain as c; c.gradient_descent(2.0, [1.0], lr=0.1, "
             "steps=[5]); s = c.LOOPS.fixed_step.stats; "
             "print(sum(s.cache_hits.values()), sum(s.cache_misses.values()))")
     with tempfile.TemporaryDirectory() as cache:

@@ -159,16 +159,18 @@ def _state(w0, lambda0: float = 0.0) -> np.ndarray:
 # --------------------------------------------------------------------------- solvers
 
 
-def gradient_descent(w0, p_star: float, *, lr: float, steps, sigma: float = 1.0,
+def gradient_descent(p_star: float, w0, *, lr: float, steps, sigma: float = 1.0,
                      **options) -> ChainTrajectory:
     """Gradient descent w_i <- w_i + lr sigma (p* - p) prod_{j != i} w_j.
 
     Parameters
     ----------
+    p_star : float
+        The problem (module docstring): the target product.
     w0 : array_like, shape (L,)
         Initial weights.
-    p_star, sigma : float
-        The problem (module docstring); sigma > 0.
+    sigma : float
+        The data's second moment (module docstring), > 0.
     lr : float
         Learning rate, > 0.
     steps : array_like of int
@@ -186,7 +188,7 @@ def gradient_descent(w0, p_star: float, *, lr: float, steps, sigma: float = 1.0,
                           steps, **options)
 
 
-def gradient_flow(w0, p_star: float, *, times, eta: float = 1.0, sigma: float = 1.0,
+def gradient_flow(p_star: float, w0, *, times, eta: float = 1.0, sigma: float = 1.0,
                   **options) -> ChainTrajectory:
     """Gradient flow dw_i/dt = eta sigma (p* - p) prod_{j != i} w_j (core-settings §2a).
 
@@ -200,7 +202,7 @@ def gradient_flow(w0, p_star: float, *, times, eta: float = 1.0, sigma: float = 
                       **options)
 
 
-def l2_descent(w0, p_star: float, *, beta: float, lr: float, steps, sigma: float = 1.0,
+def l2_descent(p_star: float, w0, *, beta: float, lr: float, steps, sigma: float = 1.0,
                **options) -> ChainTrajectory:
     """L2-regularized gradient descent w_i <- w_i + lr [sigma (p* - p) p / w_i - beta w_i].
 
@@ -212,7 +214,7 @@ def l2_descent(w0, p_star: float, *, beta: float, lr: float, steps, sigma: float
                           steps, **options)
 
 
-def l2_flow(w0, p_star: float, *, beta: float, times, eta: float = 1.0, sigma: float = 1.0,
+def l2_flow(p_star: float, w0, *, beta: float, times, eta: float = 1.0, sigma: float = 1.0,
             **options) -> ChainTrajectory:
     """L2-regularized gradient flow dw_i/dt = eta [sigma (p* - p) p / w_i - beta w_i]
     (options as in :func:`gradient_flow`)."""
@@ -222,7 +224,7 @@ def l2_flow(w0, p_star: float, *, beta: float, times, eta: float = 1.0, sigma: f
                       **options)
 
 
-def minnorm_descent(w0, p_star: float, *, c: float, lr_w: float, lr_lambda: float, steps,
+def minnorm_descent(p_star: float, w0, *, c: float, lr_w: float, lr_lambda: float, steps,
                     lambda0: float = 0.0, sigma: float = 1.0, **options) -> ChainTrajectory:
     """Discrete Minnorm(c), simultaneous (Jacobi) update from the old (w, lambda):
 
@@ -238,7 +240,7 @@ def minnorm_descent(w0, p_star: float, *, c: float, lr_w: float, lr_lambda: floa
                           _state(w0, lambda0), steps, **options)
 
 
-def minnorm_flow(w0, p_star: float, *, c: float, times, eta_w: float = 1.0,
+def minnorm_flow(p_star: float, w0, *, c: float, times, eta_w: float = 1.0,
                  eta_lambda: float = 1.0, lambda0: float = 0.0, sigma: float = 1.0,
                  **options) -> ChainTrajectory:
     """Minnorm(c) flow dw_i/dt = -eta_w [w_i - (lambda + c sigma r) p / w_i],
@@ -265,19 +267,19 @@ def examples() -> dict[str, tuple[tuple, dict]]:
     """A small call ``(args, kwargs)`` of every solver, for smoke and parity checks."""
     w0, p_star = np.array([1.5, 0.3, 0.9]), 2.0
     discrete, flow = {"steps": [5, 40]}, {"times": [0.5, 2.0], "method": "rk4", "dt": 0.01}
-    return {"gradient_descent": ((w0, p_star), {"lr": 0.05, **discrete}),
-            "gradient_flow": ((w0, p_star), flow),
-            "l2_descent": ((w0, p_star), {"lr": 0.05, "beta": 0.1, **discrete}),
-            "l2_flow": ((w0, p_star), {"beta": 0.1, **flow}),
-            "minnorm_descent": ((w0, p_star), {"c": 1.0, "lr_w": 0.05, "lr_lambda": 0.05,
+    return {"gradient_descent": ((p_star, w0), {"lr": 0.05, **discrete}),
+            "gradient_flow": ((p_star, w0), flow),
+            "l2_descent": ((p_star, w0), {"lr": 0.05, "beta": 0.1, **discrete}),
+            "l2_flow": ((p_star, w0), {"beta": 0.1, **flow}),
+            "minnorm_descent": ((p_star, w0), {"c": 1.0, "lr_w": 0.05, "lr_lambda": 0.05,
                                                **discrete}),
-            "minnorm_flow": ((w0, p_star), {"c": 1.0, **flow})}
+            "minnorm_flow": ((p_star, w0), {"c": 1.0, **flow})}
 
 
 # --------------------------------------------------------------------------- measurements
 
 
-def l2_best_time_to_accuracy(w0, p_star: float, eps: float, *, target, beta_high: float,
+def l2_best_time_to_accuracy(p_star: float, w0, eps: float, *, target, beta_high: float,
                              sigma: float = 1.0, dt: float = 0.1, samples: int = 20001,
                              span: float = 100.0) -> tuple[float, float]:
     """(min over beta of T_eps for L2 flow, the minimizing beta): the best-tuned L2 run.
@@ -298,7 +300,7 @@ def l2_best_time_to_accuracy(w0, p_star: float, eps: float, *, target, beta_high
     def settling_time(log_beta: float) -> float:
         beta = float(np.exp(log_beta))
         horizon = 15.0 / beta
-        traj = l2_flow(w0, p_star, beta=beta, sigma=sigma, times=np.linspace(0, horizon, samples),
+        traj = l2_flow(p_star, w0, beta=beta, sigma=sigma, times=np.linspace(0, horizon, samples),
                        method="rk4", dt=dt).raise_if_diverged()
         distance = np.linalg.norm(traj.weights - target, axis=1)
         return min(time_to_accuracy(traj.times, distance, eps), horizon)

@@ -32,13 +32,13 @@ def _check_imbalance(rng: np.random.Generator) -> Evidence:
     flow_drift, discrete_error = 0.0, 0.0
     for depth in range(2, 7):
         w0 = rng.uniform(0.3, 1.6, size=depth)
-        traj = sim.gradient_flow(w0, P_STAR, times=np.linspace(0, 20, 201), dt=1e-3, method="rk4")
+        traj = sim.gradient_flow(P_STAR, w0, times=np.linspace(0, 20, 201), dt=1e-3, method="rk4")
         c0 = w0 ** 2 - w0[0] ** 2
         drift = np.abs(traj.weights ** 2 - traj.weights[:, :1] ** 2 - c0).max()
         flow_drift = max(flow_drift, drift / max(1.0, np.abs(c0).max()))
         # discrete GD: each step changes w_i^2 - w_1^2 by the sympy-derived increment
         lr = 0.02
-        steps = sim.gradient_descent(w0, P_STAR, lr=lr, steps=np.arange(1, 51))
+        steps = sim.gradient_descent(P_STAR, w0, lr=lr, steps=np.arange(1, 51))
         increment = exact.gd_discrete_imbalance_increment(steps.weights[:-1], P_STAR, lr)
         observed = np.diff(steps.weights ** 2 - steps.weights[:, :1] ** 2, axis=0)
         scale = np.abs(increment).max()
@@ -54,7 +54,7 @@ def _check_gd_limit(rng: np.random.Generator) -> Evidence:
     times = np.array([60.0])
     limit_error, gaps_unbalanced, gaps_balanced = 0.0, [], []
     for w0 in unbalanced + balanced:
-        final = sim.gradient_flow(w0, P_STAR, times=times, dt=2e-3, stop_tol=1e-12, method="rk4").final[:-1]
+        final = sim.gradient_flow(P_STAR, w0, times=times, dt=2e-3, stop_tol=1e-12, method="rk4").final[:-1]
         limit = exact.gd_limit(w0, P_STAR)
         limit_error = max(limit_error, float(np.abs(final - limit).max()))
         gap = float(exact.distance_to_min_norm(final, P_STAR))
@@ -80,7 +80,7 @@ def _check_l2_fixed_point(rng: np.random.Generator) -> Evidence:
     for depth, w0 in ((2, [1.5, 0.3]), (3, [1.5, 0.3, 0.9]), (4, [0.6, 1.7, 1.1, 0.9])):
         for beta in (0.02, 0.1, 0.5):
             horizon = 40.0 / (2 * beta)  # the imbalance decays as exp(-2 beta t): e^-40 left
-            final = sim.l2_flow(w0, P_STAR, beta=beta, times=[horizon], dt=1e-2, stop_tol=1e-12, method="rk4").final[:-1]
+            final = sim.l2_flow(P_STAR, w0, beta=beta, times=[horizon], dt=1e-2, stop_tol=1e-12, method="rk4").final[:-1]
             e = float(np.abs(final - exact.l2_fixed_point(P_STAR, beta, depth)).max())
             if e > error:
                 error, worst = e, f"L={depth}, beta={beta}"
@@ -94,7 +94,7 @@ def _check_l2_distance(rng: np.random.Generator) -> Evidence:
     for depth in (2, 3, 5):
         w0 = np.full(depth, 1.1)  # balanced: converges at the fast balanced-line rate
         for beta in betas:
-            final = sim.l2_flow(w0, P_STAR, beta=beta, times=[80.0], dt=1e-2, stop_tol=1e-12, method="rk4").final[:-1]
+            final = sim.l2_flow(P_STAR, w0, beta=beta, times=[80.0], dt=1e-2, stop_tol=1e-12, method="rk4").final[:-1]
             d_sim = float(exact.distance_to_min_norm(final, P_STAR))
             d_exact = exact.l2_distance_to_min_norm(P_STAR, beta, depth)
             rel_error = max(rel_error, abs(d_sim - d_exact) / d_exact)
@@ -118,7 +118,7 @@ def _check_minnorm_rate(rng: np.random.Generator) -> Evidence:
     for depth, c, w0 in ((2, 0.5, [1.5, 0.3]), (3, 1.0, [1.5, 0.3, 0.9]), (4, 2.0, [0.6, 1.7, 1.1, 0.9])):
         rate = exact.minnorm_rate(P_STAR, depth, c)
         times = np.linspace(0, 40.0 / rate, 4001)
-        traj = sim.minnorm_flow(w0, P_STAR, c=c, times=times, dt=5e-3, method="rk4")
+        traj = sim.minnorm_flow(P_STAR, w0, c=c, times=times, dt=5e-3, method="rk4")
         fitted = fitted_rate(traj.times, _state_distance(traj, depth), 1e-5, 1e-12)
         key = f"L{depth}_c{c:g}"
         measured[key], predicted[key] = fitted, rate
@@ -132,7 +132,7 @@ def _check_minnorm_discrete(rng: np.random.Generator) -> Evidence:
     for depth, c, lr, w0 in ((2, 0.5, 0.05, [1.5, 0.3]), (3, 1.0, 0.05, [1.5, 0.3, 0.9])):
         rho = exact.minnorm_contraction(P_STAR, depth, c, lr, lr)
         n = int(40.0 / -np.log(rho))
-        traj = sim.minnorm_descent(w0, P_STAR, c=c, lr_w=lr, lr_lambda=lr, steps=np.arange(1, n))
+        traj = sim.minnorm_descent(P_STAR, w0, c=c, lr_w=lr, lr_lambda=lr, steps=np.arange(1, n))
         fitted = np.exp(-fitted_rate(traj.times, _state_distance(traj, depth), 1e-5, 1e-12))
         key = f"L{depth}_c{c:g}_lr{lr:g}"
         measured[key], predicted[key] = float(fitted), rho
@@ -146,12 +146,12 @@ def _check_ordering(rng: np.random.Generator) -> Evidence:
     epsilons = np.array([1e-2, 1e-3, 1e-4])
     target = exact.min_norm_solution(P_STAR, depth)
     t_mn, t_l2, best_betas = [], [], []
-    mn = sim.minnorm_flow(w0, P_STAR, c=c, times=np.linspace(0, 40, 40001), dt=1e-3, method="rk4")
+    mn = sim.minnorm_flow(P_STAR, w0, c=c, times=np.linspace(0, 40, 40001), dt=1e-3, method="rk4")
     d_mn = exact.distance_to_min_norm(mn.weights, P_STAR)
     for eps in epsilons:
         t_mn.append(time_to_accuracy(mn.times, d_mn, eps))
         beta_eps = exact.l2_beta_for_distance(P_STAR, eps, depth)
-        t, beta = sim.l2_best_time_to_accuracy(w0, P_STAR, eps, target=target, beta_high=beta_eps)
+        t, beta = sim.l2_best_time_to_accuracy(P_STAR, w0, eps, target=target, beta_high=beta_eps)
         t_l2.append(t)
         best_betas.append(beta)
     ratios = np.array(t_l2) / np.array(t_mn)
@@ -174,7 +174,7 @@ def _check_undamped(rng: np.random.Generator) -> Evidence:
     mu2 = exact.minnorm_eigenvalues(P_STAR, 2, 0.0)[-1]
     w_mn = exact.min_norm_solution(P_STAR, 2)
     times = np.linspace(0, 200, 200001)
-    traj = sim.minnorm_flow(w_mn * (1 + 1e-4), P_STAR, c=0.0, times=times, dt=1e-3,
+    traj = sim.minnorm_flow(P_STAR, w_mn * (1 + 1e-4), c=0.0, times=times, dt=1e-3,
                             lambda0=exact.min_norm_multiplier(P_STAR, 2), method="rk4")
     deviation = traj.product - P_STAR
     late = traj.times > 10  # after the imbalance mode (-2 eta_w) has decayed
@@ -189,7 +189,7 @@ def _check_undamped(rng: np.random.Generator) -> Evidence:
     for depth in (3, 4):
         growth = float(exact.minnorm_eigenvalues(P_STAR, depth, 0.0).real.max())
         w0 = exact.min_norm_solution(P_STAR, depth) * (1 + 1e-9)
-        traj = sim.minnorm_flow(w0, P_STAR, c=0.0, times=np.linspace(0, 30.0 / growth, 6001),
+        traj = sim.minnorm_flow(P_STAR, w0, c=0.0, times=np.linspace(0, 30.0 / growth, 6001),
                                 dt=2e-3, lambda0=exact.min_norm_multiplier(P_STAR, depth), method="rk4")
         distances = _state_distance(traj, depth)
         reach = np.flatnonzero(distances > 1e-3)
@@ -212,7 +212,7 @@ def _check_threshold(rng: np.random.Generator) -> Evidence:
         c = factor * c_min
         rate = exact.minnorm_rate(P_STAR, depth, c)  # negative: unstable
         w0 = exact.min_norm_solution(P_STAR, depth) * (1 + 1e-6)
-        traj = sim.minnorm_flow(w0, P_STAR, c=c, times=np.linspace(0, 12.0 / abs(rate), 6001),
+        traj = sim.minnorm_flow(P_STAR, w0, c=c, times=np.linspace(0, 12.0 / abs(rate), 6001),
                                 dt=2e-3, lambda0=exact.min_norm_multiplier(P_STAR, depth), method="rk4")
         d = _state_distance(traj, depth)
         high, low = (1e-7, 1e-12) if rate > 0 else (1e-3, 1e-5)
@@ -230,11 +230,11 @@ def _check_collapse(rng: np.random.Generator) -> Evidence:
     w_mn = exact.min_norm_solution(p_star, depth)
     w0 = w_mn * (1 + 0.05 * np.array([1.0, -1.0, 0.5, -0.5]))
     times = np.linspace(0, 40, 401)
-    collapsed = sim.minnorm_flow(w0, p_star, c=c, times=times, dt=5e-3, method="rk4")
+    collapsed = sim.minnorm_flow(p_star, w0, c=c, times=times, dt=5e-3, method="rk4")
     late = collapsed.times >= 20
     weight_rate = -log_slope(collapsed.times[late], np.abs(collapsed.weights[late]).max(axis=1))
     multiplier_slope = float(np.polyfit(collapsed.times[late], collapsed.multipliers[late], 1)[0])
-    rescued = sim.minnorm_flow(w0, p_star, c=c, times=[40.0], dt=5e-3,
+    rescued = sim.minnorm_flow(p_star, w0, c=c, times=[40.0], dt=5e-3,
                                lambda0=exact.min_norm_multiplier(p_star, depth), method="rk4")
     rescued_error = float(np.abs(rescued.final[:-1] - w_mn).max())
     local_rate = exact.minnorm_rate(p_star, depth, c)
