@@ -43,8 +43,12 @@ def test_jitted_matches_numpy_twin(name, problem):
     X, Y, W0 = problem
     fast, slow = run(name, X, Y, W0, "numba"), run(name, X, Y, W0, "numpy")
     assert fast.status == slow.status and fast.steps == slow.steps
+    # the twins sum their products in different orders (loops or BLAS against NumPy's
+    # BLAS): ~1e-16 apart per product, amplified as the dynamics amplify perturbations,
+    # which a diverging run does by about its growth (seen: 3e-12 at growth 3e4)
     scale = np.maximum(1.0, np.abs(slow.states))
-    assert np.max(np.abs(fast.states - slow.states) / scale) <= 1e-12
+    growth = max(1.0, np.abs(slow.states).max() / np.abs(slow.states[0]).max())
+    assert np.max(np.abs(fast.states - slow.states) / scale) <= 1e-12 * growth
 
 
 @given(problem=problems())
