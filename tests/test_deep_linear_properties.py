@@ -2,7 +2,7 @@
 initialization scales and seeds."""
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from analytic import deep_linear as exact
@@ -44,19 +44,21 @@ def test_shallow_gd_limit_and_its_excess_identity(teacher, sigma0, seed):
 def test_minnorm_depth_two_reaches_the_min_norm_map_from_any_scale(teacher, sigma0, seed):
     """Minnorm(c = 2) at depth 2 ends at Y_c X_c^+ whatever the initial scale.
 
-    The horizon is fixed (t = 20,000, rk4 at dt = 0.02), but the slowest linearized mode
+    The horizon is fixed (t = 20,000, rk4 at dt = 0.02) and the slowest linearized mode
     depends on the data's conditioning: on teachers(n_in = 6, P = 5) with
-    lambda_min(Sigma_xx) = 0.012 it decays at ~8e-4 per unit time, leaving 1.3e-8 at the
-    horizon. The tolerance, 1e-6, covers that tail; a run that ends anywhere else than the
-    min-norm map misses it by orders of magnitude.
+    lambda_min(Sigma_xx) = 0.012 (Sigma_xx = X X^T / P on the span of the samples) it decays
+    at ~8e-4 per unit time, about 0.065 lambda_min, leaving 1.3e-8 at the horizon. The test
+    covers lambda_min >= 0.05 (rate ~3e-3, e^-65 left): the claim holds below too, at
+    horizons this test cannot afford.
     """
     X, Y, _ = teacher
+    assume(np.linalg.eigvalsh(X @ X.T / X.shape[0]).min() >= 0.05)
     hidden = X.shape[1]
     W0 = sim.gaussian_init([X.shape[1], hidden, Y.shape[1]], sigma0, seed)
     traj = sim.minnorm_flow(X, Y, W0, c=2.0, times=[20_000.0], dt=0.02, stop_tol=1e-13,
                             method="rk4")
     assert traj.success
-    np.testing.assert_allclose(sim.product(traj.weights_at()), exact.min_norm_map(X, Y), atol=1e-6)
+    np.testing.assert_allclose(sim.product(traj.weights_at()), exact.min_norm_map(X, Y), atol=1e-9)
 
 
 @given(teachers(), st.integers(2, 4), st.floats(0.2, 1.0), st.integers(0, 2 ** 31))
