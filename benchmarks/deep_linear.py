@@ -359,7 +359,8 @@ def races() -> list[Race]:
 
         out.append(Race("deep_linear", name, "widths 20-20-20-5, P=10", ours, 1e-4,
                         lambda t, y, params=params: deep_linear.field_numpy(
-                            y, X, Y, widths, params), y0, RACE_T, adaptive=True))
+                            y, X.T, Y.T, widths, params),  # the twin takes column forms
+                        y0, RACE_T, adaptive=True))
     return out
 
 

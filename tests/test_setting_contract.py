@@ -86,5 +86,11 @@ def test_benchmarks_cover_every_solver_at_two_sizes_and_race_the_flows(setting):
     covered = {(c.solver.split("/")[0], c.size) for c in cases}
     assert covered == {(s, size) for s in solvers for size in ("small", "large")}
     assert all(c.flops > 0 and c.bytes >= c.working_set > 0 for c in cases)
-    raced = {r.solver.split("/")[0] for r in module.races()}
+    races = module.races()
+    raced = {r.solver.split("/")[0] for r in races}
     assert raced and raced <= {s for s in solvers if s.endswith("_flow")}
+    for race in races:  # solve_ivp's field and ours start from the same state and agree
+        field = np.asarray(race.vector_field(0.0, race.y0))
+        assert field.shape == race.y0.shape and np.all(np.isfinite(field))
+        coarse = race.ours(race.coarse)
+        assert coarse.shape == race.y0.shape and np.all(np.isfinite(coarse))
