@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from theory import solve, validation
-from theory.linalg import integer_power, matvec, matvec_transposed
+from theory.linalg import integer_power
 from theory.numba_options import jit
 from theory.results import Trajectory
 from theory.solve import Problem, compile_loops
@@ -91,9 +91,10 @@ def initial_state(parametrization: int, alpha: float, n: int) -> np.ndarray:
 @jit
 def field(y, args, out, work):
     """Write F(y) into ``out`` (module docstring); ``args`` = (A, b, params), ``work`` =
-    (x, g, residual) of sizes N, N, M; products with A by :mod:`theory.linalg`, the
-    parametrization's branch outside the element loops (so that they vectorize) and the
-    powers by products at small depths."""
+    (x, g, residual) of sizes N, N, M; the two products with A through BLAS (np.dot into
+    the buffers: at N = 40 the loops of :mod:`theory.linalg` were slower), the
+    parametrization's branch outside the element loops and the powers by products at
+    small depths."""
     A, b, params = args
     x, g, residual = work
     m, n = A.shape
@@ -110,10 +111,10 @@ def field(y, args, out, work):
         for i in range(n):
             x[i] = (integer_power(y[0] * y[1 + i], depth)
                     - integer_power(y[0] * y[1 + n + i], depth))
-    matvec(A, x, residual)
+    np.dot(A, x, residual)
     for k in range(m):
         residual[k] -= b[k]
-    matvec_transposed(A, residual, g)
+    np.dot(A.T, residual, g)
     if algorithm == GF:
         rate = params[RATE_1] * depth
         for i in range(n):

@@ -60,24 +60,3 @@ def integer_power(x, n):
         return 1.0
     return x ** n
 
-
-BLAS_MIN_MULTIPLY_ADDS = 4096
-"""Matrix products of at least this many multiply-adds (m n k) go through BLAS; smaller
-ones (a 16 x 16 by 16 x 16 product is the first that does not) by loops."""
-
-
-@jit
-def matmul(A, B, out):
-    """out = A B for 2-D arrays of any layout (transposed views included)."""
-    m, k = A.shape
-    n = B.shape[1]
-    if m * n * k >= BLAS_MIN_MULTIPLY_ADDS:
-        np.dot(A, B, out)
-        return
-    for i in range(m):
-        for j in range(n):
-            out[i, j] = 0.0
-        for p in range(k):
-            a = A[i, p]
-            for j in range(n):
-                out[i, j] += a * B[p, j]
