@@ -15,6 +15,7 @@ and the l1 / l2 interpolants from :mod:`analytic.diagonal_linear`.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from pathlib import Path
 
@@ -63,10 +64,19 @@ GF_COLOR, GLOBAL_COLOR = "black", "tab:red"
 L1_COLOR, L2_COLOR = "tab:green", "tab:orange"
 
 
-def draw(out_dir: Path, fmt: str) -> list[Path]:
-    """Write the four diagonal-linear figures to ``out_dir`` in format ``fmt``; return paths."""
-    return [kernel_to_rich(out_dir, fmt), wn_robustness(out_dir, fmt),
-            loss_vs_time(out_dir, fmt), paths_2d(out_dir, fmt)]
+def draw(out_dir: Path, fmt: str, only: Iterable[str] | None = None) -> list[Path]:
+    """Write the four diagonal-linear figures (or those named in ``only``, keys of :func:`figures`)
+    to ``out_dir`` in format ``fmt``; return their paths."""
+    chosen = figures() if only is None else {name: figures()[name] for name in only}
+    return [draw_one(out_dir, fmt) for draw_one in chosen.values()]
+
+
+def figures() -> dict[str, Callable[[Path, str], Path]]:
+    """Every figure of this setting by name (the file is ``diagonal_linear_<name>.<fmt>``)."""
+    return {"kernel_to_rich": kernel_to_rich,
+            "wn_robustness": wn_robustness,
+            "loss_vs_time": loss_vs_time,
+            "paths_2d": paths_2d}
 
 
 # --------------------------------------------------------------------------- instances

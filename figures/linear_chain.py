@@ -8,8 +8,8 @@ and rates from the closed forms of :mod:`analytic.linear_chain`.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -35,9 +35,16 @@ L2_COLORS = dict(zip(BETAS, ("#9ecae1", "#4292c6", "#2171b5", "#08306b")))
 MN_COLORS = dict(zip(DAMPINGS, ("tab:orange", "tab:green")))
 
 
-def draw(out_dir: Path, fmt: str) -> list[Path]:
-    """Write the three linear-chain figures to ``out_dir`` in format ``fmt``; return their paths."""
-    return [phase_plane(out_dir, fmt), distance(out_dir, fmt), t_epsilon(out_dir, fmt)]
+def draw(out_dir: Path, fmt: str, only: Iterable[str] | None = None) -> list[Path]:
+    """Write the three linear-chain figures (or those named in ``only``, keys of :func:`figures`)
+    to ``out_dir`` in format ``fmt``; return their paths."""
+    chosen = figures() if only is None else {name: figures()[name] for name in only}
+    return [draw_one(out_dir, fmt) for draw_one in chosen.values()]
+
+
+def figures() -> dict[str, Callable[[Path, str], Path]]:
+    """Every figure of this setting by name (the file is ``linear_chain_<name>.<fmt>``)."""
+    return {"phase_plane": phase_plane, "distance": distance, "t_epsilon": t_epsilon}
 
 
 # --------------------------------------------------------------------------- simulation

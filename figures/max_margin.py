@@ -9,6 +9,7 @@ from the closed forms of :mod:`analytic.max_margin`.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -49,10 +50,19 @@ SV_COLOR, NON_SV_COLOR = "tab:red", "tab:blue"
 LABEL_COLORS = {1.0: "tab:blue", -1.0: "tab:orange"}
 
 
-def draw(out_dir: Path, fmt: str) -> list[Path]:
-    """Write the four max-margin figures to ``out_dir`` in format ``fmt``; return their paths."""
-    return [angles(out_dir, fmt), multipliers(out_dir, fmt), separators_2d(out_dir, fmt),
-            gd_norm_loss(out_dir, fmt)]
+def draw(out_dir: Path, fmt: str, only: Iterable[str] | None = None) -> list[Path]:
+    """Write the four max-margin figures (or those named in ``only``, keys of :func:`figures`)
+    to ``out_dir`` in format ``fmt``; return their paths."""
+    chosen = figures() if only is None else {name: figures()[name] for name in only}
+    return [draw_one(out_dir, fmt) for draw_one in chosen.values()]
+
+
+def figures() -> dict[str, Callable[[Path, str], Path]]:
+    """Every figure of this setting by name (the file is ``max_margin_<name>.<fmt>``)."""
+    return {"angle": angles,
+            "multipliers": multipliers,
+            "separators_2d": separators_2d,
+            "gd_norm_loss": gd_norm_loss}
 
 
 # --------------------------------------------------------------------------- instance

@@ -9,7 +9,7 @@ Profiles (environment variable ``HYPOTHESIS_PROFILE``):
 - ``thorough``: 1000 random examples.
 
 The deadline is off in every profile: the first example of a test may include a numba
-compilation. Tests marked ``slow`` (whole-figure commands, long property sweeps) run by
+compilation. Tests marked ``slow`` (long property sweeps, multi-process runs) run by
 default; ``python -m pytest -m "not slow"`` skips them during development.
 """
 import os
