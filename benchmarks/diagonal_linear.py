@@ -54,7 +54,6 @@ import argparse
 import json
 import math
 import os
-import statistics
 import time
 import warnings
 from pathlib import Path
@@ -65,6 +64,7 @@ from scipy.integrate import solve_ivp
 
 from benchmarks.common import (check_trajectory, compile_times as _compile_times,
                                 machine_info, median_rate, print_probe)
+from benchmarks import harness as h
 from benchmarks.harness import Case, Race
 from theory import diagonal_linear as dl
 
@@ -146,17 +146,6 @@ def find_T(name: str, A, y) -> float:
     return float(t0 + left + fine.times[first])
 
 
-def median_time(run: Callable[[], object], repeats: int, warm_up: bool = True) -> float:
-    if warm_up:
-        run()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def ivp_run(method: str, A, y, code: int, params: np.ndarray, T: float, rtol: float):
     """solve_ivp from the solver's initial state to T; returns (sol, x(T))."""
     y0 = dl.initial_state(code, ALPHA, A.shape[1])
@@ -232,7 +221,7 @@ def flow_row(name: str, A, y, rtols: tuple[float, ...], bisections: int, repeats
     check_trajectory(traj, f"{name} (numba)")
     x = traj.x[-1]
     target = float(np.max(np.abs(x - x_ref)))
-    entry["numba"] = {"time_s": median_time(lambda: run_flow(name, A, y, T), repeats,
+    entry["numba"] = {"time_s": h.median_seconds(lambda: run_flow(name, A, y, T), repeats,
                                             warm_up=False),
                       "steps": traj.steps, "rejected": traj.stats.rejected,
                       "nfev": 7 * (traj.steps + traj.stats.rejected), "error": target,
@@ -246,7 +235,7 @@ def flow_row(name: str, A, y, rtols: tuple[float, ...], bisections: int, repeats
     if estimate < NUMPY_CAP_S:
         twin = run_flow(name, A, y, T, backend="numpy")
         check_trajectory(twin, f"{name} (numpy)")
-        seconds = median_time(lambda: run_flow(name, A, y, T, backend="numpy"), repeats,
+        seconds = h.median_seconds(lambda: run_flow(name, A, y, T, backend="numpy"), repeats,
                               warm_up=False)
         entry["numpy"] = {"time_s": seconds, "steps": twin.steps, "rejected": twin.stats.rejected,
                           "nfev": 7 * (twin.steps + twin.stats.rejected),
@@ -260,7 +249,7 @@ def flow_row(name: str, A, y, rtols: tuple[float, ...], bisections: int, repeats
         rtol, err, tried, met = ivp_search(method, A, y, code, params, T, x_ref, target,
                                            rtols, bisections)
         steps, nfev, x_ivp = ivp_count(method, A, y, code, params, T, rtol)
-        seconds = median_time(lambda: ivp_run(method, A, y, code, params, T, rtol), repeats,
+        seconds = h.median_seconds(lambda: ivp_run(method, A, y, code, params, T, rtol), repeats,
                               warm_up=False)
         entry[method] = {"time_s": seconds, "rtol": rtol, "atol": rtol * 1e-3, "error": err,
                          "target_met": met, "nfev": nfev, "steps": steps,

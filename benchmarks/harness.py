@@ -104,9 +104,11 @@ class Race:
     adaptive: bool = False
 
 
-def median_seconds(run: Callable[[], object], repeats: int) -> float:
-    """Median wall time of ``repeats`` calls of ``run`` (after one untimed warm-up call)."""
-    run()
+def median_seconds(run: Callable[[], object], repeats: int, warm_up: bool = True) -> float:
+    """Median wall time of ``repeats`` calls of ``run`` (after one untimed warm-up call,
+    unless ``warm_up`` is false)."""
+    if warm_up:
+        run()
     times = []
     for _ in range(repeats):
         start = time.perf_counter()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from figures import load
+from figures import draw, load
 from figures.style import FORMATS
 from theory.registry import SETTINGS
 
@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         chosen = {name: None for name in ([args.only] if args.only else SETTINGS)}
     for setting, names in chosen.items():
-        for path in load(setting).draw(args.out, args.fmt, only=names):
+        for path in draw(setting, args.out, args.fmt, only=names):
             print(path)
 
 

@@ -19,7 +19,7 @@ error from the closed forms of :mod:`analytic.deep_linear`.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from fractions import Fraction
 from functools import lru_cache
 from pathlib import Path
@@ -68,13 +68,6 @@ DEPTH_COLORS = {2: "black", 3: "tab:purple"}
 MN_COLOR, SHALLOW_COLOR = "tab:green", "tab:orange"
 TIME_COLORS = {("GD", 0.1): "tab:blue", ("GD", 1.0): "black",
                ("Minnorm", 0.1): "tab:green", ("Minnorm", 1.0): "tab:olive"}
-
-
-def draw(out_dir: Path, fmt: str, only: Iterable[str] | None = None) -> list[Path]:
-    """Write the three deep-linear figures (or those named in ``only``, keys of :func:`figures`)
-    to ``out_dir`` in format ``fmt``; return their paths."""
-    chosen = figures() if only is None else {name: figures()[name] for name in only}
-    return [draw_one(out_dir, fmt) for draw_one in chosen.values()]
 
 
 def figures() -> dict[str, Callable[[Path, str], Path]]:

@@ -15,7 +15,7 @@ and the l1 / l2 interpolants from :mod:`analytic.diagonal_linear`.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
@@ -62,13 +62,6 @@ PATH_TIMES = np.geomspace(1e-3, 1e3, 600)
 
 GF_COLOR, GLOBAL_COLOR = "black", "tab:red"
 L1_COLOR, L2_COLOR = "tab:green", "tab:orange"
-
-
-def draw(out_dir: Path, fmt: str, only: Iterable[str] | None = None) -> list[Path]:
-    """Write the four diagonal-linear figures (or those named in ``only``, keys of :func:`figures`)
-    to ``out_dir`` in format ``fmt``; return their paths."""
-    chosen = figures() if only is None else {name: figures()[name] for name in only}
-    return [draw_one(out_dir, fmt) for draw_one in chosen.values()]
 
 
 def figures() -> dict[str, Callable[[Path, str], Path]]:

@@ -8,7 +8,7 @@ and rates from the closed forms of :mod:`analytic.linear_chain`.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -33,13 +33,6 @@ INSTANCE = r"$\sigma=1,\ p^*=2,\ \eta=\eta_w=\eta_\lambda=1$"
 GD_COLOR, MN0_COLOR = "black", "tab:red"
 L2_COLORS = dict(zip(BETAS, ("#9ecae1", "#4292c6", "#2171b5", "#08306b")))
 MN_COLORS = dict(zip(DAMPINGS, ("tab:orange", "tab:green")))
-
-
-def draw(out_dir: Path, fmt: str, only: Iterable[str] | None = None) -> list[Path]:
-    """Write the three linear-chain figures (or those named in ``only``, keys of :func:`figures`)
-    to ``out_dir`` in format ``fmt``; return their paths."""
-    chosen = figures() if only is None else {name: figures()[name] for name in only}
-    return [draw_one(out_dir, fmt) for draw_one in chosen.values()]
 
 
 def figures() -> dict[str, Callable[[Path, str], Path]]:

@@ -9,7 +9,7 @@ from the closed forms of :mod:`analytic.max_margin`.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -48,13 +48,6 @@ GD_STYLES = {"logistic": (LOGISTIC_COLOR, 2.4), "exponential": (EXPONENTIAL_COLO
 """Gradient-descent loss -> (colour, line width); the thin exponential curve stays visible."""
 SV_COLOR, NON_SV_COLOR = "tab:red", "tab:blue"
 LABEL_COLORS = {1.0: "tab:blue", -1.0: "tab:orange"}
-
-
-def draw(out_dir: Path, fmt: str, only: Iterable[str] | None = None) -> list[Path]:
-    """Write the four max-margin figures (or those named in ``only``, keys of :func:`figures`)
-    to ``out_dir`` in format ``fmt``; return their paths."""
-    chosen = figures() if only is None else {name: figures()[name] for name in only}
-    return [draw_one(out_dir, fmt) for draw_one in chosen.values()]
 
 
 def figures() -> dict[str, Callable[[Path, str], Path]]:

@@ -6,7 +6,7 @@
 - analytic.<s>: sympy expressions (``*_expr``) and numeric functions; importing it does not
   import sympy (derivations are lazy);
 - verify.<s>: ``CLAIMS``, ids ``<s>.*``, every field filled;
-- figures.<s>: ``draw(out_dir, fmt, only=None)`` and ``figures()`` (name -> function);
+- figures.<s>: ``figures()``, name -> function(out_dir, fmt) drawing that figure;
 - benchmarks.<s>: ``cases(quick)`` with every solver at a small and a large size, and
   ``races()`` (flows against solve_ivp).
 """
@@ -74,9 +74,10 @@ def test_verify_lists_complete_claims_of_its_setting(setting):
 
 @pytest.mark.parametrize("setting", SETTINGS)
 def test_figures_module_draws(setting):
-    module = setting_module("figures", setting)
-    assert list(inspect.signature(module.draw).parameters)[:2] == ["out_dir", "fmt"]
-    assert module.figures() and all(callable(f) for f in module.figures().values())
+    registry = setting_module("figures", setting).figures()
+    assert registry
+    for function in registry.values():
+        assert list(inspect.signature(function).parameters) == ["out_dir", "fmt"]
 
 
 @pytest.mark.parametrize("setting", SETTINGS)

@@ -29,9 +29,9 @@ _LN2_LO = 1.90821492927058770002e-10  # ln 2 - _LN2_HI
 _INV_LN2 = 1.44269504088896338700
 _HIGH, _LOW = 710.0, -746.0
 """Beyond these exp overflows to inf or underflows to 0; inputs are clamped to them."""
-_TAYLOR = tuple(1.0 / float(np.prod(np.arange(1, n + 1, dtype=np.float64))) for n in range(14))
-"""1/n!, n = 0..13."""
-C0, C1, C2, C3, C4, C5, C6, C7, C8, C9, C10, C11, C12, C13 = _TAYLOR
+_HORNER = tuple(1.0 / float(np.prod(np.arange(1, n + 1, dtype=np.float64)))
+                for n in range(13, -1, -1))
+"""1/n!, n = 13 down to 0: the Taylor coefficients in Horner's order."""
 
 
 @intrinsic
@@ -58,20 +58,9 @@ def exp(x):
     clamped = min(max(x, _LOW), _HIGH)
     k = np.floor(clamped * _INV_LN2 + 0.5)
     r = (clamped - k * _LN2_HI) - k * _LN2_LO
-    p = C13
-    p = p * r + C12
-    p = p * r + C11
-    p = p * r + C10
-    p = p * r + C9
-    p = p * r + C8
-    p = p * r + C7
-    p = p * r + C6
-    p = p * r + C5
-    p = p * r + C4
-    p = p * r + C3
-    p = p * r + C2
-    p = p * r + C1
-    p = p * r + C0
+    p = 0.0
+    for coefficient in _HORNER:  # a constant tuple: unrolled at compile time
+        p = p * r + coefficient
     n = np.int64(k)
     half = n >> 1
     value = p * _power_of_two(half) * _power_of_two(n - half)
