@@ -101,16 +101,17 @@ class Problem:
         NumPy twin of the field: ``field_numpy(y) -> F(y)``.
     project_numpy : callable
         NumPy twin of the projection (identity by default).
-    trajectory : callable
-        Builds the result from the standard fields (a :class:`Trajectory` subclass, or a
-        ``functools.partial`` of one carrying the setting's extra fields).
+    trajectory : type
+        The :class:`Trajectory` subclass to return.
+    extra : dict
+        The setting's extra fields of that subclass (e.g. the number of weights).
     """
 
     loops: Loops
     args: tuple
     field_numpy: Callable[[np.ndarray], np.ndarray]
     project_numpy: Callable[[np.ndarray], np.ndarray] = _identity
-    trajectory: Callable[..., Trajectory] = Trajectory
+    trajectory: type[Trajectory] = Trajectory
     extra: dict = field(default_factory=dict)
 
 
