@@ -238,18 +238,18 @@ def exercised_tokens(setting: str, solver: str, kwargs: dict) -> set[str]:
 # --------------------------------------------------------------------------- references
 
 
-def complex_step_gradient(f: Callable[[np.ndarray], complex], x: np.ndarray) -> np.ndarray:
+def complex_step_gradient(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray) -> np.ndarray:
     """Gradient of a real-analytic ``f`` at real ``x`` by the complex step,
-    df/dx_i = Im f(x + i h e_i) / h with h = 1e-30: no subtraction, so exact to rounding
-    (``f`` must be written with complex-safe operations: no abs, max or conjugation)."""
+    df/dx_i = Im f(x + i h e_i) / h with h = 1e-30: no subtraction, so exact to rounding.
+
+    ``f`` maps states along the last axis to values (shape (..., n) -> (...)); it is
+    called once on the batch of the n perturbed states. It must be written with
+    complex-safe operations: no abs, max or conjugation.
+    """
     h = 1e-30
-    x = np.asarray(x, dtype=np.complex128)
-    grad = np.empty(x.size)
-    for i in range(x.size):
-        xi = x.copy()
-        xi[i] += 1j * h
-        grad[i] = f(xi).imag / h
-    return grad
+    x = np.asarray(x, dtype=np.float64)
+    batch = x[None, :] + 1j * h * np.eye(x.size)
+    return np.asarray(f(batch)).imag / h
 
 
 def reference_flow(field: Callable[[np.ndarray], np.ndarray], y0: np.ndarray,
@@ -330,9 +330,12 @@ def check_order(case: Case, field: Callable, y0: np.ndarray) -> tuple[float, flo
     """A fixed-step case (``method``, ``dt``) at dt and dt/2 against :func:`reference_flow`.
 
     The global error of a method of order p is C dt^p + O(dt^(p+1)), so log2 of the ratio
-    of the two errors is p up to the next term: asserted in [p - 0.35, p + 1] (the next
-    term can dominate at the coarser step: 5.9 was seen for dopri5 at dt = 0.1 on the
-    chain, 5.2 at dt = 0.025; a faulty field gives ~0, a lower-order update ~p - 1). Both
+    of the two errors is p up to the next term: asserted in [p - 0.35, p + 2]. The next
+    term can dominate at the coarser step, most of all for dopri5, whose fifth-order error
+    constants are minimized by design (Dormand & Prince 1980): 5.9 was seen at dt = 0.1
+    on the chain, 5.2 at dt = 0.025, 6.8 on the deep network at dt = 0.05, where a smaller
+    step would take the error to the reference's level. A faulty field gives ~0, a
+    lower-order update ~p - 1: the lower bound is the one that catches faults. Both
     errors are kept >= 1e-10 by the choice of dt, > 1000 times the reference's error
     (DOP853 at rtol 1e-12 differs from rtol 1e-14 by 5e-14 on the chain), so the
     reference does not bias the ratio. The error at dt/2 must also be below 1e-3: the run
@@ -349,7 +352,7 @@ def check_order(case: Case, field: Callable, y0: np.ndarray) -> tuple[float, flo
     assert errors[1] >= 1e-10, f"{case}: error {errors[1]:.3g} too small to read an order"
     order = float(np.log2(errors[0] / errors[1]))
     expected = TABLEAUX[method].order
-    assert expected - 0.35 <= order <= expected + 1.0, \
+    assert expected - 0.35 <= order <= expected + 2.0, \
         f"{case}: order {order:.3f}, declared {expected}"
     assert errors[1] <= 1e-3, f"{case}: error {errors[1]:.3g} at dt/2"
     return errors[1], order

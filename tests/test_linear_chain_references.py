@@ -45,10 +45,10 @@ def reference_field(case: Case):
         eta_lambda = kw.get("eta_lambda", kw.get("lr_lambda", 1.0))
         c = kw["c"]
 
-        def lagrangian(y):
-            w, lam = y[:-1], y[-1]
-            r = p_star - np.prod(w)
-            return 0.5 * np.sum(w * w) + lam * r + 0.5 * c * sigma * r * r
+        def lagrangian(y):  # y: (..., L + 1)
+            w, lam = y[..., :-1], y[..., -1]
+            r = p_star - np.prod(w, axis=-1)
+            return 0.5 * np.sum(w * w, axis=-1) + lam * r + 0.5 * c * sigma * r * r
 
         def field(y):
             g = complex_step_gradient(lagrangian, y)
@@ -58,9 +58,9 @@ def reference_field(case: Case):
     rate = kw.get("eta", kw.get("lr", 1.0))
     beta = kw.get("beta", 0.0)
 
-    def objective(w):
-        r = p_star - np.prod(w)
-        return 0.5 * sigma * r * r + 0.5 * beta * np.sum(w * w)
+    def objective(w):  # w: (..., L)
+        r = p_star - np.prod(w, axis=-1)
+        return 0.5 * sigma * r * r + 0.5 * beta * np.sum(w * w, axis=-1)
 
     def field(y):
         return np.append(-rate * complex_step_gradient(objective, y[:-1]), 0.0)
