@@ -192,6 +192,8 @@ def t_epsilon(out_dir: Path, fmt: str) -> Path:
     start = time.perf_counter()
     mn = _flow(lc.minnorm_flow, W0[2], 30.0, samples=T_EPS_SAMPLES, c=1.0)
     t_mn = np.array([_settling_time(mn, eps) for eps in EPSILONS])
+    if not np.all(np.isfinite(t_mn)):  # inf: Minnorm did not reach eps by the horizon
+        raise ArithmeticError(f"Minnorm did not reach every eps of {EPSILONS} by t = 30")
     t_l2, betas = np.array([_best_l2(eps) for eps in EPSILONS]).T
     _print_table(t_mn, t_l2, betas, time.perf_counter() - start)
     fig = Figure(figsize=(6.4, 5.0), layout="constrained")
@@ -215,9 +217,13 @@ def t_epsilon(out_dir: Path, fmt: str) -> Path:
 def _best_l2(eps: float) -> tuple[float, float]:
     """(min over beta of the L2 T_eps, its beta); beta_eps solves d_beta = eps."""
     beta_eps = an.l2_beta_for_distance(P_STAR, eps, 2)
-    return lc.l2_best_time_to_accuracy(P_STAR, W0[2], eps, target=an.min_norm_solution(P_STAR, 2),
-                                       beta_high=beta_eps, sigma=SIGMA, dt=L2_DT,
-                                       samples=T_EPS_SAMPLES)
+    t, beta = lc.l2_best_time_to_accuracy(P_STAR, W0[2], eps,
+                                          target=an.min_norm_solution(P_STAR, 2),
+                                          beta_high=beta_eps, sigma=SIGMA, dt=L2_DT,
+                                          samples=T_EPS_SAMPLES)
+    if not np.isfinite(t):  # inf: no L2 run reached eps; a log plot would drop it silently
+        raise ArithmeticError(f"no L2 run reached eps = {eps:g} within its horizon")
+    return t, beta
 
 
 def _print_table(t_mn: np.ndarray, t_l2: np.ndarray, betas: np.ndarray, seconds: float) -> None:

@@ -142,6 +142,7 @@ def test_t_epsilon_ratio_grows_as_epsilon_shrinks(depth, p_star, spread):
         beta_eps = exact.l2_beta_for_distance(p_star, eps, depth)
         t_l2, _ = sim.l2_best_time_to_accuracy(p_star, w0, eps, target=target, beta_high=beta_eps,
                                                samples=10001)
+        assert np.isfinite(t_mn) and np.isfinite(t_l2)  # inf: eps not reached
         ratios.append(t_l2 / t_mn)
     # the claim's rate: ratio ~ 1/eps; a decade of eps multiplies it by 10^(1 +- 0.3)
     assert 10 ** 0.7 <= ratios[1] / ratios[0] <= 10 ** 1.3

@@ -88,6 +88,10 @@ def _check_learning_time(rng: np.random.Generator) -> Evidence:
                                      times=times, dt=2e-3, method="rk4")
             u = traj.modes(X, Y)[1:, columns.index(s)]
             t_half.append(first_crossing_time(times, u, s / 2))
+        if not np.all(np.isfinite(t_half)):  # inf: a mode did not reach s/2 by the horizon
+            measured[f"D{depth}_slope"], predicted[f"D{depth}_slope"] = np.inf, 2.0 / depth - 2.0
+            ok = False
+            continue
         slope = loglog_slope(strengths, t_half)
         measured[f"D{depth}_slope"], predicted[f"D{depth}_slope"] = slope, 2.0 / depth - 2.0
         ok &= abs(slope - (2.0 / depth - 2.0)) <= 0.01

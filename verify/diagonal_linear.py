@@ -166,14 +166,19 @@ def _check_speed(rng: np.random.Generator) -> Evidence:
     scaled = {k: _time_to_loss(sim.wn_flow(A, y, alpha=alpha, eta_radius=k, eta_direction=1 / r0_sq,
                                            times=times), A, y) for k in (1.0, 10.0)}
     fixed = _time_to_loss(sim.wn_flow(A, y, alpha=alpha, eta_radius=1.0, eta_direction=1.0, times=times), A, y)
-    passed = all(t <= gf for t in scaled.values()) and fixed > gf
+    # first_crossing_time is inf when the loss never fell below 1e-8 by the horizon 3e3:
+    # T_GF and the scaled WN times must be finite (reached); the fixed-rate WN time may be
+    # inf, which then reads "not reached by t = 3e3", still slower than T_GF
+    passed = (np.isfinite(gf) and all(np.isfinite(t) and t <= gf for t in scaled.values())
+              and fixed > gf)
     return Evidence(
         measured={"T_GF": gf} | {f"T_WN(eta_radius={k:g}, eta_direction=1/r0^2)": t
                                  for k, t in scaled.items()}
         | {"T_WN(eta_radius=1, eta_direction=1)": fixed},
         predicted={"order": "T_WN(scaled) <= T_GF < T_WN(fixed eta_theta)"},
         passed=bool(passed),
-        note="time for the loss to fall below 1e-8, alpha = 0.1 (r0^2 = 0.02)")
+        note="time for the loss to fall below 1e-8, alpha = 0.1 (r0^2 = 0.02); inf = not "
+             "reached by the horizon t = 3e3")
 
 
 CLAIMS = [
