@@ -54,3 +54,32 @@ def test_coverage_rules_see_the_signatures():
     assert refs.exercised_tokens("linear_chain", "l2_flow", {
         "beta": 0.3, "eta": 1.5, "sigma": 2.0, "method": "heun", "dt": 0.1,
         "stop_tol": 1e-6}) == {"beta", "eta", "sigma", "dt", "method=heun", "stop_tol"}
+
+
+def test_a_check_that_does_not_run_its_registered_case_fails():
+    """The registry cannot be filled by declaration alone: the decorator's wrapper fails
+    a test that did not call the solver with the registered arguments, or whose stop case
+    did not converge (the registry is restored afterwards, so this test adds no coverage)."""
+    saved = {key: list(entries) for key, entries in refs.REGISTRY.items()}
+    try:
+        idle = refs.Case("linear_chain", "gradient_flow", (2.0, [1.5, 0.3]),
+                         {"times": [1.0], "eta": 1.5}, "idle")
+        other = refs.Case("linear_chain", "gradient_flow", (2.0, [1.5, 0.3]),
+                          {"times": [1.0], "eta": 1.2}, "other")
+        never_stops = refs.Case("linear_chain", "gradient_flow", (2.0, [1.5, 0.3]),
+                                {"times": [0.1], "stop_tol": 1e-12}, "never_stops")
+
+        @refs.references("solve_ivp", [idle])
+        def runs_another_case():
+            other.run()
+
+        @refs.references("solve_ivp", [never_stops])
+        def runs_without_converging():
+            never_stops.run()
+
+        for test in (runs_another_case, runs_without_converging):
+            with pytest.raises(AssertionError, match="did not run them as registered"):
+                test()
+    finally:
+        refs.REGISTRY.clear()
+        refs.REGISTRY.update(saved)
