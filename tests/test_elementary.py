@@ -59,19 +59,45 @@ def test_sigmoid_of_negative_matches_its_definition_without_overflow():
     np.testing.assert_allclose(got, want, rtol=1e-15, atol=0.0)
 
 
-@pytest.mark.parametrize("shape", [(3, 5), (40, 103)])
-def test_small_and_blas_products_agree_with_numpy(shape):
-    """theory.linalg switches from loops to BLAS at BLAS_MIN_ENTRIES entries; both paths
-    give A x and A^T r to rounding (shapes on either side of the switch)."""
-    from theory.linalg import BLAS_MIN_ENTRIES, integer_power, matvec, matvec_transposed
+@pytest.mark.parametrize("shape", [(3, 5), (9, 103), (1030, 7)])
+def test_products_agree_with_numpy(shape):
+    """theory.linalg's products give A x (four rows at a time, then the rest), A^T r and
+    both through transposed blocks, to rounding."""
+    from theory.linalg import add_row_combination, row_products, transposed_blocks
 
     rng = np.random.default_rng(1)
     A, x, r = rng.standard_normal(shape), rng.standard_normal(shape[1]), rng.standard_normal(shape[0])
-    assert (A.size >= BLAS_MIN_ENTRIES) == (shape == (40, 103))
-    out_x, out_r = np.empty(shape[0]), np.empty(shape[1])
-    matvec(A, x, out_x)
-    matvec_transposed(A, r, out_r)
-    np.testing.assert_allclose(out_x, A @ x, rtol=1e-13, atol=1e-13)
-    np.testing.assert_allclose(out_r, A.T @ r, rtol=1e-13, atol=1e-13)
+    forward, backward = np.full(shape[0], np.nan), np.zeros(shape[1])
+    row_products(A, x, 0, 2, forward)  # a part, then the rest
+    row_products(A, x, 2, shape[0], forward)
+    add_row_combination(A, r, 0, shape[0], backward)
+    # sums of up to ~1000 products of N(0, 1) entries: a few hundred ulps of the result
+    np.testing.assert_allclose(forward, A @ x, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(backward, A.T @ r, rtol=1e-12, atol=1e-12)
+    blocks = transposed_blocks(A, rows=256)
+    rows = blocks.shape[2]
+    assert blocks.shape == (-(-shape[0] // rows), shape[1], rows) and rows == min(256, shape[0])
+    padded_r = np.concatenate((r, np.zeros(blocks.shape[0] * rows - shape[0])))
+    via_blocks = np.zeros(shape[1])
+    for k, block in enumerate(blocks):
+        part = np.empty(shape[1])
+        row_products(block, padded_r[k * rows:(k + 1) * rows], 0, shape[1], part)
+        via_blocks += part
+        margins = np.zeros(rows)
+        add_row_combination(block, x, 0, shape[1], margins)
+        stop = min(rows, shape[0] - k * rows)
+        np.testing.assert_allclose(margins[:stop], (A @ x)[k * rows:k * rows + stop],
+                                   rtol=1e-12, atol=1e-12)
+        assert np.all(margins[stop:] == 0.0)
+    np.testing.assert_allclose(via_blocks, A.T @ r, rtol=1e-12, atol=1e-12)
+
+
+def test_powers_and_integer_power():
+    from theory.linalg import integer_power, powers
+
+    y = np.array([1.7, -0.3, 2.0, 0.9])
     for n in range(6):
         assert integer_power(1.7, n) == pytest.approx(1.7 ** n, rel=4e-16)
+        out = np.empty(2)
+        powers(y, 2, n, out)
+        np.testing.assert_allclose(out, y[2:] ** n, rtol=1e-15)

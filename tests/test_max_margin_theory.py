@@ -5,7 +5,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from theory import max_margin as sim
-from theory.linalg import BLAS_MIN_ENTRIES
+from theory.linalg import TRANSPOSED_BLOCK_ROWS
 from theory.results import Status
 
 data_sets = st.builds(sim.separable_data, st.integers(2, 25), st.integers(1, 5),
@@ -36,10 +36,10 @@ def test_jitted_matches_numpy_twin(name, data):
 
 
 @pytest.mark.parametrize("name", sorted(sim.SOLVERS))
-def test_blas_path_matches_numpy_twin(name):
-    """From BLAS_MIN_ENTRIES entries of Z on, the kernel multiplies through BLAS."""
-    X, y = sim.separable_data(BLAS_MIN_ENTRIES // 4 + 7, 4, 0.5, seed=3)
-    assert X.size >= BLAS_MIN_ENTRIES
+def test_several_blocks_match_numpy_twin(name):
+    """Beyond TRANSPOSED_BLOCK_ROWS samples the kernel runs over several blocks of Z^T,
+    the last one zero-padded (which must add nothing, and no multiplier)."""
+    X, y = sim.separable_data(2 * TRANSPOSED_BLOCK_ROWS + 37, 4, 0.5, seed=3)
     fast, slow = run(name, X, y, "numba"), run(name, X, y, "numpy")
     assert fast.status == slow.status and fast.steps == slow.steps
     scale = np.maximum(1.0, np.abs(slow.states))

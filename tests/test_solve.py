@@ -122,15 +122,17 @@ def test_unknown_options_are_type_errors():
 def test_every_setting_runs_the_one_loop_compiled_for_its_own_field(name):
     """The loops exist once (theory.loops); each setting's compiled copy has the same code,
     is attributed to the setting's file (numba's cache invalidates it with that file), and
-    calls the setting's own field."""
+    inlines the setting's own field and projection."""
     module = importlib.import_module(f"theory.{name}")
     for kind in ("fixed_step", "adaptive"):
         bound = getattr(module.LOOPS, kind).py_func
         template = getattr(loops, kind)
         assert bound.__code__.co_code == template.__code__.co_code
         assert bound.__code__.co_filename == module.__file__
-        assert bound.__globals__["field"] is module.field
-        assert bound.__globals__["project"] is module.project
+        for kernel in ("field", "project"):  # inlined copies of the setting's own kernels
+            copy = bound.__globals__[kernel]
+            assert copy.py_func is getattr(module, kernel).py_func
+            assert copy.targetoptions["inline"] == "always"
 
 
 def test_compiled_loops_load_from_numba_cache_in_a_fresh_process():

@@ -33,8 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from theory import solve, validation
-from theory.linalg import integer_power
-from theory.numba_options import jit
+from theory.linalg import add_row_combination, integer_power, powers, row_block, row_products
+from theory.numba_options import jit, jit_inline
 from theory.results import Trajectory
 from theory.solve import Problem, compile_loops
 
@@ -88,57 +88,94 @@ def initial_state(parametrization: int, alpha: float, n: int) -> np.ndarray:
 # --------------------------------------------------------------------------- kernels
 
 
+@jit_inline
+def residual_gradient(A, b, x, residual, g):
+    """g = A^T (A x - b), a block of rows at a time (:mod:`theory.linalg`)."""
+    m, n = A.shape
+    for i in range(n):
+        g[i] = 0.0
+    block = row_block(n)
+    for start in range(0, m, block):
+        stop = min(m, start + block)
+        row_products(A, x, start, stop, residual)
+        for k in range(start, stop):
+            residual[k] -= b[k]
+        add_row_combination(A, residual, start, stop, g)
+
+
+@jit
+def polar_x(y, n, depth, x):
+    """x = (r cos theta)^L - (r sin theta)^L."""
+    for i in range(n):
+        u, v = y[i] * np.cos(y[n + i]), y[i] * np.sin(y[n + i])
+        x[i] = integer_power(u, depth) - integer_power(v, depth)
+
+
+@jit
+def polar_field(y, n, depth, rate_radius, rate_direction, g, out):
+    """dr/dt, dtheta/dt of per-coordinate WN (module docstring) from g = grad_x."""
+    for i in range(n):
+        r, c, s = y[i], np.cos(y[n + i]), np.sin(y[n + i])
+        c_l = integer_power(c, depth) - integer_power(s, depth)
+        s_l = integer_power(c, depth - 1) * s + integer_power(s, depth - 1) * c
+        out[i] = -rate_radius * depth * integer_power(r, depth - 1) * c_l * g[i]
+        out[n + i] = rate_direction * depth * integer_power(r, depth) * s_l * g[i]
+
+
+@jit
+def global_x(y, n, depth, x):
+    """x = (R phi_u)^L - (R phi_v)^L."""
+    for i in range(n):
+        x[i] = (integer_power(y[0] * y[1 + i], depth)
+                - integer_power(y[0] * y[1 + n + i], depth))
+
+
+@jit
+def global_field(y, n, depth, rate_radius, rate_direction, g, out):
+    """dR/dt, dphi/dt of global WN (module docstring) from g = grad_x."""
+    radius = y[0]
+    along = 0.0  # phi . grad_w, grad_w = (L u^(L-1) g, -L v^(L-1) g)
+    for i in range(n):
+        gu = depth * integer_power(radius * y[1 + i], depth - 1) * g[i]
+        gv = -depth * integer_power(radius * y[1 + n + i], depth - 1) * g[i]
+        along += y[1 + i] * gu + y[1 + n + i] * gv
+        out[1 + i] = gu
+        out[1 + n + i] = gv
+    out[0] = -rate_radius * along
+    for j in range(1, 2 * n + 1):
+        out[j] = -rate_direction * radius * (out[j] - along * y[j])
+
+
 @jit
 def field(y, args, out, work):
     """Write F(y) into ``out`` (module docstring); ``args`` = (A, b, params), ``work`` =
-    (x, g, residual) of sizes N, N, M; the two products with A through BLAS (np.dot into
-    the buffers: at N = 40 the loops of :mod:`theory.linalg` were slower), the
-    parametrization's branch outside the element loops and the powers by products at
-    small depths."""
+    (x, g, residual, u^(L-1), v^(L-1)) (:func:`workspace`). Gradient descent/flow is
+    written here, with the powers in loops of their own (a branch on the depth inside a
+    loop would keep LLVM from vectorizing it); the WN parametrizations are calls, so that
+    the loops inline a small field."""
     A, b, params = args
-    x, g, residual = work
-    m, n = A.shape
+    x, g, residual, u_power, v_power = work
+    n = A.shape[1]
     algorithm = int(params[ALGORITHM])
     depth = int(params[DEPTH])
     if algorithm == GF:
+        powers(y, 0, depth - 1, u_power)
+        powers(y, n, depth - 1, v_power)
         for i in range(n):
-            x[i] = integer_power(y[i], depth) - integer_power(y[n + i], depth)
-    elif algorithm == POLAR:
-        for i in range(n):
-            u, v = y[i] * np.cos(y[n + i]), y[i] * np.sin(y[n + i])
-            x[i] = integer_power(u, depth) - integer_power(v, depth)
-    else:
-        for i in range(n):
-            x[i] = (integer_power(y[0] * y[1 + i], depth)
-                    - integer_power(y[0] * y[1 + n + i], depth))
-    np.dot(A, x, residual)
-    for k in range(m):
-        residual[k] -= b[k]
-    np.dot(A.T, residual, g)
-    if algorithm == GF:
+            x[i] = u_power[i] * y[i] - v_power[i] * y[n + i]
+        residual_gradient(A, b, x, residual, g)
         rate = params[RATE_1] * depth
         for i in range(n):
-            out[i] = -rate * integer_power(y[i], depth - 1) * g[i]
-            out[n + i] = rate * integer_power(y[n + i], depth - 1) * g[i]
+            out[i] = -rate * u_power[i] * g[i]
+            out[n + i] = rate * v_power[i] * g[i]
     elif algorithm == POLAR:
-        for i in range(n):
-            r, c, s = y[i], np.cos(y[n + i]), np.sin(y[n + i])
-            c_l = integer_power(c, depth) - integer_power(s, depth)
-            s_l = integer_power(c, depth - 1) * s + integer_power(s, depth - 1) * c
-            out[i] = -params[RATE_1] * depth * integer_power(r, depth - 1) * c_l * g[i]
-            out[n + i] = params[RATE_2] * depth * integer_power(r, depth) * s_l * g[i]
+        polar_x(y, n, depth, x)
+        residual_gradient(A, b, x, residual, g)
+        polar_field(y, n, depth, params[RATE_1], params[RATE_2], g, out)
     else:
-        radius = y[0]
-        along = 0.0  # phi . grad_w, grad_w = (L u^(L-1) g, -L v^(L-1) g)
-        for i in range(n):
-            gu = depth * integer_power(radius * y[1 + i], depth - 1) * g[i]
-            gv = -depth * integer_power(radius * y[1 + n + i], depth - 1) * g[i]
-            along += y[1 + i] * gu + y[1 + n + i] * gv
-            out[1 + i] = gu
-            out[1 + n + i] = gv
-        out[0] = -params[RATE_1] * along
-        for j in range(1, 2 * n + 1):
-            out[j] = -params[RATE_2] * radius * (out[j] - along * y[j])
+        global_x(y, n, depth, x)
+        residual_gradient(A, b, x, residual, g)
+        global_field(y, n, depth, params[RATE_1], params[RATE_2], g, out)
 
 
 @jit
@@ -155,9 +192,10 @@ def project(y, args):
 
 @jit
 def workspace(y, args):
-    """Scratch of :func:`field`: x, g (size N) and the residual (size M)."""
+    """Scratch of :func:`field`: x, g (size N), the residual (size M) and u^(L-1),
+    v^(L-1) (size N)."""
     m, n = args[0].shape
-    return np.empty(n), np.empty(n), np.empty(m)
+    return np.empty(n), np.empty(n), np.empty(m), np.empty(n), np.empty(n)
 
 
 LOOPS = compile_loops(field, project, workspace)

@@ -146,22 +146,31 @@ def discrete_plan(steps: np.ndarray) -> StepPlan:
 
 @jit
 def stage_state(y, k, a, stage, h, out):
-    """out = y + h * sum_{j<stage} a[stage, j] k[j]  (the input of stage ``stage``)."""
+    """out = y + h * sum_{j<stage} a[stage, j] k[j]  (the input of stage ``stage``).
+
+    Stage-outer loops over contiguous rows, so that LLVM vectorizes them; each component
+    is summed in the order j = 0, 1, ... all the same.
+    """
     for i in range(y.size):
-        acc = 0.0
-        for j in range(stage):
-            acc += a[stage, j] * k[j, i]
-        out[i] = y[i] + h * acc
+        out[i] = a[stage, 0] * k[0, i]
+    for j in range(1, stage):
+        for i in range(y.size):
+            out[i] += a[stage, j] * k[j, i]
+    for i in range(y.size):
+        out[i] = y[i] + h * out[i]
 
 
 @jit
-def rk_update(y, k, b, h):
-    """y += h * sum_i b[i] k[i], in place."""
+def rk_update(y, k, b, h, acc):
+    """y += h * sum_j b[j] k[j], in place, through the buffer ``acc`` (stage-outer loops,
+    as in :func:`stage_state`)."""
     for i in range(y.size):
-        acc = 0.0
-        for j in range(b.size):
-            acc += b[j] * k[j, i]
-        y[i] += h * acc
+        acc[i] = b[0] * k[0, i]
+    for j in range(1, b.size):
+        for i in range(y.size):
+            acc[i] += b[j] * k[j, i]
+    for i in range(y.size):
+        y[i] += h * acc[i]
 
 
 @jit

@@ -1,52 +1,119 @@
-"""Small dense products for the jitted kernels: loops below a size, BLAS above it.
+"""Products with a data matrix for the jitted kernels, and integer powers.
 
-A BLAS call costs about a microsecond before any arithmetic, more than a whole
-matrix-vector product at the sizes ``verify`` uses (a few hundred entries), where plain
-loops that LLVM vectorizes win; from :data:`BLAS_MIN_ENTRIES` entries on, BLAS wins
-(``python -m benchmarks`` measures both sides of the crossover). Both write into buffers
-allocated before the time loop.
+The settings multiply by a fixed data matrix A (M x N, rows are samples) twice per
+evaluation of the field: the forward product m = A x, a pointwise map r = phi(m), and the
+backward product g = A^T r. Both are loops here, written so that LLVM vectorizes them
+without fastmath on the kernels that call them:
+
+- :func:`row_products` sums each A[k] . x with :func:`theory.numba_options.jit_sum`
+  (reassociation only: the sum is split over vector lanes and partial sums, as BLAS
+  does; the result changes by round-off, never by a non-finite shortcut);
+- :func:`add_row_combination` adds r[k] A[k] to g for four rows at a time (axpy form:
+  independent lanes, each component summed in a fixed order, no reassociation).
+
+A kernel runs both over blocks of :func:`row_block` rows, so that a block is still in
+the core's cache when the backward product reads it again: the matrix streams from
+memory once per evaluation instead of twice (the product at N = 4000 is bound by memory
+bandwidth), and small matrices are one block. Data with few columns is stored as
+:func:`transposed_blocks` instead, where the long side is the contiguous one. A BLAS call costs about a microsecond
+before any arithmetic, more than a whole product at the sizes ``verify`` uses.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from theory.numba_options import jit
+from theory.numba_options import jit, jit_inline, jit_sum
 
-BLAS_MIN_ENTRIES = 4096
-"""Matrices with at least this many entries are multiplied through BLAS (np.dot into the
-output buffer); smaller ones by loops."""
+BLOCK_BYTES = 32768
+"""Bytes of a block of rows: half of a typical L2 cache's share per core, twice the
+smallest L1 (the block is read twice, back to back)."""
+
+
+TRANSPOSED_BLOCK_ROWS = 512
+"""Rows of A per block of :func:`transposed_blocks` (measured: 256 to 1024 are alike at
+P = 3000, d = 50; a block of 50 x 512 float64 is 200 kB, within the L2 cache)."""
 
 
 @jit
-def matvec(A, x, out):
-    """out = A x."""
-    m, n = A.shape
-    if m * n >= BLAS_MIN_ENTRIES:
-        np.dot(A, x, out)
-        return
-    for i in range(m):
+def row_block(n_columns):
+    """Rows of an M x ``n_columns`` float64 matrix per block (at least 1)."""
+    return max(1, BLOCK_BYTES // (8 * n_columns))
+
+
+@jit_sum
+def row_products(A, x, start, stop, out):
+    """out[k] = A[k] . x[:n] for start <= k < stop, A of n columns, four rows at a time
+    (four sums in flight, each read of x shared)."""
+    n = A.shape[1]
+    k = start
+    while k + 4 <= stop:
+        a0, a1, a2, a3 = 0.0, 0.0, 0.0, 0.0
+        for j in range(n):
+            xj = x[j]
+            a0 += A[k, j] * xj
+            a1 += A[k + 1, j] * xj
+            a2 += A[k + 2, j] * xj
+            a3 += A[k + 3, j] * xj
+        out[k], out[k + 1], out[k + 2], out[k + 3] = a0, a1, a2, a3
+        k += 4
+    while k < stop:
         acc = 0.0
         for j in range(n):
-            acc += A[i, j] * x[j]
-        out[i] = acc
+            acc += A[k, j] * x[j]
+        out[k] = acc
+        k += 1
 
 
-@jit
-def matvec_transposed(A, r, out):
-    """out = A^T r."""
-    m, n = A.shape
-    if m * n >= BLAS_MIN_ENTRIES:
-        np.dot(A.T, r, out)
-        return
-    for j in range(n):
-        out[j] = 0.0
-    for i in range(m):
-        coefficient = r[i]
+@jit_inline
+def add_row_combination(A, r, start, stop, out):
+    """out += sum_{start <= k < stop} r[k] A[k], four rows at a time."""
+    n = A.shape[1]
+    k = start
+    while k + 4 <= stop:
+        r0, r1, r2, r3 = r[k], r[k + 1], r[k + 2], r[k + 3]
         for j in range(n):
-            out[j] += coefficient * A[i, j]
+            out[j] += (r0 * A[k, j] + r1 * A[k + 1, j]) + (r2 * A[k + 2, j] + r3 * A[k + 3, j])
+        k += 4
+    while k < stop:
+        rk = r[k]
+        for j in range(n):
+            out[j] += rk * A[k, j]
+        k += 1
 
 
-@jit
+def transposed_blocks(A: np.ndarray, rows: int = TRANSPOSED_BLOCK_ROWS) -> np.ndarray:
+    """A (M x N) as blocks of its transpose: B[k] = A[k r:(k + 1) r]^T (N x r), r =
+    min(rows, M), the last block padded with zero rows of A.
+
+    For data with few columns (N much smaller than M): a row of A is too short for a
+    vectorized sum, a row of B[k] is long, and a block is small enough to stay in the
+    cache between the forward and the backward product.
+    """
+    m, n = A.shape
+    r = min(rows, m)
+    blocks = -(-m // r)
+    padded = np.zeros((blocks * r, n))
+    padded[:m] = A
+    return np.ascontiguousarray(padded.reshape(blocks, r, n).transpose(0, 2, 1))
+
+
+@jit_inline
+def powers(y, start, exponent, out):
+    """out[i] = y[start + i]^exponent (exponent >= 0) by repeated products, one pass over
+    ``out`` per factor (vectorized; the same products as :func:`integer_power` for
+    exponents <= 3)."""
+    if exponent == 0:
+        for i in range(out.size):
+            out[i] = 1.0
+        return
+    for i in range(out.size):
+        out[i] = y[start + i]
+    for _ in range(exponent - 1):
+        for i in range(out.size):
+            out[i] *= y[start + i]
+
+
+@jit_inline
 def integer_power(x, n):
     """x^n for a small integer n >= 0 by products (n <= 3), else by pow: the depths the
     settings use most cost no call to pow."""
@@ -59,4 +126,3 @@ def integer_power(x, n):
     if n == 0:
         return 1.0
     return x ** n
-

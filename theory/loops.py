@@ -11,6 +11,7 @@ A setting provides three jitted functions with fixed signatures:
 where ``args`` is a tuple of the setting's arrays (data and parameters). The loops below
 refer to these three names as globals; :func:`theory.solve.compile_loops` binds them to a
 setting's functions and compiles the loops with numba, so the setting's field is inlined
+(numba's ``inline="always"``: a call passes every array as seven words on the stack)
 into its own copy of the loop and numba's cache keeps that copy (a loop that received the
 field as an argument could not be cached, numba issues #2956, #6251).
 
@@ -30,6 +31,10 @@ from theory.results import CODE_COMPLETED, CODE_CONVERGED, CODE_DIVERGED, CODE_S
 
 field = project = workspace = None
 """Placeholders: :func:`theory.solve.compile_loops` binds them per setting."""
+
+TINY_STATE = 8
+"""States up to this size are updated by a loop whose trip count LLVM knows to be tiny,
+so that it stays scalar."""
 
 
 def evaluate_stages(y, k, ys, a, h, args, work):
@@ -56,6 +61,8 @@ def fixed_step(y0, args, a, b, counts, sizes, stop_tol, max_steps, check_every, 
     good = y0.copy()
     k = np.empty((stages, y0.size))
     ys = np.empty(y0.size)
+    acc = np.empty(y0.size)
+    k0 = k[0]  # a view made once: one made per step costs two atomic reference counts
     work = workspace(y0, args)
     out[0, :] = y
     step, interval, offset = 0, 0, 0
@@ -67,18 +74,31 @@ def fixed_step(y0, args, a, b, counts, sizes, stop_tol, max_steps, check_every, 
             start = step
             for _ in range(min(counts[interval] - offset, max_steps - step, check_every)):
                 # evaluate_stages written out: the call costs ~25 % of a small Euler step
-                field(y, args, k[0], work)
+                field(y, args, k0, work)
                 for s in range(1, stages):
                     stage_state(y, k, a, s, h, ys)
                     field(ys, args, k[s], work)
-                if stop_tol > 0.0 and max_abs(k[0]) <= stop_tol:
+                if stop_tol > 0.0 and max_abs(k0) <= stop_tol:
                     stop = True
                     break
-                for i in range(y.size):  # rk_update written out: a call costs more than a step
-                    acc = 0.0
-                    for j in range(stages):
-                        acc += b[j] * k[j, i]
-                    y[i] += h * acc
+                # rk_update written out (a call costs ~20 % of a small step); one loop
+                # for one stage (discrete steps), where three cost more than the step,
+                # kept scalar for tiny states: a vector load of k0 right after the
+                # field's scalar stores stalls store-to-load forwarding
+                if stages == 1 and y.size <= TINY_STATE:
+                    for i in range(min(y.size, TINY_STATE)):
+                        y[i] += h * (b[0] * k0[i])
+                elif stages == 1:
+                    for i in range(y.size):
+                        y[i] += h * (b[0] * k0[i])
+                else:
+                    for i in range(y.size):
+                        acc[i] = b[0] * k[0, i]
+                    for j in range(1, stages):
+                        for i in range(y.size):
+                            acc[i] += b[j] * k[j, i]
+                    for i in range(y.size):
+                        y[i] += h * acc[i]
                 project(y, args)
                 step += 1
             offset += step - start
@@ -118,6 +138,7 @@ def adaptive(y0, args, a, b, b_err, order, times, h0, atol, rtol, stop_tol, max_
     y_new = np.empty(y0.size)
     k = np.empty((stages, y0.size))
     ys = np.empty(y0.size)
+    acc = np.empty(y0.size)
     work = workspace(y0, args)
     out[0, :] = y
     t, h = 0.0, h0
@@ -137,7 +158,7 @@ def adaptive(y0, args, a, b, b_err, order, times, h0, atol, rtol, stop_tol, max_
                     (accepted + rejected + 1) * stages, times.size + 1
             for i in range(y.size):
                 y_new[i] = y[i]
-            rk_update(y_new, k, b, h)
+            rk_update(y_new, k, b, h, acc)
             ratio = error_ratio(y, k, b_err, h, atol, rtol, y_new)
             if ratio <= 1.0:
                 for i in range(y.size):

@@ -26,7 +26,7 @@ import numpy as np
 
 from theory import solve, validation
 from theory.elementary import exp, sigmoid_of_negative
-from theory.linalg import matvec, matvec_transposed
+from theory.linalg import add_row_combination, row_products, transposed_blocks
 from theory.numba_options import jit
 from theory.results import Trajectory
 from theory.solve import Problem, compile_loops
@@ -134,30 +134,45 @@ def loss(w, X, y, kind: Literal["logistic", "exponential"] = "logistic") -> floa
 
 @jit
 def field(y, args, out, work):
-    """Write F(y) into ``out`` (module docstring); ``args`` = (Z, params), ``work`` =
-    (margins, w_sum) of sizes P and d. Products with Z by :mod:`theory.linalg`."""
-    Z, params = args
-    margins, w_sum = work
-    n_samples, dim = Z.shape
+    """Write F(y) into ``out`` (module docstring); ``args`` = (ZB, params) with ZB =
+    ``transposed_blocks(Z)`` (:mod:`theory.linalg`: block k holds samples k r ... k r +
+    r - 1 as columns, zero-padded), ``work`` = (margins, coefficients, w_block, w_sum) of
+    sizes r, r, d, d. Each block is read twice while in the cache: the margins (axpy over
+    its d rows), the pointwise map, the block's share of Z^T s (dot products)."""
+    ZB, params = args
+    margins, coefficients, w_block, w_sum = work
+    blocks, dim, rows = ZB.shape
+    n_lambda = y.size - dim  # P for Minnorm, 0 for gradient descent
     algorithm = int(params[ALGORITHM])
-    eta_w = params[ETA_W]
-    matvec(Z, y[:dim], margins)
-    if algorithm == MINNORM:
-        eta_lambda = params[ETA_LAMBDA]
-        for mu in range(n_samples):
-            drive = eta_lambda * (1.0 - margins[mu])
-            if y[dim + mu] <= 0.0 and drive < 0.0:
-                drive = 0.0
-            out[dim + mu] = drive
-            margins[mu] = y[dim + mu]  # the weights of Z^T lambda
-    else:
-        if algorithm == LOGISTIC:  # branch outside the loops, so that LLVM vectorizes them
-            for mu in range(n_samples):
-                margins[mu] = sigmoid_of_negative(margins[mu])
+    for j in range(dim):
+        w_sum[j] = 0.0
+    for k in range(blocks):
+        block = ZB[k]
+        first = k * rows
+        for mu in range(rows):
+            margins[mu] = 0.0
+        add_row_combination(block, y, 0, dim, margins)
+        if algorithm == MINNORM:
+            eta_lambda = params[ETA_LAMBDA]
+            for mu in range(min(rows, n_lambda - first)):
+                lam = y[dim + first + mu]
+                drive = eta_lambda * (1.0 - margins[mu])
+                if lam <= 0.0 and drive < 0.0:
+                    drive = 0.0
+                out[dim + first + mu] = drive
+                coefficients[mu] = lam  # the weights of Z^T lambda
+            for mu in range(max(0, n_lambda - first), rows):
+                coefficients[mu] = 0.0
+        elif algorithm == LOGISTIC:  # branches outside the loops, so that LLVM vectorizes
+            for mu in range(rows):
+                coefficients[mu] = sigmoid_of_negative(margins[mu])
         else:
-            for mu in range(n_samples):
-                margins[mu] = exp(-margins[mu])
-    matvec_transposed(Z, margins, w_sum)
+            for mu in range(rows):
+                coefficients[mu] = exp(-margins[mu])
+        row_products(block, coefficients, 0, dim, w_block)
+        for j in range(dim):
+            w_sum[j] += w_block[j]
+    eta_w = params[ETA_W]
     if algorithm == MINNORM:
         for j in range(dim):
             out[j] = -eta_w * (y[j] - w_sum[j])
@@ -176,8 +191,10 @@ def project(y, args):
 
 @jit
 def workspace(y, args):
-    """Scratch of :func:`field`: margins (size P) and Z^T coefficients (size d)."""
-    return np.empty(args[0].shape[0]), np.empty(args[0].shape[1])
+    """Scratch of :func:`field`: margins and coefficients of a block of samples, the
+    block's share of Z^T coefficients and its sum over blocks."""
+    blocks, dim, rows = args[0].shape
+    return np.empty(rows), np.empty(rows), np.empty(dim), np.empty(dim)
 
 
 LOOPS = compile_loops(field, project, workspace)
@@ -209,7 +226,7 @@ def project_numpy(y: np.ndarray, dim: int) -> np.ndarray:
 def problem(Z: np.ndarray, params: np.ndarray) -> Problem:
     """The run description for :mod:`theory.solve` (Z: the signed data, rows z_mu)."""
     dim = Z.shape[1]
-    return Problem(LOOPS, (Z, params), lambda y: field_numpy(y, Z, params),
+    return Problem(LOOPS, (transposed_blocks(Z), params), lambda y: field_numpy(y, Z, params),
                    lambda y: project_numpy(y, dim), MarginTrajectory, {"dim": dim})
 
 

@@ -3,8 +3,10 @@
 Every kernel in ``theory`` is compiled with :func:`jit`:
 
 - ``nopython=True``: no Python objects inside kernels;
-- ``fastmath=False``: reassociation and ``nnan``/``ninf`` would break the
-  non-finite checks that report divergence, and bitwise parity with the NumPy twins;
+- ``fastmath=False``: ``nnan``/``ninf`` would break the non-finite checks that report
+  divergence, and reassociation would let LLVM reorder any arithmetic; the one
+  exception is :func:`jit_sum`, for pure sums of products (dot products), where
+  reassociation only lets LLVM split the sum over vector lanes, as BLAS does;
 - ``error_model="numpy"``: division by zero gives inf/nan (caught by the
   divergence check) instead of raising inside the time loop;
 - ``cache``: on by default, off with ``OVERPARAM_NUMBA_CACHE=0``. The cache
@@ -29,9 +31,26 @@ CACHE: bool = os.environ.get("OVERPARAM_NUMBA_CACHE", "1") != "0"
 OPTIONS: dict = {"nopython": True, "cache": CACHE, "fastmath": False, "error_model": "numpy"}
 
 
+SUM_OPTIONS: dict = {**OPTIONS, "fastmath": {"reassoc"}}
+"""The options of :func:`jit_sum`: those of :func:`jit` plus reassociation, and no other
+fast-math flag (non-finite values propagate as without it)."""
+
+
 def jit(function: F) -> F:
     """Compile ``function`` with the package's numba options (see module docstring)."""
     return numba.jit(**OPTIONS)(function)
+
+
+def jit_inline(function: F) -> F:
+    """Compile a small helper that numba inlines into each caller (numba does not inline
+    across jitted functions otherwise, and a call costs more than a few products)."""
+    return numba.jit(inline="always", **OPTIONS)(function)
+
+
+def jit_sum(function: F) -> F:
+    """Compile a function that only sums products (a dot product), letting LLVM reorder
+    the sum into vector lanes: the result moves by round-off, as with BLAS."""
+    return numba.jit(**SUM_OPTIONS)(function)
 
 
 class CompileClock:

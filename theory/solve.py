@@ -36,8 +36,8 @@ from typing import Callable, Literal
 
 import numpy as np
 
-from theory import integrators, loops, results, validation
-from theory.numba_options import jit
+from theory import elementary, integrators, linalg, loops, numba_options, results, validation
+from theory.numba_options import jit, jit_inline
 from theory.integrators import (CHECK_EVERY, DEFAULT_ATOL, DEFAULT_FIRST_STEP, DEFAULT_MAX_STEPS,
                                 DEFAULT_RTOL, EULER, discrete_plan, flow_plan, get_tableau)
 from theory.results import Stats, Status, Trajectory
@@ -45,10 +45,12 @@ from theory.results import Stats, Status, Trajectory
 Backend = Literal["numba", "numpy"]
 
 _FINGERPRINT = hashlib.sha256(b"".join(
-    Path(module.__file__).read_bytes() for module in (loops, integrators, results))
+    Path(module.__file__).read_bytes()
+    for module in (loops, integrators, results, linalg, elementary, numba_options))
 ).hexdigest()[:16]
-"""Hash of the loop sources, in the compiled loops' names: numba's cache checks only the
-setting's own file, so an edit of the shared loops must change the cache entry's name."""
+"""Hash of the shared kernel sources, in the compiled loops' names: numba's cache checks
+only the setting's own file, so an edit of the shared loops, or of a shared helper that
+the inlined field calls, must change the cache entry's name."""
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,8 @@ class Loops:
 
 def compile_loops(field: Callable, project: Callable, workspace: Callable) -> Loops:
     """Bind the loops of :mod:`theory.loops` to a setting's jitted ``field``, ``project``
-    and ``workspace`` (signatures in :mod:`theory.loops`) and jit them.
+    and ``workspace`` (signatures in :mod:`theory.loops`) and jit them, with ``field``
+    and ``project`` inlined into the loops.
 
     Each bound copy is attributed to the setting's source file, so numba caches it beside
     the setting's own kernels and recompiles it when that file changes; the shared loops'
@@ -73,7 +76,8 @@ def compile_loops(field: Callable, project: Callable, workspace: Callable) -> Lo
     """
     source_file = inspect.getfile(field.py_func)
     namespace = dict(vars(loops))
-    namespace.update(field=field, project=project, workspace=workspace)
+    namespace.update(field=jit_inline(field.py_func), project=jit_inline(project.py_func),
+                     workspace=workspace)
     for name in loops.BOUND_TO_SETTING:
         template = getattr(loops, name)
         function = types.FunctionType(template.__code__.replace(co_filename=source_file),
