@@ -88,10 +88,30 @@ def initial_state(parametrization: int, alpha: float, n: int) -> np.ndarray:
 # --------------------------------------------------------------------------- kernels
 
 
+GRAM_MAX_COLUMNS = 128
+"""Up to this many unknowns N the kernel works with the Gram matrix A^T A (at most 128 kB,
+cache-resident) instead of A."""
+
+
+def kernel_data(A: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(A, b, gram, c) for the kernel: gram = A^T A and c = A^T b when N <= GRAM_MAX_COLUMNS
+    (then g = gram x - c is one product of axpy form, no sums across vector lanes; twice
+    faster at N = 40 than A^T (A x - b)), else empty and the kernel uses A in blocks."""
+    if A.shape[1] <= GRAM_MAX_COLUMNS:
+        return A, b, np.ascontiguousarray(A.T @ A), A.T @ b
+    return A, b, np.empty((0, 0)), np.empty(0)
+
+
 @jit_inline
-def residual_gradient(A, b, x, residual, g):
-    """g = A^T (A x - b), a block of rows at a time (:mod:`theory.linalg`)."""
+def residual_gradient(A, b, gram, c, x, residual, g):
+    """g = A^T (A x - b): gram x - c when the Gram matrix is given (:func:`kernel_data`),
+    else a block of rows of A at a time (:mod:`theory.linalg`)."""
     m, n = A.shape
+    if gram.shape[0] == n:
+        for i in range(n):
+            g[i] = -c[i]
+        add_row_combination(gram, x, 0, n, g)
+        return
     for i in range(n):
         g[i] = 0.0
     block = row_block(n)
@@ -148,12 +168,13 @@ def global_field(y, n, depth, rate_radius, rate_direction, g, out):
 
 @jit
 def field(y, args, out, work):
-    """Write F(y) into ``out`` (module docstring); ``args`` = (A, b, params), ``work`` =
+    """Write F(y) into ``out`` (module docstring); ``args`` = (A, b, gram, c, params) (the
+    first four from :func:`kernel_data`), ``work`` =
     (x, g, residual, u^(L-1), v^(L-1)) (:func:`workspace`). Gradient descent/flow is
     written here, with the powers in loops of their own (a branch on the depth inside a
     loop would keep LLVM from vectorizing it); the WN parametrizations are calls, so that
     the loops inline a small field."""
-    A, b, params = args
+    A, b, gram, c, params = args
     x, g, residual, u_power, v_power = work
     n = A.shape[1]
     algorithm = int(params[ALGORITHM])
@@ -163,25 +184,25 @@ def field(y, args, out, work):
         powers(y, n, depth - 1, v_power)
         for i in range(n):
             x[i] = u_power[i] * y[i] - v_power[i] * y[n + i]
-        residual_gradient(A, b, x, residual, g)
+        residual_gradient(A, b, gram, c, x, residual, g)
         rate = params[RATE_1] * depth
         for i in range(n):
             out[i] = -rate * u_power[i] * g[i]
             out[n + i] = rate * v_power[i] * g[i]
     elif algorithm == POLAR:
         polar_x(y, n, depth, x)
-        residual_gradient(A, b, x, residual, g)
+        residual_gradient(A, b, gram, c, x, residual, g)
         polar_field(y, n, depth, params[RATE_1], params[RATE_2], g, out)
     else:
         global_x(y, n, depth, x)
-        residual_gradient(A, b, x, residual, g)
+        residual_gradient(A, b, gram, c, x, residual, g)
         global_field(y, n, depth, params[RATE_1], params[RATE_2], g, out)
 
 
 @jit
 def project(y, args):
     """Global WN: phi <- phi / |phi| (the projection onto the sphere); otherwise nothing."""
-    if int(args[2][ALGORITHM]) == GLOBAL:
+    if int(args[4][ALGORITHM]) == GLOBAL:
         norm = 0.0
         for j in range(1, y.size):
             norm += y[j] * y[j]
@@ -259,7 +280,7 @@ def _start(A, y, params: np.ndarray, alpha: float, state0) -> tuple[Problem, np.
     else:
         size = 2 * n + (1 if parametrization == GLOBAL else 0)
         y0 = validation.finite_vector("state0", state0, size=size)
-    problem = Problem(LOOPS, (A, b, params), lambda s: field_numpy(s, A, b, params),
+    problem = Problem(LOOPS, (*kernel_data(A, b), params), lambda s: field_numpy(s, A, b, params),
                       lambda s: project_numpy(s, parametrization), DiagonalTrajectory,
                       {"parametrization": parametrization, "depth": depth})
     return problem, y0
