@@ -101,3 +101,31 @@ def test_powers_and_integer_power():
         out = np.empty(2)
         powers(y, 2, n, out)
         np.testing.assert_allclose(out, y[2:] ** n, rtol=1e-15)
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 4), (4, 4, 4), (5, 5, 5), (9, 3, 2), (12, 16, 7)])
+def test_matmul_agrees_with_numpy_for_every_layout(shape):
+    """theory.linalg.matmul: loops for tiny products, BLAS otherwise (the shapes cover both
+    sides of TINY_PRODUCT), with C-contiguous and transposed operands."""
+    from numba import njit
+
+    from theory.linalg import TINY_PRODUCT, matmul
+
+    m, k, n = shape
+    rng = np.random.default_rng(2)
+    A, B = rng.standard_normal((m, k)), rng.standard_normal((k, n))
+    At, Bt = np.ascontiguousarray(A.T), np.ascontiguousarray(B.T)
+
+    @njit
+    def products(A, B, At, Bt, out):
+        matmul(A, B, out[0])
+        matmul(At.T, B, out[1])
+        matmul(A, Bt.T, out[2])
+        matmul(At.T, Bt.T, out[3])
+
+    out = np.full((4, m, n), np.nan)
+    products(A, B, At, Bt, out)
+    tiny = max(shape) <= 8 and m * n * k <= TINY_PRODUCT
+    assert tiny == (shape in [(2, 3, 4), (4, 4, 4), (5, 5, 5)])
+    for result in out:  # sums of <= 16 products of N(0, 1): within 1e-13
+        np.testing.assert_allclose(result, A @ B, rtol=1e-13, atol=1e-13)

@@ -21,8 +21,9 @@ Minnorm(c)             eta_w   eta_lambda   1     c
 (Minnorm: the primal-dual flow of 1/2 sum ||W_l||^2 + <Lambda, R>/P + c ||R||^2/(2P), core-
 settings §0; the multiplier matrix integrates the residual.) The kernel evaluates the field
 by backpropagation: activations A_l = W_l A_{l-1} (A_0 = X), error G_D = (Lambda + c R)/P,
-G_{l-1} = W_l^T G_l, gradient part G_l A_{l-1}^T, all with BLAS products into buffers
-allocated before the time loop (A_0 = X_c). Discrete algorithms are forward Euler with
+G_{l-1} = W_l^T G_l, gradient part G_l A_{l-1}^T, all with products
+(:func:`theory.linalg.matmul`: BLAS, or loops when tiny) into buffers allocated before the
+time loop (A_0 = X_c). Discrete algorithms are forward Euler with
 unit step.
 
 The state is the flat concatenation of the W_l (row-major) and, for Minnorm, Lambda (in
@@ -35,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from theory import solve, validation
+from theory.linalg import matmul
 from theory.numba_options import jit
 from theory.results import Trajectory
 from theory.solve import Problem, compile_loops
@@ -250,7 +252,7 @@ def field(y, args, out, work):
         n_out, n_in = widths[l + 1], widths[l]
         W = y[offsets[l]:offsets[l + 1]].reshape((n_out, n_in))
         A = acts[a_off:a_off + n_out * P].reshape((n_out, P))
-        np.dot(W, prev, A)
+        matmul(W, prev, A)
         prev = A
         a_off += n_out * P
     # residual, multiplier field and output error G_D = (Lambda + c R) / P
@@ -273,17 +275,17 @@ def field(y, args, out, work):
         W = y[offsets[l]:offsets[l + 1]].reshape((n_out, n_in))
         dW = out[offsets[l]:offsets[l + 1]].reshape((n_out, n_in))
         if l == 0:
-            np.dot(G, X.T, dW)
+            matmul(G, X.T, dW)
         else:
             A_prev = acts[a_off - n_in * P:a_off].reshape((n_in, P))
-            np.dot(G, A_prev.T, dW)
+            matmul(G, A_prev.T, dW)
         for i in range(n_out):
             for j in range(n_in):
                 dW[i, j] = eta_w * (dW[i, j] - beta * W[i, j])
         if l > 0:
             target = back_b if use_a else back_a
             G_next = target[:n_in * P].reshape((n_in, P))
-            np.dot(W.T, G, G_next)
+            matmul(W.T, G, G_next)
             G = G_next
             use_a = not use_a
 

@@ -97,6 +97,30 @@ def transposed_blocks(A: np.ndarray, rows: int = TRANSPOSED_BLOCK_ROWS) -> np.nd
     return np.ascontiguousarray(padded.reshape(blocks, r, n).transpose(0, 2, 1))
 
 
+TINY_PRODUCT = 128
+"""Matrix products of at most this many multiplications (every side <= 8) run as loops:
+a BLAS call costs 60-170 ns before any arithmetic (more with a transposed operand), the
+loops 30 ns for 4 x 4 times 4 x 4."""
+
+
+@jit_inline
+def matmul(A, B, out):
+    """out = A B for any layouts (views such as ``X.T`` included): loops for tiny
+    products (:data:`TINY_PRODUCT`), where LLVM knows the trip counts are small and keeps
+    them scalar, else BLAS (np.dot into ``out``)."""
+    m, k = A.shape
+    n = B.shape[1]
+    if m <= 8 and n <= 8 and k <= 8 and m * n * k <= TINY_PRODUCT:
+        for i in range(min(m, 8)):
+            for j in range(min(n, 8)):
+                acc = 0.0
+                for p in range(min(k, 8)):
+                    acc += A[i, p] * B[p, j]
+                out[i, j] = acc
+    else:
+        np.dot(A, B, out)
+
+
 @jit_inline
 def powers(y, start, exponent, out):
     """out[i] = y[start + i]^exponent (exponent >= 0) by repeated products, one pass over
