@@ -259,14 +259,16 @@ def field(y, args, out, work):
     n_o = widths[depth]
     lam_off = offsets[depth]
     G = back_a[:n_o * P].reshape((n_o, P))
-    for i in range(n_o):
-        for mu in range(P):
-            r = Y[i, mu] - prev[i, mu]
-            if y.size > lam_off:
+    if y.size > lam_off:  # the branch outside the loops, so that LLVM vectorizes them
+        for i in range(n_o):
+            for mu in range(P):
+                r = Y[i, mu] - prev[i, mu]
                 out[lam_off + i * P + mu] = params[1] * r / P
                 G[i, mu] = (y[lam_off + i * P + mu] + params[3] * r) / P
-            else:
-                G[i, mu] = params[3] * r / P
+    else:
+        for i in range(n_o):
+            for mu in range(P):
+                G[i, mu] = params[3] * (Y[i, mu] - prev[i, mu]) / P
     # backward: dW_l = eta_w (G_l A_{l-1}^T - beta W_l), G_{l-1} = W_l^T G_l
     use_a = True
     for l in range(depth - 1, -1, -1):
