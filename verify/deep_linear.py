@@ -231,7 +231,8 @@ CLAIMS = [
         regime="Sigma_xx = I exactly, balanced decoupled start (saxe_init), depths 2, 3, 4",
         tolerance="1e-7 absolute on u (RK4 at dt = 1e-3: ~1e-12 per unit time; quadrature "
                   "1e-10; the mode extraction is exact up to round-off)",
-        check=_check_saxe_modes),
+        check=_check_saxe_modes,
+        prediction="sympy closed form; sympy + quadrature"),
     Claim(
         id="deep_linear.saxe.learning_time_scaling", setting=SETTING,
         statement="At a fixed relative start u0 = s/100, the time to learn a mode to s/2 scales "
@@ -241,7 +242,8 @@ CLAIMS = [
         regime="decoupled balanced start; the 1/s law is the depth-2 case",
         tolerance="0.01 on the fitted log-log slope (learning times interpolated on a grid of "
                   "2e4 samples: relative error < 1e-4)",
-        check=_check_learning_time),
+        check=_check_learning_time,
+        prediction="hand-derived closed form"),
     Claim(
         id="deep_linear.gd.null_space_frozen", setting=SETTING,
         statement="Gradient descent never changes W_1 P_perp (P_perp = I - X X^+): the "
@@ -251,7 +253,8 @@ CLAIMS = [
                "(Minnorm flow)",
         tolerance="GD drift <= 1e-12 (round-off in 2e4 products, entries O(1)); Minnorm rate "
                   "within 1e-6 (RK4 dt = 1e-3 on an exactly linear sub-dynamics)",
-        check=_check_null_space),
+        check=_check_null_space,
+        prediction="hand-derived closed form; pseudo-inverse"),
     Claim(
         id="deep_linear.minnorm.init_independent", setting=SETTING,
         statement="Minnorm's limit is the min-norm map Y X^+ whatever the initialization scale, "
@@ -262,7 +265,8 @@ CLAIMS = [
         tolerance="max |M - Y X^+| <= 1e-9 (6e4 steps leave ~5e-11); 1e-8 on E_g, which "
                   "is only quadratic in that gap (its first-order term vanishes), so the map "
                   "itself is checked",
-        check=_check_minnorm_init_independent),
+        check=_check_minnorm_init_independent,
+        prediction="pseudo-inverse"),
     Claim(
         id="deep_linear.minnorm.depth3_needs_scale", setting=SETTING,
         statement="At depth 3 Minnorm reaches Y X^+ only from large enough initializations: "
@@ -273,7 +277,8 @@ CLAIMS = [
         regime="depth 3, Minnorm(c = 10), a = b = 0.005, 3e5 steps",
         tolerance="converged: max |M - Y X^+| <= 1e-3 (still contracting at 3e5 steps); "
                   "stalled: >= 0.1",
-        check=_check_minnorm_depth3),
+        check=_check_minnorm_depth3,
+        prediction="pseudo-inverse"),
     Claim(
         id="deep_linear.gd.error_grows_with_scale", setting=SETTING,
         statement="Gradient descent keeps W_0 P_perp: its test error grows with sigma0 (depth "
@@ -283,7 +288,8 @@ CLAIMS = [
         regime="no label noise; shallow excess averaged over 200 seeded initializations",
         tolerance="shallow limit within 1e-9 of the closed form (4000 steps of lr 0.2 contract "
                   "the row space by e^-40 or more); mean within 3 standard errors",
-        check=_check_gd_scale),
+        check=_check_gd_scale,
+        prediction="sympy closed form; pseudo-inverse; Monte Carlo"),
     Claim(
         id="deep_linear.ordering.minnorm_below_gd", setting=SETTING,
         statement="E_g(Minnorm) < E_g(GD) for every initialization scale sigma0 >= 0.1 on the "
@@ -292,7 +298,8 @@ CLAIMS = [
         regime="no label noise; P < N_i; in expectation for every sigma0 > 0, per instance above "
                "the scale where the cross term <W_bar P_perp, W_0 P_perp> stops dominating",
         tolerance="strict inequality at each sigma0 in {0.1, 0.5, 1, 1.5}",
-        check=_check_ordering),
+        check=_check_ordering,
+        prediction="pseudo-inverse; simulation (ordering between runs)"),
     Claim(
         id="deep_linear.noise.minnorm_fits_noise", setting=SETTING,
         statement="Failing regime: with label noise Minnorm interpolates it (E_g = the min-norm "
@@ -302,7 +309,8 @@ CLAIMS = [
         regime="label noise std 1, depth 2, GD from sigma0 = 0.1, lr 0.05",
         tolerance="Minnorm E_g within 1e-8 of the closed form; strict ordering of the minimum "
                   "of GD's E_g(t) over 300 log-spaced steps",
-        check=_check_noise),
+        check=_check_noise,
+        prediction="pseudo-inverse; simulation (ordering between runs)"),
     Claim(
         id="deep_linear.full_rank.methods_coincide", setting=SETTING,
         statement="Failing regime of the advantage: with P >= N_i there is no null space, and "
@@ -311,5 +319,6 @@ CLAIMS = [
         regime="P = 30 > N_i = 20, depth 2",
         tolerance="1e-8 between the maps (Minnorm run 4e5 steps: its slowest mode e-folds "
                   "every ~1.4e4 steps here, so ~1e-12 is left); E_g(GD) <= 1e-12",
-        check=_check_full_rank),
+        check=_check_full_rank,
+        prediction="hand-derived closed form"),
 ]

@@ -191,7 +191,8 @@ CLAIMS = [
         tolerance="1e-8 (the issue's): Dormand-Prince at rtol 1e-12; x = u^2 - v^2 cancels two "
                   "numbers of size alpha^2, so the floor is ~1e-12 alpha^2; the dual Newton "
                   "solves to a 1e-12 residual",
-        check=_check_limit),
+        check=_check_limit,
+        prediction="convex dual (Newton)"),
     Claim(
         id="diagonal_linear.limit.l2_rate", setting=SETTING,
         statement="As alpha grows, alpha^4 ||x_alpha - x_l2|| tends to a constant (the "
@@ -200,7 +201,8 @@ CLAIMS = [
         regime="alpha = 3, 10, 30 (closed form); simulated at 3 and 10",
         tolerance="the scaled distance changes < 1 % from alpha = 10 to 30 (next term O(alpha^-2) "
                   "relative); simulation within 1e-3 relative of the closed form",
-        check=_check_l2_rate),
+        check=_check_l2_rate,
+        prediction="convex dual (Newton); pseudo-inverse"),
     Claim(
         id="diagonal_linear.limit.l1_logarithmic", setting=SETTING,
         statement="As alpha -> 0 the l1-norm gap ||x_alpha||_1 - ||x_l1||_1 vanishes no slower "
@@ -212,7 +214,8 @@ CLAIMS = [
         regime="alpha = 1e-2, 1e-4, 1e-8, 1e-12 (closed form, log-safe dual); simulated at 1e-2",
         tolerance="strict decrease of gap * ln(1/alpha^2); simulated gap within 3e-7 (N x 1e-8) "
                   "of the closed form",
-        check=_check_l1_log),
+        check=_check_l1_log,
+        prediction="convex dual (Newton); linear program"),
     Claim(
         id="diagonal_linear.invariants", setting=SETTING,
         statement="The invariants hold along the flows: u_i v_i (L = 2) and u_i^(2-L) + "
@@ -222,7 +225,8 @@ CLAIMS = [
                "wn_invariant_expr); core-settings C4.6",
         regime="L = 2, 3; alpha = 0.3; kappa = 7; t in [0, 50]",
         tolerance="relative drift <= 1e-9 (rtol 1e-12 per step over ~1e3 steps)",
-        check=_check_invariants),
+        check=_check_invariants,
+        prediction="sympy closed form"),
     Claim(
         id="diagonal_linear.wn.robust_sparsity", setting=SETTING,
         statement="At a fixed large initialization, per-coordinate weight normalization "
@@ -231,7 +235,8 @@ CLAIMS = [
         source=SOURCE_CRW + "; core-settings C4.4",
         regime="alpha = 0.5 and 1, kappa = 10 and 100, eta_theta = 1 (N = 40, M = 20, s = 3)",
         tolerance="strict ordering of the errors; GF within 5 % of the l2 error at alpha = 1",
-        check=_check_robust_sparsity),
+        check=_check_robust_sparsity,
+        prediction="simulation (ordering between runs); pseudo-inverse"),
     Claim(
         id="diagonal_linear.wn.no_robustness", setting=SETTING,
         statement="Failing regimes: the global weight-normalization form (w = R phi over all "
@@ -241,7 +246,8 @@ CLAIMS = [
         regime="alpha = 0.5, 1; global kappa = 100; per-coordinate kappa = 1",
         tolerance="within 2 % of GF's error at alpha = 1; global not better than 95 % of GF's "
                   "at alpha = 0.5",
-        check=_check_no_robustness),
+        check=_check_no_robustness,
+        prediction="simulation (ordering between runs)"),
     Claim(
         id="diagonal_linear.wn.speed_depends_on_normalization", setting=SETTING,
         statement="Weight normalization is faster only under the normalization where it equals "
@@ -251,5 +257,6 @@ CLAIMS = [
         regime="alpha = 0.1; eta_r = 1, 10",
         tolerance="strict ordering of the times to loss 1e-8 (600 log-spaced samples, "
                   "interpolated in log loss)",
-        check=_check_speed),
+        check=_check_speed,
+        prediction="simulation (ordering between runs)"),
 ]

@@ -248,7 +248,8 @@ CLAIMS = [
                "(safe: b lambda_max(K) < 1; see transient_instability)",
         tolerance="1 % on rho (the issue's); fit of log error over [1e-12, 1e-5] where the "
                   "active set is final; final error <= 1e-12 (round-off ~1e-15)",
-        check=_check_contraction),
+        check=_check_contraction,
+        prediction="quadratic program; sympy + eigenvalues"),
     Claim(
         id="max_margin.minnorm.transient_instability", setting=SETTING,
         statement="Failing regime of the local rate: with b kappa_max(K_SS) < 1 (locally "
@@ -262,7 +263,8 @@ CLAIMS = [
         tolerance="cycling: error to w_hat above 1e-4 at every one of the last 1e4 of 1e6 "
                   "steps, with more than one active set; safe step: error <= 1e-12 after "
                   "2e5 steps (rho = 0.97, rho^2e5 underflows)",
-        check=_check_transient_instability),
+        check=_check_transient_instability,
+        prediction="quadratic program; sympy + eigenvalues"),
     Claim(
         id="max_margin.gd.inverse_log_rate", setting=SETTING,
         statement="Gradient descent's direction error decays as Theta(1/ln t) for the "
@@ -274,7 +276,8 @@ CLAIMS = [
                "inverse_log_rate_is_asymptotic); step 1/lambda_max(K)",
         tolerance="ratio in [1.6, 2.5] (the issue's): the o(1) terms of w(t) - w_hat ln t "
                   "make the constant c in c/ln t drift slowly (core-settings §1b)",
-        check=_check_inverse_log),
+        check=_check_inverse_log,
+        prediction="hand-derived closed form"),
     Claim(
         id="max_margin.gd.inverse_log_rate_is_asymptotic", setting=SETTING,
         statement="Failing regime of the finite-horizon test: the [1.6, 2.5] band for "
@@ -290,7 +293,8 @@ CLAIMS = [
         tolerance="at least one of 16 instances outside the band; on every instance with "
                   "|S| = d the residual |w(1e6) - w_hat ln(1e6) - w_tilde| above 1e-2 (far above "
                   "the ~1e-13 of round-off: the transient, not the arithmetic)",
-        check=_check_rate_is_instance_dependent),
+        check=_check_rate_is_instance_dependent,
+        prediction="quadratic program; pseudo-inverse"),
     Claim(
         id="max_margin.ordering.minnorm_beats_gd", setting=SETTING,
         statement="There is T0 such that for every t >= T0 Minnorm's angle to w_hat is below "
@@ -299,7 +303,8 @@ CLAIMS = [
         regime="the instance; before T0 gradient descent can be ahead (the underdamped "
                "Minnorm angle is not monotone)",
         tolerance="exact ordering on the grid (every step to 3000, 300 log-spaced to 1e6)",
-        check=_check_ordering),
+        check=_check_ordering,
+        prediction="simulation (ordering between runs); quadratic program"),
     Claim(
         id="max_margin.minnorm.support_vectors", setting=SETTING,
         statement="Minnorm's multipliers converge to the SVM dual variables alpha_hat and are "
@@ -309,7 +314,8 @@ CLAIMS = [
                "active constraint with alpha_hat = 0, or singular K_SS)",
         tolerance="|lambda - alpha_hat| <= 1e-12 after 5000 steps (rho^5000 ~ 1e-115: only "
                   "round-off is left); positive set compared exactly (projection gives 0)",
-        check=_check_support_vectors),
+        check=_check_support_vectors,
+        prediction="quadratic program"),
     Claim(
         id="max_margin.nonseparable.multipliers_grow", setting=SETTING,
         statement="Failing regime: on non-separable data there is no saddle point: the "
@@ -322,7 +328,8 @@ CLAIMS = [
                   "within 1 % of its max over [5e4, 1e5); "
                   "alignment <= 1e-3 (decays like 1/t); GD within 1e-6 of BFGS's minimizer "
                   "(gtol 1e-12)",
-        check=_check_nonseparable),
+        check=_check_nonseparable,
+        prediction="linear program; quasi-Newton minimizer"),
     Claim(
         id="max_margin.gd.symmetric_faster", setting=SETTING,
         statement="Failing regime of the 1/ln t rate: on mirror-symmetric data the Soudry "
@@ -332,5 +339,6 @@ CLAIMS = [
         regime="data symmetric under reflection across w_hat",
         tolerance="|P_perp w_tilde| <= 1e-12 (exact symmetry, round-off); angle ratio "
                   "(1e3 to 1e6) > 2.5, the upper end of the 1/ln t band",
-        check=_check_symmetric),
+        check=_check_symmetric,
+        prediction="quadratic program; pseudo-inverse"),
 ]
