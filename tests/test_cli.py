@@ -40,8 +40,8 @@ def test_json_and_markdown_reports(tmp_path, capsys):
     report = json.loads(json_path.read_text())
     assert report["seed"] == 7 and "numba" in report["versions"]
     (entry,) = report["claims"]
-    for key in ("id", "setting", "statement", "source", "regime", "passed", "measured",
-                "predicted", "tolerance", "seconds"):
+    for key in ("id", "setting", "statement", "source", "regime", "prediction", "passed",
+                "measured", "predicted", "tolerance", "seconds"):
         assert key in entry
     assert entry["id"] == FAST_CLAIM and entry["passed"] is True
     assert FAST_CLAIM in md_path.read_text()

@@ -92,7 +92,8 @@ def _check_l1_log(rng: np.random.Generator) -> Evidence:
     exponents = np.diff(np.log(gaps)) / np.diff(np.log(alphas))  # local power of alpha
     logs = np.log(1 / alphas ** 2)
     scaled = gaps * logs
-    # Q_alpha(x_alpha) <= Q_alpha(x_l1) with ln(1/a^2)|z| + H <= a^2 q(z/a^2) <= ... + a^4/|z| + 2 a^2
+    # Q_alpha(x_alpha) <= Q_alpha(x_l1), with ln(1/a^2)|z| + |z|(ln|z| - 1) <= a^2 q(z/a^2)
+    # <= the same + a^4/|z| + 2 a^2 termwise
     support = np.abs(x_l1[x_l1 != 0.0])
     bounds = np.array([_entropy_term(x_l1) - _entropy_term(x)
                        + np.sum(a ** 4 / support + 2 * a ** 2) for a, x in zip(alphas, limits)])
