@@ -1,7 +1,8 @@
 """Figures for the deep linear network M = W_D ... W_1 in teacher-student regression
 (core-settings §3).
 
-Instances (core-settings §3c, as in :mod:`verify.deep_linear`):
+Instances (core-settings §3c, the named ones; the claims of :mod:`verify.deep_linear` draw
+others at the same sizes):
 
 - Saxe modes: whitened inputs X (N_i = 6, P = 12, X X^T / P = I, seed 2) and targets
   Y = W X with W of chosen singular values s; decoupled balanced start ``saxe_init``

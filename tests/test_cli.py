@@ -40,8 +40,8 @@ def test_json_and_markdown_reports(tmp_path, capsys):
     report = json.loads(json_path.read_text())
     assert report["seed"] == 7 and "numba" in report["versions"]
     (entry,) = report["claims"]
-    for key in ("id", "setting", "statement", "source", "regime", "passed", "measured",
-                "predicted", "tolerance", "seconds"):
+    for key in ("id", "setting", "statement", "source", "regime", "prediction", "passed",
+                "measured", "predicted", "tolerance", "seconds"):
         assert key in entry
     assert entry["id"] == FAST_CLAIM and entry["passed"] is True
     assert FAST_CLAIM in md_path.read_text()
@@ -54,7 +54,7 @@ def _fake_setting(monkeypatch, passed: bool, raises: bool = False) -> None:
         return Evidence({"x": float(rng.uniform())}, {"x": 0.0}, passed)
 
     module = types.ModuleType("fake_setting")
-    module.CLAIMS = [Claim("fake.claim", "fake", "s", "src", "r", "tol", check)]
+    module.CLAIMS = [Claim("fake.claim", "fake", "s", "src", "r", "tol", check, "Monte Carlo")]
     monkeypatch.setitem(sys.modules, "verify.fake", module)
     monkeypatch.setattr(theory_registry, "SETTINGS", ("fake",))
 
@@ -65,6 +65,68 @@ def test_exit_status_follows_the_verdicts(monkeypatch, capsys, passed, raises, c
     _fake_setting(monkeypatch, passed, raises)
     assert verify_cli.main([]) == code
     assert ("ERROR" if raises else ("PASS" if passed else "FAIL")) in capsys.readouterr().out
+
+
+def test_seeds_report_pass_fractions_and_exit_on_any_failing_seed(monkeypatch, capsys,
+                                                                   tmp_path):
+    def check(rng):  # passes on some root seeds only
+        x = float(rng.uniform())
+        return Evidence({"x": x}, {"x": 0.5}, x < 0.5)
+
+    module = types.ModuleType("fake_setting")
+    module.CLAIMS = [Claim("fake.claim", "fake", "s", "src", "r", "tol", check, "Monte Carlo")]
+    monkeypatch.setitem(sys.modules, "verify.fake", module)
+    monkeypatch.setattr(theory_registry, "SETTINGS", ("fake",))
+    verdicts = [check(registry.claim_rng(seed, "fake.claim")).passed for seed in range(3, 11)]
+    assert any(verdicts) and not all(verdicts)  # the fake claim fails on some seeds
+    json_path, md_path = tmp_path / "r.json", tmp_path / "r.md"
+    assert verify_cli.main(["--seeds", "8", "--seed", "3", "--json", str(json_path),
+                            "--markdown", str(md_path)]) == 1
+    out = capsys.readouterr().out
+    assert f"{sum(verdicts)}/8 seeds" in out and "x in [" in out and "Monte Carlo" in out
+    (entry,) = json.loads(json_path.read_text())["claims"]
+    assert entry["pass_fraction"] == sum(verdicts) / 8
+    assert entry["failed_seeds"] == [3 + i for i, v in enumerate(verdicts) if not v]
+    assert [run["seed"] for run in entry["runs"]] == list(range(3, 11))
+    assert f"{sum(verdicts)}/8" in md_path.read_text()
+
+
+def test_seeds_pass_only_when_every_seed_passes(monkeypatch, capsys):
+    _fake_setting(monkeypatch, passed=True)
+    assert verify_cli.main(["--seeds", "3"]) == 0
+    assert "3/3 seeds" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_info:
+        verify_cli.main(["--seeds", "0"])
+    assert exit_info.value.code == 2
+
+
+def test_every_claim_says_how_its_prediction_was_computed():
+    for claim in registry.load_claims():
+        assert claim.methods and all(m in registry.PREDICTION_METHODS for m in claim.methods)
+    with pytest.raises(ValueError, match="prediction"):
+        Claim("fake.claim", "fake", "s", "src", "r", "tol", lambda rng: None, "by eye")
+
+
+def test_every_check_uses_its_generator():
+    """A check that never reads ``rng`` would give every root seed the same instance
+    (static: the body must use ``rng`` beyond its signature)."""
+    import inspect
+
+    for claim in registry.load_claims():
+        body = inspect.getsource(claim.check).split("\n", 1)[1]  # after the signature line
+        assert "rng" in body, claim.id
+
+
+def test_t_interval_covers_the_mean_and_needs_twenty_draws():
+    from verify.intervals import MIN_DRAWS, t_interval
+
+    draws = np.random.default_rng(0).normal(1.0, 2.0, size=400)
+    interval = t_interval(draws)
+    assert interval.low < 1.0 < interval.high and interval.n == 400
+    assert interval.high - interval.low == pytest.approx(2 * 1.966 * draws.std(ddof=1) / 20,
+                                                         rel=1e-3)
+    with pytest.raises(ValueError, match="at least"):
+        t_interval(draws[:MIN_DRAWS - 1])
 
 
 def test_claim_seeds_depend_on_claim_id_not_order():

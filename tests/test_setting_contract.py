@@ -69,7 +69,7 @@ def test_verify_lists_complete_claims_of_its_setting(setting):
     for claim in claims:
         assert claim.setting == setting and claim.id.startswith(f"{setting}.")
         assert all([claim.statement, claim.source, claim.regime, claim.tolerance])
-        assert callable(claim.check)
+        assert callable(claim.check) and claim.methods
 
 
 @pytest.mark.parametrize("setting", SETTINGS)

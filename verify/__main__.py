@@ -1,6 +1,7 @@
 """``python -m verify``: check every claim and print a verdict for each.
 
-Exit status: 0 when every selected claim passes, 1 when any fails, 2 on a usage error.
+Exit status: 0 when every selected claim passes (with ``--seeds N``: on every one of the
+N root seeds), 1 when any fails, 2 on a usage error.
 """
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from pathlib import Path
 
 from theory import registry
 from verify.claims import load_claims
-from verify.runner import row, run_claims, summary, to_json, to_markdown
+from verify.runner import (row, run_claims, run_seeds, seeds_line, seeds_row, seeds_to_json,
+                           seeds_to_markdown, summarize_seeds, summary, to_json, to_markdown)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -22,7 +24,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--list", action="store_true", help="list the claims and exit")
     parser.add_argument("--json", type=Path, metavar="PATH", help="write a JSON report")
     parser.add_argument("--markdown", type=Path, metavar="PATH", help="write a Markdown report")
-    parser.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="root seed (default 0); every claim draws its instance from a "
+                             "generator seeded by (root seed, claim id)")
+    parser.add_argument("--seeds", type=int, metavar="N",
+                        help="run every claim on the N root seeds K..K+N-1 (K = --seed) and "
+                             "report per claim the pass fraction and the range of each "
+                             "measured value; exit 0 only if every claim passes on every seed")
     parser.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
                         help="run the claims in N worker processes (default 1: in this "
                              "process); results do not depend on N")
@@ -34,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error(f"-j/--jobs must be >= 1, got {args.jobs}")
+    if args.seeds is not None and args.seeds < 1:
+        parser.error(f"--seeds must be >= 1, got {args.seeds}")
     claims = load_claims(args.setting)
     if args.claim:
         known = {c.id for c in claims}
@@ -45,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
         for c in claims:
             print(f"{c.id}  [{c.setting}]  {c.statement}")
         return 0
+    if args.seeds is not None:
+        return _main_seeds(claims, list(range(args.seed, args.seed + args.seeds)), args)
     start = time.perf_counter()
     outcomes = []
     for outcome in run_claims(claims, args.seed, args.jobs):
@@ -56,6 +68,24 @@ def main(argv: list[str] | None = None) -> int:
     if args.markdown:
         to_markdown(outcomes, args.seed, args.markdown)
     return 0 if all(o.passed for o in outcomes) else 1
+
+
+def _main_seeds(claims: list, seeds: list[int], args: argparse.Namespace) -> int:
+    """``--seeds N``: every claim on every seed, one block per claim once its seeds are done."""
+    start = time.perf_counter()
+    outcomes, summaries = [], []
+    for outcome in run_seeds(claims, seeds, args.jobs):
+        outcomes.append(outcome)
+        if len(outcomes) % len(seeds) == 0:
+            (done,) = summarize_seeds(outcomes[-len(seeds):])
+            summaries.append(done)
+            print(seeds_row(done), flush=True)
+    print(seeds_line(summaries, time.perf_counter() - start))
+    if args.json:
+        seeds_to_json(summaries, seeds, args.json)
+    if args.markdown:
+        seeds_to_markdown(summaries, seeds, args.markdown)
+    return 0 if all(s.passed for s in summaries) else 1
 
 
 if __name__ == "__main__":

@@ -10,6 +10,29 @@ import numpy as np
 
 from theory import registry
 
+PREDICTION_METHODS: dict[str, str] = {
+    "sympy closed form": "an expression derived with sympy (solve, dsolve, a Jacobian or a "
+                         "series) and evaluated numerically",
+    "sympy + root finder": "a sympy-derived equation solved numerically (scipy brentq)",
+    "sympy + quadrature": "a sympy-derived integral evaluated by scipy quad (and inverted by "
+                          "brentq where a time is turned into a state)",
+    "sympy + eigenvalues": "a sympy-derived characteristic equation evaluated over numerical "
+                           "eigenvalues of a data matrix",
+    "hand-derived closed form": "an exact value derived by hand in the claim's source (a "
+                                "conserved quantity, a rate, a bound), not by sympy",
+    "pseudo-inverse": "numpy pinv (min-norm maps and solutions)",
+    "linear program": "scipy linprog (l1 minimization, separability certificates)",
+    "quadratic program": "the hard-margin SVM: an SLSQP start, then the KKT system solved on "
+                         "the active set, its residuals certified",
+    "convex dual (Newton)": "the dual of a strictly convex program solved by Newton's method",
+    "quasi-Newton minimizer": "scipy BFGS on a smooth convex loss",
+    "Monte Carlo": "an expectation estimated from independent draws, with its interval",
+    "simulation (ordering between runs)": "no number is predicted: the claim orders "
+                                          "simulations of different algorithms or settings",
+}
+"""The vocabulary of :attr:`Claim.prediction`: how a claim's prediction was computed."""
+
+
 @dataclass(frozen=True)
 class Evidence:
     """What a check measured, what the theory predicts, and whether they agree.
@@ -43,9 +66,13 @@ class Claim:
     tolerance : str
         The tolerance and why it is what it is.
     check : callable
-        ``check(rng) -> Evidence``; ``rng`` is seeded per claim (:func:`claim_rng`).
-        A claim about a failing regime states the failure; its check passes when the
-        failure is observed as predicted.
+        ``check(rng) -> Evidence``; ``rng`` is seeded per claim (:func:`claim_rng`) and
+        every instance the check uses (data, teacher, initialization, target) is drawn
+        from it, as the regime states. A claim about a failing regime states the
+        failure; its check passes when the failure is observed as predicted.
+    prediction : str
+        How the prediction was computed: one or more terms of
+        :data:`PREDICTION_METHODS`, separated by ``"; "``.
     """
 
     id: str
@@ -55,11 +82,29 @@ class Claim:
     regime: str
     tolerance: str
     check: Callable[[np.random.Generator], Evidence] = field(repr=False)
+    prediction: str
+
+    def __post_init__(self) -> None:
+        unknown = [m for m in self.methods if m not in PREDICTION_METHODS]
+        if not self.methods or unknown:
+            raise ValueError(f"claim {self.id}: prediction must name methods of "
+                             f"PREDICTION_METHODS separated by '; ', got {self.prediction!r}")
+
+    @property
+    def methods(self) -> list[str]:
+        """The terms of :attr:`prediction`."""
+        return [m for m in self.prediction.split("; ") if m]
 
 
 def claim_rng(root_seed: int, claim_id: str) -> np.random.Generator:
     """The generator of one claim: seeded by (root seed, claim id), not by run order or worker."""
     return np.random.default_rng(np.random.SeedSequence([root_seed, zlib.crc32(claim_id.encode())]))
+
+
+def draw_seed(rng: np.random.Generator) -> int:
+    """A seed for the seeded instance constructors of ``theory`` (``seed: int``), drawn
+    from a claim's generator: the instance then changes with the root seed."""
+    return int(rng.integers(2 ** 31))
 
 
 def load_claims(setting: str | None = None) -> list[Claim]:

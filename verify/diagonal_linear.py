@@ -1,20 +1,19 @@
 """Claims about diagonal linear networks x = u^L - v^L (core-settings §4): adaptive
 simulations of ``theory.diagonal_linear`` against ``analytic.diagonal_linear``.
 
-Instances: ``theory.diagonal_linear.INSTANCES``, "implicit_bias" for the limit (Woodworth
-et al.), "recovery" for weight normalization (Chou, Rauhut, Ward); A ~ N(0, 1/M), x* with
-3 nonzeros of size 1-2, y = A x*.
+Instances are drawn from the claim's generator: ``sparse_instance(N, M, 3, seed)`` with a
+drawn seed, at the sizes of ``theory.diagonal_linear.INSTANCES``: (N, M) = (30, 12) for the
+limit (Woodworth et al.), (40, 20) for weight normalization (Chou, Rauhut, Ward); A ~ N(0,
+1/M), x* with 3 nonzeros of magnitude U[1, 2] and random signs at random positions, y = A x*.
 """
 from __future__ import annotations
-
-from functools import lru_cache
 
 import numpy as np
 
 from analytic import diagonal_linear as exact
 from theory import diagonal_linear as sim
 from theory.measure import first_crossing_time
-from verify.claims import Claim, Evidence
+from verify.claims import Claim, Evidence, draw_seed
 
 SETTING = "diagonal_linear"
 SOURCE_WOODWORTH = "Woodworth et al. 2020 (arXiv:1906.05827), Thm 1 and §4"
@@ -22,20 +21,42 @@ SOURCE_CRW = ("Chou, Rauhut, Ward (arXiv:2305.05448) abstract; the weight-normal
               "reconstructed (core-settings §4B [R]): the claims test that model")
 
 
-@lru_cache(maxsize=None)
-def _woodworth() -> tuple:
-    return sim.named_instance("implicit_bias")
+LIMIT_REGIME = ("drawn: A, x* of sparse_instance(30, 12, 3, seed) (A ~ N(0, 1/12), three "
+                "nonzeros of magnitude U[1, 2], random signs and positions) with a drawn seed")
+WN_REGIME = ("drawn: A, x* of sparse_instance(40, 20, 3, seed) (A ~ N(0, 1/20), three "
+             "nonzeros of magnitude U[1, 2], random signs and positions) with a drawn seed")
 
 
-@lru_cache(maxsize=None)
-def _wn_instance() -> tuple:
-    return sim.named_instance("recovery")
+def _woodworth(rng: np.random.Generator) -> tuple:
+    """(A, y, x*) at the size of the "implicit_bias" instance, drawn from ``rng``."""
+    n, m, sparsity, _ = sim.INSTANCES["implicit_bias"]
+    return sim.sparse_instance(n, m, sparsity, draw_seed(rng))
+
+
+def _wn_instance(rng: np.random.Generator) -> tuple:
+    """(A, y, x*) at the size of the "recovery" instance, drawn from ``rng``."""
+    n, m, sparsity, _ = sim.INSTANCES["recovery"]
+    return sim.sparse_instance(n, m, sparsity, draw_seed(rng))
+
+
+def _endpoint(A, y, alpha: float) -> np.ndarray:
+    """x at the end of gradient flow from alpha (depth 2), run to t = min(1e4, 3e3/alpha^2):
+    ten times the horizon of ``theory.diagonal_linear.gradient_flow_endpoint``, which on a
+    drawn instance (root seed 1) left x 2e-6 from its limit at alpha = 1e-2 (loss 5e-12)."""
+    traj = sim.gradient_flow(A, y, alpha=alpha, times=[min(1e4, 3e3 / alpha ** 2)])
+    return traj.raise_if_diverged().x[-1]
+
+
+def _entropy_term(z: np.ndarray) -> float:
+    """H(z) = sum |z_i| (ln |z_i| - 1) over the nonzero z_i (the alpha-free term of Q_alpha)."""
+    a = np.abs(z[z != 0.0])
+    return float(np.sum(a * (np.log(a) - 1.0)))
 
 
 def _check_limit(rng: np.random.Generator) -> Evidence:
-    A, y, _ = _woodworth()
+    A, y, _ = _woodworth(rng)
     alphas = (0.01, 0.1, 1.0, 3.0, 10.0)
-    deviations = {f"alpha={a:g}": float(np.abs(sim.gradient_flow_endpoint(A, y, a)
+    deviations = {f"alpha={a:g}": float(np.abs(_endpoint(A, y, a)
                                                - exact.implicit_bias_limit(A, y, a)).max())
                   for a in alphas}
     return Evidence(measured=deviations, predicted={k: 0.0 for k in deviations},
@@ -44,11 +65,11 @@ def _check_limit(rng: np.random.Generator) -> Evidence:
 
 
 def _check_l2_rate(rng: np.random.Generator) -> Evidence:
-    A, y, _ = _woodworth()
+    A, y, _ = _woodworth(rng)
     x_l2 = exact.l2_min(A, y)
     scaled = {a: a ** 4 * np.linalg.norm(exact.implicit_bias_limit(A, y, a) - x_l2)
               for a in (3.0, 10.0, 30.0)}
-    simulated = {a: a ** 4 * np.linalg.norm(sim.gradient_flow_endpoint(A, y, a) - x_l2) for a in (3.0, 10.0)}
+    simulated = {a: a ** 4 * np.linalg.norm(_endpoint(A, y, a) - x_l2) for a in (3.0, 10.0)}
     drift = abs(scaled[30.0] / scaled[10.0] - 1)
     agreement = max(abs(simulated[a] / scaled[a] - 1) for a in simulated)
     return Evidence(
@@ -62,28 +83,44 @@ def _check_l2_rate(rng: np.random.Generator) -> Evidence:
 
 
 def _check_l1_log(rng: np.random.Generator) -> Evidence:
-    A, y, _ = _woodworth()
-    l1 = np.abs(exact.l1_min(A, y)).sum()
+    A, y, _ = _woodworth(rng)
+    x_l1 = exact.l1_min(A, y)
+    l1 = np.abs(x_l1).sum()
     alphas = np.array([1e-2, 1e-4, 1e-8, 1e-12])
-    gaps = np.array([np.abs(exact.implicit_bias_limit(A, y, a)).sum() - l1 for a in alphas])
+    limits = [exact.implicit_bias_limit(A, y, a) for a in alphas]
+    gaps = np.array([np.abs(x).sum() - l1 for x in limits])
     exponents = np.diff(np.log(gaps)) / np.diff(np.log(alphas))  # local power of alpha
-    scaled = gaps * np.log(1 / alphas ** 2)
-    simulated_gap = np.abs(sim.gradient_flow_endpoint(A, y, 1e-2)).sum() - l1
+    logs = np.log(1 / alphas ** 2)
+    scaled = gaps * logs
+    # Q_alpha(x_alpha) <= Q_alpha(x_l1), with ln(1/a^2)|z| + |z|(ln|z| - 1) <= a^2 q(z/a^2)
+    # <= the same + a^4/|z| + 2 a^2 termwise
+    support = np.abs(x_l1[x_l1 != 0.0])
+    bounds = np.array([_entropy_term(x_l1) - _entropy_term(x)
+                       + np.sum(a ** 4 / support + 2 * a ** 2) for a, x in zip(alphas, limits)])
+    simulated_gap = np.abs(_endpoint(A, y, 1e-2)).sum() - l1
     return Evidence(
         measured={f"l1 gap (alpha={a:g})": float(g) for a, g in zip(alphas, gaps)}
-        | {f"gap ln(1/alpha^2) (alpha={a:g})": float(s) for a, s in zip(alphas, scaled)}
+        | {f"gap ln(1/alpha^2) (alpha={a:g})": float(v) for a, v in zip(alphas, scaled)}
         | {f"local exponent {i}": float(e) for i, e in enumerate(exponents)}
         | {"simulated gap (alpha=0.01)": float(simulated_gap)},
-        predicted={"gap ln(1/alpha^2)": "bounded, non-increasing (O(1/ln(1/alpha)) bound)"},
-        passed=bool(np.all(gaps > 0) and np.all(np.diff(scaled) < 0)
+        predicted={f"bound on gap ln(1/alpha^2) (alpha={a:g})": float(b)
+                   for a, b in zip(alphas, bounds)}
+        | {"simulated gap (alpha=0.01)": float(gaps[0])},
+        passed=bool(np.all(gaps > 0) and np.all(np.diff(gaps) < 0)
+                    and np.all(scaled <= bounds + L1_BOUND_SLACK)
                     and abs(simulated_gap - gaps[0]) <= 1e-8 * 30),
-        note="Q_alpha ~ ln(1/alpha^2)|z|_1 + sum |z|(ln|z| - 1): the l1 solution is reached at "
-             "worst like 1/ln(1/alpha); here (unique l1 solution = x*) faster, with local "
-             "exponents 0.1-0.4, so 'only logarithmically' is the worst case, not this instance")
+        note="bound: ln(1/alpha^2) gap <= H(x_l1) - H(x_alpha) + sum_S (alpha^4/|x_l1,i| + "
+             "2 alpha^2), H(z) = sum |z_i|(ln|z_i| - 1); a local exponent above 0 means the "
+             "gap falls faster than 1/ln(1/alpha) on this instance")
+
+
+L1_BOUND_SLACK = 1e-9
+"""Absolute slack on the l1 bound: the dual Newton solve leaves x_alpha within ~1e-12, which
+moves H(x_alpha) by at most ~1e-12 |ln 1e-12| N < 1e-9."""
 
 
 def _check_invariants(rng: np.random.Generator) -> Evidence:
-    A, y, _ = _wn_instance()
+    A, y, _ = _wn_instance(rng)
     measured = {}
     for depth in (2, 3):
         traj = sim.gradient_flow(A, y, alpha=0.3, depth=depth, times=np.linspace(0, 50, 26)[1:])
@@ -103,8 +140,8 @@ def _check_invariants(rng: np.random.Generator) -> Evidence:
                          "F_L(theta); relative drift over t in [0, 50], alpha = 0.3, kappa = 7")
 
 
-def _wn_error(alpha: float, kappa: float, form: str) -> float:
-    A, y, x_star = _wn_instance()
+def _wn_error(instance: tuple, alpha: float, kappa: float, form: str) -> float:
+    A, y, x_star = instance
     if form == "gf":
         x = sim.gradient_flow(A, y, alpha=alpha, times=[300.0]).x[-1]
     elif form == "polar":
@@ -118,13 +155,14 @@ def _wn_error(alpha: float, kappa: float, form: str) -> float:
 
 
 def _check_robust_sparsity(rng: np.random.Generator) -> Evidence:
-    A, y, x_star = _wn_instance()
+    instance = _wn_instance(rng)
+    A, y, x_star = instance
     l2_error = float(np.linalg.norm(exact.l2_min(A, y) - x_star))
     measured = {}
     ok = True
     for alpha in (0.5, 1.0):
-        errors = [_wn_error(alpha, k, "polar") for k in (10.0, 100.0)]
-        gf = _wn_error(alpha, 0.0, "gf")
+        errors = [_wn_error(instance, alpha, k, "polar") for k in (10.0, 100.0)]
+        gf = _wn_error(instance, alpha, 0.0, "gf")
         measured |= {f"GF alpha={alpha:g}": gf, f"WN k=10 alpha={alpha:g}": errors[0],
                      f"WN k=100 alpha={alpha:g}": errors[1]}
         ok &= errors[1] < errors[0] < gf
@@ -137,19 +175,34 @@ def _check_robust_sparsity(rng: np.random.Generator) -> Evidence:
 
 def _check_no_robustness(rng: np.random.Generator) -> Evidence:
     measured = {}
+    instance = _wn_instance(rng)
     for alpha in (0.5, 1.0):
-        gf = _wn_error(alpha, 0.0, "gf")
+        gf = _wn_error(instance, alpha, 0.0, "gf")
         measured[f"GF alpha={alpha:g}"] = gf
-        measured[f"WN k=1 alpha={alpha:g}"] = _wn_error(alpha, 1.0, "polar")
-        measured[f"global k=100 alpha={alpha:g}"] = _wn_error(alpha, 100.0, "global")
+        measured[f"WN k=1 alpha={alpha:g}"] = _wn_error(instance, alpha, 1.0, "polar")
+        measured[f"global k=100 alpha={alpha:g}"] = _wn_error(instance, alpha, 100.0, "global")
     gf_at_1 = measured["GF alpha=1"]
     passed = (abs(measured["global k=100 alpha=1"] / gf_at_1 - 1) <= 0.02
-              and abs(measured["WN k=1 alpha=1"] / gf_at_1 - 1) <= 0.02
               and measured["global k=100 alpha=0.5"] >= 0.95 * measured["GF alpha=0.5"])
-    return Evidence(measured=measured, predicted={"ratio to GF at alpha=1": 1.0},
+    return Evidence(measured=measured, predicted={"global / GF at alpha=1": 1.0,
+                                                  "global / GF at alpha=0.5": ">= 0.95"},
                     passed=bool(passed),
                     note="global WN: beta^2 = R_inf^2/(2N) e^{(R0^2 - R_inf^2)/kappa} magnifies "
-                         "the bias only if R grows, and R0^2 = 2N alpha^2 is large")
+                         "the bias only if R grows, and R0^2 = 2N alpha^2 is large; the "
+                         "per-coordinate kappa = 1 errors are reported, not required (claim "
+                         "kappa_one_is_not_gradient_flow)")
+
+
+def _check_kappa_one(rng: np.random.Generator) -> Evidence:
+    instance = _wn_instance(rng)
+    measured = {}
+    for alpha in (0.5, 1.0):
+        measured[f"GF alpha={alpha:g}"] = _wn_error(instance, alpha, 0.0, "gf")
+        measured[f"WN k=1 alpha={alpha:g}"] = _wn_error(instance, alpha, 1.0, "polar")
+    return Evidence(measured=measured,
+                    predicted={"order at alpha=0.5": "WN k=1 < GF"},
+                    passed=measured["WN k=1 alpha=0.5"] < measured["GF alpha=0.5"],
+                    note="||x - x*||; alpha = 1 is reported, not required")
 
 
 def _time_to_loss(traj: sim.DiagonalTrajectory, A, y, level: float = 1e-8) -> float:
@@ -158,7 +211,7 @@ def _time_to_loss(traj: sim.DiagonalTrajectory, A, y, level: float = 1e-8) -> fl
 
 
 def _check_speed(rng: np.random.Generator) -> Evidence:
-    A, y, _ = _wn_instance()
+    A, y, _ = _wn_instance(rng)
     alpha = 0.1
     r0_sq = 2 * alpha ** 2
     times = np.geomspace(1e-2, 3e3, 600)
@@ -187,32 +240,43 @@ CLAIMS = [
         statement="Gradient flow from u = v = alpha converges to argmin Q_alpha(z) subject to "
                   "A z = y, Q_alpha = alpha^2 sum q(z_i/alpha^2), q' = arcsinh(z/2).",
         source=SOURCE_WOODWORTH + "; core-settings C4.1",
-        regime="depth 2, alpha from 1e-2 to 10 (N = 30, M = 12)",
-        tolerance="1e-8 (the issue's): Dormand-Prince at rtol 1e-12; x = u^2 - v^2 cancels two "
-                  "numbers of size alpha^2, so the floor is ~1e-12 alpha^2; the dual Newton "
-                  "solves to a 1e-12 residual",
-        check=_check_limit),
+        regime="depth 2, alpha from 1e-2 to 10; " + LIMIT_REGIME,
+        tolerance="1e-8 (the issue's): Dormand-Prince at rtol 1e-12, run to t = min(1e4, "
+                  "3e3/alpha^2) (at 1e3, a drawn instance was still 2e-6 away at alpha = 1e-2); "
+                  "x = u^2 - v^2 cancels two numbers of size alpha^2, so the floor is ~1e-12 "
+                  "alpha^2; the dual Newton solves to a 1e-12 residual",
+        check=_check_limit,
+        prediction="convex dual (Newton)"),
     Claim(
         id="diagonal_linear.limit.l2_rate", setting=SETTING,
         statement="As alpha grows, alpha^4 ||x_alpha - x_l2|| tends to a constant (the "
                   "kernel regime is reached at rate alpha^-4).",
         source=SOURCE_WOODWORTH + "; core-settings C4.2 (derived from the series of q)",
-        regime="alpha = 3, 10, 30 (closed form); simulated at 3 and 10",
+        regime="alpha = 3, 10, 30 (closed form); simulated at 3 and 10; " + LIMIT_REGIME,
         tolerance="the scaled distance changes < 1 % from alpha = 10 to 30 (next term O(alpha^-2) "
                   "relative); simulation within 1e-3 relative of the closed form",
-        check=_check_l2_rate),
+        check=_check_l2_rate,
+        prediction="convex dual (Newton); pseudo-inverse"),
     Claim(
         id="diagonal_linear.limit.l1_logarithmic", setting=SETTING,
-        statement="As alpha -> 0 the l1-norm gap ||x_alpha||_1 - ||x_l1||_1 vanishes no slower "
-                  "than C/ln(1/alpha) (gap * ln(1/alpha^2) decreasing). The claim that it shrinks "
-                  "only logarithmically is the worst case: on this instance, whose l1 solution is "
-                  "unique and equals x*, the gap falls faster (local power of alpha 0.1-0.4).",
+        statement="As alpha -> 0 the l1-norm gap ||x_alpha||_1 - ||x_l1||_1 decreases and "
+                  "vanishes no slower than logarithmically: ln(1/alpha^2) gap <= H(x_l1) - "
+                  "H(x_alpha) + sum_S (alpha^4/|x_l1,i| + 2 alpha^2), H(z) = sum |z_i|(ln|z_i| - 1) "
+                  "(from Q_alpha(x_alpha) <= Q_alpha(x_l1) and ln(1/a^2)|z| + |z|(ln|z| - 1) <= "
+                  "a^2 q(z/a^2) <= the same + a^4/|z| + 2 a^2). The claim that it shrinks only "
+                  "logarithmically is the worst case: the gap can fall faster (the local power "
+                  "of alpha is reported). An earlier form, 'gap ln(1/alpha^2) decreasing in "
+                  "alpha', was false: it rose from alpha = 1e-2 to 1e-4 on 4 of root seeds 0-4.",
         source=SOURCE_WOODWORTH + " (alpha must be exponentially small in 1/eps); core-settings "
-               "C4.3, whose 'only logarithmically' holds on its instance, not generically",
-        regime="alpha = 1e-2, 1e-4, 1e-8, 1e-12 (closed form, log-safe dual); simulated at 1e-2",
-        tolerance="strict decrease of gap * ln(1/alpha^2); simulated gap within 3e-7 (N x 1e-8) "
-                  "of the closed form",
-        check=_check_l1_log),
+               "C4.3, whose 'only logarithmically' holds on its instance, not generically; the "
+               "bound derived here from the bounds of q",
+        regime="alpha = 1e-2, 1e-4, 1e-8, 1e-12 (closed form, log-safe dual); simulated at "
+               "1e-2; " + LIMIT_REGIME,
+        tolerance="gap > 0 and strictly decreasing; the bound up to an absolute 1e-9 (the "
+                  "dual solve's 1e-12 accuracy in x_alpha times |ln x| and N); simulated gap "
+                  "within 3e-7 (N x 1e-8) of the closed form",
+        check=_check_l1_log,
+        prediction="convex dual (Newton); linear program; hand-derived closed form"),
     Claim(
         id="diagonal_linear.invariants", setting=SETTING,
         statement="The invariants hold along the flows: u_i v_i (L = 2) and u_i^(2-L) + "
@@ -220,36 +284,58 @@ CLAIMS = [
                   "per-coordinate weight normalization (kappa = eta_r/eta_theta).",
         source="derived here with sympy (analytic.diagonal_linear.invariant_expr, "
                "wn_invariant_expr); core-settings C4.6",
-        regime="L = 2, 3; alpha = 0.3; kappa = 7; t in [0, 50]",
+        regime="L = 2, 3; alpha = 0.3; kappa = 7; t in [0, 50]; " + WN_REGIME,
         tolerance="relative drift <= 1e-9 (rtol 1e-12 per step over ~1e3 steps)",
-        check=_check_invariants),
+        check=_check_invariants,
+        prediction="sympy closed form"),
     Claim(
         id="diagonal_linear.wn.robust_sparsity", setting=SETTING,
         statement="At a fixed large initialization, per-coordinate weight normalization "
                   "recovers the sparse x* better as the rate ratio kappa grows, while plain "
                   "gradient flow stays near the l2 error.",
         source=SOURCE_CRW + "; core-settings C4.4",
-        regime="alpha = 0.5 and 1, kappa = 10 and 100, eta_theta = 1 (N = 40, M = 20, s = 3)",
+        regime="alpha = 0.5 and 1, kappa = 10 and 100, eta_theta = 1; " + WN_REGIME,
         tolerance="strict ordering of the errors; GF within 5 % of the l2 error at alpha = 1",
-        check=_check_robust_sparsity),
+        check=_check_robust_sparsity,
+        prediction="simulation (ordering between runs); pseudo-inverse"),
     Claim(
         id="diagonal_linear.wn.no_robustness", setting=SETTING,
-        statement="Failing regimes: the global weight-normalization form (w = R phi over all "
-                  "2N weights) and the per-coordinate form with kappa = 1 give no robustness: "
-                  "their errors equal plain gradient flow's at large alpha.",
+        statement="Failing regime: the global weight-normalization form (w = R phi over all "
+                  "2N weights) gives no robustness: its error equals plain gradient flow's at "
+                  "alpha = 1 and is not better at alpha = 0.5. (This claim also said so of the "
+                  "per-coordinate form with kappa = 1; on drawn instances that is false: see "
+                  "kappa_one_is_not_gradient_flow.)",
         source=SOURCE_CRW + "; core-settings §4B (global form, derived [D])",
-        regime="alpha = 0.5, 1; global kappa = 100; per-coordinate kappa = 1",
-        tolerance="within 2 % of GF's error at alpha = 1; global not better than 95 % of GF's "
-                  "at alpha = 0.5",
-        check=_check_no_robustness),
+        regime="alpha = 0.5, 1; global kappa = 100 (per-coordinate kappa = 1 reported); "
+               + WN_REGIME,
+        tolerance="within 2 % of GF's error at alpha = 1; not better than 95 % of GF's at "
+                  "alpha = 0.5",
+        check=_check_no_robustness,
+        prediction="simulation (ordering between runs)"),
+    Claim(
+        id="diagonal_linear.wn.kappa_one_is_not_gradient_flow", setting=SETTING,
+        statement="Per-coordinate weight normalization with equal rates (kappa = 1) is not "
+                  "plain gradient flow in its bias: at alpha = 0.5 it recovers x* better than "
+                  "GF; at alpha = 1 the two errors differ by a few per cent either way (on "
+                  "root seeds 0 and 1 kappa = 1 was 2.7 % and 2.2 % worse, outside the 2 % band "
+                  "the earlier no_robustness claim required).",
+        source=SOURCE_CRW + "; found here on drawn instances (issue 11: at alpha = 0.5 kappa = 1 "
+               "beat GF on every seed tried)",
+        regime="alpha = 0.5 (alpha = 1 reported); per-coordinate kappa = 1, eta_theta = 1; "
+               + WN_REGIME,
+        tolerance="strict ordering of the errors ||x - x*|| at alpha = 0.5 (every run "
+                  "interpolates, loss <= 1e-16)",
+        check=_check_kappa_one,
+        prediction="simulation (ordering between runs)"),
     Claim(
         id="diagonal_linear.wn.speed_depends_on_normalization", setting=SETTING,
         statement="Weight normalization is faster only under the normalization where it equals "
                   "gradient flow at t = 0 (eta_theta = eta/r0^2, eta_r >= eta); with the "
                   "angular rate fixed at eta_theta = 1 it is slower (the speed claim reverses).",
         source=SOURCE_CRW + " (faster convergence in experiments); core-settings C4.5",
-        regime="alpha = 0.1; eta_r = 1, 10",
+        regime="alpha = 0.1; eta_r = 1, 10; " + WN_REGIME,
         tolerance="strict ordering of the times to loss 1e-8 (600 log-spaced samples, "
                   "interpolated in log loss)",
-        check=_check_speed),
+        check=_check_speed,
+        prediction="simulation (ordering between runs)"),
 ]
