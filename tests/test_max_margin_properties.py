@@ -1,12 +1,12 @@
 """Property tests of the max-margin claims over random separable data sets, constructed
 with a drawn margin and seed (never filtered), and of the failing regime."""
 import numpy as np
-from hypothesis import assume, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from analytic import max_margin as exact
 from theory import max_margin as sim
-from theory.measure import fitted_rate
+from theory.measure import fitted_rate, loglog_slope
 
 data_sets = st.builds(sim.separable_data, st.integers(5, 30), st.integers(2, 5),
                       st.floats(0.2, 1.0), st.integers(0, 2 ** 31))
@@ -77,18 +77,120 @@ def test_minnorm_angle_is_below_gradient_descent_at_1e5_steps(data):
     assert sim.angle(mn, solution.w)[0] < sim.angle(gd, solution.w)[0]
 
 
+def nonseparable_limit(Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(d, w_inf): the asymptotic multiplier velocity per unit lr_lambda and the limit of w
+    for Minnorm on non-separable signed data ``Z`` (derived here, independently of the
+    solver).
+
+    With lambda_k = k lr_lambda d + lambda~_k, the update keeps lambda~ bounded iff
+    Z^T d = 0 (then Z^T lambda = Z^T lambda~ and w -> Z^T lambda~ stays bounded), and
+    d = (1 - Z w_inf)_+ with complementarity off the support of d. These are the optimality
+    conditions of the squared hinge h(w) = 1/2 |(1 - Z w)_+|^2 (gradient -Z^T (1 - Z w)_+),
+    whose residual d is the same at every minimizer; among the minimizers, w_inf = Z^T nu
+    with nu free on supp d and nu >= 0 elsewhere is the KKT form of
+    argmin 1/2 |w|^2 s.t. Z_S w = 1 - d_S, Z_{S^c} w >= 1 (S = supp d).
+
+    Parameters
+    ----------
+    Z : ndarray of shape (P, dim)
+        Signed data, rows y_mu x_mu.
+
+    Returns
+    -------
+    (ndarray of shape (P,), ndarray of shape (dim,))
+        d (BFGS on h, gtol 1e-12) and w_inf (SLSQP, ftol 1e-14).
+    """
+    from scipy.optimize import minimize
+
+    def h(w):
+        r = np.maximum(1.0 - Z @ w, 0.0)
+        return 0.5 * r @ r, -Z.T @ r
+
+    w = minimize(h, np.zeros(Z.shape[1]), jac=True, method="BFGS", options={"gtol": 1e-12}).x
+    d = np.maximum(1.0 - Z @ w, 0.0)
+    on = d > 1e-8
+    # the equalities Z_S w = 1 - d_S are consistent but can be dependent (the contradicting
+    # pair gives z.w = 0 twice), which SLSQP mishandles: parametrize their solutions as
+    # w = w_p + N v (least-squares particular solution, N = orthonormal null space of Z_S)
+    w_p = np.linalg.lstsq(Z[on], 1.0 - d[on], rcond=None)[0]
+    _, singular, vt = np.linalg.svd(Z[on])
+    N = vt[int((singular > 1e-10 * singular.max()).sum()):].T
+    if N.shape[1] == 0 or on.all():
+        return d, w_p
+    G = Z[~on] @ N
+    v = minimize(lambda v: (0.5 * (w_p + N @ v) @ (w_p + N @ v), N.T @ (w_p + N @ v)),
+                 N.T @ (w - w_p), jac=True, method="SLSQP",
+                 constraints=[{"type": "ineq", "fun": lambda v: Z[~on] @ (w_p + N @ v) - 1.0,
+                               "jac": lambda v: G}],
+                 options={"ftol": 1e-15, "maxiter": 1000}).x
+    w_inf = w_p + N @ v
+    return d, w_inf
+
+
+def nonseparable_settle_steps(Z: np.ndarray, d: np.ndarray, w_inf: np.ndarray,
+                              lr_lambda: float) -> float:
+    """Steps for Minnorm's w to settle at w_inf: ln(1e4 (1 + |w_inf|)) / (lr_lambda kappa+).
+
+    Near the limit the bounded part (w, lambda~) follows the separable-case linearization on
+    the active set A = {mu : z_mu . w_inf = 1 - d_mu}, with K_AA = Z_A Z_A^T singular along
+    the certificate (the neutral, growing direction); its slowest contracting mode has
+    nu ~ 1 - lr_lambda kappa+ (kappa+: smallest nonzero eigenvalue of K_AA, overdamped at
+    lr_w = 0.2 since lr_lambda kappa+ << lr_w). From w = 0 the distance |w_inf| must shrink
+    to 1e-4 / (1 + |w_inf|)-relative, hence the logarithm. Checked against runs: predicts
+    1.6e6 on ``separable_data(6, 4, 0.75, 285)`` (index 0), where w is within 1e-3 of w_inf
+    from ~1e6 steps, and 2.0e7 on ``separable_data(19, 5, 1.0, 227)`` (index 0), within 0.1 at
+    1e7 and 1e-7 at 3e7.
+    """
+    active = np.abs(Z @ w_inf - (1.0 - d)) <= 1e-7
+    eigenvalues = np.linalg.eigvalsh(Z[active] @ Z[active].T)
+    kappa = eigenvalues[eigenvalues > 1e-9 * eigenvalues.max()].min()
+    return float(np.log(1e4 * (1 + np.linalg.norm(w_inf))) / (lr_lambda * kappa))
+
+
+@example(data=sim.separable_data(6, 4, 0.75, 285), index=0)  # settles in ~1e6 steps
 @given(data_sets, st.integers(0, 4))
-def test_a_contradicting_label_makes_multipliers_grow_along_a_certificate(data, index):
+def test_a_contradicting_label_makes_multipliers_grow_linearly_along_a_certificate(data, index):
+    """Minnorm on data made non-separable (a copy of point ``index`` with the opposite label).
+
+    w has a data-dependent transient (|w| grows from 0.6 to 63 over 1e6 steps on
+    ``separable_data(6, 4, 0.75, 285)``, index 0, the counterexample to the former
+    two-point test), so the law is fitted after it: over [n, 3n] (30 samples), n the settle
+    budget of :func:`nonseparable_settle_steps` (instances with n > 2e6 are outside this
+    test's budget: ~1 in 25 random draws, e.g. ``separable_data(19, 5, 1.0, 227)``, index 0,
+    n = 2e7). It asserts:
+
+    - w is within 1e-3 (1 + |w_inf|) of the predicted limit w_inf
+      (:func:`nonseparable_limit`) over the window (the budget leaves <= 1e-4 relative; the
+      margin covers the estimate's ignored prefactors);
+    - sum lambda grows linearly at the predicted velocity lr_lambda sum d: the
+      least-squares slope of sum lambda against t within 1 % of it (the residuals on the
+      support of d, hence the velocity, move with Z (w - w_inf), ~1e-3 at most);
+    - |Z^T lambda| stays bounded, i.e. the growth is along a certificate (Z^T d = 0), so
+      lambda / sum lambda approaches one like 1/t: the fitted log-log slope of |Z^T lambda|
+      over the window within 0.05 of 0 (a velocity component off the certificate would
+      give ~1 over [n, 3n]).
+
+    (The ratio |Z^T lambda| / sum lambda is not fitted itself: the offset of sum lambda
+    accumulated during the transient bends its log-log slope away from -1 over a finite
+    window, to -0.885 over [1e6, 1e7] on ``separable_data(13, 5, 0.5, 1560)``, index 3.)
+    """
     X, y = data
     X, y = np.vstack([X, X[index]]), np.append(y, -y[index])
-    certificate = exact.separability_certificate(X, y)
-    assert certificate is not None
+    assert exact.separability_certificate(X, y) is not None
     Z = sim.signed_data(X, y)
-    traj = sim.minnorm_descent(X, y, lr_w=0.2, lr_lambda=0.5 / np.linalg.norm(Z, 2) ** 2,
-                               steps=[20_000, 40_000])
-    totals = traj.multipliers.sum(axis=1)
-    assert totals[2] > 1.5 * totals[1] > 0  # linear growth doubles the total from 2e4 to 4e4
-    # the direction of lambda approaches a certificate (Z^T lambda bounded, sum lambda ~ t):
-    # |Z^T lambda| / sum lambda roughly halves from 2e4 to 4e4
-    alignment = np.linalg.norm(traj.multipliers[1:] @ Z, axis=1) / totals[1:]
-    assert alignment[1] < 0.75 * alignment[0]
+    lr_lambda = 0.5 / np.linalg.norm(Z, 2) ** 2
+    d, w_inf = nonseparable_limit(Z)
+    assert d.sum() > 0.1  # the contradicting pair alone forces d >= 1 on both copies
+    assert np.abs(Z.T @ d).max() <= 1e-6 * d.sum()  # d is a certificate (up to scale)
+    # at least 1e5 steps: before the active set A settles, multipliers leave and re-enter it
+    # (w still 2e-2 from w_inf at 2e3 steps on separable_data(5, 2, 1.0, 0), index 0), a
+    # transient the linearization does not see; 1e5 steps cost ~0.02 s
+    n = max(nonseparable_settle_steps(Z, d, w_inf, lr_lambda), 1e5)
+    assume(n <= 2e6)
+    steps = np.linspace(n, 3 * n, 30).astype(np.int64)
+    traj = sim.minnorm_descent(X, y, lr_w=0.2, lr_lambda=lr_lambda, steps=steps)
+    t, lam, w = traj.times[1:], traj.multipliers[1:], traj.weights[1:]
+    assert np.linalg.norm(w - w_inf, axis=1).max() <= 1e-3 * (1 + np.linalg.norm(w_inf))
+    fitted_velocity = np.polyfit(t, lam.sum(axis=1), 1)[0]
+    assert abs(fitted_velocity / (lr_lambda * d.sum()) - 1) <= 0.01
+    assert abs(loglog_slope(t, np.linalg.norm(lam @ Z, axis=1))) <= 0.05

@@ -1,0 +1,116 @@
+"""Property test of the deep-linear ordering (claim ``deep_linear.ordering.minnorm_below_gd``):
+Minnorm's expected test error is at most gradient descent's, over random teachers, init
+scales and init seeds, with Minnorm simulated (not its closed-form limit)."""
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from scipy import stats
+
+from analytic import deep_linear as exact
+from theory import deep_linear as sim
+
+INIT_SEEDS = 20
+"""Init seeds drawn inside one example (the claim is in expectation over the init)."""
+
+
+@st.composite
+def teachers(draw):
+    """(X, Y, W_bar): N_i 5-9, P 2..N_i - 2 (a null space of dimension >= 2), N_o 1-3,
+    noise-free, from :func:`theory.deep_linear.teacher_student` with a drawn seed."""
+    n_in = draw(st.integers(5, 9))
+    n_samples = draw(st.integers(2, n_in - 2))
+    n_out = draw(st.integers(1, 3))
+    return sim.teacher_student(n_in, n_out, n_samples, seed=draw(st.integers(0, 2 ** 31)))
+
+
+def reflect_null_space(W0: list, projector: np.ndarray) -> list:
+    """[W_1 P_par - W_1 P_perp, W_2, ...]: the antithetic twin of an initialization.
+
+    Parameters
+    ----------
+    W0 : list of ndarray
+        Initial weights [W_1, ..., W_D].
+    projector : ndarray
+        P_perp = I - X^+ X (input space), so P_par = I - P_perp.
+
+    Returns
+    -------
+    list of ndarray
+        The same Gaussian law as ``W0`` (W_1 P_perp is independent of W_1 P_par and
+        symmetric), so averaging a run and its twin is an unbiased estimate of an expectation.
+    """
+    W1 = W0[0] - 2.0 * W0[0] @ projector
+    return [W1] + [W.copy() for W in W0[1:]]
+
+
+@pytest.mark.slow  # ~2.3 s an example (20 seeds x 3 runs): ~140 s default; not yet run thorough
+@given(teachers(), st.floats(0.05, 1.0), st.integers(0, 2 ** 20))
+def test_minnorm_expected_error_is_below_gradient_descent(teacher, sigma0, seed):
+    """Depth 2 (hidden width N_i), no label noise, P < N_i: the claim's regime. For 20 init
+    seeds (seed, seed + 1, ...) at scale sigma0, discrete Minnorm (c = 2, lr, 3e4 steps)
+    and GD (lr, 4e4 steps), lr = 0.1 / lambda_max(Sigma_xx), from the same W0, and GD from its antithetic twin
+    (:func:`reflect_null_space`). Per instance it asserts:
+
+    - Minnorm ends at the min-norm map Y X^+ (max entry error <= 1e-6; see the step-size comment), hence
+      E_g(MN) = |W_bar P_perp|^2 within 1e-9: init-independent;
+    - GD interpolates (max residual <= 1e-6) and its limit keeps M P_par = Y X^+, so
+      Delta = E_g(GD) - E_g(MN) = |A|^2 - 2 <W_bar P_perp, A> with A = M_GD P_perp
+      (within 1e-6: both maps are within ~1e-7 of their limits);
+    - if |A| > 2 |W_bar P_perp|, Delta > 0 (Cauchy-Schwarz): the per-instance condition, which
+      holds from a large enough sigma0 on; below it GD can win on single seeds (the issue
+      found GD below Minnorm by 0.017-0.044 for init seeds 3, 4, 8 at sigma0 = 0.1);
+    - the twin run reaches A' = -A (W_1 P_perp is frozen under GD and the rest of the
+      dynamics does not see it), so Delta + Delta' = 2 |A|^2 >= 0: GD never beats Minnorm
+      on both members of a pair.
+
+    In expectation over the init: the unbiased antithetic estimator (pair means
+    (Delta + Delta') / 2, 20 pairs) has a one-sided 99 % Student-t lower confidence bound
+    >= 0, i.e. E[E_g(GD)] >= E_g(MN) at every drawn sigma0 (equality only as sigma0 -> 0);
+    the plain mean of Delta over the 20 seeds agrees with it within 6 of its standard
+    errors (a check of the twin's unbiasedness; |t_19| > 6 has probability ~1e-5).
+    """
+    X, Y, W_bar = teacher
+    spectrum = np.linalg.eigvalsh(X @ X.T / X.shape[0])
+    # step size from the data: lr = 0.1 / lambda_max(Sigma_xx) (a fixed lr 0.05 made
+    # Minnorm(c = 2) diverge within 10 steps on a P = 2 teacher at sigma0 = 1.5); covered
+    # conditioning lambda_max / lambda_min <= 20, so the slowest mode contracts by at least
+    # ~lr lambda_min / 3 ~ 1.5e-3 a step and 3e4 steps leave ~e^-45
+    lr = 0.1 / spectrum.max()
+    assume(spectrum.max() <= 20 * spectrum.min())
+    widths = [X.shape[1], X.shape[1], Y.shape[1]]
+    projector = exact.null_space_projector(X)
+    target = exact.min_norm_map(X, Y)
+    b = W_bar @ projector
+    e_mn = float(np.sum(b * b))
+    assert abs(exact.generalization_error(target, W_bar) - e_mn) <= 1e-12
+    deltas, pairs = [], []
+    for k in range(INIT_SEEDS):
+        W0 = sim.gaussian_init(widths, sigma0, seed + k)
+        mn = sim.minnorm_descent(X, Y, W0, c=2.0, lr_w=lr, lr_lambda=lr, steps=[30_000])
+        M_mn = sim.product(mn.raise_if_diverged().weights_at())
+        assert np.abs(M_mn - target).max() <= 1e-6
+        e_mn_sim = exact.generalization_error(M_mn, W_bar)
+        assert abs(e_mn_sim - e_mn) <= 1e-9 + 1e-5 * np.abs(M_mn - target).max()
+        excess = []
+        for start in (W0, reflect_null_space(W0, projector)):
+            gd = sim.gradient_descent(X, Y, start, lr=lr, steps=[40_000])
+            M = sim.product(gd.raise_if_diverged().weights_at())
+            assert np.abs(M @ X.T - Y.T).max() <= 1e-6
+            A = M @ projector
+            delta = exact.generalization_error(M, W_bar) - e_mn_sim
+            assert abs(delta - (np.sum(A * A) - 2 * np.sum(A * b))) <= 1e-6
+            if np.linalg.norm(A) > 2 * np.sqrt(e_mn):
+                assert delta > 0
+            excess.append((delta, A))
+        (delta, A), (delta_twin, A_twin) = excess
+        np.testing.assert_allclose(A_twin, -A, atol=1e-8)
+        assert delta + delta_twin >= -1e-6
+        deltas.append(delta)
+        pairs.append(0.5 * (delta + delta_twin))
+    pairs, deltas = np.array(pairs), np.array(deltas)
+    t99 = stats.t.ppf(0.99, INIT_SEEDS - 1)
+    lower = pairs.mean() - t99 * pairs.std(ddof=1) / np.sqrt(INIT_SEEDS)
+    assert lower >= -1e-9
+    plain_se = deltas.std(ddof=1) / np.sqrt(INIT_SEEDS)
+    assert abs(deltas.mean() - pairs.mean()) <= 6 * plain_se + 1e-9
