@@ -7,7 +7,9 @@ from hypothesis import strategies as st
 
 from analytic import deep_linear as exact
 from theory import deep_linear as sim
+from theory import solve
 from theory.results import Status
+from theory.solve import Problem
 
 
 @st.composite
@@ -193,3 +195,30 @@ def test_adaptive_flow_reports_an_exhausted_step_budget_and_rejects_bad_toleranc
     for bad in ({"rtol": 0.0}, {"atol": np.inf}, {"max_steps": 0}):
         with pytest.raises(ValueError):
             sim.gradient_flow(X, Y, W0, times=[1.0], method="dopri5", **bad)
+
+
+@pytest.mark.parametrize("n_samples, l2", [(30, False), (30, True), (3, False)])
+def test_covariance_form_follows_the_data_form(n_samples, l2):
+    """The kernel's covariance form (S_xx, S_yx: chosen when it takes fewer products, here
+    P = 30 > N_i = 5) runs the same dynamics as its data form: gradient descent and L2
+    from both agree to round-off amplified over 200 steps."""
+    rng = np.random.default_rng(4)
+    X, Y = rng.standard_normal((n_samples, 5)), rng.standard_normal((n_samples, 2))
+    weights0 = sim.gaussian_init([5, 4, 3, 2], 0.5, seed=1)
+    widths = np.array([5, 4, 3, 2])
+    params = np.array([0.05, 0.0, 0.1 if l2 else 0.0, 1.0])
+    X_c, Y_c = np.ascontiguousarray(X.T), np.ascontiguousarray(Y.T)
+    chosen = sim.kernel_data(X_c, Y_c, widths, params, minnorm=False)
+    assert (chosen[3][sim.FORM] == sim.COVARIANCE) == (n_samples == 30)
+    assert sim.kernel_data(X_c, Y_c, widths, params, minnorm=True)[3][sim.FORM] == sim.DATA
+    data = (X_c, Y_c, widths, np.append(params, sim.DATA))
+    covariance = (X_c @ X_c.T / n_samples, Y_c @ X_c.T / n_samples, widths,
+                  np.append(params, sim.COVARIANCE))
+    y0 = sim.pack(weights0)
+    finals = []
+    for args in (data, covariance):
+        problem = Problem(sim.LOOPS, tuple(np.ascontiguousarray(a) for a in args), lambda y: y)
+        finals.append(solve.discrete(problem, y0, [200]).final)
+    # products summed in different orders: ~1e-16 per step, amplified by at most
+    # (1 + lr |Hessian|)^200 ~ e^2 over 200 steps at lr 0.05 on O(1) data
+    np.testing.assert_allclose(finals[1], finals[0], rtol=1e-12, atol=1e-13)

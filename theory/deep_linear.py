@@ -20,11 +20,11 @@ Minnorm(c)             eta_w   eta_lambda   1     c
 
 (Minnorm: the primal-dual flow of 1/2 sum ||W_l||^2 + <Lambda, R>/P + c ||R||^2/(2P), core-
 settings §0; the multiplier matrix integrates the residual.) The kernel evaluates the field
-by backpropagation: activations A_l = W_l A_{l-1} (A_0 = X), error G_D = (Lambda + c R)/P,
-G_{l-1} = W_l^T G_l, gradient part G_l A_{l-1}^T, all with products
-(:func:`theory.linalg.matmul`: BLAS, or loops when tiny) into buffers allocated before the
-time loop (A_0 = X_c). Discrete algorithms are forward Euler with
-unit step.
+by backpropagation (:func:`field`), on the samples or, where that takes fewer products
+and there are no multipliers (P large against N_i), on their second moments S_xx and
+S_yx, with products (:func:`theory.linalg.matmul`: BLAS, or loops when tiny) into
+buffers allocated before the time loop. Discrete algorithms are forward Euler with unit
+step.
 
 The state is the flat concatenation of the W_l (row-major) and, for Minnorm, Lambda (in
 column form, N_o x P); :class:`DeepTrajectory` unpacks it, multipliers as P x N_o like Y. Each solver has ``backend="numba"`` and ``"numpy"``.
@@ -41,8 +41,11 @@ from theory.numba_options import jit
 from theory.results import Trajectory
 from theory.solve import Problem, compile_loops
 
-ETA_W, ETA_LAMBDA, BETA, C = range(4)
-"""Slots of the parameter vector."""
+ETA_W, ETA_LAMBDA, BETA, C, FORM = range(5)
+"""Slots of the kernel's parameter vector (FORM: :data:`DATA` or :data:`COVARIANCE`)."""
+
+DATA, COVARIANCE = 0, 1
+"""The kernel's data: the samples X_c, Y_c, or their second moments (:func:`kernel_data`)."""
 
 
 def layer_offsets(widths: np.ndarray) -> np.ndarray:
@@ -235,58 +238,80 @@ def whitened_teacher(strengths, n_in: int = 6, n_samples: int = 12,
 
 @jit
 def field(y, args, out, work):
-    """Write F(y) into ``out`` (module docstring); ``args`` = (X_c, Y_c, widths, params)
-    (column forms),
-    ``work`` = (offsets, acts, back_a, back_b): the layer offsets in the state, and scratch
-    of sizes sum_l n_l P and max_l n_l P (twice)."""
+    """Write F(y) into ``out`` (module docstring); ``args`` = (X_k, Y_k, widths, params)
+    from :func:`kernel_data`, ``work`` = (offsets, acts, back_a, back_b): the layer
+    offsets in the state, and scratch of sizes sum_l n_l K and max_l n_l K (twice), K
+    the number of columns of X_k.
+
+    Data form (X_k = X_c, Y_k = Y_c): activations A_l = W_l A_{l-1} (A_0 = X_c), error
+    G_D = (Lambda + c R) / P, G_{l-1} = W_l^T G_l, gradient part G_l A_{l-1}^T.
+    Covariance form (X_k = S_xx = X_c X_c^T / P, Y_k = S_yx = Y_c X_c^T / P; no Lambda):
+    the same with A_l = W_l ... W_1 (A_0 = I, so A_1 = W_1 and the first gradient part is
+    G_1 itself) and G_D = c (S_yx - A_D S_xx), since R X_c^T / P = S_yx - M S_xx.
+    """
     X, Y, widths, params = args
     offsets, acts, back_a, back_b = work
     depth = widths.size - 1
-    P = X.shape[1]
-    eta_w = params[0]
-    beta = params[2]
+    K = X.shape[1]
+    covariance = params[FORM] == COVARIANCE
+    eta_w = params[ETA_W]
+    beta = params[BETA]
     # forward: A_l = W_l A_{l-1}
     prev = X
     a_off = 0
     for l in range(depth):
         n_out, n_in = widths[l + 1], widths[l]
         W = y[offsets[l]:offsets[l + 1]].reshape((n_out, n_in))
-        A = acts[a_off:a_off + n_out * P].reshape((n_out, P))
-        matmul(W, prev, A)
+        A = acts[a_off:a_off + n_out * K].reshape((n_out, K))
+        if covariance and l == 0:
+            for i in range(n_out):
+                for j in range(n_in):
+                    A[i, j] = W[i, j]
+        else:
+            matmul(W, prev, A)
         prev = A
-        a_off += n_out * P
-    # residual, multiplier field and output error G_D = (Lambda + c R) / P
+        a_off += n_out * K
+    # output error G_D, and the multiplier field
     n_o = widths[depth]
     lam_off = offsets[depth]
-    G = back_a[:n_o * P].reshape((n_o, P))
-    if y.size > lam_off:  # the branch outside the loops, so that LLVM vectorizes them
+    G = back_a[:n_o * K].reshape((n_o, K))
+    if covariance:
+        matmul(prev, X, G)
         for i in range(n_o):
-            for mu in range(P):
+            for j in range(K):
+                G[i, j] = params[C] * (Y[i, j] - G[i, j])
+    elif y.size > lam_off:  # the branch outside the loops, so that LLVM vectorizes them
+        for i in range(n_o):
+            for mu in range(K):
                 r = Y[i, mu] - prev[i, mu]
-                out[lam_off + i * P + mu] = params[1] * r / P
-                G[i, mu] = (y[lam_off + i * P + mu] + params[3] * r) / P
+                out[lam_off + i * K + mu] = params[ETA_LAMBDA] * r / K
+                G[i, mu] = (y[lam_off + i * K + mu] + params[C] * r) / K
     else:
         for i in range(n_o):
-            for mu in range(P):
-                G[i, mu] = params[3] * (Y[i, mu] - prev[i, mu]) / P
+            for mu in range(K):
+                G[i, mu] = params[C] * (Y[i, mu] - prev[i, mu]) / K
     # backward: dW_l = eta_w (G_l A_{l-1}^T - beta W_l), G_{l-1} = W_l^T G_l
     use_a = True
     for l in range(depth - 1, -1, -1):
         n_out, n_in = widths[l + 1], widths[l]
-        a_off -= n_out * P
+        a_off -= n_out * K
         W = y[offsets[l]:offsets[l + 1]].reshape((n_out, n_in))
         dW = out[offsets[l]:offsets[l + 1]].reshape((n_out, n_in))
-        if l == 0:
+        if l == 0 and covariance:
+            for i in range(n_out):
+                for j in range(n_in):
+                    dW[i, j] = G[i, j]
+        elif l == 0:
             matmul(G, X.T, dW)
         else:
-            A_prev = acts[a_off - n_in * P:a_off].reshape((n_in, P))
+            A_prev = acts[a_off - n_in * K:a_off].reshape((n_in, K))
             matmul(G, A_prev.T, dW)
         for i in range(n_out):
             for j in range(n_in):
                 dW[i, j] = eta_w * (dW[i, j] - beta * W[i, j])
         if l > 0:
             target = back_b if use_a else back_a
-            G_next = target[:n_in * P].reshape((n_in, P))
+            G_next = target[:n_in * K].reshape((n_in, K))
             matmul(W.T, G, G_next)
             G = G_next
             use_a = not use_a
@@ -301,12 +326,12 @@ def project(y, args):
 def workspace(y, args):
     """Scratch of :func:`field` (its docstring)."""
     X, widths = args[0], args[2]
-    P = X.shape[1]
+    K = X.shape[1]
     offsets = np.zeros(widths.size, dtype=np.int64)
     for l in range(widths.size - 1):
         offsets[l + 1] = offsets[l] + widths[l + 1] * widths[l]
-    return (offsets, np.empty(widths[1:].sum() * P), np.empty(widths.max() * P),
-            np.empty(widths.max() * P))
+    return (offsets, np.empty(widths[1:].sum() * K), np.empty(widths.max() * K),
+            np.empty(widths.max() * K))
 
 
 LOOPS = compile_loops(field, project, workspace)
@@ -346,6 +371,29 @@ def _widths(widths) -> np.ndarray:
     return np.array(values, dtype=np.int64)
 
 
+def products_per_evaluation(widths: np.ndarray, columns: int, covariance: bool) -> int:
+    """Multiplications of one evaluation of :func:`field` with data of ``columns`` columns
+    (P samples, or N_i for the covariance form)."""
+    layers = widths[1:] * widths[:-1]
+    if covariance:  # forward and both backward products except at layer 1, and A_D S_xx
+        return int(columns * (3 * layers[1:].sum() + widths[-1] * widths[0]))
+    return int(columns * (2 * layers.sum() + layers[1:].sum()))
+
+
+def kernel_data(X_c: np.ndarray, Y_c: np.ndarray, widths: np.ndarray, params: np.ndarray,
+                minnorm: bool) -> tuple:
+    """The kernel's ``args``: the column forms and ``params`` with FORM = DATA, or, when it
+    takes fewer products (:func:`products_per_evaluation`; not for Minnorm, whose
+    multipliers are per sample), S_xx, S_yx and FORM = COVARIANCE (:func:`field`)."""
+    P = X_c.shape[1]
+    covariance = (not minnorm and products_per_evaluation(widths, widths[0], True)
+                  < products_per_evaluation(widths, P, False))
+    if not covariance:
+        return X_c, Y_c, widths, np.append(params, DATA)
+    return (np.ascontiguousarray(X_c @ X_c.T / P), np.ascontiguousarray(Y_c @ X_c.T / P),
+            widths, np.append(params, COVARIANCE))
+
+
 def _start(X, Y, weights0, params, lambda0, minnorm: bool) -> tuple[Problem, np.ndarray]:
     """(problem, initial state) of a run, after validating the data and the start."""
     X, Y = validation.paired_samples(X, Y)
@@ -363,8 +411,8 @@ def _start(X, Y, weights0, params, lambda0, minnorm: bool) -> tuple[Problem, np.
         if lam.shape != Y.shape:
             raise ValueError(f"lambda0 must have the shape of Y {Y.shape}, got {lam.shape}")
         y0 = np.ascontiguousarray(np.concatenate((y0, lam.T.ravel())))
-    X, Y = np.ascontiguousarray(X.T), np.ascontiguousarray(Y.T)  # column forms for the kernel
-    problem = Problem(LOOPS, (X, Y, widths, params),
+    X, Y = np.ascontiguousarray(X.T), np.ascontiguousarray(Y.T)  # column forms
+    problem = Problem(LOOPS, kernel_data(X, Y, widths, params, minnorm),
                       lambda y: field_numpy(y, X, Y, widths, params),
                       trajectory=DeepTrajectory, extra={"widths": tuple(int(w) for w in widths)})
     return problem, y0
