@@ -117,6 +117,12 @@ EXPANSION_GAMMA = 0.05
 of an instance of the expansion claim: the remainder C t^-gamma is then below 1e-7 C by
 t = 1e150 (ln t = 345), inside the horizon :data:`EXPANSION_HORIZON`."""
 
+EXPANSION_SEPARATION = 1.5
+"""The second smallest remainder exponent of an instance of the expansion claim is at least
+this times gamma, so that one mode dominates the fit window (the faster mode's share falls
+like t^-(0.5 gamma) or faster); with two nearly equal exponents (ratio 1.1, 1.27) the
+fitted exponent was 12 % off gamma on drawn instances (root seeds 6 and 9)."""
+
 EXPANSION_HORIZON = 1e300
 """Horizon of the expansion claim's gradient flow (ln t = 691; the adaptive steps grow like
 t, so ~1.5e4 steps reach it)."""
@@ -131,21 +137,26 @@ the flow, contracting at rate >= gamma in s = ln t, keeps near (error per unit s
 EXPANSION_REGIME = (INSTANCE_REGIME + ", and further redrawn until |S| = d (the support-vector "
                     "equations then fix all of w_tilde) and the remainder exponent gamma = "
                     "min(eigenvalues of Z_S^T diag(alpha_hat) Z_S, non-support margins - 1) >= "
-                    "0.05; drawn: the start w0 ~ N(0, 0.01 I); gradient flow (adaptive "
+                    "0.05 and the next exponent >= 1.5 gamma (one slowest mode); drawn: the "
+                    "start w0 ~ N(0, 0.01 I); gradient flow (adaptive "
                     "Dormand-Prince, rtol 1e-12) to t = 1e300, 300 samples uniform in ln t")
 
 
 def _draw_expansion_instance(rng: np.random.Generator) -> tuple:
     """(X, y, solution, exponents, description): :func:`_draw_instance` redrawn until
-    |S| = d and gamma >= :data:`EXPANSION_GAMMA` (:data:`EXPANSION_REGIME`)."""
+    |S| = d, gamma >= :data:`EXPANSION_GAMMA` and the next exponent is at least
+    :data:`EXPANSION_SEPARATION` gamma (:data:`EXPANSION_REGIME`)."""
     for redraws in range(1000):
         X, y, solution, _, description = _draw_instance(rng)
         if solution.support.size != X.shape[1]:
             continue
         exponents = exact.soudry_remainder_exponents(X, y)
-        if exponents["gamma"] >= EXPANSION_GAMMA:
+        spectrum = np.sort(np.concatenate((exponents["support"], exponents["non_support"])))
+        if (exponents["gamma"] >= EXPANSION_GAMMA
+                and spectrum[1] >= EXPANSION_SEPARATION * spectrum[0]):
             return X, y, solution, exponents, f"{description}, {redraws} expansion redraws"
-    raise RuntimeError("no instance with |S| = d and gamma >= 0.05 in 1000 draws")
+    raise RuntimeError("no instance with |S| = d, gamma >= 0.05 and a separated slowest mode "
+                       "in 1000 draws")
 
 
 def _slope_band(x: np.ndarray, deviation: np.ndarray) -> float:
@@ -207,10 +218,12 @@ def _check_inverse_log(rng: np.random.Generator) -> Evidence:
 
 EXPANSION_EXPONENT_TOL = 0.1
 """Relative tolerance on the fitted remainder exponent: the remainder is a sum of modes
-t^-gamma_k and the fit window [1e-7, 1e-3] still carries a decaying share of the faster
-ones, whose weights the expansion does not give; 10 % is a judgement, not a derived bound
-(the fit must still tell gamma from 2 gamma, the next term of a pure power, and from a
-1/ln t decay, whose fitted exponent tends to 0)."""
+t^-gamma_k and the fit window [1e-7, 1e-3] still carries a share r of the next one
+(gamma_2 >= 1.5 gamma, :data:`EXPANSION_SEPARATION`), which biases the local exponent by
+(gamma_2 - gamma) r/(1 + r); 10 % allows r up to 1/4 at the window's start for gamma_2 =
+1.5 gamma. The weights are not predicted, so this is a judgement, not a derived bound (the
+fit must still tell gamma from gamma_2 >= 1.5 gamma and from a 1/ln t decay, whose fitted
+exponent tends to 0)."""
 
 
 def _check_ordering(rng: np.random.Generator) -> Evidence:
@@ -442,8 +455,9 @@ CLAIMS = [
                "but is not reached by 1e300, or w_tilde is not fixed by the support vectors",
         tolerance="remainder <= 1e-6 over [1e150, 1e300] (predicted remainder C t^-gamma <= "
                   "1e-7 C there; integration error <= 3e-7 |w_hat|, EXPANSION_EPS); remainder "
-                  "exponent within 10 % of gamma (EXPANSION_EXPONENT_TOL: a judgement, the "
-                  "faster modes' weights are not predicted); slope of cot(angle) within the "
+                  "exponent within 10 % of gamma (EXPANSION_EXPONENT_TOL: the next mode, "
+                  "exponent >= 1.5 gamma, biases the fit by (gamma_2 - gamma) r/(1 + r) at a "
+                  "share r; its weight is not predicted, so 10 % is a judgement); slope of cot(angle) within the "
                   "band derived from the 1e-6 remainder bound: each cot moves by at most "
                   "eps/(b - eps) + |a| eps/(b (b - eps)) (a = |w_hat| ln t + u . w_tilde, b = "
                   "|P_perp w_tilde|), and a least-squares slope by sum |x - mean| dev / sum "
