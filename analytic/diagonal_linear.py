@@ -690,3 +690,35 @@ def l2_rate_constant(A, y) -> float:
     cube = x_l2 ** 3
     k = float(l2_rate_expr()["k"])
     return k * float(np.linalg.norm(cube - pinv @ (A @ cube)))
+
+
+def l1_dual_slack(A, y) -> float:
+    """s* = max over l1-optimal duals nu of min_(j off supp x_l1) (1 - |A_j^T nu|), by linprog.
+
+    The optimal duals of min ||z||_1 s.t. A z = y are the nu with nu^T y = ||x_l1||_1,
+    sign(x_l1,j) A_j^T nu = 1 on the support and |A_j^T nu| <= 1 off it. As alpha -> 0,
+    Q_alpha ~ ln(1/alpha^2) ||z||_1 + sum |z_i| (ln |z_i| - 1) puts e^(-ln(1/alpha^2) c_j) =
+    alpha^(2 c_j) on an off-support coordinate of slack c_j, and the entropic term selects
+    the dual whose smallest slack is largest (as the max-margin direction in Soudry et al.),
+    so the l1 gap ||x_alpha||_1 - ||x_l1||_1 decays like alpha^(2 s*): a power of alpha,
+    derived here by hand (a heuristic of this derivation, checked by the claim
+    diagonal_linear.limit.l1_logarithmic, not a theorem of the sources).
+    """
+    from scipy.optimize import linprog
+
+    A, y = _check_problem(A, y)
+    x_l1 = l1_min(A, y)
+    scale = np.abs(x_l1).max()
+    support = np.abs(x_l1) > 1e-9 * scale
+    M = A.shape[0]
+    off = A[:, ~support].T
+    k = off.shape[0]
+    if k == 0:
+        raise ValueError("A, y: the l1 solution has no zero coordinate")
+    A_ub = np.vstack([np.hstack([off, np.ones((k, 1))]), np.hstack([-off, np.ones((k, 1))])])
+    A_eq = np.hstack([(A[:, support] * np.sign(x_l1[support])).T, np.zeros((support.sum(), 1))])
+    result = linprog(np.r_[np.zeros(M), -1.0], A_ub=A_ub, b_ub=np.ones(2 * k), A_eq=A_eq,
+                     b_eq=np.ones(support.sum()), bounds=(None, None), method="highs")
+    if not result.success:
+        raise ArithmeticError(f"linprog failed: {result.message}")
+    return float(result.x[-1])

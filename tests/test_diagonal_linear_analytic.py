@@ -386,3 +386,17 @@ def test_l2_rate_constant_is_the_limit_of_the_dual_solution(seed):
     for alpha in (10.0, 30.0):
         scaled = alpha ** 4 * np.linalg.norm(exact.implicit_bias_limit(A, y, alpha) - x_l2)
         assert abs(scaled / constant - 1) <= np.max(x_l2 ** 2) / alpha ** 4 + 1e-5
+
+
+@pytest.mark.parametrize("seed", [1, 3, 5, 6, 9])
+def test_l1_dual_slack_is_the_exponent_of_the_l1_gap(seed):
+    """2 s* against the local power of alpha of ||argmin Q_alpha||_1 - ||x_l1||_1 between
+    alpha = 1e-8 and 1e-10 (Newton dual); where 2 s* < 0.3 the convergence is too slow to
+    compare (verify: diagonal_linear.limit.l1_logarithmic), so only s* in (0, 1] is asserted."""
+    A, y = problem(seed)
+    slack = exact.l1_dual_slack(A, y)
+    assert 0.0 < slack <= 1.0
+    if 2 * slack >= 0.3:
+        l1 = np.abs(exact.l1_min(A, y)).sum()
+        gaps = [np.abs(exact.implicit_bias_limit(A, y, a)).sum() - l1 for a in (1e-8, 1e-10)]
+        assert abs(np.log(gaps[0] / gaps[1]) / np.log(1e2) - 2 * slack) <= 0.03

@@ -99,16 +99,38 @@ L2_FLOOR = 1e-12
 absolute floor ~1e-12 alpha^2 per entry, sqrt(N) of them in the norm."""
 
 
+L1_ALPHAS = np.array([1e-2, 1e-4, 1e-6, 1e-8, 1e-10])
+"""Initialization scales of the l1 claim; the exponent is fitted over the last three."""
+
+L1_EXPONENT_TOL = 0.03
+"""Absolute tolerance on the fitted exponent of the l1 gap over alpha in [1e-10, 1e-6]: the
+prefactors of alpha^(2 c_j) vary slowly with alpha (the local exponent still moved by ~0.01
+from 1e-6 to 1e-10 on drawn instances), a judgement, not a derived bound; a 1/ln(1/alpha)
+decay has fitted exponent ~0.1 there and a pure power law its own exponent."""
+
+
+L1_MIN_EXPONENT = 0.3
+"""Smallest 2 s* of an instance of the l1 claim: below it the local exponent is still far
+from 2 s* at alpha = 1e-10 (0.10 against 0.12 on a drawn instance) and a power law is hard
+to tell from a 1/ln(1/alpha) decay (local exponent 1/ln(1/alpha) = 0.05 at 1e-8)."""
+
+
 def _check_l1_log(rng: np.random.Generator) -> Evidence:
-    A, y, _ = _woodworth(rng)
+    for redraws in range(1000):
+        A, y, _ = _woodworth(rng)
+        predicted = 2.0 * exact.l1_dual_slack(A, y)
+        if predicted >= L1_MIN_EXPONENT:
+            break
+    else:
+        raise RuntimeError("no instance with 2 s* >= 0.3 in 1000 draws")
     x_l1 = exact.l1_min(A, y)
     l1 = np.abs(x_l1).sum()
-    alphas = np.array([1e-2, 1e-4, 1e-8, 1e-12])
+    alphas = L1_ALPHAS
     limits = [exact.implicit_bias_limit(A, y, a) for a in alphas]
     gaps = np.array([np.abs(x).sum() - l1 for x in limits])
     exponents = np.diff(np.log(gaps)) / np.diff(np.log(alphas))  # local power of alpha
+    fitted = float(np.polyfit(np.log(alphas[2:]), np.log(gaps[2:]), 1)[0])
     logs = np.log(1 / alphas ** 2)
-    scaled = gaps * logs
     # Q_alpha(x_alpha) <= Q_alpha(x_l1), with ln(1/a^2)|z| + |z|(ln|z| - 1) <= a^2 q(z/a^2)
     # <= the same + a^4/|z| + 2 a^2 termwise
     support = np.abs(x_l1[x_l1 != 0.0])
@@ -117,18 +139,23 @@ def _check_l1_log(rng: np.random.Generator) -> Evidence:
     simulated_gap = np.abs(_endpoint(A, y, 1e-2)).sum() - l1
     return Evidence(
         measured={f"l1 gap (alpha={a:g})": float(g) for a, g in zip(alphas, gaps)}
-        | {f"gap ln(1/alpha^2) (alpha={a:g})": float(v) for a, v in zip(alphas, scaled)}
-        | {f"local exponent {i}": float(e) for i, e in enumerate(exponents)}
-        | {"simulated gap (alpha=0.01)": float(simulated_gap)},
-        predicted={f"bound on gap ln(1/alpha^2) (alpha={a:g})": float(b)
-                   for a, b in zip(alphas, bounds)}
+        | {f"local exponent {alphas[i]:g}-{alphas[i + 1]:g}": float(e)
+           for i, e in enumerate(exponents)}
+        | {"fitted exponent (alpha in [1e-10, 1e-6])": fitted,
+           "simulated gap (alpha=0.01)": float(simulated_gap)},
+        predicted={"exponent 2 s*": predicted}
+        | {f"bound on gap ln(1/alpha^2) (alpha={a:g})": float(b)
+           for a, b in zip(alphas, bounds)}
         | {"simulated gap (alpha=0.01)": float(gaps[0])},
         passed=bool(np.all(gaps > 0) and np.all(np.diff(gaps) < 0)
-                    and np.all(scaled <= bounds + L1_BOUND_SLACK)
+                    and np.all(gaps * logs <= bounds + L1_BOUND_SLACK)
+                    and abs(fitted - predicted) <= L1_EXPONENT_TOL
                     and abs(simulated_gap - gaps[0]) <= 1e-8 * 30),
-        note="bound: ln(1/alpha^2) gap <= H(x_l1) - H(x_alpha) + sum_S (alpha^4/|x_l1,i| + "
-             "2 alpha^2), H(z) = sum |z_i|(ln|z_i| - 1); a local exponent above 0 means the "
-             "gap falls faster than 1/ln(1/alpha) on this instance")
+        note="gap = ||argmin Q_alpha||_1 - ||x_l1||_1 from the log-safe dual; s* = the largest "
+             "smallest off-support slack 1 - |A_j^T nu| over the l1-optimal duals (LP); the "
+             "bound ln(1/alpha^2) gap <= H(x_l1) - H(x_alpha) + sum_S (alpha^4/|x_l1,i| + 2 "
+             f"alpha^2), H(z) = sum |z_i|(ln|z_i| - 1), is kept as a second check; {redraws} "
+             "redraws for 2 s* >= 0.3")
 
 
 L1_BOUND_SLACK = 1e-9
@@ -348,21 +375,25 @@ CLAIMS = [
         prediction="sympy closed form; pseudo-inverse"),
     Claim(
         id="diagonal_linear.limit.l1_logarithmic", setting=SETTING,
-        statement="As alpha -> 0 the l1-norm gap ||x_alpha||_1 - ||x_l1||_1 decreases and "
-                  "vanishes no slower than logarithmically: ln(1/alpha^2) gap <= H(x_l1) - "
-                  "H(x_alpha) + sum_S (alpha^4/|x_l1,i| + 2 alpha^2), H(z) = sum |z_i|(ln|z_i| - 1) "
-                  "(from Q_alpha(x_alpha) <= Q_alpha(x_l1) and ln(1/a^2)|z| + |z|(ln|z| - 1) <= "
-                  "a^2 q(z/a^2) <= the same + a^4/|z| + 2 a^2). The claim that it shrinks only "
-                  "logarithmically is the worst case: the gap can fall faster (the local power "
-                  "of alpha is reported). An earlier form, 'gap ln(1/alpha^2) decreasing in "
-                  "alpha', was false: it rose from alpha = 1e-2 to 1e-4 on 4 of root seeds 0-4.",
+        statement="As alpha -> 0 the l1-norm gap ||x_alpha||_1 - ||x_l1||_1 vanishes as a "
+                  "power of alpha, not logarithmically: gap ~ alpha^(2 s*), s* the largest "
+                  "smallest off-support slack 1 - |A_j^T nu| over the l1-optimal duals nu "
+                  "(derived here: the entropic term of Q_alpha ~ ln(1/alpha^2)||z||_1 + sum "
+                  "|z_i|(ln|z_i| - 1) puts alpha^(2 c_j) on an off-support coordinate of slack "
+                  "c_j). Also ln(1/alpha^2) gap <= H(x_l1) - H(x_alpha) + sum_S (alpha^4/"
+                  "|x_l1,i| + 2 alpha^2). The 'only logarithmically' of core-settings C4.3 "
+                  "is the worst case of Woodworth et al. (alpha exponentially small in 1/eps "
+                  "when s* is small), not the rate on drawn instances; the claim's id is kept.",
         source=SOURCE_WOODWORTH + " (alpha must be exponentially small in 1/eps); core-settings "
-               "C4.3, whose 'only logarithmically' holds on its instance, not generically; the "
-               "bound derived here from the bounds of q",
-        regime="alpha = 1e-2, 1e-4, 1e-8, 1e-12 (closed form, log-safe dual); simulated at "
-               "1e-2; " + LIMIT_REGIME,
-        tolerance="gap > 0 and strictly decreasing; the bound up to an absolute 1e-9 (the "
-                  "dual solve's 1e-12 accuracy in x_alpha times |ln x| and N); simulated gap "
+               "C4.3; the exponent 2 s* and the bound derived here (analytic.diagonal_linear."
+               "l1_dual_slack)",
+        regime="alpha = 1e-2 ... 1e-10 (closed form, log-safe dual); simulated at 1e-2; "
+               + LIMIT_REGIME + ", redrawn until 2 s* >= 0.3 (below, e.g. 2 s* = 0.12, the local "
+               "exponent at alpha = 1e-10 was still 0.10 and a power is hard to tell from "
+               "1/ln(1/alpha): that is Woodworth's slow case)",
+        tolerance="fitted exponent of the gap over alpha in [1e-10, 1e-6] within 0.03 of 2 s* "
+                  "(L1_EXPONENT_TOL: the prefactors drift slowly with alpha; a judgement); gap "
+                  "> 0 and strictly decreasing; the bound up to an absolute 1e-9; simulated gap "
                   "within 3e-7 (N x 1e-8) of the closed form",
         check=_check_l1_log,
         prediction="convex dual (Newton); linear program; hand-derived closed form"),
