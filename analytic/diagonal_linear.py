@@ -647,3 +647,78 @@ def wn_bias_limit(A, y, r0: float, kappa: float) -> np.ndarray:
         z, slope, residual = z_new, slope_new, residual_new
     raise ArithmeticError(f"Newton for the WN bias did not reach ||Az - y|| <= {tol:.3g} "
                           f"(residual {np.linalg.norm(residual):.3g})")
+
+
+# --------------------------------------------------------------------------- kernel regime
+
+
+@lru_cache(maxsize=None)
+def l2_rate_expr() -> dict:
+    """The first correction to the l2 limit, from the series of q (:func:`q_series_expr`).
+
+    With q(z) = c2 z^2 + c4 z^4 + O(z^6), Q_alpha(z) = c2 |z|^2 / alpha^2 + c4 sum z_i^4 /
+    alpha^6 + .... Write x_alpha = x_l2 + delta with delta in null(A) (A x_alpha = y) and
+    x_l2 in range(A^T); the stationarity grad Q_alpha(x_alpha) in range(A^T), projected on
+    null(A) and kept to leading order in 1/alpha, is 2 c2 delta / alpha^2 + 4 c4
+    P_null(x_l2^3) / alpha^6 = 0 (``solve``d for delta), so
+
+        alpha^4 (x_alpha - x_l2) -> k P_null(x_l2^3),  k = -2 c4 / c2 = 1/24,
+
+    with relative corrections O(max x_l2^2 / alpha^4) (the cubic term at x_l2 + delta and
+    the z^6 term). Returns ``c2``, ``c4`` (from the series), ``delta`` (the solved
+    correction per coordinate, in the symbols ``alpha`` and ``w`` = P_null(x_l2^3)_i) and
+    ``k``.
+    """
+    import sympy as sp
+
+    s = symbols()
+    z, alpha, w = s["z"], s["alpha"], s["w"]
+    series = sp.Poly(q_series_expr(6), z)
+    c2, c4 = series.coeff_monomial(z ** 2), series.coeff_monomial(z ** 4)
+    delta = sp.Symbol("delta", real=True)
+    (solution,) = sp.solve(sp.Eq(2 * c2 * delta / alpha ** 2 + 4 * c4 * w / alpha ** 6, 0), delta)
+    k = sp.simplify(solution * alpha ** 4 / w)
+    return {"c2": c2, "c4": c4, "delta": solution, "k": k}
+
+
+def l2_rate_constant(A, y) -> float:
+    """lim alpha^4 ||x_alpha - x_l2|| = k ||P_null(x_l2^3)|| (:func:`l2_rate_expr`, k = 1/24),
+    with x_l2 = A^+ y and P_null = I - A^+ A by the pseudo-inverse."""
+    A, y = _check_problem(A, y)
+    pinv = np.linalg.pinv(A)
+    x_l2 = pinv @ y
+    cube = x_l2 ** 3
+    k = float(l2_rate_expr()["k"])
+    return k * float(np.linalg.norm(cube - pinv @ (A @ cube)))
+
+
+def l1_dual_slack(A, y) -> float:
+    """s* = max over l1-optimal duals nu of min_(j off supp x_l1) (1 - |A_j^T nu|), by linprog.
+
+    The optimal duals of min ||z||_1 s.t. A z = y are the nu with nu^T y = ||x_l1||_1,
+    sign(x_l1,j) A_j^T nu = 1 on the support and |A_j^T nu| <= 1 off it. As alpha -> 0,
+    Q_alpha ~ ln(1/alpha^2) ||z||_1 + sum |z_i| (ln |z_i| - 1) puts e^(-ln(1/alpha^2) c_j) =
+    alpha^(2 c_j) on an off-support coordinate of slack c_j, and the entropic term selects
+    the dual whose smallest slack is largest (as the max-margin direction in Soudry et al.),
+    so the l1 gap ||x_alpha||_1 - ||x_l1||_1 decays like alpha^(2 s*): a power of alpha,
+    derived here by hand (a heuristic of this derivation, checked by the claim
+    diagonal_linear.limit.l1_logarithmic, not a theorem of the sources).
+    """
+    from scipy.optimize import linprog
+
+    A, y = _check_problem(A, y)
+    x_l1 = l1_min(A, y)
+    scale = np.abs(x_l1).max()
+    support = np.abs(x_l1) > 1e-9 * scale
+    M = A.shape[0]
+    off = A[:, ~support].T
+    k = off.shape[0]
+    if k == 0:
+        raise ValueError("A, y: the l1 solution has no zero coordinate")
+    A_ub = np.vstack([np.hstack([off, np.ones((k, 1))]), np.hstack([-off, np.ones((k, 1))])])
+    A_eq = np.hstack([(A[:, support] * np.sign(x_l1[support])).T, np.zeros((support.sum(), 1))])
+    result = linprog(np.r_[np.zeros(M), -1.0], A_ub=A_ub, b_ub=np.ones(2 * k), A_eq=A_eq,
+                     b_eq=np.ones(support.sum()), bounds=(None, None), method="highs")
+    if not result.success:
+        raise ArithmeticError(f"linprog failed: {result.message}")
+    return float(result.x[-1])

@@ -276,3 +276,33 @@ def minnorm_contraction(X, y, lr_w: float, lr_lambda: float) -> float:
     over the discrete spectrum (stable iff rho < 1, i.e. 0 < lr_w < 2 and
     0 < lr_lambda kappa_max(K_SS) < 1); the distance shrinks like rho^k."""
     return float(np.max(np.abs(minnorm_eigenvalues(X, y, lr_w, lr_lambda, discrete=True))))
+
+
+def soudry_remainder_exponents(X, y) -> dict:
+    """Decay exponents of the remainder rho(t) = w(t) - w_hat ln t - w_tilde of gradient flow.
+
+    With s = ln t and eta e^(-z_mu . w_tilde) = alpha_hat_mu on S (:func:`soudry_offset`),
+    the flow on the exponential loss reads drho/ds = sum_S alpha_hat_mu (e^(-z_mu . rho) - 1)
+    z_mu + sum_(mu not in S) e^(-z_mu . w_tilde - z_mu . rho) e^(-(m_mu - 1) s) z_mu, with
+    m_mu = z_mu . w_hat the normalized margins (derived by hand from Soudry et al. 2018, §3).
+    Linearized in rho, the support term is -M rho with M = Z_S^T diag(alpha_hat_S) Z_S, and
+    each non-support term forces rho like t^-(m_mu - 1). So rho decays like t^-gamma,
+    gamma = min(``support``.min(), ``non_support``.min()); the logistic loss adds terms
+    of order t^-1, and the quadratic terms order t^-2 gamma.
+
+    Returns
+    -------
+    dict
+        ``support``: the eigenvalues of M on span(z_S) (|S| of them, ascending);
+        ``non_support``: m_mu - 1 over the non-support samples (ascending);
+        ``gamma``: the smallest of both.
+    """
+    solution = max_margin(X, y)
+    Z = signed_data(X, y)
+    Z_S = Z[solution.support]
+    gram = Z_S @ Z_S.T  # M's nonzero spectrum is that of D^(1/2) Z_S Z_S^T D^(1/2)
+    root = np.sqrt(solution.alpha[solution.support])
+    support = np.sort(np.linalg.eigvalsh(root[:, None] * gram * root[None, :]))
+    non_support = np.sort(np.delete(Z @ solution.w, solution.support) - 1.0)
+    gamma = float(min(support.min(), non_support.min(initial=np.inf)))
+    return {"support": support, "non_support": non_support, "gamma": gamma}

@@ -31,7 +31,7 @@ def test_import_does_not_import_sympy_or_scipy():
     ("q_expr", ()), ("q_stable_expr", ()), ("q_series_expr", (8,)), ("q_asymptotic_expr", ()),
     ("dual_expr", (2,)), ("dual_expr", (3,)), ("invariant_expr", (None,)),
     ("invariant_expr", (2,)), ("wn_invariant_expr", (2,)), ("wn_invariant_expr", (3,)),
-    ("wn_potential_expr", ())])
+    ("wn_potential_expr", ()), ("l2_rate_expr", ())])
 def test_derivations_run_and_are_cached(derivation, args):
     """Each derivation succeeds and the second call returns the cached object (their cost
     is measured by ``python -m benchmarks``, not asserted here: wall clocks vary)."""
@@ -362,3 +362,43 @@ def test_wn_bias_sparser_for_larger_kappa():
     A, y = problem(9, M=8, N=20, sparsity=0.15)
     norms = [np.abs(exact.wn_bias_limit(A, y, 1.0, k)).sum() for k in (1.0, 10.0, 100.0)]
     assert norms[0] > norms[1] > norms[2] >= np.abs(exact.l1_min(A, y)).sum() - 1e-9
+
+
+# --------------------------------------------------------------------------- kernel regime
+
+
+def test_l2_rate_expr_is_the_series_ratio():
+    import sympy as sp
+
+    forms = exact.l2_rate_expr()
+    assert forms["c2"] == sp.Rational(1, 4) and forms["c4"] == sp.Rational(-1, 192)
+    assert forms["k"] == sp.Rational(1, 24)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_l2_rate_constant_is_the_limit_of_the_dual_solution(seed):
+    """alpha^4 ||argmin Q_alpha - x_l2|| from the Newton dual at alpha = 10, 30 tends to the
+    constant, the relative gap bounded by max x_l2^2/alpha^4 (the next term) + 1e-5 (the
+    dual's 1e-12 residual on a distance of ~1e-8 at alpha = 30)."""
+    A, y = problem(seed)
+    x_l2 = exact.l2_min(A, y)
+    constant = exact.l2_rate_constant(A, y)
+    for alpha in (10.0, 30.0):
+        scaled = alpha ** 4 * np.linalg.norm(exact.implicit_bias_limit(A, y, alpha) - x_l2)
+        assert abs(scaled / constant - 1) <= np.max(x_l2 ** 2) / alpha ** 4 + 1e-5
+
+
+@pytest.mark.parametrize("seed", [1, 3, 5, 9, pytest.param(6, marks=pytest.mark.xfail(
+    strict=True, reason="open: 2 s* = 1.21 here and the local exponent between 1e-8 and "
+                        "1e-10 is 0.048 away; not explained yet (a competing alpha^2 term?)"))])
+def test_l1_dual_slack_is_the_exponent_of_the_l1_gap(seed):
+    """2 s* against the local power of alpha of ||argmin Q_alpha||_1 - ||x_l1||_1 between
+    alpha = 1e-8 and 1e-10 (Newton dual); where 2 s* < 0.3 the convergence is too slow to
+    compare (verify: diagonal_linear.limit.l1_logarithmic), so only s* in (0, 1] is asserted."""
+    A, y = problem(seed)
+    slack = exact.l1_dual_slack(A, y)
+    assert 0.0 < slack <= 1.0
+    if 2 * slack >= 0.3:
+        l1 = np.abs(exact.l1_min(A, y)).sum()
+        gaps = [np.abs(exact.implicit_bias_limit(A, y, a)).sum() - l1 for a in (1e-8, 1e-10)]
+        assert abs(np.log(gaps[0] / gaps[1]) / np.log(1e2) - 2 * slack) <= 0.03

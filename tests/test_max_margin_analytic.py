@@ -102,6 +102,31 @@ def test_soudry_offset_solves_the_support_vector_equations():
                                rtol=1e-10)
 
 
+
+def test_soudry_remainder_exponents_match_the_flow_linearized_in_log_time():
+    """-Jacobian of drho/ds = t F(w_hat s + w_tilde + rho) - w_hat (exponential loss, s = ln t)
+    at rho = 0, by central differences, restricted to span(z_S): its spectrum is ``support``;
+    ``non_support`` are the margins minus 1, ``gamma`` the smallest exponent."""
+    X, y = sim.separable_data(30, 5, 0.5, seed=1)
+    solution = exact.max_margin(X, y)
+    Z = sim.signed_data(X, y)
+    offset = exact.soudry_offset(X, y)
+    s = 5000.0  # the non-support terms e^(-(m - 1) s) underflow to 0 there
+
+    def drift(rho):
+        return Z.T @ np.exp(s - Z @ (solution.w * s + offset + rho)) - solution.w
+
+    h = 1e-6
+    jacobian = np.column_stack([(drift(h * e) - drift(-h * e)) / (2 * h) for e in np.eye(5)])
+    basis = np.linalg.svd(Z[solution.support], full_matrices=False)[2].T  # span(z_S)
+    numeric = np.sort(np.linalg.eigvals(-basis.T @ jacobian @ basis).real)
+    exponents = exact.soudry_remainder_exponents(X, y)
+    np.testing.assert_allclose(exponents["support"], numeric, rtol=1e-6)
+    margins = np.delete(Z @ solution.w, solution.support)
+    np.testing.assert_allclose(exponents["non_support"], np.sort(margins - 1.0))
+    assert exponents["gamma"] == min(numeric.min(), margins.min() - 1.0) or np.isclose(
+        exponents["gamma"], min(numeric.min(), margins.min() - 1.0), rtol=1e-6)
+
 X0, Y0 = sim.separable_data(6, 2, 0.5, seed=0)
 BAD_CALLS = [
     ("y", lambda: exact.max_margin(X0, Y0 * 2)),

@@ -246,13 +246,21 @@ def _check_noise(rng: np.random.Generator) -> Evidence:
     steps = np.unique(np.geomspace(1, 40_000, 300).astype(np.int64))
     traj = sim.gradient_descent(X, Y, W0, lr=0.05, steps=steps)
     curve = np.array([exact.generalization_error(M, W_bar) for M in traj.maps])
+    untrained = exact.generalization_error(sim.product(W0), W_bar)
     best = int(np.argmin(curve))
     return Evidence(
-        measured={"E_g(Minnorm)": minnorm, "E_g(GD, early-stopped)": float(curve[best]),
-                  "best_step": float(traj.times[best]), "E_g(GD, end)": float(curve[-1])},
-        predicted={"E_g(Minnorm)": closed},
-        passed=abs(minnorm - closed) <= 1e-8 and curve[best] < minnorm,
-        note="label noise std 1: Minnorm interpolates the noise (||E X^+||^2 included)")
+        measured={"E_g(Minnorm)": minnorm, "E_g(untrained)": untrained,
+                  "E_g(GD, early-stopped)": float(curve[best]),
+                  "best_step": float(traj.times[best]), "E_g(GD, end)": float(curve[-1]),
+                  "E_g(untrained) - E_g(early-stopped)": float(untrained - curve[best]),
+                  "E_g(Minnorm) - E_g(early-stopped)": float(minnorm - curve[best])},
+        predicted={"E_g(Minnorm)": closed,
+                   "order": "E_g(early-stopped) < E_g(untrained) and < E_g(Minnorm)"},
+        passed=bool(abs(minnorm - closed) <= 1e-8 and curve[best] < untrained
+                    and curve[best] < minnorm and 1 < best < curve.size - 1),
+        note="label noise std 1: Minnorm interpolates the noise (||E X^+||^2 included); "
+             "early stopping is the oracle one (the step of least E_g among 300 log-spaced "
+             "steps to 4e4), and must be inside the run (neither untrained nor at the end)")
 
 
 def _check_full_rank(rng: np.random.Generator) -> Evidence:
@@ -386,12 +394,17 @@ CLAIMS = [
         id="deep_linear.noise.minnorm_fits_noise", setting=SETTING,
         statement="Failing regime: with label noise Minnorm interpolates it (E_g = the min-norm "
                   "map's error, noise term ||E X^+||^2 included) and early-stopped gradient "
-                  "descent generalizes better.",
+                  "descent generalizes better than both Minnorm and the untrained map (so the "
+                  "training that happens before the stop is what helps, not the small "
+                  "initialization: the untrained map's E_g, ~||W_bar||^2, is itself below "
+                  "Minnorm's).",
         source="derived here (core-settings §3c)",
         regime="label noise std 1, depth 2, GD from sigma0 = 0.1, lr 0.05; " + TEACHER_REGIME
                + " (the noise E too)",
         tolerance="Minnorm E_g within 1e-8 of the closed form; strict ordering of the minimum "
-                  "of GD's E_g(t) over 300 log-spaced steps",
+                  "of GD's E_g(t) over 300 log-spaced steps (oracle early stopping) below both "
+                  "the untrained map's and Minnorm's, at a step strictly inside the run "
+                  "(per instance: on 12 drawn instances the margins were >= 0.34)",
         check=_check_noise,
         prediction="pseudo-inverse; simulation (ordering between runs)"),
     Claim(

@@ -64,34 +64,73 @@ def _check_limit(rng: np.random.Generator) -> Evidence:
                     note="max |x_GF(T) - argmin_{Az=y} Q_alpha(z)|")
 
 
+L2_ALPHAS = (3.0, 5.0, 10.0)
+"""Initialization scales of the l2-rate claim (simulated)."""
+
+
 def _check_l2_rate(rng: np.random.Generator) -> Evidence:
     A, y, _ = _woodworth(rng)
     x_l2 = exact.l2_min(A, y)
-    scaled = {a: a ** 4 * np.linalg.norm(exact.implicit_bias_limit(A, y, a) - x_l2)
-              for a in (3.0, 10.0, 30.0)}
-    simulated = {a: a ** 4 * np.linalg.norm(_endpoint(A, y, a) - x_l2) for a in (3.0, 10.0)}
-    drift = abs(scaled[30.0] / scaled[10.0] - 1)
-    agreement = max(abs(simulated[a] / scaled[a] - 1) for a in simulated)
+    constant = exact.l2_rate_constant(A, y)
+    alphas = np.array(L2_ALPHAS)
+    distances = np.array([np.linalg.norm(_endpoint(A, y, a) - x_l2) for a in alphas])
+    scaled = alphas ** 4 * distances
+    # next relative term O(max x_l2^2 / alpha^4); the flow's floor ~1e-12 alpha^2 per entry
+    tolerance = np.max(x_l2 ** 2) / alphas ** 4 + L2_FLOOR * alphas ** 2 * np.sqrt(A.shape[1]) / (
+        constant / alphas ** 4)
+    deviation = np.abs(scaled / constant - 1)
+    slope = float(np.polyfit(np.log(alphas), np.log(distances), 1)[0])
+    centred = np.log(alphas) - np.log(alphas).mean()
+    band = float(np.sum(np.abs(centred) * np.log1p(tolerance)) / np.sum(centred ** 2))
     return Evidence(
-        measured={f"alpha^4 |x - x_l2| (alpha={a:g})": v for a, v in scaled.items()}
-        | {f"simulated (alpha={a:g})": v for a, v in simulated.items()}
-        | {"drift 10->30": drift},
-        predicted={"drift 10->30": 0.0, "simulated/closed - 1": 0.0},
-        passed=drift <= 0.01 and agreement <= 1e-3,
-        note="Q_alpha = |z|^2/(4 alpha^2) - sum z^4/(192 alpha^6) + ...: the quartic term moves "
-             "the minimizer by O(alpha^-4)")
+        measured={f"alpha^4 |x_GF - x_l2| (alpha={a:g})": float(v) for a, v in zip(alphas, scaled)}
+        | {f"relative deviation (alpha={a:g})": float(d) for a, d in zip(alphas, deviation)}
+        | {"log-log slope of |x_GF - x_l2| in alpha": slope},
+        predicted={"lim alpha^4 |x_alpha - x_l2| = |P_null(x_l2^3)|/24": constant}
+        | {f"tolerance (alpha={a:g})": float(t) for a, t in zip(alphas, tolerance)}
+        | {"log-log slope": -4.0, "slope band (derived)": band},
+        passed=bool(np.all(deviation <= tolerance) and abs(slope + 4.0) <= band),
+        note="x_GF: gradient flow from alpha to t = min(1e4, 3e3/alpha^2); x_l2 = A^+ y; the "
+             "constant k |P_null(x_l2^3)|, k = -2 c4/c2 = 1/24 from the series of q")
+
+
+L2_FLOOR = 1e-12
+"""Relative accuracy of x = u^2 - v^2 from the flow (rtol 1e-12 on u, v of size alpha): an
+absolute floor ~1e-12 alpha^2 per entry, sqrt(N) of them in the norm."""
+
+
+L1_ALPHAS = np.array([1e-2, 1e-4, 1e-6, 1e-8, 1e-10])
+"""Initialization scales of the l1 claim; the exponent is fitted over the last three."""
+
+L1_EXPONENT_TOL = 0.03
+"""Absolute tolerance on the fitted exponent of the l1 gap over alpha in [1e-10, 1e-6]: the
+prefactors of alpha^(2 c_j) vary slowly with alpha (the local exponent still moved by ~0.01
+from 1e-6 to 1e-10 on drawn instances), a judgement, not a derived bound; a 1/ln(1/alpha)
+decay has fitted exponent ~0.1 there and a pure power law its own exponent."""
+
+
+L1_MIN_EXPONENT = 0.3
+"""Smallest 2 s* of an instance of the l1 claim: below it the local exponent is still far
+from 2 s* at alpha = 1e-10 (0.10 against 0.12 on a drawn instance) and a power law is hard
+to tell from a 1/ln(1/alpha) decay (local exponent 1/ln(1/alpha) = 0.05 at 1e-8)."""
 
 
 def _check_l1_log(rng: np.random.Generator) -> Evidence:
-    A, y, _ = _woodworth(rng)
+    for redraws in range(1000):
+        A, y, _ = _woodworth(rng)
+        predicted = 2.0 * exact.l1_dual_slack(A, y)
+        if predicted >= L1_MIN_EXPONENT:
+            break
+    else:
+        raise RuntimeError("no instance with 2 s* >= 0.3 in 1000 draws")
     x_l1 = exact.l1_min(A, y)
     l1 = np.abs(x_l1).sum()
-    alphas = np.array([1e-2, 1e-4, 1e-8, 1e-12])
+    alphas = L1_ALPHAS
     limits = [exact.implicit_bias_limit(A, y, a) for a in alphas]
     gaps = np.array([np.abs(x).sum() - l1 for x in limits])
     exponents = np.diff(np.log(gaps)) / np.diff(np.log(alphas))  # local power of alpha
+    fitted = float(np.polyfit(np.log(alphas[2:]), np.log(gaps[2:]), 1)[0])
     logs = np.log(1 / alphas ** 2)
-    scaled = gaps * logs
     # Q_alpha(x_alpha) <= Q_alpha(x_l1), with ln(1/a^2)|z| + |z|(ln|z| - 1) <= a^2 q(z/a^2)
     # <= the same + a^4/|z| + 2 a^2 termwise
     support = np.abs(x_l1[x_l1 != 0.0])
@@ -100,18 +139,23 @@ def _check_l1_log(rng: np.random.Generator) -> Evidence:
     simulated_gap = np.abs(_endpoint(A, y, 1e-2)).sum() - l1
     return Evidence(
         measured={f"l1 gap (alpha={a:g})": float(g) for a, g in zip(alphas, gaps)}
-        | {f"gap ln(1/alpha^2) (alpha={a:g})": float(v) for a, v in zip(alphas, scaled)}
-        | {f"local exponent {i}": float(e) for i, e in enumerate(exponents)}
-        | {"simulated gap (alpha=0.01)": float(simulated_gap)},
-        predicted={f"bound on gap ln(1/alpha^2) (alpha={a:g})": float(b)
-                   for a, b in zip(alphas, bounds)}
+        | {f"local exponent {alphas[i]:g}-{alphas[i + 1]:g}": float(e)
+           for i, e in enumerate(exponents)}
+        | {"fitted exponent (alpha in [1e-10, 1e-6])": fitted,
+           "simulated gap (alpha=0.01)": float(simulated_gap)},
+        predicted={"exponent 2 s*": predicted}
+        | {f"bound on gap ln(1/alpha^2) (alpha={a:g})": float(b)
+           for a, b in zip(alphas, bounds)}
         | {"simulated gap (alpha=0.01)": float(gaps[0])},
         passed=bool(np.all(gaps > 0) and np.all(np.diff(gaps) < 0)
-                    and np.all(scaled <= bounds + L1_BOUND_SLACK)
+                    and np.all(gaps * logs <= bounds + L1_BOUND_SLACK)
+                    and abs(fitted - predicted) <= L1_EXPONENT_TOL
                     and abs(simulated_gap - gaps[0]) <= 1e-8 * 30),
-        note="bound: ln(1/alpha^2) gap <= H(x_l1) - H(x_alpha) + sum_S (alpha^4/|x_l1,i| + "
-             "2 alpha^2), H(z) = sum |z_i|(ln|z_i| - 1); a local exponent above 0 means the "
-             "gap falls faster than 1/ln(1/alpha) on this instance")
+        note="gap = ||argmin Q_alpha||_1 - ||x_l1||_1 from the log-safe dual; s* = the largest "
+             "smallest off-support slack 1 - |A_j^T nu| over the l1-optimal duals (LP); the "
+             "bound ln(1/alpha^2) gap <= H(x_l1) - H(x_alpha) + sum_S (alpha^4/|x_l1,i| + 2 "
+             f"alpha^2), H(z) = sum |z_i|(ln|z_i| - 1), is kept as a second check; {redraws} "
+             "redraws for 2 s* >= 0.3")
 
 
 L1_BOUND_SLACK = 1e-9
@@ -140,8 +184,10 @@ def _check_invariants(rng: np.random.Generator) -> Evidence:
                          "F_L(theta); relative drift over t in [0, 50], alpha = 0.3, kappa = 7")
 
 
-def _wn_error(instance: tuple, alpha: float, kappa: float, form: str) -> float:
-    A, y, x_star = instance
+def _wn_endpoint(A, y, alpha: float, kappa: float, form: str) -> np.ndarray:
+    """x at the end of plain gradient flow (``form="gf"``, t = 300), per-coordinate WN
+    (``"polar"``, eta_theta = 1, eta_r = kappa, t = 100) or global WN (``"global"``, t = 30);
+    ArithmeticError unless the run interpolates (loss <= 1e-16)."""
     if form == "gf":
         x = sim.gradient_flow(A, y, alpha=alpha, times=[300.0]).x[-1]
     elif form == "polar":
@@ -151,26 +197,77 @@ def _wn_error(instance: tuple, alpha: float, kappa: float, form: str) -> float:
                                times=[30.0]).x[-1]
     if sim.loss(x, A, y) > 1e-16:
         raise ArithmeticError(f"{form} run at alpha={alpha}, kappa={kappa} did not interpolate")
-    return float(np.linalg.norm(x - x_star))
+    return x
+
+
+def _wn_error(instance: tuple, alpha: float, kappa: float, form: str) -> float:
+    A, y, x_star = instance
+    return float(np.linalg.norm(_wn_endpoint(A, y, alpha, kappa, form) - x_star))
+
+
+def _predicted_limit(A, y, alpha: float, kappa: float, form: str) -> np.ndarray:
+    """The predicted limit: argmin Q_alpha (``"gf"``) or argmin sum Phi_{r0, kappa} with
+    r0 = alpha sqrt 2 (``"polar"``), subject to A z = y."""
+    if form == "gf":
+        return exact.implicit_bias_limit(A, y, alpha)
+    return exact.wn_bias_limit(A, y, np.sqrt(2.0) * alpha, kappa)
+
+
+WN_LIMIT_TOL = 1e-8
+"""Tolerance on max |x_WN(T) - argmin Phi|: the Newton solve for argmin Phi stops at
+||A z - y|| <= 1e-10 ||y|| (Phi' is a quadrature, accurate to ~1e-13), which leaves z within
+~1e-10 |y|/sigma_min; the flow at rtol 1e-12 adds ~1e-12; 1e-8 is two orders above both."""
+
+
+def _check_wn_limit(rng: np.random.Generator) -> Evidence:
+    A, y, _ = _wn_instance(rng)
+    measured = {}
+    for alpha in (0.5, 1.0):
+        for kappa in (1.0, 10.0, 100.0):
+            x = _wn_endpoint(A, y, alpha, kappa, "polar")
+            measured[f"alpha={alpha:g}, kappa={kappa:g}"] = float(
+                np.abs(x - _predicted_limit(A, y, alpha, kappa, "polar")).max())
+    return Evidence(measured=measured, predicted={k: 0.0 for k in measured},
+                    passed=max(measured.values()) <= WN_LIMIT_TOL,
+                    note="max |x_WN(t = 100) - argmin_{Az=y} sum Phi(z_i)|, r0 = alpha sqrt 2, "
+                         "eta_theta = 1, eta_r = kappa; every run interpolates (loss <= 1e-16)")
+
+
+def _errors(instance: tuple, runs: list[tuple[float, float, str]]) -> tuple[dict, dict, float]:
+    """Simulated and predicted ||x - x*|| per (alpha, kappa, form), and the largest
+    |x_simulated - x_predicted|."""
+    A, y, x_star = instance
+    simulated, predicted, gap = {}, {}, 0.0
+    for alpha, kappa, form in runs:
+        name = f"GF alpha={alpha:g}" if form == "gf" else f"WN k={kappa:g} alpha={alpha:g}"
+        x = _wn_endpoint(A, y, alpha, kappa, form)
+        z = _predicted_limit(A, y, alpha, kappa, form)
+        simulated[name] = float(np.linalg.norm(x - x_star))
+        predicted[name] = float(np.linalg.norm(z - x_star))
+        gap = max(gap, float(np.abs(x - z).max()))
+    return simulated, predicted, gap
 
 
 def _check_robust_sparsity(rng: np.random.Generator) -> Evidence:
     instance = _wn_instance(rng)
     A, y, x_star = instance
     l2_error = float(np.linalg.norm(exact.l2_min(A, y) - x_star))
-    measured = {}
-    ok = True
-    for alpha in (0.5, 1.0):
-        errors = [_wn_error(instance, alpha, k, "polar") for k in (10.0, 100.0)]
-        gf = _wn_error(instance, alpha, 0.0, "gf")
-        measured |= {f"GF alpha={alpha:g}": gf, f"WN k=10 alpha={alpha:g}": errors[0],
-                     f"WN k=100 alpha={alpha:g}": errors[1]}
-        ok &= errors[1] < errors[0] < gf
-    ok &= measured["GF alpha=1"] >= 0.95 * l2_error
-    return Evidence(measured=measured, predicted={"l2 error": l2_error,
-                                                  "order": "WN k=100 < WN k=10 < GF"},
+    runs = [(alpha, kappa, form) for alpha in (0.5, 1.0)
+            for kappa, form in ((0.0, "gf"), (10.0, "polar"), (100.0, "polar"))]
+    simulated, predicted, gap = _errors(instance, runs)
+    ok = gap <= WN_LIMIT_TOL
+    for errors in (simulated, predicted):
+        for alpha in (0.5, 1.0):
+            ok &= (errors[f"WN k=100 alpha={alpha:g}"] < errors[f"WN k=10 alpha={alpha:g}"]
+                   < errors[f"GF alpha={alpha:g}"])
+    ok &= simulated["GF alpha=1"] >= 0.95 * l2_error
+    return Evidence(measured=simulated | {"max |x_sim - x_predicted|": gap},
+                    predicted=predicted | {"l2 error": l2_error,
+                                           "max |x_sim - x_predicted|": 0.0},
                     passed=bool(ok),
-                    note="||x - x*||; every run interpolates (loss <= 1e-16); l1 recovers x*")
+                    note="||x - x*||; predicted: the minimizers of sum Phi_{r0, kappa} (WN) and "
+                         "Q_alpha (GF) under A z = y; the order WN k=100 < WN k=10 < GF must "
+                         "hold for both; every run interpolates (loss <= 1e-16)")
 
 
 def _check_no_robustness(rng: np.random.Generator) -> Evidence:
@@ -195,14 +292,18 @@ def _check_no_robustness(rng: np.random.Generator) -> Evidence:
 
 def _check_kappa_one(rng: np.random.Generator) -> Evidence:
     instance = _wn_instance(rng)
-    measured = {}
-    for alpha in (0.5, 1.0):
-        measured[f"GF alpha={alpha:g}"] = _wn_error(instance, alpha, 0.0, "gf")
-        measured[f"WN k=1 alpha={alpha:g}"] = _wn_error(instance, alpha, 1.0, "polar")
-    return Evidence(measured=measured,
-                    predicted={"order at alpha=0.5": "WN k=1 < GF"},
-                    passed=measured["WN k=1 alpha=0.5"] < measured["GF alpha=0.5"],
-                    note="||x - x*||; alpha = 1 is reported, not required")
+    runs = [(alpha, kappa, form) for alpha in (0.5, 1.0)
+            for kappa, form in ((0.0, "gf"), (1.0, "polar"))]
+    simulated, predicted, gap = _errors(instance, runs)
+    passed = (gap <= WN_LIMIT_TOL and simulated["WN k=1 alpha=0.5"] < simulated["GF alpha=0.5"]
+              and predicted["WN k=1 alpha=0.5"] < predicted["GF alpha=0.5"])
+    return Evidence(measured=simulated | {"max |x_sim - x_predicted|": gap},
+                    predicted=predicted | {"order at alpha=0.5": "WN k=1 < GF",
+                                           "max |x_sim - x_predicted|": 0.0},
+                    passed=bool(passed),
+                    note="||x - x*||; predicted: argmin sum Phi_{r0, 1} (r0^2 = 2 alpha^2 = 0.5 "
+                         "< kappa: Phi is l1-like beyond z_c = 2 sqrt 2 r0^3) against argmin "
+                         "Q_alpha; alpha = 1 is reported, not required")
 
 
 def _time_to_loss(traj: sim.DiagonalTrajectory, A, y, level: float = 1e-8) -> float:
@@ -210,28 +311,37 @@ def _time_to_loss(traj: sim.DiagonalTrajectory, A, y, level: float = 1e-8) -> fl
     return first_crossing_time(traj.times, -np.log10(np.maximum(losses, 1e-300)), -np.log10(level))
 
 
+SPEED_HORIZON = 3e4
+"""Horizon of the speed claim: every time must be reached inside it (a time to accuracy
+that is not reached fails the claim; it is never read as the horizon). The fixed-rate form
+took 2.3e3-5.9e3 on drawn instances (root seeds 0-5), five times below it; the runs stop
+once every component of the field is <= 1e-10 (loss far below 1e-8 by then), so the
+stiff tail after convergence costs nothing."""
+
+
 def _check_speed(rng: np.random.Generator) -> Evidence:
     A, y, _ = _wn_instance(rng)
     alpha = 0.1
     r0_sq = 2 * alpha ** 2
-    times = np.geomspace(1e-2, 3e3, 600)
-    gf = _time_to_loss(sim.gradient_flow(A, y, alpha=alpha, times=times), A, y)
-    scaled = {k: _time_to_loss(sim.wn_flow(A, y, alpha=alpha, eta_radius=k, eta_direction=1 / r0_sq,
-                                           times=times), A, y) for k in (1.0, 10.0)}
-    fixed = _time_to_loss(sim.wn_flow(A, y, alpha=alpha, eta_radius=1.0, eta_direction=1.0, times=times), A, y)
-    # first_crossing_time is inf when the loss never fell below 1e-8 by the horizon 3e3:
-    # T_GF and the scaled WN times must be finite (reached); the fixed-rate WN time may be
-    # inf, which then reads "not reached by t = 3e3", still slower than T_GF
-    passed = (np.isfinite(gf) and all(np.isfinite(t) and t <= gf for t in scaled.values())
+    times = np.geomspace(1e-2, SPEED_HORIZON, 900)
+    stop = {"stop_tol": 1e-10}
+    gf = _time_to_loss(sim.gradient_flow(A, y, alpha=alpha, times=times, **stop), A, y)
+    scaled = {k: _time_to_loss(sim.wn_flow(A, y, alpha=alpha, eta_radius=k,
+                                           eta_direction=1 / r0_sq, times=times, **stop), A, y)
+              for k in (1.0, 10.0)}
+    fixed = _time_to_loss(sim.wn_flow(A, y, alpha=alpha, eta_radius=1.0, eta_direction=1.0,
+                                      times=times, **stop), A, y)
+    every = [gf, fixed, *scaled.values()]
+    passed = (all(np.isfinite(t) for t in every) and all(t <= gf for t in scaled.values())
               and fixed > gf)
     return Evidence(
         measured={"T_GF": gf} | {f"T_WN(eta_radius={k:g}, eta_direction=1/r0^2)": t
                                  for k, t in scaled.items()}
-        | {"T_WN(eta_radius=1, eta_direction=1)": fixed},
-        predicted={"order": "T_WN(scaled) <= T_GF < T_WN(fixed eta_theta)"},
+        | {"T_WN(eta_radius=1, eta_direction=1)": fixed, "T_WN(fixed) / T_GF": fixed / gf},
+        predicted={"order": "T_WN(scaled) <= T_GF < T_WN(fixed eta_theta), all finite"},
         passed=bool(passed),
-        note="time for the loss to fall below 1e-8, alpha = 0.1 (r0^2 = 0.02); inf = not "
-             "reached by the horizon t = 3e3")
+        note="time for the loss to fall below 1e-8, alpha = 0.1 (r0^2 = 0.02); every time must "
+             "be reached by the horizon t = 3e4 (inf = not reached, a failure)")
 
 
 CLAIMS = [
@@ -249,31 +359,41 @@ CLAIMS = [
         prediction="convex dual (Newton)"),
     Claim(
         id="diagonal_linear.limit.l2_rate", setting=SETTING,
-        statement="As alpha grows, alpha^4 ||x_alpha - x_l2|| tends to a constant (the "
-                  "kernel regime is reached at rate alpha^-4).",
-        source=SOURCE_WOODWORTH + "; core-settings C4.2 (derived from the series of q)",
-        regime="alpha = 3, 10, 30 (closed form); simulated at 3 and 10; " + LIMIT_REGIME,
-        tolerance="the scaled distance changes < 1 % from alpha = 10 to 30 (next term O(alpha^-2) "
-                  "relative); simulation within 1e-3 relative of the closed form",
+        statement="As alpha grows, gradient flow's limit approaches the min-l2 interpolant at "
+                  "rate alpha^-4: alpha^4 ||x_alpha - x_l2|| -> ||P_null(x_l2^3)||/24 (the "
+                  "correction -2 c4/c2 P_null(x_l2^3)/alpha^4 of the series q = z^2/4 - "
+                  "z^4/192 + ...), measured on simulations.",
+        source=SOURCE_WOODWORTH + "; core-settings C4.2; the constant derived here with sympy "
+               "(analytic.diagonal_linear.l2_rate_expr)",
+        regime="depth 2, alpha = 3, 5, 10 (simulated); " + LIMIT_REGIME,
+        tolerance="per alpha, relative deviation from the constant <= max x_l2^2/alpha^4 (the "
+                  "order of the next relative term, from the cubic term at x_l2 + delta and "
+                  "the z^6 term, with constant 1) + the flow's floor 1e-12 alpha^2 sqrt(N) / "
+                  "(constant/alpha^4); log-log slope of ||x_GF - x_l2|| within the band those "
+                  "deviations allow (sum |x - mean| log(1 + tol) / sum (x - mean)^2)",
         check=_check_l2_rate,
-        prediction="convex dual (Newton); pseudo-inverse"),
+        prediction="sympy closed form; pseudo-inverse"),
     Claim(
         id="diagonal_linear.limit.l1_logarithmic", setting=SETTING,
-        statement="As alpha -> 0 the l1-norm gap ||x_alpha||_1 - ||x_l1||_1 decreases and "
-                  "vanishes no slower than logarithmically: ln(1/alpha^2) gap <= H(x_l1) - "
-                  "H(x_alpha) + sum_S (alpha^4/|x_l1,i| + 2 alpha^2), H(z) = sum |z_i|(ln|z_i| - 1) "
-                  "(from Q_alpha(x_alpha) <= Q_alpha(x_l1) and ln(1/a^2)|z| + |z|(ln|z| - 1) <= "
-                  "a^2 q(z/a^2) <= the same + a^4/|z| + 2 a^2). The claim that it shrinks only "
-                  "logarithmically is the worst case: the gap can fall faster (the local power "
-                  "of alpha is reported). An earlier form, 'gap ln(1/alpha^2) decreasing in "
-                  "alpha', was false: it rose from alpha = 1e-2 to 1e-4 on 4 of root seeds 0-4.",
+        statement="As alpha -> 0 the l1-norm gap ||x_alpha||_1 - ||x_l1||_1 vanishes as a "
+                  "power of alpha, not logarithmically: gap ~ alpha^(2 s*), s* the largest "
+                  "smallest off-support slack 1 - |A_j^T nu| over the l1-optimal duals nu "
+                  "(derived here: the entropic term of Q_alpha ~ ln(1/alpha^2)||z||_1 + sum "
+                  "|z_i|(ln|z_i| - 1) puts alpha^(2 c_j) on an off-support coordinate of slack "
+                  "c_j). Also ln(1/alpha^2) gap <= H(x_l1) - H(x_alpha) + sum_S (alpha^4/"
+                  "|x_l1,i| + 2 alpha^2). The 'only logarithmically' of core-settings C4.3 "
+                  "is the worst case of Woodworth et al. (alpha exponentially small in 1/eps "
+                  "when s* is small), not the rate on drawn instances; the claim's id is kept.",
         source=SOURCE_WOODWORTH + " (alpha must be exponentially small in 1/eps); core-settings "
-               "C4.3, whose 'only logarithmically' holds on its instance, not generically; the "
-               "bound derived here from the bounds of q",
-        regime="alpha = 1e-2, 1e-4, 1e-8, 1e-12 (closed form, log-safe dual); simulated at "
-               "1e-2; " + LIMIT_REGIME,
-        tolerance="gap > 0 and strictly decreasing; the bound up to an absolute 1e-9 (the "
-                  "dual solve's 1e-12 accuracy in x_alpha times |ln x| and N); simulated gap "
+               "C4.3; the exponent 2 s* and the bound derived here (analytic.diagonal_linear."
+               "l1_dual_slack)",
+        regime="alpha = 1e-2 ... 1e-10 (closed form, log-safe dual); simulated at 1e-2; "
+               + LIMIT_REGIME + ", redrawn until 2 s* >= 0.3 (below, e.g. 2 s* = 0.12, the local "
+               "exponent at alpha = 1e-10 was still 0.10 and a power is hard to tell from "
+               "1/ln(1/alpha): that is Woodworth's slow case)",
+        tolerance="fitted exponent of the gap over alpha in [1e-10, 1e-6] within 0.03 of 2 s* "
+                  "(L1_EXPONENT_TOL: the prefactors drift slowly with alpha; a judgement); gap "
+                  "> 0 and strictly decreasing; the bound up to an absolute 1e-9; simulated gap "
                   "within 3e-7 (N x 1e-8) of the closed form",
         check=_check_l1_log,
         prediction="convex dual (Newton); linear program; hand-derived closed form"),
@@ -292,12 +412,34 @@ CLAIMS = [
         id="diagonal_linear.wn.robust_sparsity", setting=SETTING,
         statement="At a fixed large initialization, per-coordinate weight normalization "
                   "recovers the sparse x* better as the rate ratio kappa grows, while plain "
-                  "gradient flow stays near the l2 error.",
-        source=SOURCE_CRW + "; core-settings C4.4",
+                  "gradient flow stays near the l2 error; predicted by the implicit-bias "
+                  "potentials (argmin sum Phi_{r0, kappa} for WN, argmin Q_alpha for GF), "
+                  "whose minimizers the simulations reach.",
+        source=SOURCE_CRW + "; core-settings C4.4; the WN potential derived with sympy "
+               "(analytic.diagonal_linear.wn_potential_expr)",
         regime="alpha = 0.5 and 1, kappa = 10 and 100, eta_theta = 1; " + WN_REGIME,
-        tolerance="strict ordering of the errors; GF within 5 % of the l2 error at alpha = 1",
+        tolerance="strict ordering of the errors, predicted and simulated; simulated limits "
+                  "within 1e-8 of the predicted ones (WN_LIMIT_TOL); GF within 5 % of the l2 "
+                  "error at alpha = 1",
         check=_check_robust_sparsity,
-        prediction="simulation (ordering between runs); pseudo-inverse"),
+        prediction="sympy + quadrature; sympy + root finder; convex dual (Newton); "
+                   "pseudo-inverse"),
+    Claim(
+        id="diagonal_linear.wn.limit_is_argmin_Phi", setting=SETTING,
+        statement="Per-coordinate weight-normalized gradient flow (L = 2) from r = alpha sqrt "
+                  "2, theta = pi/4 converges to argmin sum_i Phi(z_i) subject to A z = y, "
+                  "with Phi'(z) = -h(X^{-1}(z)), X(psi) = (r0^2 - kappa ln sin psi) cos psi, "
+                  "h' = 1/((r0^2 - kappa ln sin psi) sin psi), h(pi/2) = 0 (from the invariant "
+                  "r^2 + kappa ln sin 2 theta and h(psi(t)) = 4 eta_theta A^T int (A x - y)).",
+        source=SOURCE_CRW + "; derived in core-settings §4B and with sympy "
+               "(analytic.diagonal_linear.wn_potential_expr)",
+        regime="alpha = 0.5, 1 (r0 = alpha sqrt 2); kappa = eta_r/eta_theta = 1, 10, 100, "
+               "eta_theta = 1, run to t = 100 (each run interpolates); " + WN_REGIME,
+        tolerance="max |x_WN - argmin Phi| <= 1e-8 (WN_LIMIT_TOL: the predicted minimizer is "
+                  "solved to ||A z - y|| <= 1e-10 ||y||, quadrature-limited; the flow at rtol "
+                  "1e-12 adds ~1e-12)",
+        check=_check_wn_limit,
+        prediction="sympy + quadrature; sympy + root finder; convex dual (Newton)"),
     Claim(
         id="diagonal_linear.wn.no_robustness", setting=SETTING,
         statement="Failing regime: the global weight-normalization form (w = R phi over all "
@@ -315,18 +457,20 @@ CLAIMS = [
     Claim(
         id="diagonal_linear.wn.kappa_one_is_not_gradient_flow", setting=SETTING,
         statement="Per-coordinate weight normalization with equal rates (kappa = 1) is not "
-                  "plain gradient flow in its bias: at alpha = 0.5 it recovers x* better than "
-                  "GF; at alpha = 1 the two errors differ by a few per cent either way (on "
-                  "root seeds 0 and 1 kappa = 1 was 2.7 % and 2.2 % worse, outside the 2 % band "
-                  "the earlier no_robustness claim required).",
+                  "plain gradient flow in its bias: at alpha = 0.5 (r0^2 = 0.5 < kappa, so "
+                  "Phi is l1-like beyond z_c = 2 sqrt 2 r0^3/sqrt kappa = 1) its potential's "
+                  "minimizer is closer to x* than argmin Q_alpha, and the simulations reach "
+                  "both minimizers; at alpha = 1 the two errors differ by a few per cent "
+                  "either way (reported).",
         source=SOURCE_CRW + "; found here on drawn instances (issue 11: at alpha = 0.5 kappa = 1 "
-               "beat GF on every seed tried)",
+               "beat GF on every seed tried); explained by the WN potential "
+               "(analytic.diagonal_linear.wn_potential_expr)",
         regime="alpha = 0.5 (alpha = 1 reported); per-coordinate kappa = 1, eta_theta = 1; "
                + WN_REGIME,
-        tolerance="strict ordering of the errors ||x - x*|| at alpha = 0.5 (every run "
-                  "interpolates, loss <= 1e-16)",
+        tolerance="strict ordering of the errors ||x - x*|| at alpha = 0.5, predicted and "
+                  "simulated; simulated limits within 1e-8 of the predicted ones (WN_LIMIT_TOL)",
         check=_check_kappa_one,
-        prediction="simulation (ordering between runs)"),
+        prediction="sympy + quadrature; sympy + root finder; convex dual (Newton)"),
     Claim(
         id="diagonal_linear.wn.speed_depends_on_normalization", setting=SETTING,
         statement="Weight normalization is faster only under the normalization where it equals "
@@ -334,8 +478,8 @@ CLAIMS = [
                   "angular rate fixed at eta_theta = 1 it is slower (the speed claim reverses).",
         source=SOURCE_CRW + " (faster convergence in experiments); core-settings C4.5",
         regime="alpha = 0.1; eta_r = 1, 10; " + WN_REGIME,
-        tolerance="strict ordering of the times to loss 1e-8 (600 log-spaced samples, "
-                  "interpolated in log loss)",
+        tolerance="strict ordering of the times to loss 1e-8 (900 log-spaced samples to "
+                  "t = 3e4, interpolated in log loss), each of them reached (finite)",
         check=_check_speed,
         prediction="simulation (ordering between runs)"),
 ]

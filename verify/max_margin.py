@@ -112,19 +112,118 @@ def _gd_angles(loss: str, steps: np.ndarray, X=None, y=None, w0=None, lr=None,
     return sim.angle(traj.raise_if_diverged().weights[1:], direction)
 
 
+EXPANSION_GAMMA = 0.05
+"""Smallest remainder exponent gamma (:func:`analytic.max_margin.soudry_remainder_exponents`)
+of an instance of the expansion claim: the remainder C t^-gamma is then below 1e-7 C by
+t = 1e150 (ln t = 345), inside the horizon :data:`EXPANSION_HORIZON`."""
+
+EXPANSION_SEPARATION = 1.5
+"""The second smallest remainder exponent of an instance of the expansion claim is at least
+this times gamma, so that one mode dominates the fit window (the faster mode's share falls
+like t^-(0.5 gamma) or faster); with two nearly equal exponents (ratio 1.1, 1.27) the
+fitted exponent was 12 % off gamma on drawn instances (root seeds 6 and 9)."""
+
+EXPANSION_HORIZON = 1e300
+"""Horizon of the expansion claim's gradient flow (ln t = 691; the adaptive steps grow like
+t, so ~1.5e4 steps reach it)."""
+
+EXPANSION_EPS = 1e-6
+"""Bound required of |w(t) - w_hat ln t - w_tilde| over t in [1e150, 1e300]: above the
+predicted remainder (C t^-gamma <= 1e-7 C there) and above the integration error, which
+the flow, contracting at rate >= gamma in s = ln t, keeps near (error per unit s)/gamma
+<= 21 rtol |w| / gamma = 3e-7 |w_hat| (21 steps per unit s, rtol 1e-12, |w| = 691
+|w_hat|)."""
+
+EXPANSION_REGIME = (INSTANCE_REGIME + ", and further redrawn until |S| = d (the support-vector "
+                    "equations then fix all of w_tilde) and the remainder exponent gamma = "
+                    "min(eigenvalues of Z_S^T diag(alpha_hat) Z_S, non-support margins - 1) >= "
+                    "0.05 and the next exponent >= 1.5 gamma (one slowest mode); drawn: the "
+                    "start w0 ~ N(0, 0.01 I); gradient flow (adaptive "
+                    "Dormand-Prince, rtol 1e-12) to t = 1e300, 300 samples uniform in ln t")
+
+
+def _draw_expansion_instance(rng: np.random.Generator) -> tuple:
+    """(X, y, solution, exponents, description): :func:`_draw_instance` redrawn until
+    |S| = d, gamma >= :data:`EXPANSION_GAMMA` and the next exponent is at least
+    :data:`EXPANSION_SEPARATION` gamma (:data:`EXPANSION_REGIME`)."""
+    for redraws in range(1000):
+        X, y, solution, _, description = _draw_instance(rng)
+        if solution.support.size != X.shape[1]:
+            continue
+        exponents = exact.soudry_remainder_exponents(X, y)
+        spectrum = np.sort(np.concatenate((exponents["support"], exponents["non_support"])))
+        if (exponents["gamma"] >= EXPANSION_GAMMA
+                and spectrum[1] >= EXPANSION_SEPARATION * spectrum[0]):
+            return X, y, solution, exponents, f"{description}, {redraws} expansion redraws"
+    raise RuntimeError("no instance with |S| = d, gamma >= 0.05 and a separated slowest mode "
+                       "in 1000 draws")
+
+
+def _slope_band(x: np.ndarray, deviation: np.ndarray) -> float:
+    """Largest change of a least-squares slope over ``x`` when each ordinate moves by at
+    most ``deviation``: sum |x - mean| deviation / sum (x - mean)^2."""
+    centred = x - x.mean()
+    return float(np.sum(np.abs(centred) * deviation) / np.sum(centred ** 2))
+
+
 def _check_inverse_log(rng: np.random.Generator) -> Evidence:
+    X, y, solution, exponents, description = _draw_expansion_instance(rng)
+    w_hat, gamma = solution.w, exponents["gamma"]
+    offset = exact.soudry_offset(X, y)  # gradient flow: eta = 1
+    unit = w_hat / np.linalg.norm(w_hat)
+    across = float(np.linalg.norm(offset - (offset @ unit) * unit))  # |P_perp w_tilde|
+    slope_predicted = float(np.linalg.norm(w_hat)) / across
+    log_t = np.linspace(np.log(10.0), np.log(EXPANSION_HORIZON), 300)
+    late = log_t >= np.log(1e150)
+    along = np.linalg.norm(w_hat) * log_t[late] + offset @ unit  # cot's numerator, predicted
+    deviation = (EXPANSION_EPS / (across - EXPANSION_EPS)
+                 + np.abs(along) * EXPANSION_EPS / (across * (across - EXPANSION_EPS)))
+    band = _slope_band(log_t[late], deviation)
+    w0 = 0.1 * rng.standard_normal(X.shape[1])
     measured, ok = {}, True
-    w0 = 0.1 * rng.standard_normal(_instance()[0].shape[1])
-    for loss in ("logistic", "exponential"):
-        a = _gd_angles(loss, np.array([10 ** 3, 10 ** 6]), w0=w0)
-        ratio = float(a[0] / a[1])
-        measured |= {f"{loss}_angle(1e3)": float(a[0]), f"{loss}_angle(1e6)": float(a[1]),
-                     f"{loss}_ratio": ratio}
-        ok &= 1.6 <= ratio <= 2.5
-    return Evidence(measured=measured,
-                    predicted={"logistic_ratio": 2.0, "exponential_ratio": 2.0},
-                    passed=bool(ok), note="ratio = ln(1e6)/ln(1e3) = 2 for a pure c/ln t; w0 = "
-                                          + np.array2string(w0, precision=3))
+    for loss in ("exponential", "logistic"):
+        traj = sim.gradient_flow(X, y, times=np.exp(log_t), loss=loss, w0=w0)
+        w = traj.raise_if_diverged().weights[1:]
+        residual = np.linalg.norm(w - np.outer(log_t, w_hat) - offset, axis=1)
+        window = (residual <= 1e-3) & (residual >= 1e-7)
+        exponent = (float(-np.polyfit(log_t[window], np.log(residual[window]), 1)[0])
+                    if window.sum() >= 10 else float("nan"))
+        cot = 1.0 / np.tan(sim.angle(w[late], w_hat))
+        slope = float(np.polyfit(log_t[late], cot, 1)[0])
+        angle_6 = float(np.interp(np.log(1e6), log_t, sim.angle(w, w_hat)))
+        measured |= {f"{loss}: |w - w_hat ln t - w_tilde| max over [1e150, 1e300]":
+                     float(residual[late].max()),
+                     f"{loss}: remainder exponent (fit)": exponent,
+                     f"{loss}: slope of cot(angle) in ln t": slope,
+                     f"{loss}: angle ln t at 1e6": angle_6 * np.log(1e6),
+                     f"{loss}: angle ln t at 1e300": float(sim.angle(w[-1:], w_hat)[0]
+                                                           * log_t[-1])}
+        ok &= (residual[late].max() <= EXPANSION_EPS
+               and abs(exponent - gamma) <= EXPANSION_EXPONENT_TOL * gamma
+               and abs(slope - slope_predicted) <= band)
+    return Evidence(
+        measured=measured,
+        predicted={"|w - w_hat ln t - w_tilde| max over [1e150, 1e300]": f"<= {EXPANSION_EPS:g}",
+                   "remainder exponent gamma": gamma,
+                   "slope of cot(angle) in ln t": slope_predicted,
+                   "slope band (derived)": band,
+                   "angle ln t limit |P_perp w_tilde|/|w_hat|": 1.0 / slope_predicted},
+        passed=bool(ok),
+        note=f"{description}; gamma = min(support modes {exponents['support'].min():.4g}, "
+             f"non-support margin - 1 {exponents['non_support'].min(initial=np.inf):.4g}); "
+             "exponent fit where the remainder is in [1e-7, 1e-3]; cot(angle) fitted over "
+             "t in [1e150, 1e300], where cot = (|w_hat| ln t + u . w_tilde)/|P_perp w_tilde| up to "
+             "the remainder; w0 = " + np.array2string(w0, precision=3))
+
+
+EXPANSION_EXPONENT_TOL = 0.1
+"""Relative tolerance on the fitted remainder exponent: the remainder is a sum of modes
+t^-gamma_k and the fit window [1e-7, 1e-3] still carries a share r of the next one
+(gamma_2 >= 1.5 gamma, :data:`EXPANSION_SEPARATION`), which biases the local exponent by
+(gamma_2 - gamma) r/(1 + r); 10 % allows r up to 1/4 at the window's start for gamma_2 =
+1.5 gamma. The weights are not predicted, so this is a judgement, not a derived bound (the
+fit must still tell gamma from gamma_2 >= 1.5 gamma and from a 1/ln t decay, whose fitted
+exponent tends to 0)."""
 
 
 def _check_ordering(rng: np.random.Generator) -> Evidence:
@@ -338,33 +437,47 @@ CLAIMS = [
         check=_check_transient_instability,
         prediction="quadratic program; sympy + eigenvalues"),
     Claim(
-        id="max_margin.gd.inverse_log_rate", setting=SETTING,
-        statement="On the named 'standard' instance, gradient descent's direction error "
-                  "decays as Theta(1/ln t) for the logistic and exponential losses: "
-                  "angle(1e3)/angle(1e6) near ln(1e6)/ln(1e3) = 2.",
-        source=SOURCE_SOUDRY + "; core-settings C1.2",
-        regime="a claim about one fixed instance: the named instance 'standard' (core-settings "
-               "§1c, separable_data(30, 5, 0.5, seed=1)), where P_perp w_tilde != 0; drawn: "
-               "the start w0 ~ N(0, 0.01 I); step 1/lambda_max(K). Not generic at t <= 1e6: "
-               "on random instances the band is missed about half the time (see "
-               "inverse_log_rate_is_asymptotic), so this is not evidence for the rate in "
-               "general",
-        tolerance="ratio in [1.6, 2.5] (the issue's): the o(1) terms of w(t) - w_hat ln t "
-                  "make the constant c in c/ln t drift slowly (core-settings §1b)",
+        id="max_margin.gf.inverse_log_rate", setting=SETTING,
+        statement="Where the asymptote is reached, gradient flow on the exponential and the "
+                  "logistic loss follows Soudry's expansion w(t) = w_hat ln t + w_tilde + "
+                  "rho(t): the remainder rho decays like t^-gamma with the predicted exponent "
+                  "gamma (the smallest of the support modes' eigenvalues of Z_S^T "
+                  "diag(alpha_hat) Z_S and the non-support margins minus 1), and the "
+                  "direction error is 1/ln t: cot(angle(w, w_hat)) is linear in ln t with "
+                  "slope |w_hat|/|P_perp w_tilde| (angle ln t -> |P_perp w_tilde|/|w_hat|). "
+                  "The gamma of drawn instances is 0.001-0.1, so t^-gamma is small only at "
+                  "astronomically large t: at t = 1e6 the remainder is O(1) (claim "
+                  "inverse_log_rate_is_asymptotic), and the claim is checked to t = 1e300.",
+        source=SOURCE_SOUDRY + " (w_tilde on S: eta e^(-z_mu . w_tilde) = alpha_hat_mu); the "
+               "remainder exponents derived here by linearizing the flow in s = ln t "
+               "(analytic.max_margin.soudry_remainder_exponents); core-settings C1.2",
+        regime=EXPANSION_REGIME + ". Outside it (gamma small, |S| < d) the expansion holds "
+               "but is not reached by 1e300, or w_tilde is not fixed by the support vectors",
+        tolerance="remainder <= 1e-6 over [1e150, 1e300] (predicted remainder C t^-gamma <= "
+                  "1e-7 C there; integration error <= 3e-7 |w_hat|, EXPANSION_EPS); remainder "
+                  "exponent within 10 % of gamma (EXPANSION_EXPONENT_TOL: the next mode, "
+                  "exponent >= 1.5 gamma, biases the fit by (gamma_2 - gamma) r/(1 + r) at a "
+                  "share r; its weight is not predicted, so 10 % is a judgement); slope of cot(angle) within the "
+                  "band derived from the 1e-6 remainder bound: each cot moves by at most "
+                  "eps/(b - eps) + |a| eps/(b (b - eps)) (a = |w_hat| ln t + u . w_tilde, b = "
+                  "|P_perp w_tilde|), and a least-squares slope by sum |x - mean| dev / sum "
+                  "(x - mean)^2",
         check=_check_inverse_log,
-        prediction="hand-derived closed form"),
+        prediction="quadratic program; pseudo-inverse; hand-derived closed form"),
     Claim(
         id="max_margin.gd.inverse_log_rate_is_asymptotic", setting=SETTING,
         statement="Failing regime of the finite-horizon test: the [1.6, 2.5] band for "
                   "angle(1e3)/angle(1e6) is not generic. On random separable instances the "
                   "band is missed on many instances. At t = 1e6, w(t) - w_hat ln t is still "
                   "O(1) away from Soudry's w_tilde on every instance checked, in the band or "
-                  "not (its non-support terms decay like t^-(min non-SV margin - 1)), so the "
+                  "not (the remainder decays like t^-gamma, gamma = 0.001-0.1 on drawn "
+                  "instances: claim gf.inverse_log_rate), so the "
                   "ratio measures a pre-asymptotic transient. The asymptotic law is not "
                   "contradicted; the finite-horizon test is instance-dependent.",
         source=SOURCE_SOUDRY + " (the o(1) term); found here by sampling instances",
         regime="drawn: 16 instances separable_data(P ~ U{5..40}, d ~ U{2..6}, margin ~ "
-               "U[0.2, 1], drawn seed); step 1/lambda_max(K)",
+               "U[0.2, 1], drawn seed); step 1/lambda_max(K); where the asymptote is reached "
+               "see gf.inverse_log_rate",
         tolerance="at least one of 16 instances outside the band; on every instance with "
                   "|S| = d the residual |w(1e6) - w_hat ln(1e6) - w_tilde| above 1e-2 (far above "
                   "the ~1e-13 of round-off: the transient, not the arithmetic)",
