@@ -15,13 +15,16 @@ INIT_SEEDS = 20
 
 STOP_TOL = 1e-12
 """Every run ends once the largest component of its update is <= 1e-12 (``stop_tol`` of
-:mod:`theory.solve`), at the latest at its step horizon. Near the limit the update
-contracts by a factor >= 1 - lr lambda_min / 3 ~ 1 - 1.5e-3 a step (module comment on the
-step size), so the distance to the limit is <= ||update|| / 1.5e-3 <= 1e-12 sqrt(150) /
-1.5e-3 < 1e-8 (at most ~150 entries at these sizes), far below the 1e-6 the assertions
-require; the assertions themselves measure the end state, so a
-stop that came too early fails them rather than passing silently. GD stops after ~1e3-1e4
-steps instead of 4e4, Minnorm after ~5e3-3e4 instead of 3e4."""
+:mod:`theory.solve`), at the latest at its step horizon. Under GD the update contracts by a
+factor >= 1 - lr lambda_min / 3 ~ 1 - 1.5e-3 a step near the limit (comment on the step
+size), so the distance to the limit is <= 1e-12 sqrt(150) / 1.5e-3 < 1e-8 (at most ~150
+entries at these sizes), far below the 1e-6 the assertions require. Minnorm has no such
+bound here: the assertions measure every end state (Minnorm within 1e-6 of Y X^+, GD
+interpolating within 1e-6), so a stop that came too early fails them rather than passing
+silently. GD stops after ~1e3-1e4 steps instead of 4e4. Minnorm's horizon is 1e5 steps, not
+the earlier 3e4: the thorough profile found a teacher (N_i 6, P 3, N_o 2, conditioning
+11.4, sigma0 = 1) where Minnorm stood 1.6e-6 to 2.0e-6 from Y X^+ after 3e4 steps on all
+20 init seeds (1.2e-14 after 1e5); with ``stop_tol`` the longer horizon costs only on such instances."""
 
 
 @st.composite
@@ -85,7 +88,8 @@ def test_minnorm_expected_error_is_below_gradient_descent(teacher, sigma0, seed)
     # step size from the data: lr = 0.1 / lambda_max(Sigma_xx) (a fixed lr 0.05 made
     # Minnorm(c = 2) diverge within 10 steps on a P = 2 teacher at sigma0 = 1.5); covered
     # conditioning lambda_max / lambda_min <= 20, so the slowest mode contracts by at least
-    # ~lr lambda_min / 3 ~ 1.5e-3 a step and 3e4 steps leave ~e^-45
+    # ~lr lambda_min / 3 ~ 1.5e-3 a step under GD and 4e4 steps leave ~e^-60 (Minnorm can be
+    # slower: see STOP_TOL)
     lr = 0.1 / spectrum.max()
     assume(spectrum.max() <= 20 * spectrum.min())
     widths = [X.shape[1], X.shape[1], Y.shape[1]]
@@ -97,7 +101,7 @@ def test_minnorm_expected_error_is_below_gradient_descent(teacher, sigma0, seed)
     deltas, pairs = [], []
     for k in range(INIT_SEEDS):
         W0 = sim.gaussian_init(widths, sigma0, seed + k)
-        mn = sim.minnorm_descent(X, Y, W0, c=2.0, lr_w=lr, lr_lambda=lr, steps=[30_000],
+        mn = sim.minnorm_descent(X, Y, W0, c=2.0, lr_w=lr, lr_lambda=lr, steps=[100_000],
                                     stop_tol=STOP_TOL)
         M_mn = sim.product(mn.raise_if_diverged().weights_at())
         assert np.abs(M_mn - target).max() <= 1e-6
