@@ -179,7 +179,15 @@ def field(y, args, out, work):
     n = A.shape[1]
     algorithm = int(params[ALGORITHM])
     depth = int(params[DEPTH])
-    if algorithm == GF:
+    if algorithm == GF and depth == 2:  # the usual depth: the same products, no power loops
+        for i in range(n):
+            x[i] = y[i] * y[i] - y[n + i] * y[n + i]
+        residual_gradient(A, b, gram, c, x, residual, g)
+        rate = params[RATE_1] * depth
+        for i in range(n):
+            out[i] = -rate * y[i] * g[i]
+            out[n + i] = rate * y[n + i] * g[i]
+    elif algorithm == GF:
         powers(y, 0, depth - 1, u_power)
         powers(y, n, depth - 1, v_power)
         for i in range(n):
