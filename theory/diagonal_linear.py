@@ -95,8 +95,8 @@ cache-resident) instead of A."""
 
 def kernel_data(A: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(A, b, gram, c) for the kernel: gram = A^T A and c = A^T b when N <= GRAM_MAX_COLUMNS
-    (then g = gram x - c is one product of axpy form, no sums across vector lanes; twice
-    faster at N = 40 than A^T (A x - b)), else empty and the kernel uses A in blocks."""
+    (then g = gram x - c is one product of axpy form, no sums across vector lanes, instead
+    of two), else empty and the kernel uses A in blocks."""
     if A.shape[1] <= GRAM_MAX_COLUMNS:
         return A, b, np.ascontiguousarray(A.T @ A), A.T @ b
     return A, b, np.empty((0, 0)), np.empty(0)

@@ -24,14 +24,17 @@ import numpy as np
 
 from theory.numba_options import jit, jit_inline, jit_sum
 
-BLOCK_BYTES = 32768
-"""Bytes of a block of rows: half of a typical L2 cache's share per core, twice the
-smallest L1 (the block is read twice, back to back)."""
+BLOCK_BYTES = 262144
+"""Bytes of a block of rows: a quarter of a typical L2 cache per core, so that the block
+is still there when the backward product reads it; blocks of several long rows also
+keep several memory streams in flight (``python -m benchmarks.jax_peer`` measures the
+N = 4000 case)."""
 
 
 TRANSPOSED_BLOCK_ROWS = 512
-"""Rows of A per block of :func:`transposed_blocks` (measured: 256 to 1024 are alike at
-P = 3000, d = 50; a block of 50 x 512 float64 is 200 kB, within the L2 cache)."""
+"""Rows of A per block of :func:`transposed_blocks`: long enough that the loops over a
+block's rows run long, short enough that a block (d x rows float64) stays in the L2
+cache between the two products."""
 
 
 @jit
@@ -99,8 +102,8 @@ def transposed_blocks(A: np.ndarray, rows: int = TRANSPOSED_BLOCK_ROWS) -> np.nd
 
 TINY_PRODUCT = 128
 """Matrix products of at most this many multiplications (every side <= 8) run as loops:
-a BLAS call costs 60-170 ns before any arithmetic (more with a transposed operand), the
-loops 30 ns for 4 x 4 times 4 x 4."""
+there a BLAS call's fixed cost (more with a transposed operand) exceeds the arithmetic
+(``python -m benchmarks.jax_peer``, case deep_N4)."""
 
 
 @jit_inline

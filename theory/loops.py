@@ -73,7 +73,7 @@ def fixed_step(y0, args, a, b, counts, sizes, stop_tol, max_steps, check_every, 
             h = sizes[interval]
             start = step
             for _ in range(min(counts[interval] - offset, max_steps - step, check_every)):
-                # evaluate_stages written out: the call costs ~25 % of a small Euler step
+                # evaluate_stages written out: a call costs more than a small Euler step's arithmetic
                 field(y, args, k0, work)
                 for s in range(1, stages):
                     stage_state(y, k, a, s, h, ys)
@@ -81,10 +81,10 @@ def fixed_step(y0, args, a, b, counts, sizes, stop_tol, max_steps, check_every, 
                 if stop_tol > 0.0 and max_abs(k0) <= stop_tol:
                     stop = True
                     break
-                # rk_update written out (a call costs ~20 % of a small step); for one
+                # rk_update written out (a call costs more than a small step); for one
                 # stage, one pass, its first TINY_STATE entries in a loop LLVM keeps
                 # scalar: a vector load of k0 right after the field's scalar stores
-                # stalls store-to-load forwarding, which costs small states ~30 %
+                # stalls store-to-load forwarding
                 if stages == 1 and h * b[0] == 1.0:  # unit Euler steps (discrete
                     for i in range(min(y.size, TINY_STATE)):  # algorithms): exact, and
                         y[i] += k0[i]  # two products fewer on the critical path
