@@ -108,14 +108,47 @@ def separated(eigenvalues: np.ndarray) -> bool:
         np.all(np.abs(pair.imag) >= 0.3 * slowest))
 
 
+RATE_BIAS_BUDGET = 0.005
+"""Largest bias of the fitted rate (relative) allowed from the faster of the two orthogonal
+components in :func:`test_minnorm_converges_at_the_predicted_rate`: a quarter of the 2 %
+tolerance."""
+
+
 @given(depths, p_stars, st.one_of(st.floats(0.2, 0.8), st.floats(1.4, 3.0)),
        st.integers(0, 2 ** 32 - 1))
 def test_minnorm_converges_at_the_predicted_rate(depth, p_star, zeta, seed):
+    """The distance d(t) = ||(w, lambda) - (w_MN, lambda*)|| decays at the predicted rate
+    -max Re(mu), within 2 %, from a random start 5 % off (w_MN, lambda*).
+
+    In the linear regime the state deviation splits into two orthogonal parts that no mode
+    mixes: the balanced part (w_mean - v*, lambda - lambda*) (the symmetric pair of
+    :func:`analytic.linear_chain.minnorm_eigenvalues`) and the imbalance w - w_mean (L - 1
+    modes, all at -2 eta_w), so d^2 = S^2 + I^2. The slower part, at rate r1 = the predicted
+    rate, dominates only once the faster one (rate r2, >= 1.3 r1 by ``separated``) has
+    decayed relative to it, and how long that takes depends on the start: the local decay
+    rate of d is r1 + (r2 - r1) f, f the faster part's share of d^2. The fit therefore uses
+    the samples with d in [1e-12, 1e-5] (linear regime, above round-off) where
+    f <= f_max = RATE_BIAS_BUDGET r1 / (r2 - r1), which bounds that bias by 0.5 % of r1 when
+    the faster part decays as one exponential (the imbalance, or a real pair's slow root;
+    a complex pair's share oscillates about its e^(-2 (r2 - r1) t) decay). The rest of the
+    tolerance covers the balanced part's own second root (>= 5.7 r1 at zeta >= 1.4, gone
+    after the 9 e-folds before d = 1e-5), the oscillation of a complex slowest pair over
+    the window, and round-off near 1e-12.
+
+    A former version fitted every sample in [1e-12, 1e-5] and failed at (L, p*, zeta,
+    seed) = (4, 2.5, 1.5, 4): r1 = 1.5188 (balanced), r2 = 2 (imbalance), and the imbalance
+    carried 66 % of d^2 at d = 1e-5, so the fit gave 1.5505 (+2.1 %); the window with
+    f <= f_max = 0.0158 starts at t = 9.65 (d = 1e-5 at t = 4.67) and fits 1.5199 (+0.07 %). Examples where the slow part never reaches that share before
+    d = 1e-12 (it starts > ~1e3 times below the faster one) are discarded: its rate is then
+    not observable above round-off.
+    """
     c = damping_for_ratio(p_star, depth, zeta)
     assert c > exact.minnorm_damping_threshold(p_star, depth)
     eig = exact.minnorm_eigenvalues(p_star, depth, c)
     assume(separated(eig))
     rate = exact.minnorm_rate(p_star, depth, c)
+    balanced_rate = -eig[-2:].real.max()  # the symmetric pair is last
+    imbalance_rate = -eig[0].real
     rng = np.random.default_rng(seed)
     w_mn = exact.min_norm_solution(p_star, depth)
     target = np.append(w_mn, exact.min_norm_multiplier(p_star, depth))
@@ -125,8 +158,19 @@ def test_minnorm_converges_at_the_predicted_rate(depth, p_star, zeta, seed):
     times = np.linspace(0, 40 / rate, 4001)
     traj = sim.minnorm_flow(p_star, y0[:-1], c=c, times=times, lambda0=y0[-1],
                             dt=min(5e-3, 0.05 / np.abs(eig).max()), method="rk4")
-    d = np.linalg.norm(traj.states - target, axis=1)
-    fitted = fitted_rate(traj.times, d, 1e-5, 1e-12)
+    deviation = traj.states - target
+    w_mean = deviation[:, :-1].mean(axis=1)
+    imbalance = np.sum((deviation[:, :-1] - w_mean[:, None]) ** 2, axis=1)
+    d2 = np.sum(deviation ** 2, axis=1)
+    if imbalance_rate > balanced_rate:
+        faster_share, r2 = imbalance / d2, imbalance_rate
+    else:
+        faster_share, r2 = 1 - imbalance / d2, balanced_rate
+    f_max = RATE_BIAS_BUDGET * rate / (r2 - rate)
+    d = np.sqrt(d2)
+    window = (d <= 1e-5) & (d >= 1e-12) & (faster_share <= f_max)
+    assume(window.sum() >= 10)
+    fitted = fitted_rate(traj.times[window], d[window], 1e-5, 1e-12)
     assert abs(fitted - rate) <= 0.02 * rate
 
 
