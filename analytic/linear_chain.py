@@ -506,7 +506,8 @@ def minnorm_linearization_expr() -> dict:
     The symmetric subspace w_i = v is invariant; on (v, lambda) the field is
     dv/dt = -eta_w [v - (lambda + c sigma (p* - v^L)) v^(L-1)], dlambda/dt = eta_lambda sigma (p* - v^L).
     Returns ``fixed_point`` (from ``solve``), ``jacobian`` (the 2x2 Jacobian in (v, lambda)
-    there), its ``trace`` and ``determinant``, ``symmetric_eigenvalues`` (roots of mu^2 - T mu + D), the
+    there), its ``trace`` and ``determinant``, ``symmetric_eigenvalues`` (roots of
+    mu^2 - T mu + D), the
     ``imbalance_eigenvalue`` (the field of a pair w_i = v + e, w_j = v - e, differentiated
     in e, which it maps to mu e) and ``c_min`` (``solve`` trace = 0).
     """

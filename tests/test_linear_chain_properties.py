@@ -138,9 +138,10 @@ def test_minnorm_converges_at_the_predicted_rate(depth, p_star, zeta, seed):
     A former version fitted every sample in [1e-12, 1e-5] and failed at (L, p*, zeta,
     seed) = (4, 2.5, 1.5, 4): r1 = 1.5188 (balanced), r2 = 2 (imbalance), and the imbalance
     carried 66 % of d^2 at d = 1e-5, so the fit gave 1.5505 (+2.1 %); the window with
-    f <= f_max = 0.0158 starts at t = 9.65 (d = 1e-5 at t = 4.67) and fits 1.5199 (+0.07 %). Examples where the slow part never reaches that share before
-    d = 1e-12 (it starts > ~1e3 times below the faster one) are discarded: its rate is then
-    not observable above round-off.
+    f <= f_max = 0.0158 starts at t = 9.65 (d = 1e-5 at t = 4.67) and fits 1.5199 (+0.07 %).
+    Examples where the slow part never reaches that share before d = 1e-12 (it starts
+    > ~1e3 times below the faster one) are discarded: its rate is then not observable above
+    round-off (none of 1000 thorough-profile examples was).
     """
     c = damping_for_ratio(p_star, depth, zeta)
     assert c > exact.minnorm_damping_threshold(p_star, depth)
