@@ -505,8 +505,9 @@ def minnorm_linearization_expr() -> dict:
 
     The symmetric subspace w_i = v is invariant; on (v, lambda) the field is
     dv/dt = -eta_w [v - (lambda + c sigma (p* - v^L)) v^(L-1)], dlambda/dt = eta_lambda sigma (p* - v^L).
-    Returns ``fixed_point`` (from ``solve``), ``trace`` and ``determinant`` of its 2x2
-    Jacobian there, ``symmetric_eigenvalues`` (roots of mu^2 - T mu + D), the
+    Returns ``fixed_point`` (from ``solve``), ``jacobian`` (the 2x2 Jacobian in (v, lambda)
+    there), its ``trace`` and ``determinant``, ``symmetric_eigenvalues`` (roots of
+    mu^2 - T mu + D), the
     ``imbalance_eigenvalue`` (the field of a pair w_i = v + e, w_j = v - e, differentiated
     in e, which it maps to mu e) and ``c_min`` (``solve`` trace = 0).
     """
@@ -528,7 +529,8 @@ def minnorm_linearization_expr() -> dict:
     pair = _specialize(dw_i, "minnorm").subs({w_i: v + e, w_j: v - e, Q: v ** (L - 2),
                                               lam_pair: lam})
     imbalance = sp.simplify(sp.diff(pair, e).subs(e, 0).subs(fixed))
-    return {"fixed_point": fixed, "v": v, "lambda": lam, "trace": trace, "determinant": det,
+    return {"fixed_point": fixed, "v": v, "lambda": lam, "jacobian": sp.simplify(J),
+            "trace": trace, "determinant": det,
             "symmetric_eigenvalues": sym_eigs, "imbalance_eigenvalue": imbalance,
             "c_min": sp.solve(sp.Eq(trace, 0), c)[0]}
 
@@ -541,7 +543,8 @@ def _minnorm_numeric():
     args = (s["p_star"], s["L"], s["c"], s["eta_w"], s["eta_lambda"], s["sigma"])
     return (sp.lambdify(args, e["symmetric_eigenvalues"], "numpy"),
             sp.lambdify(args, e["imbalance_eigenvalue"], "numpy"),
-            sp.lambdify(args, e["c_min"], "numpy"))
+            sp.lambdify(args, e["c_min"], "numpy"),
+            sp.lambdify(args, e["jacobian"], "numpy"))
 
 
 def _minnorm_args(p_star, depth, c, eta_w, eta_lambda, sigma):
@@ -561,10 +564,23 @@ def minnorm_eigenvalues(p_star: float, depth: int, c: float, eta_w: float = 1.0,
     the multipliers are 1 + mu evaluated at eta_w = lr_w, eta_lambda = lr_lambda.
     """
     args = _minnorm_args(p_star, depth, c, eta_w, eta_lambda, sigma)
-    symmetric, imbalance, _ = _minnorm_numeric()
+    symmetric, imbalance, _, _ = _minnorm_numeric()
     pair = np.array(symmetric(*(complex(a) for a in args)), dtype=np.complex128)
     modes = np.full(args[1] - 1, complex(imbalance(*args)))
     return np.concatenate((modes, pair))
+
+
+def minnorm_symmetric_jacobian(p_star: float, depth: int, c: float, eta_w: float = 1.0,
+                               eta_lambda: float = 1.0, sigma: float = 1.0) -> np.ndarray:
+    """The 2x2 Jacobian of the Minnorm(c) flow on the balanced subspace (v, lambda) at its
+    fixed point (``minnorm_linearization_expr()["jacobian"]``).
+
+    A balanced perturbation (dv, ..., dv, dlambda) evolves as exp(J t) (dv, dlambda) in the
+    linear regime; its eigenvalues are the symmetric pair of :func:`minnorm_eigenvalues`.
+    """
+    args = _minnorm_args(p_star, depth, c, eta_w, eta_lambda, sigma)
+    *_, jacobian = _minnorm_numeric()
+    return np.array(jacobian(*args), dtype=np.float64)
 
 
 def minnorm_rate(p_star: float, depth: int, c: float, eta_w: float = 1.0,
@@ -586,6 +602,6 @@ def minnorm_damping_threshold(p_star: float, depth: int, sigma: float = 1.0) -> 
     c_min = 0 at L = 2, where c = 0 is a center; c_min < 0 at L = 1 (a convex problem: any
     c >= 0 is stable). The threshold does not depend on eta_w or eta_lambda.
     """
-    _, _, c_min = _minnorm_numeric()
+    _, _, c_min, _ = _minnorm_numeric()
     return float(c_min(_positive_p_star(p_star), validation.depth(depth), 0.0, 1.0, 1.0,
                        validation.positive_scalar("sigma", sigma)))

@@ -108,14 +108,48 @@ def separated(eigenvalues: np.ndarray) -> bool:
         np.all(np.abs(pair.imag) >= 0.3 * slowest))
 
 
+RATE_BIAS_BUDGET = 0.005
+"""Largest bias of the fitted rate (relative) allowed from the faster of the two orthogonal
+components in :func:`test_minnorm_converges_at_the_predicted_rate`: a quarter of the 2 %
+tolerance."""
+
+
 @given(depths, p_stars, st.one_of(st.floats(0.2, 0.8), st.floats(1.4, 3.0)),
        st.integers(0, 2 ** 32 - 1))
 def test_minnorm_converges_at_the_predicted_rate(depth, p_star, zeta, seed):
+    """The distance d(t) = ||(w, lambda) - (w_MN, lambda*)|| decays at the predicted rate
+    -max Re(mu), within 2 %, from a random start 5 % off (w_MN, lambda*).
+
+    In the linear regime the state deviation splits into two orthogonal parts that no mode
+    mixes: the balanced part (w_mean - v*, lambda - lambda*) (the symmetric pair of
+    :func:`analytic.linear_chain.minnorm_eigenvalues`) and the imbalance w - w_mean (L - 1
+    modes, all at -2 eta_w), so d^2 = S^2 + I^2. The slower part, at rate r1 = the predicted
+    rate, dominates only once the faster one (rate r2, >= 1.3 r1 by ``separated``) has
+    decayed relative to it, and how long that takes depends on the start: the local decay
+    rate of d is r1 + (r2 - r1) f, f the faster part's share of d^2. The fit therefore uses
+    the samples with d in [1e-12, 1e-5] (linear regime, above round-off) where
+    f <= f_max = RATE_BIAS_BUDGET r1 / (r2 - r1), which bounds that bias by 0.5 % of r1 when
+    the faster part decays as one exponential (the imbalance, or a real pair's slow root;
+    a complex pair's share oscillates about its e^(-2 (r2 - r1) t) decay). The rest of the
+    tolerance covers the balanced part's own second root (>= 5.7 r1 at zeta >= 1.4, gone
+    after the 9 e-folds before d = 1e-5), the oscillation of a complex slowest pair over
+    the window, and round-off near 1e-12.
+
+    A former version fitted every sample in [1e-12, 1e-5] and failed at (L, p*, zeta,
+    seed) = (4, 2.5, 1.5, 4): r1 = 1.5188 (balanced), r2 = 2 (imbalance), and the imbalance
+    carried 66 % of d^2 at d = 1e-5, so the fit gave 1.5505 (+2.1 %); the window with
+    f <= f_max = 0.0158 starts at t = 9.65 (d = 1e-5 at t = 4.67) and fits 1.5199 (+0.07 %).
+    Examples where the slow part never reaches that share before d = 1e-12 (it starts
+    > ~1e3 times below the faster one) are discarded: its rate is then not observable above
+    round-off (none of 1000 thorough-profile examples was).
+    """
     c = damping_for_ratio(p_star, depth, zeta)
     assert c > exact.minnorm_damping_threshold(p_star, depth)
     eig = exact.minnorm_eigenvalues(p_star, depth, c)
     assume(separated(eig))
     rate = exact.minnorm_rate(p_star, depth, c)
+    balanced_rate = -eig[-2:].real.max()  # the symmetric pair is last
+    imbalance_rate = -eig[0].real
     rng = np.random.default_rng(seed)
     w_mn = exact.min_norm_solution(p_star, depth)
     target = np.append(w_mn, exact.min_norm_multiplier(p_star, depth))
@@ -125,8 +159,19 @@ def test_minnorm_converges_at_the_predicted_rate(depth, p_star, zeta, seed):
     times = np.linspace(0, 40 / rate, 4001)
     traj = sim.minnorm_flow(p_star, y0[:-1], c=c, times=times, lambda0=y0[-1],
                             dt=min(5e-3, 0.05 / np.abs(eig).max()), method="rk4")
-    d = np.linalg.norm(traj.states - target, axis=1)
-    fitted = fitted_rate(traj.times, d, 1e-5, 1e-12)
+    deviation = traj.states - target
+    w_mean = deviation[:, :-1].mean(axis=1)
+    imbalance = np.sum((deviation[:, :-1] - w_mean[:, None]) ** 2, axis=1)
+    d2 = np.sum(deviation ** 2, axis=1)
+    if imbalance_rate > balanced_rate:
+        faster_share, r2 = imbalance / d2, imbalance_rate
+    else:
+        faster_share, r2 = 1 - imbalance / d2, balanced_rate
+    f_max = RATE_BIAS_BUDGET * rate / (r2 - rate)
+    d = np.sqrt(d2)
+    window = (d <= 1e-5) & (d >= 1e-12) & (faster_share <= f_max)
+    assume(window.sum() >= 10)
+    fitted = fitted_rate(traj.times[window], d[window], 1e-5, 1e-12)
     assert abs(fitted - rate) <= 0.02 * rate
 
 
@@ -198,15 +243,58 @@ def test_undamped_minnorm_does_not_converge(depth, p_star):
         assert d > 1e-4  # grew by >= 1e4 (e^25 predicted before nonlinear saturation)
 
 
+THRESHOLD_E_FOLDS = 2.0
+"""Guaranteed growth (below c_min) or decay (above) of the perturbation, in e-folds, at the
+horizon of :func:`test_damping_threshold_separates_divergence_from_convergence`."""
+
+
 @given(st.integers(3, 6), p_stars, st.floats(0.1, 0.8), st.floats(1.25, 4.0))
 def test_damping_threshold_separates_divergence_from_convergence(depth, p_star, low, high):
+    """Below c_min (c = low c_min) a balanced perturbation of (w_MN, lambda*) grows, above it
+    (c = high c_min) it decays, by at least e^N (N = THRESHOLD_E_FOLDS) at a derived horizon.
+
+    The start (w_MN (1 + eps), lambda*) excites only the balanced subspace (v, lambda), where
+    the linearization is the sympy Jacobian J (:func:`analytic.linear_chain.
+    minnorm_symmetric_jacobian`). In x = (sqrt(L) dv, dlambda), whose norm is the state
+    distance ||(w, lambda) - (w_MN, lambda*)||, x(t) = V e^(Mu t) V^-1 x0 gives
+    e^(min Re mu t) ||x0|| / cond V <= ||x(t)|| <= cond V e^(max Re mu t) ||x0||, and both
+    roots have the sign of the trace (det J > 0). So the horizon
+    T = (N + ln cond V) / |Re mu| (min Re mu when growing, max Re mu when decaying) makes the
+    distance >= e^N d0 below c_min and <= e^-N d0 above, whatever the oscillation phase.
+
+    A former version compared the weights-only distance at t = 5 / rate with d0 and failed at
+    (L, p*, low) = (4, 1.9395, 0.1): the pair is complex (0.9 +- 3.16 i), the weights pass
+    near w_MN every half period while the deviation sits in lambda, and t = 5.56 fell near
+    such a pass (2.33e-6 against d0 = 2.36e-6, while the full state distance had grown 147x).
+
+    Tolerance: the bound is exact for the linearization; eps is chosen so that the largest
+    distance on the way stays <= 1e-5 (nonlinear terms are O(distance) relative, <= 1e-4
+    after the ~10 e-folds of the fastest mode) and RK4 at dt = 2e-3 (|mu| dt < 0.05) is
+    ~1e-9 relative, so a 1 % margin covers both.
+    """
     c_min = exact.minnorm_damping_threshold(p_star, depth)
     w_mn = exact.min_norm_solution(p_star, depth)
     lam = exact.min_norm_multiplier(p_star, depth)
-    distances = []
-    for c in (low * c_min, high * c_min):
-        rate = abs(exact.minnorm_rate(p_star, depth, c))
-        traj = sim.minnorm_flow(p_star, w_mn * (1 + 1e-6), c=c, times=[5.0 / rate], dt=2e-3, lambda0=lam, method="rk4")
-        distances.append(np.linalg.norm(traj.final[:-1] - w_mn))
-    d0 = np.linalg.norm(w_mn * 1e-6)
-    assert distances[0] > d0 > distances[1]
+    scale = np.diag([np.sqrt(depth), 1.0])  # (dv, dlambda) -> x
+    for factor, sign in ((low, 1.0), (high, -1.0)):
+        c = factor * c_min
+        jacobian = scale @ exact.minnorm_symmetric_jacobian(p_star, depth, c) @ np.linalg.inv(scale)
+        mu, vectors = np.linalg.eig(jacobian)
+        assert np.all(np.sign(mu.real) == sign)
+        condition = np.linalg.cond(vectors)
+        assume(condition < 1e3)  # away from the coalescence of the pair (defective J)
+        rate = mu.real.min() if sign > 0 else mu.real.max()
+        horizon = (THRESHOLD_E_FOLDS + np.log(condition)) / abs(rate)
+        largest = condition * np.exp(max(0.0, mu.real.max()) * horizon)  # per unit ||x0||
+        eps = min(1e-6, 1e-5 / (largest * np.linalg.norm(w_mn)))
+        assume(eps >= 1e-12)  # room above round-off
+        traj = sim.minnorm_flow(p_star, w_mn * (1 + eps), c=c, times=[horizon], dt=2e-3,
+                                lambda0=lam, method="rk4")
+        target = np.append(w_mn, lam)
+        d0 = np.linalg.norm(traj.states[0] - target)
+        d = np.linalg.norm(traj.final - target)
+        bound = np.exp(sign * THRESHOLD_E_FOLDS) * d0
+        if sign > 0:
+            assert d >= 0.99 * bound, (factor, d / d0)
+        else:
+            assert d <= 1.01 * bound, (factor, d / d0)
