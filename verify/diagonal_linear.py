@@ -206,13 +206,29 @@ kappa = 100 over eight instances (alpha = 0.5, 1; the limit from
 ``analytic.diagonal_linear.wn_bias_limit``), 7 times below :data:`WN_LIMIT_TOL`."""
 
 
+def wn_stop_tol(kappa: float) -> float:
+    """stop_tol of a weight-normalization endpoint with radial rate ``kappa`` (eta_theta = 1):
+    :data:`WN_STOP_TOL` max(1, kappa / 10), since the field's round-off floor grows with kappa.
+
+    Parameters
+    ----------
+    kappa : float
+        eta_r / eta_theta (0 or 1 for plain gradient flow).
+
+    Returns
+    -------
+    float
+        The largest field component at which the run may stop.
+    """
+    return WN_STOP_TOL * max(1.0, kappa / 10.0)
+
+
 def _wn_endpoint(A, y, alpha: float, kappa: float, form: str) -> np.ndarray:
     """x at the end of plain gradient flow (``form="gf"``), per-coordinate WN
     (``"polar"``, eta_theta = 1, eta_r = kappa) or global WN (``"global"``), each run until
     the field is <= :data:`WN_STOP_TOL` or t = :data:`WN_HORIZON`; ArithmeticError unless
     the run interpolates (loss <= 1e-16)."""
-    # the field's round-off floor grows with the radial rate eta_r = kappa (WN_STOP_TOL)
-    run = {"times": [WN_HORIZON], "stop_tol": WN_STOP_TOL * max(1.0, kappa / 10.0)}
+    run = {"times": [WN_HORIZON], "stop_tol": wn_stop_tol(kappa)}
     if form == "gf":
         traj = sim.gradient_flow(A, y, alpha=alpha, **run)
     elif form == "polar":
