@@ -20,11 +20,12 @@ size), so the distance to the limit is <= 1e-12 sqrt(150) / 1.5e-3 < 1e-8 (at mo
 entries at these sizes), far below the 1e-6 the assertions require. Minnorm has no such
 bound here: the assertions measure every end state (Minnorm within 1e-6 of Y X^+, GD
 interpolating within 1e-6), so a stop that came too early fails them rather than passing
-silently. GD stops after ~1e3-1e4 steps instead of 4e4. Minnorm's horizon is 1e5 steps, not
-the earlier 3e4: the thorough profile found a teacher (N_i 6, P 3, N_o 2, conditioning
-11.4, sigma0 = 1) where Minnorm stood 1.6e-6 to 2.0e-6 from Y X^+ after 3e4 steps on all
-20 init seeds (1.2e-14 after 1e5); with ``stop_tol`` the longer horizon costs only on
-such instances."""
+silently. GD stops after ~1e3-1e4 steps instead of 4e4. Minnorm's horizon is 1e6 steps:
+the thorough profile found a teacher (N_i 6, P 3, N_o 2, conditioning 11.4, sigma0 = 1)
+where Minnorm stood 1.6e-6 to 2.0e-6 from Y X^+ after 3e4 steps on all 20 init seeds
+(1.2e-14 after 1e5), and another (sigma0 = 1, base seed 0) 5e-4 away after 1e5 steps that
+converges within 1e6; Minnorm's slowest rate has no closed form here, so the horizon is a
+budget, and with ``stop_tol`` it costs only on such instances."""
 
 
 @st.composite
@@ -61,7 +62,7 @@ def reflect_null_space(W0: list, projector: np.ndarray) -> list:
 @given(teachers(), st.floats(0.05, 1.0), st.integers(0, 2 ** 20))
 def test_minnorm_expected_error_is_below_gradient_descent(teacher, sigma0, seed):
     """Depth 2 (hidden width N_i), no label noise, P < N_i: the claim's regime. For 20 init
-    seeds (seed, seed + 1, ...) at scale sigma0, discrete Minnorm (c = 2, lr, up to 1e5
+    seeds (seed, seed + 1, ...) at scale sigma0, discrete Minnorm (c = 2, lr, up to 1e6
     steps) and GD (lr, up to 4e4 steps; both end earlier at :data:`STOP_TOL`),
     lr = 0.1 / lambda_max(Sigma_xx), from the same W0, and GD from its antithetic twin
     (:func:`reflect_null_space`). Per instance it asserts:
@@ -101,7 +102,7 @@ def test_minnorm_expected_error_is_below_gradient_descent(teacher, sigma0, seed)
     assert abs(exact.generalization_error(target, W_bar) - e_mn) <= 1e-12
     for k in range(INIT_SEEDS):
         W0 = sim.gaussian_init(widths, sigma0, seed + k)
-        mn = sim.minnorm_descent(X, Y, W0, c=2.0, lr_w=lr, lr_lambda=lr, steps=[100_000],
+        mn = sim.minnorm_descent(X, Y, W0, c=2.0, lr_w=lr, lr_lambda=lr, steps=[1_000_000],
                                     stop_tol=STOP_TOL)
         M_mn = sim.product(mn.raise_if_diverged().weights_at())
         assert np.abs(M_mn - target).max() <= 1e-6
