@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from theory.measure import first_crossing_time, time_to_accuracy, fitted_rate, log_slope, loglog_slope
+from theory.measure import (first_crossing_time, fitted_rate, fitted_step_spectrum, log_slope,
+                            loglog_slope, time_to_accuracy)
 
 
 def test_first_crossing_interpolates_between_samples():
@@ -55,4 +56,38 @@ def test_fitted_rate_reads_only_its_window():
                                   lambda: fitted_rate([0.0, 1.0], [1.0, np.nan], 1.0, 0.1)])
 def test_fits_reject_bad_input(call):
     with pytest.raises(ValueError):
+        call()
+
+
+def test_fitted_step_spectrum_recovers_the_excited_eigenvalues():
+    """A 5-dimensional linear step with a complex pair, two real modes and one unexcited
+    direction (the iterates stay in a 4-dimensional invariant subspace): the fit returns
+    exactly the four excited eigenvalues, compared with numpy's eigvals of the true map."""
+    rng = np.random.default_rng(0)
+    block = np.zeros((5, 5))
+    block[:2, :2] = 0.9 * np.array([[np.cos(0.3), -np.sin(0.3)], [np.sin(0.3), np.cos(0.3)]])
+    block[2, 2], block[3, 3], block[4, 4] = 0.95, -0.5, 0.7
+    basis = rng.standard_normal((5, 5))
+    step = basis @ block @ np.linalg.inv(basis)
+    state = basis @ np.array([1.0, 0.0, 1e-3, 1.0, 0.0])  # the 0.7 mode not excited
+    samples = [state]
+    for _ in range(60):
+        samples.append(step @ samples[-1])
+    samples = np.array(samples)
+    fitted = fitted_step_spectrum(samples[:-1], samples[1:])
+    excited = np.linalg.eigvals(step)
+    excited = excited[~np.isclose(excited, 0.7)]
+    assert fitted.size == 4
+    assert np.allclose(np.sort_complex(fitted), np.sort_complex(excited), rtol=0, atol=1e-9)
+    assert abs(fitted[0]) == pytest.approx(0.95, rel=1e-9)  # largest modulus first
+
+
+@pytest.mark.parametrize("argument,call", [
+    ("same shape", lambda: fitted_step_spectrum(np.ones((3, 2)), np.ones((2, 2)))),
+    ("after", lambda: fitted_step_spectrum(np.ones((3, 2)), np.full((3, 2), np.nan))),
+    ("nonzero", lambda: fitted_step_spectrum(np.zeros((3, 2)), np.zeros((3, 2)))),
+    ("rank_tol", lambda: fitted_step_spectrum(np.ones((3, 2)), np.ones((3, 2)), 0.0)),
+])
+def test_fitted_step_spectrum_rejects_bad_input(argument, call):
+    with pytest.raises(ValueError, match=argument):
         call()
