@@ -65,6 +65,66 @@ def test_fixed_steps_stop_at_the_step_budget_with_the_samples_reached(backend, b
     np.testing.assert_allclose(traj.weights[1:, 0], exact, rtol=1e-13)
 
 
+SLICED_RUNS = {
+    "diverging": lambda: chain.gradient_descent(P_STAR, [3.0], lr=3.0, steps=[5, 600, 900]),
+    "step budget": lambda: chain.gradient_descent(P_STAR, [2.0], lr=0.1, steps=[10, 500],
+                                                  max_steps=300),
+    "converged": lambda: chain.gradient_flow(2.0, [1.5, 0.3], times=[10.0, 1000.0],
+                                             method="rk4", dt=0.01, stop_tol=1e-10),
+    "adaptive": lambda: chain.gradient_flow(2.0, [1.5, 0.3], times=[0.5, 5.0, 50.0]),
+    "adaptive budget": lambda: chain.gradient_flow(2.0, [1.5, 0.3], times=[5.0, 50.0],
+                                                   max_steps=40),
+    "adaptive converged": lambda: chain.gradient_flow(2.0, [1.5, 0.3], times=[5.0, 1e4],
+                                                      stop_tol=1e-9),
+}
+
+
+@pytest.mark.parametrize("name", list(SLICED_RUNS))
+@pytest.mark.parametrize("first", [1, 7])
+def test_where_the_loop_pauses_does_not_change_the_run(monkeypatch, name, first):
+    """The jitted loops return every few steps so that Ctrl-C is taken (solve's slices);
+    with slices of ``first`` steps and then one step each (PAUSE_SECONDS = 0), every run
+    ends exactly as with the default slices: same samples, status, counts."""
+    whole = SLICED_RUNS[name]()
+    calls = []
+    sliced_call = solve._call_in_slices
+    monkeypatch.setattr(solve, "FIRST_CALL_STEPS", first)
+    monkeypatch.setattr(solve, "PAUSE_SECONDS", 0.0)
+    monkeypatch.setattr(solve, "_call_in_slices",
+                        lambda call: sliced_call(lambda steps: calls.append(steps) or call(steps)))
+    sliced = SLICED_RUNS[name]()
+    assert len(calls) > 10 and set(calls[1:]) == {1}
+    np.testing.assert_array_equal(sliced.times, whole.times)
+    np.testing.assert_array_equal(sliced.states, whole.states)
+    assert (sliced.status, sliced.stats, sliced.diverged_at, sliced.message) == \
+        (whole.status, whole.stats, whole.diverged_at, whole.message)
+
+
+def test_ctrl_c_stops_a_long_jitted_run_within_seconds():
+    """A fixed-step flow of 1e12 steps (hours) in a subprocess: SIGINT, sent once it is
+    inside the loop, ends it with KeyboardInterrupt. The 60 s allowance is not a speed
+    claim: the loop pauses every PAUSE_SECONDS (0.1 s) of work; without the pauses the
+    process would run for hours (SIGINT is ignored inside numba code)."""
+    import signal
+    import time
+
+    script = ("import sys; from theory import linear_chain as chain\n"
+              "chain.gradient_flow(2.0, [1.5, 0.3], times=[10.0], dt=1e-3, method='euler')\n"
+              "print('ready', flush=True)\n"
+              "chain.gradient_flow(2.0, [1.5, 0.3], times=[1e3], dt=1e-9, method='euler',\n"
+              "                    max_steps=10**13)\n")
+    process = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert process.stdout.readline().strip() == "ready"
+        time.sleep(1.0)  # inside the long run's loop by now (its first slice is 64 steps)
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode != 0 and "KeyboardInterrupt" in stderr
+
+
 @pytest.mark.parametrize("backend", ["numba", "numpy"])
 def test_completed_and_converged_runs_count_their_steps_and_evaluations(backend):
     done = chain.gradient_flow(2.0, [1.5, 0.3], times=[1.0, 5.0], method="rk4", dt=0.01,

@@ -27,7 +27,8 @@ import numpy as np
 
 from theory.integrators import (DIVERGENCE_BOUND, Tableau, error_ratio, max_abs, out_of_bounds,
                                 rk_update, stage_state, step_factor)
-from theory.results import CODE_COMPLETED, CODE_CONVERGED, CODE_DIVERGED, CODE_STEP_BUDGET
+from theory.results import (CODE_COMPLETED, CODE_CONVERGED, CODE_DIVERGED, CODE_PAUSED,
+                           CODE_STEP_BUDGET)
 
 field = project = workspace = None
 """Placeholders: :func:`theory.solve.compile_loops` binds them per setting."""
@@ -45,34 +46,41 @@ def evaluate_stages(y, k, ys, a, h, args, work):
         field(ys, args, k[s], work)
 
 
-def fixed_step(y0, args, a, b, counts, sizes, stop_tol, max_steps, check_every, out):
+def fixed_step(y, args, a, b, counts, sizes, stop_tol, max_steps, check_every, call_steps,
+               position, out):
     """Fixed steps: ``counts[i]`` steps of size ``sizes[i]`` to reach sample ``i + 1``.
 
-    ``out[0]`` is ``y0``, ``out[i + 1]`` the state at sample ``i``. Steps run in chunks
-    with no bookkeeping inside; the state is checked after every chunk (at most
-    ``check_every`` steps), at every sample and before any early exit. A failed check
-    rewinds to the last state that passed and goes on in chunks of one step, so a
-    divergence is reported at its first step. Returns (status code, steps taken, field
-    evaluations, valid rows of ``out``).
+    ``y`` is the state, advanced in place; ``out[i + 1]`` receives the state at sample
+    ``i`` (the caller writes ``out[0]``). Steps run in chunks with no bookkeeping inside;
+    the state is checked after every chunk (at most ``check_every`` steps), at every
+    sample and before any early exit. A failed check rewinds to the last state that passed
+    and goes on in chunks of one step, so a divergence is reported at its first step.
+
+    The run is resumable: ``position`` = (steps taken, sample interval, steps into it) is
+    read at entry and written at a pause. After about ``call_steps`` steps the loop pauses
+    at a state that passed its check (:data:`CODE_PAUSED`), so that the caller regains
+    control (Ctrl-C) and calls again; where the pauses fall does not change the result.
+    Returns (status code, steps taken, field evaluations, valid rows of ``out``).
     """
     stages = b.size
     n = counts.size
-    y = y0.copy()
-    good = y0.copy()
-    k = np.empty((stages, y0.size))
-    ys = np.empty(y0.size)
-    acc = np.empty(y0.size)
+    good = y.copy()
+    k = np.empty((stages, y.size))
+    ys = np.empty(y.size)
+    acc = np.empty(y.size)
     k0 = k[0]  # a view made once: one made per step costs two atomic reference counts
-    work = workspace(y0, args)
-    out[0, :] = y
-    step, interval, offset = 0, 0, 0
-    good_step, good_interval, good_offset = 0, 0, 0
+    work = workspace(y, args)
+    step, interval, offset = position[0], position[1], position[2]
+    good_step, good_interval, good_offset = step, interval, offset
+    call_end = step + call_steps
     while interval < n:
         stop = False
         if offset < counts[interval] and step < max_steps:
             h = sizes[interval]
             start = step
-            for _ in range(min(counts[interval] - offset, max_steps - step, check_every)):
+            chunk = min(counts[interval] - offset, max_steps - step, check_every,
+                        max(call_end - step, 1))
+            for _ in range(chunk):
                 # evaluate_stages written out: a call costs more than a small Euler step's arithmetic
                 field(y, args, k0, work)
                 for s in range(1, stages):
@@ -128,31 +136,43 @@ def fixed_step(y0, args, a, b, counts, sizes, stop_tol, max_steps, check_every, 
         for i in range(y.size):
             good[i] = y[i]
         good_step, good_interval, good_offset = step, interval, offset
+        if step >= call_end and interval < n:
+            position[0], position[1], position[2] = step, interval, offset
+            return CODE_PAUSED, step, step * stages, interval + 1
     return CODE_COMPLETED, step, step * stages, n + 1
 
 
-def adaptive(y0, args, a, b, b_err, order, times, h0, atol, rtol, stop_tol, max_steps, out):
+def adaptive(y, args, a, b, b_err, order, times, atol, rtol, stop_tol, max_steps, call_steps,
+             clock, position, out):
     """Embedded Runge-Kutta steps with error control, landing on every sample time.
 
     A step is accepted when its error estimate is <= atol + rtol max(|y|, |y_new|)
-    componentwise; the projection follows every accepted step. Returns (status code,
+    componentwise; the projection follows every accepted step. ``y`` is advanced in place
+    and ``out[i + 1]`` receives the state at ``times[i]`` (the caller writes ``out[0]``).
+    Resumable as :func:`fixed_step`: ``clock`` = (t, next trial step h) and ``position`` =
+    (accepted, rejected, sample) are read at entry and written when the loop pauses
+    (:data:`CODE_PAUSED`) after ``call_steps`` attempted steps. Returns (status code,
     accepted, rejected, field evaluations, valid rows of ``out``).
     """
     stages = b.size
-    y = y0.copy()
-    y_new = np.empty(y0.size)
-    k = np.empty((stages, y0.size))
-    ys = np.empty(y0.size)
-    acc = np.empty(y0.size)
-    work = workspace(y0, args)
-    out[0, :] = y
-    t, h = 0.0, h0
-    accepted, rejected = 0, 0
-    for sample in range(times.size):
+    y_new = np.empty(y.size)
+    k = np.empty((stages, y.size))
+    ys = np.empty(y.size)
+    acc = np.empty(y.size)
+    work = workspace(y, args)
+    t, h = clock[0], clock[1]
+    accepted, rejected, first_sample = position[0], position[1], position[2]
+    call_end = accepted + rejected + call_steps
+    for sample in range(first_sample, times.size):
         target = times[sample]
         while t < target:
             if accepted + rejected >= max_steps:
                 return CODE_STEP_BUDGET, accepted, rejected, (accepted + rejected) * stages, \
+                    sample + 1
+            if accepted + rejected >= call_end:
+                clock[0], clock[1] = t, h
+                position[0], position[1], position[2] = accepted, rejected, sample
+                return CODE_PAUSED, accepted, rejected, (accepted + rejected) * stages, \
                     sample + 1
             h = min(h, target - t)
             evaluate_stages(y, k, ys, a, h, args, work)

@@ -11,6 +11,9 @@ CODE_COMPLETED = 0
 CODE_CONVERGED = 1
 CODE_STEP_BUDGET = 2
 CODE_DIVERGED = 3
+CODE_PAUSED = 4
+"""Not an ending: the loop returned after its share of steps so that the caller can take
+Ctrl-C, and is called again (:mod:`theory.solve`)."""
 
 
 class Status(enum.Enum):

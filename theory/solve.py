@@ -20,6 +20,10 @@ max_steps : int, default :data:`theory.integrators.DEFAULT_MAX_STEPS`
     the samples it reached.
 backend : {"numba", "numpy"}
 
+Every jitted run can be stopped with Ctrl-C: the loops return to Python every
+:data:`PAUSE_SECONDS` or so and are called again, and Python raises ``KeyboardInterrupt``
+between two calls.
+
 Flows also take ``method`` (``"euler"``, ``"heun"``, ``"rk4"``, ``"dopri5"``; default
 ``"dopri5"``), ``dt`` (fixed step; default ``None``: adaptive, which needs a method with
 an error estimate), ``rtol``, ``atol`` and ``first_step`` (adaptive only; defaults in
@@ -29,6 +33,7 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import time
 import types
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +45,7 @@ from theory import elementary, integrators, linalg, loops, numba_options, result
 from theory.numba_options import jit, jit_inline
 from theory.integrators import (CHECK_EVERY, DEFAULT_ATOL, DEFAULT_FIRST_STEP, DEFAULT_MAX_STEPS,
                                 DEFAULT_RTOL, EULER, discrete_plan, flow_plan, get_tableau)
-from theory.results import Stats, Status, Trajectory
+from theory.results import CODE_PAUSED, Stats, Status, Trajectory
 
 Backend = Literal["numba", "numpy"]
 
@@ -149,13 +154,39 @@ def _options(stop_tol: float, max_steps: int, backend: str) -> tuple[float, int]
             validation.count("max_steps", max_steps))
 
 
+PAUSE_SECONDS = 0.1
+"""Target duration of one call of a jitted loop. Python handles Ctrl-C (SIGINT) only
+between calls, so a run stops within about this long; a call costs microseconds."""
+
+FIRST_CALL_STEPS = 64
+"""Steps of the first call; later calls grow (at most 8-fold each) towards
+:data:`PAUSE_SECONDS`, so that even a step of milliseconds keeps the first call short."""
+
+
+def _call_in_slices(call: Callable[[int], tuple]) -> tuple:
+    """Run a resumable loop: ``call(call_steps)`` until it returns a code other than
+    :data:`~theory.results.CODE_PAUSED` (the loop's state lives in the arrays ``call``
+    passes, so the result does not depend on where the pauses fall)."""
+    steps = FIRST_CALL_STEPS
+    while True:
+        start = time.perf_counter()
+        result = call(steps)
+        if result[0] != CODE_PAUSED:
+            return result
+        elapsed = max(time.perf_counter() - start, 1e-9)
+        steps = max(1, min(8 * steps, int(steps * PAUSE_SECONDS / elapsed)))
+
+
 def _fixed(problem: Problem, y0: np.ndarray, tableau, plan, times: np.ndarray, stop_tol: float,
            max_steps: int, backend: Backend) -> Trajectory:
     out = np.empty((plan.counts.size + 1, y0.size))
     if backend == "numba":
-        code, accepted, evaluations, valid = problem.loops.fixed_step(
-            y0, problem.args, tableau.a, tableau.b, plan.counts, plan.sizes, stop_tol,
-            max_steps, CHECK_EVERY, out)
+        y, position = y0.copy(), np.zeros(3, dtype=np.int64)
+        out[0] = y0
+        code, accepted, evaluations, valid = _call_in_slices(
+            lambda call_steps: problem.loops.fixed_step(
+                y, problem.args, tableau.a, tableau.b, plan.counts, plan.sizes, stop_tol,
+                max_steps, CHECK_EVERY, call_steps, position, out))
     else:
         code, accepted, evaluations, valid = loops.fixed_step_numpy(
             problem.field_numpy, problem.project_numpy, y0, tableau, plan.counts, plan.sizes,
@@ -206,9 +237,13 @@ def flow(problem: Problem, y0: np.ndarray, times, *, method: str = "dopri5",
     h0 = min(h0, float(times[-1]))
     out = np.empty((times.size + 1, y0.size))
     if backend == "numba":
-        code, accepted, rejected, evaluations, valid = problem.loops.adaptive(
-            y0, problem.args, tableau.a, tableau.b, tableau.b_error, float(tableau.order),
-            times, h0, atol, rtol, stop_tol, max_steps, out)
+        y, position = y0.copy(), np.zeros(3, dtype=np.int64)
+        clock = np.array([0.0, h0])
+        out[0] = y0
+        code, accepted, rejected, evaluations, valid = _call_in_slices(
+            lambda call_steps: problem.loops.adaptive(
+                y, problem.args, tableau.a, tableau.b, tableau.b_error, float(tableau.order),
+                times, atol, rtol, stop_tol, max_steps, call_steps, clock, position, out))
     else:
         code, accepted, rejected, evaluations, valid = loops.adaptive_numpy(
             problem.field_numpy, problem.project_numpy, y0, tableau, times, h0, atol, rtol,
