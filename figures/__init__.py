@@ -13,6 +13,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from types import ModuleType
 
+from theory import __version__  # noqa: F401  (one version for every package)
+
 
 def load(name: str) -> ModuleType:
     """Import and return the figure module of setting ``name`` (one of
