@@ -150,7 +150,8 @@ def timing(outcomes: list[Outcome], wall_seconds: float | None = None) -> dict:
 
 
 def _counts_text(tally: dict) -> str:
-    return f"{tally['passed']} passed, {tally['failed']} failed, {_plural(tally['errors'], 'error')}"
+    return (f"{tally['passed']} passed, {tally['failed']} failed, "
+            f"{_plural(tally['errors'], 'error')}")
 
 
 def _timing_text(times: dict) -> str:
