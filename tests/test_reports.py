@@ -298,3 +298,19 @@ def test_a_real_claim_report_renders_with_note_seconds_and_summary(tmp_path):
     assert report["summary"]["claims"] == 1 and report["summary"]["passed"] == 1
     assert report["summary"]["check_seconds"] == entry["seconds"]
     assert "**Summary:** 1 claim: 1 passed, 0 failed, 0 errors; wall " in markdown
+
+
+def test_every_claims_texts_render_in_the_report():
+    """The texts of the real claims (their checks not run): rows intact, texts as written."""
+    from verify.claims import load_claims
+
+    claims = load_claims()
+    outcomes = [Outcome(c, Evidence({"q": 1.0}, {"q": 1.0}, True, note=c.regime), 0.0)
+                for c in claims]
+    markdown = reports.markdown(outcomes, seed=0)
+    assert_table_intact(markdown, rows=len(claims))
+    for c in claims:
+        for label, text in (("Statement", c.statement), ("Source", c.source),
+                            ("Regime", c.regime), ("Tolerance", c.tolerance)):
+            rendered = item(markdown, label, f"### `{c.id}`\n")
+            assert unescape(rendered) == " ".join(text.split()), (c.id, label)
