@@ -3,3 +3,5 @@
 Each module exposes sympy expressions (``*_expr``) and numeric functions. Derivations are
 lazy and cached: importing a module does not import sympy.
 """
+
+from theory import __version__  # noqa: F401  (one version for every package)

@@ -1,16 +1,29 @@
-"""Draw the figures: ``python -m figures [--only NAME] [--figure STEM ...] [--out DIR]
-[--format png|pdf|svg] [--list]``.
+"""``python -m figures``: draw the figures of every setting (or of one setting, or chosen
+figures) into a directory.
 
-Prints the path of every file written. The files are byte-for-byte reproducible.
+Prints one line per file as soon as it is written (its path and the seconds it took),
+then the total. The files are byte-for-byte reproducible. Exit status 2 on a usage
+error, including an output directory that cannot be created or written (checked before
+anything is drawn).
 """
 from __future__ import annotations
 
 import argparse
+import sys
+import tempfile
+import time
 from pathlib import Path
 
-from figures import draw, load
+from figures import __version__, draw, load
 from figures.style import FORMATS
 from theory.registry import SETTINGS
+
+PROG = "python -m figures"
+
+DESCRIPTION = """\
+Draw the figures of the theory checks (all settings, one setting, or chosen
+figures) into a directory. Prints each file's path and the seconds it took as
+soon as it is written. The same command draws the same bytes."""
 
 
 def stems() -> dict[str, tuple[str, str]]:
@@ -19,20 +32,49 @@ def stems() -> dict[str, tuple[str, str]]:
             for setting in SETTINGS for name in load(setting).figures()}
 
 
+def check_out_dir(out: Path) -> None:
+    """Raise ValueError (a one-line message) if figures cannot be written into ``out``.
+
+    ``out`` must be a directory or not exist yet; then its nearest existing ancestor must
+    be a directory (``out`` is created with its parents). Writing is probed by creating
+    and removing a temporary file in that directory (this also catches read-only file
+    systems, for any user).
+    """
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{out} exists and is not a directory")
+    existing = out
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ValueError(f"{existing} is not a directory")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as exc:
+        raise ValueError(f"cannot write in directory {existing}: {exc.strerror}") from None
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """Command line (an unknown setting or figure exits with status 2)."""
-    parser = argparse.ArgumentParser(prog="python -m figures", description=__doc__)
+    """Command line (an unknown setting or figure, or an unusable --out, exits with status 2)."""
+    parser = argparse.ArgumentParser(prog=PROG, description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--only", choices=SETTINGS, metavar="NAME",
                         help=f"draw one setting only, one of: {', '.join(SETTINGS)}")
     parser.add_argument("--figure", action="append", metavar="STEM",
                         help="draw only this figure (its file name without extension, e.g. "
                              "linear_chain_phase_plane; repeatable; see --list)")
     parser.add_argument("--list", action="store_true", help="list the figures and exit")
-    parser.add_argument("--out", type=Path, default=Path("figures-out"),
-                        help="output directory (default: figures-out/)")
+    parser.add_argument("--out", type=Path, default=Path("figures-out"), metavar="DIR",
+                        help="output directory, created if missing (default: figures-out)")
     parser.add_argument("--format", choices=FORMATS, default="png", dest="fmt",
                         help="file format (default: png)")
     args = parser.parse_args(argv)
+    if not args.list:
+        try:
+            check_out_dir(args.out)
+        except ValueError as exc:
+            parser.exit(2, f"{PROG}: error: --out {args.out}: {exc}\n")
     known = stems()
     for stem in args.figure or ():
         if stem not in known:
@@ -40,14 +82,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Draw the selected figures into ``--out`` and print each written path."""
+def main(argv: list[str] | None = None) -> int:
+    """Draw the selected figures into ``--out``, printing each written path with its time."""
     args = parse_args(argv)
     known = stems()
     if args.list:
         for stem in known:
             print(stem)
-        return
+        return 0
     chosen: dict[str, list[str] | None] = {}
     if args.figure:
         for stem in args.figure:
@@ -55,10 +97,17 @@ def main(argv: list[str] | None = None) -> None:
             chosen.setdefault(setting, []).append(name)
     else:
         chosen = {name: None for name in ([args.only] if args.only else SETTINGS)}
+    start = last = time.perf_counter()
+    written = 0
     for setting, names in chosen.items():
         for path in draw(setting, args.out, args.fmt, only=names):
-            print(path)
+            now = time.perf_counter()
+            print(f"{path}  ({now - last:.1f} s)", flush=True)
+            last, written = now, written + 1
+    print(f"{written} {'figure' if written == 1 else 'figures'} in "
+          f"{time.perf_counter() - start:.1f} s", flush=True)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,7 +1,9 @@
 """The command lines: python -m verify (exit codes, reports) and python -m figures."""
 import hashlib
+import importlib
 from pathlib import Path
 import json
+import re
 import subprocess
 import sys
 import types
@@ -182,7 +184,10 @@ def test_figures_command_draws_the_chosen_figures(tmp_path):
     out = subprocess.run(command, capture_output=True, text=True, check=True)
     written = sorted(p.name for p in tmp_path.iterdir())
     assert written == sorted(f"{stem}.png" for stem in CHEAP_FIGURES)
-    assert all(name in out.stdout for name in written)
+    for stem in CHEAP_FIGURES:  # one line per figure: its path and seconds
+        assert re.search(rf"^{re.escape(str(tmp_path / stem))}\.png  \(\d+\.\d s\)$",
+                         out.stdout, re.M), out.stdout
+    assert re.search(rf"^{len(CHEAP_FIGURES)} figures in \d+\.\d s$", out.stdout, re.M)
 
 
 def test_figures_command_rejects_an_unknown_figure():
@@ -195,3 +200,66 @@ def test_figures_command_rejects_an_unknown_setting():
     result = subprocess.run([sys.executable, "-m", "figures", "--only", "nope"],
                             capture_output=True, text=True)
     assert result.returncode == 2
+
+
+# --------------------------------------------------------------------------- --version, --help
+
+
+RST_MARKUP = re.compile(r"``|:(func|mod|class|data|attr|meth|obj|ref):`")
+
+
+@pytest.mark.parametrize("module", ["verify", "figures"])
+def test_version_and_help_are_plain(module):
+    version = subprocess.run([sys.executable, "-m", module, "--version"], capture_output=True,
+                             text=True, check=True)
+    assert version.stdout == f"python -m {module} {importlib.import_module(module).__version__}\n"
+    help_text = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True,
+                               text=True, check=True).stdout
+    assert help_text.startswith(f"usage: python -m {module}")
+    assert not RST_MARKUP.search(help_text), help_text
+    assert "--version" in help_text
+
+
+# --------------------------------------------------------------------------- figures output
+
+
+def test_figures_rejects_an_unusable_out_directory_before_drawing(tmp_path):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+    for out in (a_file, a_file / "sub"):
+        result = subprocess.run([sys.executable, "-m", "figures", "--out", str(out)],
+                                capture_output=True, text=True)
+        assert result.returncode == 2 and result.stdout == ""
+        assert result.stderr.count("\n") == 1 and str(out) in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file"]
+
+
+def test_figures_are_reported_one_by_one_as_they_are_written(tmp_path, monkeypatch, capsys):
+    """Each figure's line (path and seconds) is printed before the next figure is drawn."""
+    import figures.__main__ as figures_cli
+
+    printed_before = {}
+
+    def drawing(name):
+        def draw_one(out_dir: Path, fmt: str) -> Path:
+            printed_before[name] = capsys.readouterr().out
+            out_dir.mkdir(parents=True, exist_ok=True)
+            path = out_dir / f"fake_{name}.{fmt}"
+            path.write_text(name)
+            return path
+        return draw_one
+
+    module = types.ModuleType("fake_figures")
+    module.figures = lambda: {name: drawing(name) for name in ("one", "two", "three")}
+    monkeypatch.setitem(sys.modules, "figures.fake", module)
+    monkeypatch.setattr(figures_cli, "SETTINGS", ("fake",))
+    out = tmp_path / "new" / "dir"
+    assert figures_cli.main(["--out", str(out)]) == 0
+    rest = capsys.readouterr().out
+    assert printed_before["one"] == ""
+    line = r"{}  \(\d+\.\d s\)\n"
+    assert re.fullmatch(line.format(re.escape(str(out / "fake_one.png"))), printed_before["two"])
+    assert re.fullmatch(line.format(re.escape(str(out / "fake_two.png"))),
+                        printed_before["three"])
+    assert re.fullmatch(line.format(re.escape(str(out / "fake_three.png")))
+                        + r"3 figures in \d+\.\d s\n", rest)

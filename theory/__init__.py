@@ -8,3 +8,6 @@ default tolerances), ``theory.results`` (trajectory, status, stats), ``theory.me
 building blocks), ``theory.validation`` (input checks) and ``theory.numba_options`` (the
 one place where numba options are decided).
 """
+
+__version__ = "0.1.0"
+"""The package version (setup.cfg reads it from here; the other packages import it)."""

@@ -1,7 +1,8 @@
 """``python -m verify``: check every claim and print a verdict for each.
 
 Exit status: 0 when every selected claim passes (with ``--seeds N``: on every one of the
-N root seeds), 1 when any fails, 2 on a usage error.
+N root seeds), 1 when any fails, 2 on a usage error (including a report path that cannot
+be written, found before any claim runs).
 """
 from __future__ import annotations
 
@@ -11,19 +12,40 @@ import time
 from pathlib import Path
 
 from theory import registry
+from verify import __version__
 from verify.claims import load_claims
-from verify.runner import (row, run_claims, run_seeds, seeds_line, seeds_row, seeds_to_json,
-                           seeds_to_markdown, summarize_seeds, summary, to_json, to_markdown)
+from verify.reports import (check_report_path, seeds_to_json, seeds_to_markdown, to_json,
+                            to_markdown)
+from verify.runner import (row, run_claims, run_seeds, seeds_line, seeds_row, summarize_seeds,
+                           summary)
+
+PROG = "python -m verify"
+
+DESCRIPTION = """\
+Check every claim of the theory by computation: print a verdict for each (PASS,
+FAIL or ERROR) with the measured and predicted values, then a summary line."""
+
+EPILOG = """\
+exit status:
+  0  every selected claim passed (with --seeds N: on every seed)
+  1  a claim failed or raised an error
+  2  usage error, e.g. a report path that cannot be written (checked before any claim runs)"""
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m verify", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog=PROG, description=DESCRIPTION, epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--setting", choices=registry.SETTINGS, help="only this setting's claims")
     parser.add_argument("--claim", action="append", metavar="ID",
                         help="only this claim (repeatable)")
     parser.add_argument("--list", action="store_true", help="list the claims and exit")
-    parser.add_argument("--json", type=Path, metavar="PATH", help="write a JSON report")
-    parser.add_argument("--markdown", type=Path, metavar="PATH", help="write a Markdown report")
+    parser.add_argument("--json", type=Path, metavar="PATH",
+                        help="write a JSON report (summary, and per claim its texts, verdict, "
+                             "values, note and seconds)")
+    parser.add_argument("--markdown", type=Path, metavar="PATH",
+                        help="write a Markdown report (a summary, a table of verdicts and "
+                             "values, then each claim's texts, note and seconds)")
     parser.add_argument("--seed", type=int, default=0,
                         help="root seed (default 0); every claim draws its instance from a "
                              "generator seeded by (root seed, claim id)")
@@ -37,6 +59,21 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_report_paths(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Exit with status 2 and a one-line message if a report cannot be written."""
+    paths = {"--json": args.json, "--markdown": args.markdown}
+    for option, path in paths.items():
+        if path is None:
+            continue
+        try:
+            check_report_path(path)
+        except ValueError as exc:
+            parser.exit(2, f"{PROG}: error: {option} {path}: {exc}\n")
+    if args.json is not None and args.markdown is not None and args.json.resolve() == \
+            args.markdown.resolve():
+        parser.exit(2, f"{PROG}: error: --json and --markdown name the same file {args.json}\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -44,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"-j/--jobs must be >= 1, got {args.jobs}")
     if args.seeds is not None and args.seeds < 1:
         parser.error(f"--seeds must be >= 1, got {args.seeds}")
+    if not args.list:
+        _check_report_paths(parser, args)
     claims = load_claims(args.setting)
     if args.claim:
         known = {c.id for c in claims}
@@ -62,11 +101,12 @@ def main(argv: list[str] | None = None) -> int:
     for outcome in run_claims(claims, args.seed, args.jobs):
         outcomes.append(outcome)
         print(row(outcome), flush=True)
-    print(summary(outcomes, time.perf_counter() - start))
+    wall = time.perf_counter() - start
+    print(summary(outcomes, wall), flush=True)
     if args.json:
-        to_json(outcomes, args.seed, args.json)
+        to_json(outcomes, args.seed, args.json, wall)
     if args.markdown:
-        to_markdown(outcomes, args.seed, args.markdown)
+        to_markdown(outcomes, args.seed, args.markdown, wall)
     return 0 if all(o.passed for o in outcomes) else 1
 
 
@@ -80,11 +120,12 @@ def _main_seeds(claims: list, seeds: list[int], args: argparse.Namespace) -> int
             (done,) = summarize_seeds(outcomes[-len(seeds):])
             summaries.append(done)
             print(seeds_row(done), flush=True)
-    print(seeds_line(summaries, time.perf_counter() - start))
+    wall = time.perf_counter() - start
+    print(seeds_line(summaries, wall), flush=True)
     if args.json:
-        seeds_to_json(summaries, seeds, args.json)
+        seeds_to_json(summaries, seeds, args.json, wall)
     if args.markdown:
-        seeds_to_markdown(summaries, seeds, args.markdown)
+        seeds_to_markdown(summaries, seeds, args.markdown, wall)
     return 0 if all(s.passed for s in summaries) else 1
 
 

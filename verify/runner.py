@@ -1,18 +1,14 @@
-"""Run claims and report them as a table, JSON and Markdown."""
+"""Run claims and print their verdicts (the reports are written by :mod:`verify.reports`)."""
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
-import platform
 import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Iterator
-from importlib import metadata
-from pathlib import Path
+from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -137,78 +133,49 @@ def row(o: Outcome) -> str:
     return "\n".join(lines)
 
 
+def counts(verdicts: Iterable[str]) -> dict[str, int]:
+    """How many of ``verdicts`` are PASS, FAIL and ERROR (keys passed, failed, errors)."""
+    verdicts = list(verdicts)
+    return {"passed": verdicts.count("PASS"), "failed": verdicts.count("FAIL"),
+            "errors": verdicts.count("ERROR")}
+
+
+def timing(outcomes: list[Outcome], wall_seconds: float | None = None) -> dict:
+    """Where the time went: the run's wall time (``None`` when not measured; with ``-j N``
+    less than the sum of the checks), the checks' summed wall time, and the part of it
+    numba spent compiling."""
+    return {"wall_seconds": None if wall_seconds is None else round(wall_seconds, 4),
+            "check_seconds": round(sum(o.seconds for o in outcomes), 4),
+            "compile_seconds": round(sum(o.compile_seconds for o in outcomes), 4)}
+
+
+def _counts_text(tally: dict) -> str:
+    return (f"{tally['passed']} passed, {tally['failed']} failed, "
+            f"{_plural(tally['errors'], 'error')}")
+
+
+def _timing_text(times: dict) -> str:
+    text = (f"checks {times['check_seconds']:.1f} s, of which numba compilation "
+            f"{times['compile_seconds']:.1f} s")
+    if times["wall_seconds"] is not None:
+        text = f"wall {times['wall_seconds']:.1f} s, " + text
+    return text
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def summary_fields(outcomes: list[Outcome], wall_seconds: float | None = None) -> dict:
+    """The run in numbers: claims, passed, failed, errors, and the :func:`timing`."""
+    return {"claims": len(outcomes), **counts(o.verdict for o in outcomes),
+            **timing(outcomes, wall_seconds)}
+
+
 def summary(outcomes: list[Outcome], wall_seconds: float | None = None) -> str:
-    """The closing line: how many claims passed, and where the time went.
-
-    ``wall_seconds`` is the whole run's wall time (with ``-j N`` less than the sum of the
-    claims' times).
-    """
-    checks = sum(o.seconds for o in outcomes)
-    compiling = sum(o.compile_seconds for o in outcomes)
-    line = f"{sum(o.passed for o in outcomes)}/{len(outcomes)} claims passed"
-    timing = f"checks {checks:.1f} s, of which numba compilation {compiling:.1f} s"
-    if wall_seconds is not None:
-        timing = f"wall {wall_seconds:.1f} s; " + timing
-    return f"{line} ({timing})"
-
-
-def _plain(values: dict | None) -> dict | None:
-    """JSON-ready copy: numbers become Python floats, anything else (e.g. "finite") a string."""
-    if values is None:
-        return None
-    return {k: float(v) if isinstance(v, (int, float, np.number)) else str(v)
-            for k, v in values.items()}
-
-
-def _versions() -> dict[str, str]:
-    versions = {"python": platform.python_version()}
-    for name in ("overparam-theory", "numpy", "scipy", "sympy", "numba", "matplotlib"):
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
-
-
-def to_json(outcomes: list[Outcome], seed: int, path: Path) -> None:
-    """Write versions, seed and every claim (id, setting, statement, source, regime, passed,
-    measured, predicted, tolerance, seconds) as JSON."""
-    claims = []
-    for o in outcomes:
-        c, e = o.claim, o.evidence
-        claims.append({"id": c.id, "setting": c.setting, "statement": c.statement,
-                       "source": c.source, "regime": c.regime, "prediction": c.prediction,
-                       "passed": bool(o.passed),
-                       "verdict": o.verdict,
-                       "measured": _plain(e.measured) if e else None,
-                       "predicted": _plain(e.predicted) if e else None,
-                       "note": e.note if e else "", "error": o.error,
-                       "tolerance": c.tolerance, "seconds": round(o.seconds, 4),
-                       "compile_seconds": round(o.compile_seconds, 4)})
-    report = {"versions": _versions(), "platform": platform.platform(), "seed": seed,
-              "passed": bool(all(o.passed for o in outcomes)), "claims": claims}
-    path.write_text(json.dumps(report, indent=2, allow_nan=True) + "\n")
-
-
-def to_markdown(outcomes: list[Outcome], seed: int, path: Path) -> None:
-    """Write a Markdown table of the outcomes, then each claim's statement, source and regime."""
-    rows = ["| claim | setting | verdict | measured | predicted | prediction by | tolerance |",
-            "|---|---|---|---|---|---|---|"]
-    for o in outcomes:
-        e = o.evidence
-        rows.append(f"| `{o.claim.id}` | {o.claim.setting} | {o.verdict} | "
-                    f"{format_values(e.measured) if e else o.error.strip().splitlines()[-1]} | "
-                    f"{format_values(e.predicted) if e else ''} | {o.claim.prediction} | "
-                    f"{o.claim.tolerance} |")
-    details = []
-    for o in outcomes:
-        c = o.claim
-        details += [f"### `{c.id}`", "", f"- **Statement:** {c.statement}",
-                    f"- **Source:** {c.source}", f"- **Regime:** {c.regime}",
-                    f"- **Prediction computed by:** {c.prediction}", ""]
-    versions = ", ".join(f"{k} {v}" for k, v in _versions().items())
-    path.write_text("\n".join([f"# Verification report (seed {seed})", "", versions, ""]
-                              + rows + [""] + details))
+    """The closing line: :func:`summary_fields` in words."""
+    fields = summary_fields(outcomes, wall_seconds)
+    return f"{_plural(fields['claims'], 'claim')}: {_counts_text(fields)}; {_timing_text(fields)}"
 
 
 # --------------------------------------------------------------------------- several seeds
@@ -235,8 +202,24 @@ class SeedSummary:
         return self.passes == len(self.outcomes)
 
     @property
+    def verdict(self) -> str:
+        """PASS on every seed; ERROR if the check raised on any seed; FAIL otherwise."""
+        if self.passed:
+            return "PASS"
+        return "ERROR" if any(o.error for o in self.outcomes) else "FAIL"
+
+    @property
     def failed_seeds(self) -> list[int]:
         return [o.seed for o in self.outcomes if not o.passed]
+
+    @property
+    def seconds(self) -> float:
+        """The checks' summed wall time over the seeds."""
+        return sum(o.seconds for o in self.outcomes)
+
+    @property
+    def compile_seconds(self) -> float:
+        return sum(o.compile_seconds for o in self.outcomes)
 
     def spread(self) -> dict[str, tuple[float, float]]:
         """(min, max) over the seeds of every numeric measured quantity."""
@@ -260,22 +243,25 @@ def summarize_seeds(outcomes: list[Outcome]) -> list[SeedSummary]:
     return [SeedSummary(claims[i], tuple(by_claim[i])) for i in by_claim]
 
 
+def format_spread(spread: dict[str, tuple[float, float]]) -> str:
+    """``name in [min, max]`` list with 4 significant digits."""
+    return ", ".join(f"{k} in [{lo:.4g}, {hi:.4g}]" for k, (lo, hi) in spread.items())
+
+
 def seeds_row(summary_: SeedSummary) -> str:
     """One claim's block over seeds: pass fraction, failing seeds, each measured quantity's
     range, the prediction of the first seed and how it was computed."""
     n = len(summary_.outcomes)
-    verdict = "PASS" if summary_.passed else "FAIL"
-    seconds = sum(o.seconds for o in summary_.outcomes)
-    lines = [f"{verdict:5}  {summary_.passes}/{n} seeds  {summary_.claim.id}  "
-             f"[{summary_.claim.setting}]  ({seconds:.2f} s)"]
+    lines = [f"{summary_.verdict:5}  {summary_.passes}/{n} seeds  {summary_.claim.id}  "
+             f"[{summary_.claim.setting}]  ({summary_.seconds:.2f} s, compiling "
+             f"{summary_.compile_seconds:.2f} s)"]
     if summary_.failed_seeds:
         lines.append(f"       failed on seeds: {summary_.failed_seeds}")
-    spread = ", ".join(f"{k} in [{lo:.4g}, {hi:.4g}]" for k, (lo, hi) in summary_.spread().items())
-    lines.append(f"       measured:  {spread}")
-    first = next((o.evidence for o in summary_.outcomes if o.evidence is not None), None)
+    lines.append(f"       measured:  {format_spread(summary_.spread())}")
+    first = next((o for o in summary_.outcomes if o.evidence is not None), None)
     if first is not None:
-        lines.append(f"       predicted: {format_values(first.predicted)} (seed "
-                     f"{summary_.outcomes[0].seed})")
+        lines.append(f"       predicted: {format_values(first.evidence.predicted)} (seed "
+                     f"{first.seed})")
     lines.append(f"       by:        {summary_.claim.prediction}")
     for o in summary_.outcomes:
         if o.error:
@@ -283,47 +269,23 @@ def seeds_row(summary_: SeedSummary) -> str:
     return "\n".join(lines)
 
 
-def seeds_line(summaries: list[SeedSummary], wall_seconds: float | None = None) -> str:
-    """The closing line over seeds: how many claims passed on every seed, and the time."""
-    n_seeds = max((len(s.outcomes) for s in summaries), default=0)
+def seeds_summary_fields(summaries: list[SeedSummary],
+                         wall_seconds: float | None = None) -> dict:
+    """A run over seeds in numbers: claims and seeds; passed (on every seed), failed and
+    errors counted over claims (:attr:`SeedSummary.verdict`); the same over single runs
+    (``runs``); and the :func:`timing` of every run."""
     every = [o for s in summaries for o in s.outcomes]
-    timing = summary(every, wall_seconds).split(" (", 1)[1]
-    return (f"{sum(s.passed for s in summaries)}/{len(summaries)} claims passed on every one "
-            f"of {n_seeds} seeds ({timing}")
+    return {"claims": len(summaries),
+            "seeds": max((len(s.outcomes) for s in summaries), default=0),
+            **counts(s.verdict for s in summaries),
+            "runs": {"total": len(every), **counts(o.verdict for o in every)},
+            **timing(every, wall_seconds)}
 
 
-def seeds_to_json(summaries: list[SeedSummary], seeds: list[int], path: Path) -> None:
-    """Write versions, the seeds and, per claim, the pass fraction, the failing seeds, the
-    measured ranges and every seed's measured and predicted values."""
-    claims = []
-    for s in summaries:
-        c = s.claim
-        claims.append({"id": c.id, "setting": c.setting, "statement": c.statement,
-                       "source": c.source, "regime": c.regime, "prediction": c.prediction,
-                       "tolerance": c.tolerance, "passed": bool(s.passed),
-                       "pass_fraction": s.passes / len(s.outcomes),
-                       "failed_seeds": s.failed_seeds,
-                       "measured_range": {k: list(v) for k, v in s.spread().items()},
-                       "runs": [{"seed": o.seed, "verdict": o.verdict,
-                                 "measured": _plain(o.evidence.measured) if o.evidence else None,
-                                 "predicted": _plain(o.evidence.predicted) if o.evidence else None,
-                                 "note": o.evidence.note if o.evidence else "",
-                                 "error": o.error, "seconds": round(o.seconds, 4)}
-                                for o in s.outcomes]})
-    report = {"versions": _versions(), "platform": platform.platform(), "seeds": seeds,
-              "passed": bool(all(s.passed for s in summaries)), "claims": claims}
-    path.write_text(json.dumps(report, indent=2, allow_nan=True) + "\n")
-
-
-def seeds_to_markdown(summaries: list[SeedSummary], seeds: list[int], path: Path) -> None:
-    """Write a Markdown table: per claim the pass fraction, failing seeds, measured ranges
-    and how the prediction was computed."""
-    rows = ["| claim | passed seeds | failed on | measured (min, max over seeds) | "
-            "prediction by |", "|---|---|---|---|---|"]
-    for s in summaries:
-        spread = ", ".join(f"{k} [{lo:.4g}, {hi:.4g}]" for k, (lo, hi) in s.spread().items())
-        rows.append(f"| `{s.claim.id}` | {s.passes}/{len(s.outcomes)} | "
-                    f"{s.failed_seeds or ''} | {spread} | {s.claim.prediction} |")
-    versions = ", ".join(f"{k} {v}" for k, v in _versions().items())
-    path.write_text("\n".join([f"# Verification report (seeds {seeds[0]}..{seeds[-1]})", "",
-                               versions, ""] + rows) + "\n")
+def seeds_line(summaries: list[SeedSummary], wall_seconds: float | None = None) -> str:
+    """The closing line over seeds: :func:`seeds_summary_fields` in words."""
+    fields = seeds_summary_fields(summaries, wall_seconds)
+    runs = fields["runs"]
+    return (f"{_plural(fields['claims'], 'claim')} on {_plural(fields['seeds'], 'seed')}: "
+            f"{_counts_text(fields)} (passed = on every seed); "
+            f"{_plural(runs['total'], 'run')}: {_counts_text(runs)}; {_timing_text(fields)}")
