@@ -7,6 +7,7 @@ display even if something imports pyplot. Figures are built as
 from __future__ import annotations
 
 import functools
+import os
 from pathlib import Path
 from typing import Callable, ParamSpec, TypeVar
 
@@ -56,7 +57,8 @@ def styled(draw: Callable[P, R]) -> Callable[P, R]:
 
 
 def save(fig: Figure, out_dir: Path, name: str, fmt: str) -> Path:
-    """Write ``fig`` to ``out_dir/name.fmt`` with the same bytes on every run.
+    """Write ``fig`` to ``out_dir/name.fmt`` with the same bytes on every run, atomically
+    (into a temporary file in the same directory, then renamed over the target).
 
     Parameters
     ----------
@@ -76,6 +78,11 @@ def save(fig: Figure, out_dir: Path, name: str, fmt: str) -> Path:
         raise ValueError(f"fmt must be one of {FORMATS}, got {fmt!r}")
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{name}.{fmt}"
-    with matplotlib.rc_context({"svg.hashsalt": _SVG_HASH_SALT}):
-        fig.savefig(path, format=fmt, metadata=_METADATA[fmt])
+    temporary = out_dir / f".{name}.{fmt}.{os.getpid()}.tmp"  # then renamed: atomic
+    try:
+        with matplotlib.rc_context({"svg.hashsalt": _SVG_HASH_SALT}):
+            fig.savefig(temporary, format=fmt, metadata=_METADATA[fmt])
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
     return path

@@ -263,3 +263,16 @@ def test_figures_are_reported_one_by_one_as_they_are_written(tmp_path, monkeypat
                         printed_before["three"])
     assert re.fullmatch(line.format(re.escape(str(out / "fake_three.png")))
                         + r"3 figures in \d+\.\d s\n", rest)
+
+
+def test_a_figure_is_written_atomically_and_leaves_no_temporary(tmp_path):
+    """figures.style.save writes a temporary file beside the target and renames it: the
+    target holds the whole figure, and nothing else is left in the directory."""
+    from matplotlib.figure import Figure
+
+    fig = Figure()
+    fig.add_subplot().plot([0, 1], [0, 1])
+    (tmp_path / "line.png").write_bytes(b"old")
+    path = save(fig, tmp_path, "line", "png")
+    assert path == tmp_path / "line.png" and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["line.png"]
