@@ -138,18 +138,18 @@ def test_a_made_up_reference_is_found(tmp_path):
     unknown_label = "C7" + ".7"
     former = "core" + "-"
     (tmp_path / "module.py").write_text(
-        f'"""Good: docs/note.md {sign}1a, {sign}C1.1 and C1.1; docs/other.md.\n'
-        f"Made up: docs/note.md {sign}1b; docs/missing.md {sign}1a; docs/gone.md; "
+        f'"""Good: {DOCS}/note.md {sign}1a, {sign}C1.1 and C1.1; {DOCS}/other.md.\n'
+        f"Made up: {DOCS}/note.md {sign}1b; {DOCS}/missing.md {sign}1a; {DOCS}/gone.md; "
         f"note.md {sign}1a; a paper {sign}3; claim {unknown_label}.\n"
         f'The {former}"\n    "settings notes and ..{"/"}shared."""\n', encoding="utf-8")
     expected = [
-        f"docs/note.md:7: docs/note.md has no heading {sign}9z",
+        f"{DOCS}/note.md:7: {DOCS}/note.md has no heading {sign}9z",
         f"module.py: mentions {former}settings, which is not part of the repository",
         f"module.py: mentions ..{'/'}shared, which is not part of the repository",
-        f"module.py:2: docs/note.md has no heading {sign}1b",
-        "module.py:2: docs/missing.md does not exist",
-        "module.py:2: docs/gone.md does not exist",
-        f"module.py:2: 'note.md {sign}1a' must name docs/note.md",
+        f"module.py:2: {DOCS}/note.md has no heading {sign}1b",
+        f"module.py:2: {DOCS}/missing.md does not exist",
+        f"module.py:2: {DOCS}/gone.md does not exist",
+        f"module.py:2: 'note.md {sign}1a' must name {DOCS}/note.md",
         f"module.py:2: a section sign that is not a docs/ reference ('{sign}3; claim C7')",
         f"module.py:2: claim label {unknown_label} is not a heading in docs/",
     ]
