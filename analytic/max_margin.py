@@ -181,7 +181,7 @@ def _max_margin_cached(z_bytes: bytes, shape: tuple[int, int], tol: float) -> Ma
 
 
 def reference_steps(X, y, lr_w: float = 0.2, lambda_fraction: float = 0.5) -> dict:
-    """The step sizes used across the package for this setting (docs/max_margin.md §1b.5).
+    """The step sizes used across the package for this setting (docs/max_margin.md §1a.2, §1b.5).
 
     ``gd``: 1/lambda_max(K), inside the logistic bound 2/(beta sigma_max(Z)^2), beta = 1/4,
     and the exponential loss's bound 2/lambda_max(K) at w = 0; ``lr_w`` as given;
