@@ -307,7 +307,7 @@ CLAIMS = [
         statement="At a fixed relative start u0 = s/100, the time to learn a mode to s/2 scales "
                   "as s^(2/D - 2): 1/s at depth 2 (Saxe's law), s^(-4/3) at depth 3.",
         source=SOURCE_SAXE + "; the depth-D exponent derived here by rescaling v -> s^(1/D) w "
-               "in t(u)",
+               "in t(u) (docs/deep_linear.md §3b.7)",
         regime="decoupled balanced start; the 1/s law is the depth-2 case; drawn: four "
                "strengths log-uniform on [0.5, 4], per depth the whitened data and per run "
                "the start's frames, from drawn seeds",

@@ -495,7 +495,8 @@ CLAIMS = [
                   "instances: claim gf.inverse_log_rate), so the "
                   "ratio measures a pre-asymptotic transient. The asymptotic law is not "
                   "contradicted; the finite-horizon test is instance-dependent.",
-        source=SOURCE_SOUDRY + " (the o(1) term); found here by sampling instances",
+        source=SOURCE_SOUDRY + " (the o(1) term); found here by sampling instances "
+               "(docs/max_margin.md §1b.3, §C1.8)",
         regime="drawn: 16 instances separable_data(P ~ U{5..40}, d ~ U{2..6}, margin ~ "
                "U[0.2, 1], drawn seed); step 1/lambda_max(K); where the asymptote is reached "
                "see gf.inverse_log_rate",
