@@ -1,5 +1,5 @@
 """Closed forms for the deep linear network M = W_D ... W_1 in teacher-student regression
-(core-settings §3).
+(docs/deep_linear.md).
 
 Conventions as in ``theory.deep_linear``: X is P x N_i and Y is P x N_o (samples as rows);
 the formulas use their column forms X_c = X^T, Y_c = Y^T: loss (1/2P) ||Y_c - M X_c||_F^2,
@@ -65,9 +65,9 @@ def saxe_mode_expr(depth: int = 2):
     t(u) = tau * Integral(v^(1-D) / (s - v^D), (v, u0^(1/D), u^(1/D))), by separation of
     variables in the per-layer equation tau dv/dt = v^(D-1) (s - v^D); the substitution
     u = v^D is checked to give the mode equation. The integral is left unevaluated (sympy's
-    antiderivative drops terms at D = 3, core-settings §3b).
+    antiderivative drops terms at D = 3, docs/deep_linear.md §3b.7).
 
-    Source: Saxe, McClelland & Ganguli (2013), arXiv:1312.6120; core-settings §3b.
+    Source: Saxe, McClelland & Ganguli (2013), arXiv:1312.6120; docs/deep_linear.md §3b.7.
     """
     import sympy as sp
 
@@ -94,7 +94,7 @@ def saxe_learning_time_expr(depth: int = 2):
     t = tau / (2s) ln(u_final (s - u0) / (u0 (s - u_final))). D != 2: the integral of
     :func:`saxe_mode_expr` at u = u_final.
 
-    Source: Saxe, McClelland & Ganguli (2013), arXiv:1312.6120; core-settings §3b.
+    Source: Saxe, McClelland & Ganguli (2013), arXiv:1312.6120; docs/deep_linear.md §3b.7.
     """
     import sympy as sp
 
@@ -202,7 +202,7 @@ def saxe_mode(s: float, u0: float, t, depth: int = 2, tau: float = 1.0) -> np.nd
     ndarray
         u at each time, shape (len(t),).
 
-    Source: Saxe, McClelland & Ganguli (2013), arXiv:1312.6120; core-settings §3b.
+    Source: Saxe, McClelland & Ganguli (2013), arXiv:1312.6120; docs/deep_linear.md §3b.7.
     """
     s, u0, D, tau = _mode_args(s, u0, depth, tau)
     t = validation.finite_vector("t", np.atleast_1d(t))
@@ -233,7 +233,7 @@ def saxe_learning_time(s: float, u0: float, u_final: float, depth: int = 2,
     D = 2: tau / (2s) ln(u_final (s - u0) / (u0 (s - u_final))) (:func:`saxe_learning_time_expr`);
     D != 2: tau * int_{u0^(1/D)}^{u_final^(1/D)} v^(1-D) / (s - v^D) dv by quadrature.
 
-    Source: Saxe, McClelland & Ganguli (2013), arXiv:1312.6120; core-settings §3b.
+    Source: Saxe, McClelland & Ganguli (2013), arXiv:1312.6120; docs/deep_linear.md §3b.7.
     """
     s, u0, D, tau = _mode_args(s, u0, depth, tau)
     u_final = validation.finite_scalar("u_final", u_final)
@@ -250,7 +250,7 @@ def saxe_plateau_time(s: float, u0: float, depth: int, tau: float = 1.0) -> floa
     """Time for one Saxe mode to grow from u0 to s/2 (requires u0 < s/2).
 
     :func:`saxe_learning_time` with u_final = s/2; for small u0 and D >= 3 it approaches
-    tau u0^(-(1-2/D)) / ((D-2) s) (core-settings §3b).
+    tau u0^(-(1-2/D)) / ((D-2) s) (docs/deep_linear.md §3b.7).
     """
     s = validation.positive_scalar("s", s)
     if validation.positive_scalar("u0", u0) >= s / 2:
@@ -277,7 +277,7 @@ def balance_rate_expr():
     ArithmeticError
         If the coefficients cannot all vanish (the gradient terms do not cancel).
 
-    Source: Arora, Cohen & Hazan (2018), arXiv:1802.06509 (beta = 0); core-settings §3b.
+    Source: Arora, Cohen & Hazan (2018), arXiv:1802.06509 (beta = 0); docs/deep_linear.md §3b.2.
     """
     import sympy as sp
 
@@ -305,7 +305,7 @@ def balance_matrices(weights) -> list[np.ndarray]:
     """[D_1, ..., D_{L-1}] with D_l = W_{l+1}^T W_{l+1} - W_l W_l^T for weights [W_1, ..., W_L].
 
     W_l has shape n_l x n_{l-1}; D_l is n_l x n_l. Constant under gradient flow, decaying as
-    exp(k t) with k = :func:`balance_rate_expr` otherwise (core-settings §3b).
+    exp(k t) with k = :func:`balance_rate_expr` otherwise (docs/deep_linear.md §3b.2).
     """
     if len(weights) == 0:
         raise ValueError("weights must hold at least one matrix")
@@ -347,7 +347,7 @@ def null_space_projector(X) -> np.ndarray:
 
     X_c^+ is numpy's pseudo-inverse, with singular values below max(N_i, P) eps s_max
     treated as zero, so the rank is that of ``np.linalg.matrix_rank``. Under gradient
-    descent W_1 P_perp is constant (core-settings §3b).
+    descent W_1 P_perp is constant (docs/deep_linear.md §3b.1).
     """
     X_c = validation.finite_matrix("X", X).T
     return np.eye(X_c.shape[0]) - X_c @ np.linalg.pinv(X_c, _rank_tolerance(X_c))
@@ -355,7 +355,7 @@ def null_space_projector(X) -> np.ndarray:
 
 def min_norm_map(X, Y) -> np.ndarray:
     """Y_c X_c^+ (N_o x N_i): the minimum-Frobenius-norm least-squares map, the Minnorm limit
-    at any depth (core-settings §3b)."""
+    at any depth (docs/deep_linear.md §3b.3)."""
     X, Y = _column_forms(X, Y)
     return Y @ np.linalg.pinv(X, _rank_tolerance(X))
 
@@ -410,7 +410,7 @@ def gd_limit_shallow(W0, X, Y) -> np.ndarray:
     Assembled in the eigenbasis of Sigma_xx from :func:`gd_shallow_mode_expr`: b / sigma on
     the r directions with sigma > 0, the initial value on the null directions.
 
-    Source: core-settings §3b [D].
+    Source: docs/deep_linear.md §3b.4 [D].
     """
     X, Y = _column_forms(X, Y)
     W0 = _initial_map(W0, X, Y)
@@ -433,7 +433,7 @@ def gd_shallow_trajectory(W0, X, Y, t, eta: float = 1.0) -> np.ndarray:
     ndarray
         Shape (len(t), N_o, N_i).
 
-    Source: core-settings §3b [D].
+    Source: docs/deep_linear.md §3b.4 [D].
     """
     X, Y = _column_forms(X, Y)
     W0 = _initial_map(W0, X, Y)
@@ -454,7 +454,7 @@ def gd_shallow_trajectory(W0, X, Y, t, eta: float = 1.0) -> np.ndarray:
 
 def generalization_error(M, W_bar, noise_var: float = 0.0) -> float:
     """E_g(M) = E ||(M - W_bar) x + e||^2 = ||M - W_bar||_F^2 + N_o noise_var for
-    x ~ N(0, I) and label noise e ~ N(0, noise_var I) (core-settings §3b)."""
+    x ~ N(0, I) and label noise e ~ N(0, noise_var I) (docs/deep_linear.md §3a.3)."""
     M = validation.finite_matrix("M", M)
     W_bar = validation.finite_matrix("W_bar", W_bar)
     if W_bar.shape != M.shape:
@@ -473,7 +473,7 @@ def expected_excess_error_gd_expr():
     rows and tr(P_perp) = n_in - P columns. This is the expected excess of shallow GD's test
     error over the min-norm map's (the cross term with W_bar P_perp has mean zero).
 
-    Source: core-settings §3b [D] (there with entry variance sigma0^2, here sigma0^2 / n_in).
+    Source: docs/deep_linear.md §3b.5 [D] (entry variance sigma0^2 / n_in, as gaussian_init).
     """
     import sympy as sp
     import sympy.stats
@@ -530,7 +530,7 @@ def expected_min_norm_error_expr():
     inverse has mean I / (n_in - P - 1) (inverse-Wishart mean; finite for P < n_in - 1):
     (1 - P/n_in) ||W_bar||^2 + noise_var n_out P / (n_in - P - 1).
 
-    Source: core-settings §3b.
+    Source: docs/deep_linear.md §3b.6.
     """
     import sympy as sp
 
@@ -570,7 +570,7 @@ def expected_min_norm_error(W_bar_norm_sq: float, n_in: int, n_out: int, n_sampl
     noise_var : float
         Variance of the iid label noise.
 
-    Source: core-settings §3b.
+    Source: docs/deep_linear.md §3b.6.
     """
     W_bar_norm_sq = validation.nonnegative_scalar("W_bar_norm_sq", W_bar_norm_sq)
     n_in, n_out, P = _sizes(n_in, n_out, n_samples)

@@ -1,11 +1,11 @@
-"""Closed forms for diagonal linear networks x = u^L - v^L (core-settings §4).
+"""Closed forms for diagonal linear networks x = u^L - v^L (docs/diagonal_linear.md).
 
 Setting: u = v = alpha 1 at t = 0 (so x(0) = 0), loss 1/2 ||A x - y||^2 with A of shape
 M x N, M < N, gradient flow u' = -L u^(L-1) g, v' = L v^(L-1) g with g = A^T (A x - y).
 Each formula is derived with sympy the first time it is needed, cached, and exposed as a
 sympy expression (``*_expr``) and as a numeric function:
 
-- Woodworth et al. (2020), arXiv:1906.05827 (core-settings §4A): the potential
+- Woodworth et al. (2020), arXiv:1906.05827 (docs/diagonal_linear.md §4b): the potential
   q(z) = integral_0^z arcsinh(s/2) ds (``integrate``), its small-z series (the l2 limit)
   and its large-|z| asymptote (the l1 limit, by successive limits at infinity); the
   depth-D potential q_D = integral of h_D^{-1}; the convex dual of argmin Q_alpha
@@ -13,7 +13,7 @@ sympy expression (``*_expr``) and as a numeric function:
   conjugate), solved numerically by damped Newton in a log-safe form.
 - Conserved quantities of gradient flow (u v for L = 2, u^(2-L) + v^(2-L) for any L) and
   of per-coordinate weight normalization (Chou, Rauhut & Ward, arXiv:2305.05448;
-  core-settings §4B): r^2/2 + kappa F_L(theta), with d/dt = 0 checked symbolically.
+  docs/diagonal_linear.md §4c.1): r^2/2 + kappa F_L(theta), with d/dt = 0 checked symbolically.
 - The weight-normalization implicit-bias potential for L = 2: Phi'(z) = -h(X^{-1}(z)).
 
 Numerical evaluations that must not overflow or cancel (q at |z| up to 1e300, the dual at
@@ -67,7 +67,7 @@ def _depth_at_least_two(depth: int) -> int:
 def q_expr():
     """q(z) = integral_0^z arcsinh(s/2) ds = 2 - sqrt(4 + z^2) + z asinh(z/2) (``integrate``).
 
-    Source: Woodworth et al. (2020), arXiv:1906.05827, Theorem 1; core-settings §4A.
+    Source: Woodworth et al. (2020), arXiv:1906.05827, Theorem 1; docs/diagonal_linear.md §4b.1.
     """
     import sympy as sp
 
@@ -120,7 +120,7 @@ def q_series_expr(order: int = 6):
     """Taylor series of q at 0 up to (excluding) z^order: z^2/4 - z^4/192 + z^6/2560 - ...
 
     The leading term z^2/4 gives Q_alpha(z) ~ ||z||^2 / (4 alpha^2): the l2 limit
-    alpha -> infinity (core-settings §4A).
+    alpha -> infinity (docs/diagonal_linear.md §4b.1).
     """
     import sympy as sp
 
@@ -155,7 +155,7 @@ def q_asymptotic_expr():
 def h_expr(depth: int):
     """h_D(w) = (1 - w)^(-D/(D-2)) - (1 + w)^(-D/(D-2)) for D >= 3 and 2 sinh(w) for D = 2.
 
-    x = alpha^D h_D(w) with w in range(A^T) along gradient flow (core-settings §4A; the
+    x = alpha^D h_D(w) with w in range(A^T) along gradient flow (docs/diagonal_linear.md §4b.2; the
     invariant u^(2-D) + v^(2-D) = 2 alpha^(2-D) of :func:`invariant_expr` gives it). q_D is
     defined by q_D' = h_D^{-1}, q_D(0) = 0; for D = 2, h_2^{-1}(z) = asinh(z/2) = q'(z).
     """
@@ -281,7 +281,7 @@ def Q(z, alpha: float, depth: int = 2) -> float:
     """Q^D_alpha(z) = alpha^D sum_i q_D(z_i / alpha^D); for D = 2, alpha^2 sum q(z_i / alpha^2).
 
     The implicit-bias potential of gradient flow from u = v = alpha 1 (Woodworth et al. 2020,
-    arXiv:1906.05827; core-settings §4A).
+    arXiv:1906.05827; docs/diagonal_linear.md §4b.1, §4b.2).
     """
     z = validation.finite_vector("z", z)
     a = validation.positive_scalar("alpha", alpha)
@@ -335,7 +335,7 @@ def implicit_bias_limit(A, y, alpha: float, depth: int = 2) -> np.ndarray:
     only to ~1e-16 absolute: small alpha (alpha^(D-2) near machine precision) fails.
 
     Stops when ||A x - y|| <= 1e-12 ||y||; raises ArithmeticError if that is not reached.
-    Source: Woodworth et al. (2020), arXiv:1906.05827; core-settings §4A.
+    Source: Woodworth et al. (2020), arXiv:1906.05827; docs/diagonal_linear.md §4b.1, §4b.2.
     """
     A, y = _check_problem(A, y)
     a = validation.positive_scalar("alpha", alpha)
@@ -378,7 +378,7 @@ def implicit_bias_limit(A, y, alpha: float, depth: int = 2) -> np.ndarray:
 def l1_min(A, y) -> np.ndarray:
     """argmin ||z||_1 subject to A z = y, by linprog (HiGHS) on z = z+ - z-, z+- >= 0.
 
-    The alpha -> 0 limit of :func:`implicit_bias_limit` (core-settings §4A).
+    The alpha -> 0 limit of :func:`implicit_bias_limit` (docs/diagonal_linear.md §4b.1).
     """
     from scipy.optimize import linprog
 
@@ -406,7 +406,7 @@ def invariant_expr(depth: int | None = 2) -> dict:
 
     L = 2: u v; L >= 3 (or ``depth=None`` for symbolic L): u^(2-L) + v^(2-L). Returns
     ``invariant`` and ``derivative`` (its d/dt along the field, simplified; 0, else
-    ArithmeticError). Source: Woodworth et al. (2020); core-settings §4A.
+    ArithmeticError). Source: Woodworth et al. (2020); docs/diagonal_linear.md §4b.1, §4b.2.
     """
     import sympy as sp
 
@@ -443,7 +443,7 @@ def wn_invariant_expr(depth: int = 2) -> dict:
     F_2 = ln(sin 2 theta) / 2, i.e. r^2 + kappa ln sin(2 theta) = const.
     Returns ``invariant``, ``F`` (a closed form for L = 2, an unevaluated Integral otherwise),
     ``ratio`` c_L / s_L, ``field`` (r', theta') and ``derivative``.
-    Source: Chou, Rauhut & Ward, arXiv:2305.05448; core-settings §4B.
+    Source: Chou, Rauhut & Ward, arXiv:2305.05448; docs/diagonal_linear.md §4c.1.
     """
     import sympy as sp
 
@@ -505,14 +505,14 @@ def wn_invariant(r, theta, kappa: float, depth: int = 2) -> np.ndarray:
 
 @lru_cache(maxsize=None)
 def wn_potential_expr() -> dict:
-    """The WN implicit-bias potential for L = 2 (core-settings §4B), psi = 2 theta.
+    """The WN implicit-bias potential for L = 2 (docs/diagonal_linear.md §4c.2), psi = 2 theta.
 
     X(psi) = (r0^2 - kappa ln sin psi) cos psi is x_i along the flow and
     h'(psi) = 1 / ((r0^2 - kappa ln sin psi) sin psi) with h(pi/2) = 0; Phi'(z) = -h(X^{-1}(z)).
     Returns ``X``, ``h_integrand``, ``dX`` (``diff``) and ``curvature``: dz/dmu for
     mu = Phi'(z), i.e. -X'(psi) / h'(psi), factored. X' < 0 and h' > 0 on (0, pi), so Phi' is
     increasing and odd (X(pi - psi) = -X(psi), h(pi - psi) = -h(psi)).
-    Source: Chou, Rauhut & Ward, arXiv:2305.05448 (derived in core-settings §4B).
+    Source: Chou, Rauhut & Ward, arXiv:2305.05448 (derived in docs/diagonal_linear.md §4c.2).
     """
     import sympy as sp
 
@@ -701,7 +701,7 @@ def l1_dual_slack(A, y) -> float:
     alpha^(2 c_j) on an off-support coordinate of slack c_j, and the entropic term selects
     the dual whose smallest slack is largest (as the max-margin direction in Soudry et al.),
     so the l1 gap ||x_alpha||_1 - ||x_l1||_1 decays like alpha^(2 s*): a power of alpha,
-    derived here by hand (a heuristic of this derivation, checked by the claim
+    derived here by hand (docs/diagonal_linear.md §4b.4; a heuristic, checked by the claim
     diagonal_linear.limit.l1_logarithmic, not a theorem of the sources).
     """
     from scipy.optimize import linprog

@@ -1,4 +1,4 @@
-"""Closed forms for the linear chain y_hat = p x, p = w_1 ... w_L (core-settings §2).
+"""Closed forms for the linear chain y_hat = p x, p = w_1 ... w_L (docs/linear_chain.md).
 
 Every formula here is derived with sympy from the model's vector field (see
 ``theory.linear_chain``) the first time it is needed, cached, and exposed twice:
@@ -213,7 +213,7 @@ def imbalances(w0, t, algorithm: Algorithm = "gd", eta: float = 1.0,
 
 @lru_cache(maxsize=None)
 def gd_discrete_imbalance_increment_expr():
-    """Change of w_i^2 - w_j^2 in one gradient-descent step of size ``lr`` (core-settings §2b).
+    """Change of w_i^2 - w_j^2 in one gradient-descent step of size ``lr`` (docs/linear_chain.md §2b.1).
 
     Expanding (w_i + lr sigma r g_i)^2 - (w_j + lr sigma r g_j)^2 with w_i g_i = w_j g_j = p
     leaves lr^2 sigma^2 r^2 (g_i^2 - g_j^2): discrete GD does not conserve the imbalances.
@@ -282,7 +282,7 @@ def _gd_limit_two():
 
 
 def gd_limit(w0, p_star: float, sigma: float = 1.0) -> np.ndarray:
-    """The limit of gradient flow from ``w0`` (core-settings §2b; C2.1).
+    """The limit of gradient flow from ``w0`` (docs/linear_chain.md §2b.2, §C2.1).
 
     The imbalances C_i = w_i^2 - w_1^2 are conserved (:func:`imbalance_rate_expr`), so the
     limit is w_i^2 = s + C_i with prod_i w_i^2 = p*^2: exact (``solve``) for L = 2, the
@@ -332,7 +332,7 @@ def gd_limit(w0, p_star: float, sigma: float = 1.0) -> np.ndarray:
 
 @lru_cache(maxsize=None)
 def l2_balanced_equation_expr() -> dict:
-    """The balanced L2 fixed points p = v^L (core-settings §2b).
+    """The balanced L2 fixed points p = v^L (docs/linear_chain.md §2b.4).
 
     Returns ``equation`` (sigma (p* - p) p^(1 - 2/L) - beta, zero at a nonzero balanced
     fixed point, from the vector field on w_i = v), ``p_peak`` (where its left side peaks,
@@ -501,7 +501,7 @@ def l2_beta_for_distance(p_star: float, eps: float, depth: int, sigma: float = 1
 
 @lru_cache(maxsize=None)
 def minnorm_linearization_expr() -> dict:
-    """Minnorm(c) fixed point and linearization, any depth L (core-settings §2b).
+    """Minnorm(c) fixed point and linearization, any depth L (docs/linear_chain.md §2b.5).
 
     The symmetric subspace w_i = v is invariant; on (v, lambda) the field is
     dv/dt = -eta_w [v - (lambda + c sigma (p* - v^L)) v^(L-1)], dlambda/dt = eta_lambda sigma (p* - v^L).

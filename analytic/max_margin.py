@@ -1,4 +1,4 @@
-"""Closed forms for the shallow max-margin setting (core-settings §1).
+"""Closed forms for the shallow max-margin setting (docs/max_margin.md).
 
 - The hard-margin SVM without bias, w_hat = argmin 1/2 |w|^2 s.t. Z w >= 1: the support
   set S is found numerically (an LP for feasibility, SLSQP for a start, then an exact
@@ -115,7 +115,7 @@ def _exact_on_support(Z: np.ndarray, support: np.ndarray) -> tuple[np.ndarray, n
     A, b = sp.linear_eq_to_matrix(list(equations), list(forms["alpha"]))
     if A.rank() < support.size:
         raise ArithmeticError("degenerate support set: K_SS is singular, so the multipliers "
-                              "are not unique (core-settings C1.4)")
+                              "are not unique (docs/max_margin.md §1b.1)")
     alpha = A.LUsolve(b)
     w = forms["w"].subs(values).subs(dict(zip(forms["alpha"], alpha)))
     return (np.array([float(a) for a in alpha]), np.array([float(v) for v in w]))
@@ -181,13 +181,13 @@ def _max_margin_cached(z_bytes: bytes, shape: tuple[int, int], tol: float) -> Ma
 
 
 def reference_steps(X, y, lr_w: float = 0.2, lambda_fraction: float = 0.5) -> dict:
-    """The step sizes used across the package for this setting (core-settings §1c).
+    """The step sizes used across the package for this setting (docs/max_margin.md §1a.2, §1b.5).
 
     ``gd``: 1/lambda_max(K), inside the logistic bound 2/(beta sigma_max(Z)^2), beta = 1/4,
     and the exponential loss's bound 2/lambda_max(K) at w = 0; ``lr_w`` as given;
     ``lr_lambda``: lambda_fraction / lambda_max(K), so that b kappa_max(K_AA) < 1 for every
     active set A the transient visits; ``lr_lambda_local``: lambda_fraction / kappa_max(K_SS),
-    stable near the solution only (core-settings §1c uses it; it can cycle between
+    stable near the solution only (docs/max_margin.md §1b.5; it can cycle between
     active sets: claim max_margin.minnorm.transient_instability).
     """
     lr_w = validation.positive_scalar("lr_w", lr_w)
@@ -284,7 +284,7 @@ def soudry_remainder_exponents(X, y) -> dict:
     With s = ln t and eta e^(-z_mu . w_tilde) = alpha_hat_mu on S (:func:`soudry_offset`),
     the flow on the exponential loss reads drho/ds = sum_S alpha_hat_mu (e^(-z_mu . rho) - 1)
     z_mu + sum_(mu not in S) e^(-z_mu . w_tilde - z_mu . rho) e^(-(m_mu - 1) s) z_mu, with
-    m_mu = z_mu . w_hat the normalized margins (derived by hand from Soudry et al. 2018, §3).
+    m_mu = z_mu . w_hat the normalized margins (docs/max_margin.md §1b.3, after Soudry et al. 2018).
     Linearized in rho, the support term is -M rho with M = Z_S^T diag(alpha_hat_S) Z_S, and
     each non-support term forces rho like t^-(m_mu - 1). So rho decays like t^-gamma,
     gamma = min(``support``.min(), ``non_support``.min()); the logistic loss adds terms

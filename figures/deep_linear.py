@@ -1,7 +1,7 @@
 """Figures for the deep linear network M = W_D ... W_1 in teacher-student regression
-(core-settings §3).
+(docs/deep_linear.md).
 
-Instances (core-settings §3c, the named ones; the claims of :mod:`verify.deep_linear` draw
+Instances (docs/deep_linear.md §3a.3, the named ones; the claims of :mod:`verify.deep_linear` draw
 others at the same sizes):
 
 - Saxe modes: whitened inputs X (N_i = 6, P = 12, X X^T / P = I, seed 2) and targets

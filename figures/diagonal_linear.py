@@ -1,12 +1,13 @@
 """Figures for diagonal linear networks x = u*u - v*v on underdetermined regression
-(core-settings §4): loss 1/2 ||A x - y||^2, start u = v = alpha 1 (x = 0).
+(docs/diagonal_linear.md §4a): loss 1/2 ||A x - y||^2, start u = v = alpha 1 (x = 0).
 
 Instances:
 
 - Default: the "implicit_bias" instance of :data:`theory.diagonal_linear.INSTANCES`
   (N = 30, M = 12, 3-sparse x*), on which l1 minimization does not recover x*.
-- Recovery: the "recovery" instance (N = 40, M = 20, the §4B size), where l1 recovers x*
-  exactly; used for the weight-normalization robustness figure, whose point is recovery.
+- Recovery: the "recovery" instance (N = 40, M = 20, docs/diagonal_linear.md §4a.3), where
+  l1 recovers x* exactly; used for the weight-normalization robustness figure, whose point
+  is recovery.
 - 2-D paths: one data point, A = [[1, 2]], y = [1].
 
 Trajectories come from the adaptive Dormand-Prince solvers of :mod:`theory.diagonal_linear`
@@ -96,7 +97,7 @@ def _kappa_colors() -> dict[float, tuple]:
 
 @styled
 def kernel_to_rich(out_dir: Path, fmt: str) -> Path:
-    """The kernel-to-rich transition of x_alpha = argmin_{Az=y} Q_alpha(z) (core-settings §4A).
+    """The kernel-to-rich transition of x_alpha = argmin_{Az=y} Q_alpha (docs/diagonal_linear.md §4b.1).
 
     Panels: ||x_alpha - x*||, ||x_alpha||_1 and ||x_alpha||_2 against log10 alpha (lines:
     the analytic limit). Markers: gradient-flow endpoints, which lie on the lines (C4.1; the

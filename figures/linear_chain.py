@@ -1,6 +1,6 @@
-"""Figures for the linear chain y_hat = p x, p = w_1 ... w_L (core-settings §2).
+"""Figures for the linear chain y_hat = p x, p = w_1 ... w_L (docs/linear_chain.md; claims C2.x).
 
-Instance (core-settings §2c): sigma = 1, p* = 2, eta = eta_w = eta_lambda = 1 (the
+Instance: sigma = 1, p* = 2, eta = eta_w = eta_lambda = 1 (the
 solvers' default rates), w0 = (1.5, 0.3) at L = 2 and (1.5, 0.3, 0.9) at L = 3.
 Trajectories come from the solvers of :mod:`theory.linear_chain` (rk4); limits, floors
 and rates from the closed forms of :mod:`analytic.linear_chain`.

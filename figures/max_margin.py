@@ -1,6 +1,6 @@
-"""Figures for the shallow max-margin setting: a linear classifier without bias (core-settings §1).
+"""Figures for the shallow max-margin setting: a linear classifier without bias (docs/max_margin.md).
 
-Instance (core-settings §1c; the claims of :mod:`verify.max_margin` draw others): "standard" of
+Instance (docs/max_margin.md §1a.3; the claims of :mod:`verify.max_margin` draw others): "standard" of
 :data:`theory.max_margin.INSTANCES`; gradient descent with step 1/lambda_max(K), K = Z Z^T; Minnorm with lr_w = 0.2,
 lr_lambda = 0.5/kappa_max(K_SS); every run from w = 0 (and lambda = 0). The 2-D picture
 uses "planar". Trajectories come from the solvers of
@@ -83,7 +83,7 @@ def _instance(name: str) -> Instance:
 
 
 def _main() -> Instance:
-    """The instance of core-settings §1c."""
+    """The named instance "standard" (docs/max_margin.md §1a.3)."""
     return _instance("standard")
 
 

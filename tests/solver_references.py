@@ -1,7 +1,7 @@
 """Independent references for every solver: the registry, the recorder and the generic checks.
 
 The test modules ``tests/test_<setting>_references.py`` hold, per setting, a vector field
-written from the mathematics (core-settings and the module docstrings: the loss or the
+written from the mathematics (docs/ and the module docstrings: the loss or the
 Lagrangian written out, differentiated by the complex step, which is exact to rounding
 for real-analytic functions and shares no code with the package's kernels or twins) and
 the cases on which each solver is run. Every check is a test decorated with

@@ -1,6 +1,6 @@
 """Every deep-linear solver against an independent reference (issue 11, item 1).
 
-The reference field is written from core-settings §3a with the data in column form
+The reference field is written from docs/deep_linear.md §3a with the data in column form
 X_c = X^T, Y_c = Y^T: the loss ||Y_c - M X_c||_F^2 / (2P) (plus beta/2 sum ||W_l||^2 for
 L2), or the augmented Lagrangian 1/2 sum ||W_l||^2 + <Lambda, R>/P + c ||R||^2/(2P) with
 multiplier ascent dLambda/dt = eta_lambda dL_c/dLambda = eta_lambda R/P (Minnorm),
@@ -45,7 +45,7 @@ def case(solver: str, label: str, weights0=None, **kwargs) -> Case:
 
 
 def reference_field(case: Case):
-    """(y0, F) of the case from core-settings §3a (module docstring)."""
+    """(y0, F) of the case from docs/deep_linear.md §3a (module docstring)."""
     X_data, Y_data, weights0 = case.args
     X_c, Y_c = X_data.T, Y_data.T
     n_samples = X_c.shape[1]

@@ -174,7 +174,7 @@ def test_l2_limit():
     x_l2 = exact.l2_min(A, y)
     gaps = [np.linalg.norm(exact.implicit_bias_limit(A, y, a) - x_l2) for a in (3.0, 10.0, 30.0)]
     assert gaps[0] > gaps[1] > gaps[2]
-    # alpha^4 ||x_alpha - x_l2|| tends to a constant (core-settings C4.2)
+    # alpha^4 ||x_alpha - x_l2|| tends to a constant (docs/diagonal_linear.md §4b.3)
     scaled = [g * a ** 4 for g, a in zip(gaps, (3.0, 10.0, 30.0))]
     assert scaled[2] == pytest.approx(scaled[1], rel=0.05)
 

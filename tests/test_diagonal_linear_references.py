@@ -1,6 +1,6 @@
 """Every diagonal-linear solver against an independent reference (issue 11, item 1).
 
-The reference field is written from core-settings §4 and the module docstring of
+The reference field is written from docs/diagonal_linear.md §4a and the module docstring of
 theory.diagonal_linear: the loss 1/2 ||A x - y||^2 with x = u^L - v^L, expressed in each
 parametrization's own coordinates and differentiated by the complex step:
 

@@ -84,7 +84,7 @@ def test_adaptive_error_follows_the_tolerance():
 
 def test_polar_weight_normalization_equals_gradient_flow_at_the_start():
     """With eta_theta = eta / r0^2 and eta_r = eta the WN field maps to the GF field at t = 0
-    (core-settings §4B), so the two x(t) agree to O(t^2)."""
+    (docs/diagonal_linear.md §4c.3), so the two x(t) agree to O(t^2)."""
     A, y, _ = sim.sparse_instance(10, 4, 2, seed=1)
     alpha = 0.3
     gf = sim.gradient_flow(A, y, alpha=alpha, times=[1e-3]).x[-1]

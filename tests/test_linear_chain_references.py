@@ -1,6 +1,6 @@
 """Every linear-chain solver against an independent reference (issue 11, item 1).
 
-The reference field is written from core-settings §2a: the loss sigma/2 (p* - p)^2 (plus
+The reference field is written from docs/linear_chain.md §2a: the loss sigma/2 (p* - p)^2 (plus
 beta/2 |w|^2 for L2) or the augmented Lagrangian 1/2 |w|^2 + lambda r + c sigma/2 r^2
 (Minnorm, with multiplier ascent dlambda/dt = eta_lambda sigma dL_c/dlambda), differentiated
 by the complex step; the state is (w_1, ..., w_L, lambda) for every algorithm (lambda = 0
@@ -36,7 +36,7 @@ def case(solver: str, label: str, w0=W0_3, **kwargs) -> Case:
 
 
 def reference_field(case: Case):
-    """(y0, F) of the case from core-settings §2a (module docstring)."""
+    """(y0, F) of the case from docs/linear_chain.md §2a (module docstring)."""
     p_star, w0 = case.args
     kw = case.kwargs
     sigma = kw.get("sigma", 1.0)

@@ -1,11 +1,11 @@
 """Every max-margin solver against an independent reference (issue 11, item 1).
 
-The reference field is written from core-settings §1a with z_mu = y_mu x_mu: gradient
+The reference field is written from docs/max_margin.md §1a.2 with z_mu = y_mu x_mu: gradient
 descent/flow on sum_mu l(z_mu . w), l(u) = log(1 + e^-u) or e^-u, differentiated by the
 complex step; Minnorm on the Lagrangian 1/2 |w|^2 + sum_mu lambda_mu (1 - z_mu . w) with
 dw/dt = -eta_w dL/dw and dlambda/dt = eta_lambda dL/dlambda, held at 0 where lambda_mu = 0
-and 1 - m_mu < 0 (§0), and lambda <- max(lambda, 0) after a step. The discrete Minnorm
-reference is the documented Jacobi update w <- w - lr_w (w - Z^T lambda),
+and 1 - m_mu < 0 (docs/minnorm.md §0b), and lambda <- max(lambda, 0) after a step. The
+discrete Minnorm reference is the documented Jacobi update w <- w - lr_w (w - Z^T lambda),
 lambda <- max(0, lambda + lr_lambda (1 - Z w)), both from the old (w, lambda).
 
 Flows are compared with solve_ivp (DOP853, rtol 1e-12) where they are smooth: the
@@ -50,7 +50,8 @@ def loss_value(w, kind: str):
 
 
 def reference_field(case: Case):
-    """(y0, F, project) of the case from core-settings §0, §1a (module docstring)."""
+    """(y0, F, project) of the case from docs/minnorm.md §0b and docs/max_margin.md §1a.2
+    (module docstring)."""
     kw = case.kwargs
     w0 = np.zeros(D) if kw.get("w0") is None else np.asarray(kw["w0"], float)
     if case.solver.startswith("minnorm"):

@@ -5,7 +5,7 @@ independent computations.
 - ``theory.measure.time_to_accuracy`` / ``first_crossing_time`` on signals whose crossing
   time is known in closed form;
 - ``theory.linear_chain.l2_best_time_to_accuracy`` against solve_ivp of the L2 flow
-  written from core-settings §2a, against a lower bound from the imbalance decay, and on
+  written from docs/linear_chain.md §2a.2, against a lower bound from the imbalance decay, and on
   a target no run can reach. Measuring the distance to -target instead of target makes
   every run miss eps: the helper then returns inf and the first test fails.
 """
@@ -51,7 +51,7 @@ def test_first_crossing_time_of_a_linear_ramp_and_not_reached():
 
 def l2_flow_distance(beta: float, target: np.ndarray, times: np.ndarray) -> np.ndarray:
     """||w(t) - target|| along L2 flow from W0, dw_i/dt = (p* - p) p / w_i - beta w_i
-    (core-settings §2a, eta = sigma = 1, L = 2: p / w_1 = w_2), by solve_ivp (DOP853,
+    (docs/linear_chain.md §2a.2, eta = sigma = 1, L = 2: p / w_1 = w_2), by solve_ivp (DOP853,
     rtol 1e-12)."""
     def field(t, w):
         r = P_STAR - w[0] * w[1]

@@ -1,8 +1,8 @@
-"""Deep linear network f(x) = W_D ... W_1 x = M x in teacher-student regression (core-settings §3).
+"""Deep linear network f(x) = W_D ... W_1 x = M x in teacher-student regression (docs/deep_linear.md).
 
 Data X (P x N_i) and targets Y (P x N_o) hold the samples as rows, as everywhere in the
 package. The formulas below use their transposes, the column forms X_c = X^T and
-Y_c = Y^T of core-settings §3 and Saxe et al. (samples as columns), which the kernel also
+Y_c = Y^T of docs/deep_linear.md §3a.1 and Saxe et al. (samples as columns), which the kernel also
 works with: loss (1/2P) ||Y_c - M X_c||_F^2, residual R = Y_c - M X_c (N_o x P). With
 W_{>l} = W_D ... W_{l+1} and W_{<l} = W_{l-1} ... W_1 every algorithm is one vector field on
 (W_1, ..., W_D, Lambda):
@@ -18,8 +18,8 @@ L2-regularized         eta     0            beta  1
 Minnorm(c)             eta_w   eta_lambda   1     c
 =====================  ======  ===========  ====  =====
 
-(Minnorm: the primal-dual flow of 1/2 sum ||W_l||^2 + <Lambda, R>/P + c ||R||^2/(2P), core-
-settings §0; the multiplier matrix integrates the residual.) The kernel evaluates the field
+(Minnorm: the primal-dual flow of 1/2 sum ||W_l||^2 + <Lambda, R>/P + c ||R||^2/(2P), see
+docs/minnorm.md §0b; the multiplier matrix integrates the residual.) The kernel evaluates the field
 by backpropagation (:func:`field`), on the samples or, where that takes fewer products
 and there are no multipliers (P large against N_i), on their second moments S_xx and
 S_yx, with products (:func:`theory.linalg.matmul`: BLAS, or loops when tiny) into
@@ -175,7 +175,7 @@ def saxe_init(X, Y, widths, u0: float, seed: int) -> list[np.ndarray]:
 def teacher_student(n_in: int, n_out: int, n_samples: int, noise: float = 0.0,
                     seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(X, Y, W_bar): W_bar ~ N(0, 1/n_in) of n_out x n_in, X ~ N(0, 1) of n_samples x n_in,
-    Y = X W_bar^T + noise E with E ~ N(0, 1) (core-settings §3c). Same seed, same data."""
+    Y = X W_bar^T + noise E with E ~ N(0, 1) (docs/deep_linear.md §3a.3). Same seed, same data."""
     rng = np.random.default_rng(validation.count("seed", seed, minimum=0))
     n_in, n_out = validation.count("n_in", n_in), validation.count("n_out", n_out)
     n_samples = validation.count("n_samples", n_samples)
@@ -187,14 +187,14 @@ def teacher_student(n_in: int, n_out: int, n_samples: int, noise: float = 0.0,
 
 
 TEACHER: dict[str, int] = {"n_in": 20, "n_out": 5, "hidden": 20, "n_samples": 10, "seed": 0}
-"""The named teacher-student instance of core-settings §3c (P < N_i: a null space), with
+"""The named teacher-student instance of docs/deep_linear.md §3a.3 (P < N_i: a null space), with
 the hidden width of its networks; verify, figures and the tests read it here."""
 
 MINNORM_SCHEDULES: dict[int, dict[str, float]] = {
     2: {"c": 2.0, "lr": 0.05, "steps": 60_000},
     3: {"c": 10.0, "lr": 0.005, "steps": 300_000},
 }
-"""Discrete Minnorm on :data:`TEACHER` by depth (core-settings §3c): damping c, the common
+"""Discrete Minnorm on :data:`TEACHER` by depth (docs/deep_linear.md §3a.3): damping c, the common
 learning rate lr_w = lr_lambda, and the steps that reach the fixed point."""
 
 
@@ -430,7 +430,7 @@ def gradient_descent(X, Y, weights0, *, lr: float, steps, **options) -> DeepTraj
 
 
 def gradient_flow(X, Y, weights0, *, times, eta: float = 1.0, **options) -> DeepTrajectory:
-    """Gradient flow dW_l/dt = eta W_{>l}^T R X_c^T W_{<l}^T / P (core-settings §3a).
+    """Gradient flow dW_l/dt = eta W_{>l}^T R X_c^T W_{<l}^T / P (docs/deep_linear.md §3a.2).
 
     ``**options``: the integration options of :func:`theory.solve.flow` (``method``, ``dt``,
     ``rtol``, ``atol``, ``first_step``, ``stop_tol``, ``max_steps``, ``backend``); the same

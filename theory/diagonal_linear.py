@@ -1,10 +1,10 @@
 """Diagonal linear networks x = u^L - v^L (elementwise) on underdetermined regression
-(core-settings §4): A is M x N with M < N, loss 1/2 ||A x - y||^2, g = A^T (A x - y).
+(docs/diagonal_linear.md §4a): A is M x N with M < N, loss 1/2 ||A x - y||^2, g = A^T (A x - y).
 
 Three parametrizations, one vector field each (``depth`` = L):
 
 - plain gradient flow on (u, v):  du/dt = -eta L u^(L-1) g,  dv/dt = eta L v^(L-1) g;
-- per-coordinate weight normalization (polar, core-settings §4B, reconstructed [R]):
+- per-coordinate weight normalization (polar, docs/diagonal_linear.md §4a.2, reconstructed [R]):
   u = r cos(theta), v = r sin(theta), x = r^L c_L(theta),
   dr/dt = -eta_radius L r^(L-1) c_L g,  dtheta/dt = eta_direction L r^L s_L g,
   c_L = cos^L - sin^L, s_L = cos^(L-1) sin + sin^(L-1) cos;
@@ -376,8 +376,8 @@ INSTANCES: dict[str, tuple[int, int, int, int]] = {
     "recovery": (40, 20, 3, 5),
 }
 """Named instances, (N, M, sparsity, seed) of :func:`sparse_instance`: ``implicit_bias``
-for the limit of gradient flow (Woodworth et al.), ``recovery`` (the core-settings §4B
-size, where l1 minimization recovers x*) for weight normalization. verify, figures and
+for the limit of gradient flow (Woodworth et al.), ``recovery`` (docs/diagonal_linear.md §4a.3:
+the size where l1 minimization recovers x*) for weight normalization. verify, figures and
 the tests read them here."""
 
 
@@ -403,7 +403,7 @@ def gradient_flow_endpoint(A, y, alpha: float, depth: int = 2) -> np.ndarray:
 
 def sparse_instance(n: int, m: int, sparsity: int, seed: int) -> tuple:
     """(A, y, x_star): A ~ N(0, 1/M) of M x N, x_star with ``sparsity`` nonzeros of magnitude
-    in [1, 2] and random signs, y = A x_star (core-settings §4B instance)."""
+    in [1, 2] and random signs, y = A x_star (docs/diagonal_linear.md §4a.3)."""
     n, m, sparsity = validation.count("n", n), validation.count("m", m), validation.count(
         "sparsity", sparsity)
     if not sparsity <= m < n:

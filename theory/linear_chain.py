@@ -1,6 +1,6 @@
 """Linear chain: the scalar deep linear network y_hat = p x, p = w_1 w_2 ... w_L.
 
-Loss (core-settings §2a): L(w) = 1/2 sum_mu (y_mu - p x_mu)^2 = sigma/2 (p* - p)^2 + const,
+Loss (docs/linear_chain.md §2a.1): L(w) = 1/2 sum_mu (y_mu - p x_mu)^2 = sigma/2 (p* - p)^2 + const,
 with sigma = sum x_mu^2 and p* = sum x_mu y_mu / sigma (:func:`problem_from_data`).
 
 Every algorithm is one vector field on the state (w_1, ..., w_L, lambda),
@@ -18,9 +18,10 @@ L2-regularized         eta     0            beta  1      0
 Minnorm(c)             eta_w   eta_lambda   1     c      lambda_0
 =====================  ======  ===========  ====  =====  ========
 
-Minnorm (core-settings §0, §2a) is the primal-dual flow of the augmented Lagrangian
-1/2 sum w_i^2 + lambda (p* - p) + c sigma/2 (p* - p)^2: primal descent, multiplier
-ascent dlambda/dt = eta_lambda sigma r (the multiplier integrates the residual).
+Minnorm (docs/minnorm.md §0b; docs/linear_chain.md §2a.2) is the primal-dual flow of the
+augmented Lagrangian 1/2 sum w_i^2 + lambda (p* - p) + c sigma/2 (p* - p)^2: primal
+descent, multiplier ascent dlambda/dt = eta_lambda sigma r (the multiplier integrates the
+residual).
 
 Discrete algorithms are forward Euler steps with unit step and the learning rates in
 place of the eta's (gradient descent is the Euler method of gradient flow; Minnorm's
@@ -68,7 +69,7 @@ def product(w: np.ndarray) -> float:
 
 
 def loss(w: np.ndarray, p_star: float, sigma: float = 1.0) -> float:
-    """L(w) = sigma/2 (p* - p)^2, the loss up to its constant (core-settings §2a)."""
+    """L(w) = sigma/2 (p* - p)^2, the loss up to its constant (docs/linear_chain.md §2a.1)."""
     p_star = validation.finite_scalar("p_star", p_star)
     sigma = validation.positive_scalar("sigma", sigma)
     return 0.5 * sigma * (p_star - product(w)) ** 2
@@ -190,7 +191,7 @@ def gradient_descent(p_star: float, w0, *, lr: float, steps, sigma: float = 1.0,
 
 def gradient_flow(p_star: float, w0, *, times, eta: float = 1.0, sigma: float = 1.0,
                   **options) -> ChainTrajectory:
-    """Gradient flow dw_i/dt = eta sigma (p* - p) prod_{j != i} w_j (core-settings §2a).
+    """Gradient flow dw_i/dt = eta sigma (p* - p) prod_{j != i} w_j (docs/linear_chain.md §2a.2).
 
     ``times``: sample times (t = 0 is prepended). ``**options``: the integration options of
     :func:`theory.solve.flow` (``method``, ``dt``, ``rtol``, ``atol``, ``first_step``,
@@ -229,7 +230,7 @@ def minnorm_descent(p_star: float, w0, *, c: float, lr_w: float, lr_lambda: floa
     """Discrete Minnorm(c), simultaneous (Jacobi) update from the old (w, lambda):
 
         w_i    <- w_i - lr_w [w_i - (lambda + c sigma r) prod_{j != i} w_j],
-        lambda <- lambda + lr_lambda sigma r,           r = p* - p   (core-settings §0, §2a).
+        lambda <- lambda + lr_lambda sigma r,           r = p* - p   (docs/minnorm.md §0c).
 
     ``c`` >= 0 is the damping (c = 0: plain Lagrangian); ``lambda0`` the initial multiplier.
     """
@@ -244,7 +245,7 @@ def minnorm_flow(p_star: float, w0, *, c: float, times, eta_w: float = 1.0,
                  eta_lambda: float = 1.0, lambda0: float = 0.0, sigma: float = 1.0,
                  **options) -> ChainTrajectory:
     """Minnorm(c) flow dw_i/dt = -eta_w [w_i - (lambda + c sigma r) p / w_i],
-    dlambda/dt = eta_lambda sigma r (core-settings §2a); options as in :func:`gradient_flow`."""
+    dlambda/dt = eta_lambda sigma r (docs/linear_chain.md §2a.2); options as in :func:`gradient_flow`."""
     eta_w = validation.positive_scalar("eta_w", eta_w)
     eta_lambda = validation.positive_scalar("eta_lambda", eta_lambda)
     c = validation.nonnegative_scalar("c", c)

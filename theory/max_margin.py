@@ -1,4 +1,4 @@
-"""Shallow max-margin: a linear classifier without bias on separable data (core-settings §1).
+"""Shallow max-margin: a linear classifier without bias on separable data (docs/max_margin.md).
 
 Data X (P x d), labels y in {-1, +1}; z_mu = y_mu x_mu are the rows of Z, margins m = Z w.
 
@@ -6,7 +6,7 @@ Data X (P x d), labels y in {-1, +1}; z_mu = y_mu x_mu are the rows of Z, margin
   (exponential): dw/dt = eta sum_mu (-l'(m_mu)) z_mu, with -l'(u) = sigmoid(-u) or e^-u,
   both evaluated in overflow-safe forms so that horizons of 1e6 steps and more stay exact,
   with the vectorizable exp of :mod:`theory.elementary` (within 1 ulp of libm's).
-- Minnorm for classification (core-settings §0, §1a): the primal-dual flow of
+- Minnorm for classification (docs/minnorm.md §0b; docs/max_margin.md §1a.2): the primal-dual flow of
   1/2 |w|^2 + sum_mu lambda_mu (1 - m_mu), lambda >= 0:
       dw/dt = -eta_w (w - Z^T lambda),
       dlambda_mu/dt = eta_lambda (1 - m_mu), held at 0 when lambda_mu = 0 and 1 - m_mu < 0.
@@ -65,7 +65,7 @@ def signed_data(X, y) -> np.ndarray:
 
 
 def separable_data(n_samples: int, dim: int, margin: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """A separable data set with a guaranteed margin (core-settings §1 instance).
+    """A separable data set with a guaranteed margin (docs/max_margin.md §1a.3).
 
     X ~ N(0, I), y = sign(X w*) for a Gaussian w*, then x <- x + margin y w*/|w*|, so
     every y x . w*/|w*| >= margin > 0. Built, not filtered: same seed, same data.
@@ -87,9 +87,10 @@ INSTANCES: dict[str, tuple[int, int, float, int]] = {
     "cycling": (7, 2, 1.0, 1),
     "planar": (40, 2, 0.3, 4),
 }
-"""Named instances, (P, d, margin, seed) of :func:`separable_data`: ``standard`` (core-
-settings §1c), ``cycling`` (where Minnorm at the local step size cycles between active
-sets), ``planar`` (2-D pictures). verify, figures and the tests read them here."""
+"""Named instances, (P, d, margin, seed) of :func:`separable_data` (docs/max_margin.md §1a.3):
+``standard`` (the figures' instance), ``cycling`` (where Minnorm at the local step size
+cycles between active sets), ``planar`` (2-D pictures). verify, figures and the tests read
+them here."""
 
 
 def named_instance(name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -286,7 +287,7 @@ def gradient_descent(X, y, *, lr: float, steps, loss: str = "logistic", w0=None,
 
 def gradient_flow(X, y, *, times, eta: float = 1.0, loss: str = "logistic", w0=None,
                   **options) -> MarginTrajectory:
-    """Gradient flow dw/dt = eta sum_mu (-l'(y_mu x_mu . w)) y_mu x_mu (core-settings §1a).
+    """Gradient flow dw/dt = eta sum_mu (-l'(y_mu x_mu . w)) y_mu x_mu (docs/max_margin.md §1a.2).
 
     ``**options``: the integration options of :func:`theory.solve.flow` (``method``, ``dt``,
     ``rtol``, ``atol``, ``first_step``, ``stop_tol``, ``max_steps``, ``backend``); adaptive

@@ -1,11 +1,11 @@
-"""Claims about deep linear networks in teacher-student regression (core-settings §3):
+"""Claims about deep linear networks in teacher-student regression (docs/deep_linear.md):
 simulations of ``theory.deep_linear`` against the closed forms of ``analytic.deep_linear``.
 
-Instances are drawn from the claim's generator unless a claim says otherwise (core-settings
-§3c sizes): N_i = 20, N_o = 5, hidden width 20, P = 10, W_bar ~ N(0, 1/N_i), X ~ N(0, 1),
-no label noise (``teacher_student`` with a drawn seed); initialization std
-sigma0/sqrt(fan-in) (``gaussian_init`` with a drawn seed). x ~ N(0, I) at test time, so
-E_g(M) = ||M - W_bar||_F^2.
+Instances are drawn from the claim's generator unless a claim says otherwise (the sizes
+of TEACHER, docs/deep_linear.md §3a.3): N_i = 20, N_o = 5, hidden width 20, P = 10,
+W_bar ~ N(0, 1/N_i), X ~ N(0, 1), no label noise (``teacher_student`` with a drawn seed);
+initialization std sigma0/sqrt(fan-in) (``gaussian_init`` with a drawn seed). x ~ N(0, I)
+at test time, so E_g(M) = ||M - W_bar||_F^2.
 """
 from __future__ import annotations
 
@@ -22,7 +22,8 @@ N_IN, N_OUT, N_SAMPLES = sim.TEACHER["n_in"], sim.TEACHER["n_out"], sim.TEACHER[
 SIGMAS = (0.1, 0.5, 1.0, 1.5)
 SOURCE_SAXE = "Saxe, McClelland, Ganguli 2013 (arXiv:1312.6120), exact solutions"
 SOURCE_MINNORM = ("Minnorm (arXiv:1806.00730) abstract; update rule reconstructed as the "
-                  "primal-dual flow (core-settings §0); limit Y X^+ derived in core-settings §3b")
+                  "primal-dual flow (docs/minnorm.md §0b); limit Y X^+ derived in "
+                  "docs/deep_linear.md §3b.3")
 
 
 TEACHER_REGIME = ("drawn: the teacher-student data (teacher_student(20, 5, P, noise, seed): "
@@ -41,7 +42,7 @@ def _teacher(rng: np.random.Generator, noise: float = 0.0, n_samples: int = N_SA
 def _minnorm_limit(X, Y, depth: int, sigma0: float, seed: int,
                    steps: int | None = None) -> np.ndarray:
     """M after Minnorm with the schedule :data:`theory.deep_linear.MINNORM_SCHEDULES` of
-    ``depth`` (core-settings §3c), for ``steps`` steps if given."""
+    ``depth`` (docs/deep_linear.md §3a.3), for ``steps`` steps if given."""
     schedule = sim.MINNORM_SCHEDULES[depth]
     c, lr, steps = schedule["c"], schedule["lr"], int(steps or schedule["steps"])
     W0 = sim.gaussian_init(sim.teacher_widths(depth), sigma0, seed)
@@ -293,7 +294,7 @@ CLAIMS = [
         statement="From a decoupled balanced start with whitened inputs, every mode of gradient "
                   "flow follows Saxe's solution tau du/dt = D u^(2-2/D) (s - u) (closed form at "
                   "D = 2 by dsolve, the quadrature t(u) at D >= 3).",
-        source=SOURCE_SAXE + "; core-settings C3.3",
+        source=SOURCE_SAXE + "; docs/deep_linear.md §3b.7",
         regime="Sigma_xx = I exactly, balanced decoupled start (saxe_init), depths 2, 3, 4; "
                "drawn: four strengths s log-uniform on [0.5, 3], the whitened data "
                "(whitened_teacher) and the start's frames (saxe_init), from drawn seeds",
@@ -306,7 +307,7 @@ CLAIMS = [
         statement="At a fixed relative start u0 = s/100, the time to learn a mode to s/2 scales "
                   "as s^(2/D - 2): 1/s at depth 2 (Saxe's law), s^(-4/3) at depth 3.",
         source=SOURCE_SAXE + "; the depth-D exponent derived here by rescaling v -> s^(1/D) w "
-               "in t(u)",
+               "in t(u) (docs/deep_linear.md §3b.7)",
         regime="decoupled balanced start; the 1/s law is the depth-2 case; drawn: four "
                "strengths log-uniform on [0.5, 4], per depth the whitened data and per run "
                "the start's frames, from drawn seeds",
@@ -318,7 +319,7 @@ CLAIMS = [
         id="deep_linear.gd.null_space_frozen", setting=SETTING,
         statement="Gradient descent never changes W_1 P_perp (P_perp = I - X X^+): the "
                   "gradient carries X^T on the right. Minnorm shrinks it as exp(-eta_w t).",
-        source="derived here (core-settings §3b), exact in discrete time too",
+        source="derived here (docs/deep_linear.md §3b.1), exact in discrete time too",
         regime="any depth and initialization; checked at depths 2, 3 (GD, 2e4 steps) and depth 2 "
                "(Minnorm flow), sigma0 = 1; " + TEACHER_REGIME,
         tolerance="GD drift <= 1e-12 (round-off in 2e4 products, entries O(1)); Minnorm rate "
@@ -330,7 +331,7 @@ CLAIMS = [
         statement="Minnorm's limit is the min-norm map Y X^+ whatever the initialization scale, "
                   "so its test error E_g is the same for every sigma0 and equals "
                   "||W_bar P_perp||^2.",
-        source=SOURCE_MINNORM + "; core-settings C3.1",
+        source=SOURCE_MINNORM + "; docs/deep_linear.md §C3.1",
         regime="depth 2, P < N_i, no label noise, Minnorm(c = 2) converged; " + TEACHER_REGIME,
         tolerance="max |M - Y X^+| <= 1e-9 (6e4 steps leave ~5e-11); 1e-8 on E_g, which "
                   "is only quadratic in that gap (its first-order term vanishes), so the map "
@@ -342,10 +343,10 @@ CLAIMS = [
         statement="At depth 3 Minnorm (c = 10, a = b = 0.005) from sigma0 = 0.1 stalls near "
                   "the origin (a stable point of the weights at depth >= 3), away from Y X^+, "
                   "on every teacher; from larger initializations it can reach Y X^+ (it does "
-                  "on the named teacher of core-settings §3c from sigma0 = 0.5 and 1) but not "
+                  "on the named teacher TEACHER from sigma0 = 0.5 and 1) but not "
                   "on every teacher: on the teacher drawn for root seed 2 it stays 0.1-0.2 "
                   "away from sigma0 = 0.5 and 1 through 2.4e6 steps.",
-        source=SOURCE_MINNORM + "; core-settings C3.1 (regime), linear_chain claim "
+        source=SOURCE_MINNORM + "; docs/deep_linear.md §C3.5; linear_chain claim "
                "collapse_from_zero_multiplier (mechanism)",
         regime="depth 3, Minnorm(c = 10), a = b = 0.005, 3e5 steps; " + TEACHER_REGIME
                + " (stall: sigma0 = 0.1 on a drawn teacher, sigma0 = 0.5 reported); "
@@ -363,7 +364,7 @@ CLAIMS = [
                   "a positive mean); for a shallow network it equals the closed form Y X^+ + "
                   "W_0 P_perp, with mean excess (1 - P/N_i) N_o sigma0^2 over the min-norm "
                   "error.",
-        source="derived here (core-settings §3b, C3.2)",
+        source="derived here (docs/deep_linear.md §3b.4, §3b.5)",
         regime="no label noise; " + TEACHER_REGIME + "; deep: 30 drawn instances; shallow: "
                "one drawn instance, excess averaged over 200 drawn initializations",
         tolerance="shallow limit within 1e-9 of the closed form (4000 steps of lr 0.2 contract "
@@ -381,7 +382,7 @@ CLAIMS = [
                   "reported, not required (over root seeds 0-4 the mean difference was 0.004-"
                   "0.034 and the interval's low end was negative on 4 of 5 seeds; GD was at or "
                   "below Minnorm on 23-47 % of instances).",
-        source="derived here (core-settings C3.2); Minnorm abstract: better generalization",
+        source="derived here (docs/deep_linear.md §3b.4); Minnorm abstract: better generalization",
         regime="no label noise; P < N_i; " + TEACHER_REGIME + "; 30 drawn instances, one "
                "initialization direction each, scaled to every sigma0; Minnorm's E_g is that "
                "of Y X^+ (its simulated limit: claim init_independent)",
@@ -398,7 +399,7 @@ CLAIMS = [
                   "training that happens before the stop is what helps, not the small "
                   "initialization: the untrained map's E_g, ~||W_bar||^2, is itself below "
                   "Minnorm's).",
-        source="derived here (core-settings §3c)",
+        source="derived here (docs/deep_linear.md §3b.6)",
         regime="label noise std 1, depth 2, GD from sigma0 = 0.1, lr 0.05; " + TEACHER_REGIME
                + " (the noise E too)",
         tolerance="Minnorm E_g within 1e-8 of the closed form; strict ordering of the minimum "
@@ -411,7 +412,7 @@ CLAIMS = [
         id="deep_linear.full_rank.methods_coincide", setting=SETTING,
         statement="Failing regime of the advantage: with P >= N_i there is no null space, and "
                   "gradient descent and Minnorm reach the same map (W_bar, noise-free).",
-        source="derived here (core-settings §3c)",
+        source="derived here (docs/deep_linear.md §C3.7)",
         regime="P = 30 > N_i = 20, depth 2, sigma0 = 1; " + TEACHER_REGIME,
         tolerance="1e-8 between the maps (Minnorm runs until its update direction is below "
                   "1e-13 in every component, within 2e6 steps: its slowest mode e-folds every "

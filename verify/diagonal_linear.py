@@ -1,4 +1,4 @@
-"""Claims about diagonal linear networks x = u^L - v^L (core-settings §4): adaptive
+"""Claims about diagonal linear networks x = u^L - v^L (docs/diagonal_linear.md): adaptive
 simulations of ``theory.diagonal_linear`` against ``analytic.diagonal_linear``.
 
 Instances are drawn from the claim's generator: ``sparse_instance(N, M, 3, seed)`` with a
@@ -16,9 +16,9 @@ from theory.measure import first_crossing_time
 from verify.claims import Claim, Evidence, draw_seed
 
 SETTING = "diagonal_linear"
-SOURCE_WOODWORTH = "Woodworth et al. 2020 (arXiv:1906.05827), Thm 1 and §4"
+SOURCE_WOODWORTH = "Woodworth et al. 2020 (arXiv:1906.05827), Thm 1 and Section 4"
 SOURCE_CRW = ("Chou, Rauhut, Ward (arXiv:2305.05448) abstract; the weight-normalized model is "
-              "reconstructed (core-settings §4B [R]): the claims test that model")
+              "reconstructed (docs/diagonal_linear.md §4c [R]): the claims test that model")
 
 
 LIMIT_REGIME = ("drawn: A, x* of sparse_instance(30, 12, 3, seed) (A ~ N(0, 1/12), three "
@@ -394,7 +394,7 @@ CLAIMS = [
         id="diagonal_linear.gf.limit_is_argmin_Q", setting=SETTING,
         statement="Gradient flow from u = v = alpha converges to argmin Q_alpha(z) subject to "
                   "A z = y, Q_alpha = alpha^2 sum q(z_i/alpha^2), q' = arcsinh(z/2).",
-        source=SOURCE_WOODWORTH + "; core-settings C4.1",
+        source=SOURCE_WOODWORTH + "; docs/diagonal_linear.md §4b.1",
         regime="depth 2, alpha from 1e-2 to 10; " + LIMIT_REGIME,
         tolerance="1e-8 (the issue's): Dormand-Prince at rtol 1e-12, run to t = min(1e4, "
                   "3e3/alpha^2) (at 1e3, a drawn instance was still 2e-6 away at alpha = 1e-2); "
@@ -408,8 +408,8 @@ CLAIMS = [
                   "rate alpha^-4: alpha^4 ||x_alpha - x_l2|| -> ||P_null(x_l2^3)||/24 (the "
                   "correction -2 c4/c2 P_null(x_l2^3)/alpha^4 of the series q = z^2/4 - "
                   "z^4/192 + ...), measured on simulations.",
-        source=SOURCE_WOODWORTH + "; core-settings C4.2; the constant derived here with sympy "
-               "(analytic.diagonal_linear.l2_rate_expr)",
+        source=SOURCE_WOODWORTH + "; the constant derived here with sympy "
+               "(docs/diagonal_linear.md §4b.3; analytic.diagonal_linear.l2_rate_expr)",
         regime="depth 2, alpha = 3, 5, 10 (simulated); " + LIMIT_REGIME,
         tolerance="per alpha, relative deviation from the constant <= max x_l2^2/alpha^4 (the "
                   "order of the next relative term, from the cubic term at x_l2 + delta and "
@@ -426,12 +426,12 @@ CLAIMS = [
                   "(derived here: the entropic term of Q_alpha ~ ln(1/alpha^2)||z||_1 + sum "
                   "|z_i|(ln|z_i| - 1) puts alpha^(2 c_j) on an off-support coordinate of slack "
                   "c_j). Also ln(1/alpha^2) gap <= H(x_l1) - H(x_alpha) + sum_S (alpha^4/"
-                  "|x_l1,i| + 2 alpha^2). The 'only logarithmically' of core-settings C4.3 "
+                  "|x_l1,i| + 2 alpha^2). The 'only logarithmically' of the claim's first version "
                   "is the worst case of Woodworth et al. (alpha exponentially small in 1/eps "
                   "when s* is small), not the rate on drawn instances; the claim's id is kept.",
-        source=SOURCE_WOODWORTH + " (alpha must be exponentially small in 1/eps); core-settings "
-               "C4.3; the exponent 2 s* and the bound derived here (analytic.diagonal_linear."
-               "l1_dual_slack)",
+        source=SOURCE_WOODWORTH + " (alpha must be exponentially small in 1/eps); the "
+               "exponent 2 s* and the bound derived here (docs/diagonal_linear.md §4b.4; "
+               "analytic.diagonal_linear.l1_dual_slack)",
         regime="alpha = 1e-2 ... 1e-10 (closed form, log-safe dual); simulated at 1e-2; "
                + LIMIT_REGIME + ", redrawn until 2 s* >= 0.3 (below, e.g. 2 s* = 0.12, the local "
                "exponent at alpha = 1e-10 was still 0.10 and a power is hard to tell from "
@@ -448,7 +448,7 @@ CLAIMS = [
                   "v_i^(2-L) (L = 3) for gradient flow; r_i^2/2 + kappa F_L(theta_i) for "
                   "per-coordinate weight normalization (kappa = eta_r/eta_theta).",
         source="derived here with sympy (analytic.diagonal_linear.invariant_expr, "
-               "wn_invariant_expr); core-settings C4.6",
+               "wn_invariant_expr); docs/diagonal_linear.md §4b.1, §4b.2, §4c.1",
         regime="L = 2, 3; alpha = 0.3; kappa = 7; t in [0, 50]; " + WN_REGIME,
         tolerance="relative drift <= 1e-9 (rtol 1e-12 per step over ~1e3 steps)",
         check=_check_invariants,
@@ -460,8 +460,8 @@ CLAIMS = [
                   "gradient flow stays near the l2 error; predicted by the implicit-bias "
                   "potentials (argmin sum Phi_{r0, kappa} for WN, argmin Q_alpha for GF), "
                   "whose minimizers the simulations reach.",
-        source=SOURCE_CRW + "; core-settings C4.4; the WN potential derived with sympy "
-               "(analytic.diagonal_linear.wn_potential_expr)",
+        source=SOURCE_CRW + "; the WN potential derived here (docs/diagonal_linear.md §4c.2) "
+               "and with sympy (analytic.diagonal_linear.wn_potential_expr)",
         regime="alpha = 0.5 and 1, kappa = 10 and 100, eta_theta = 1; " + WN_REGIME,
         tolerance="strict ordering of the errors, predicted and simulated; simulated limits "
                   "within 1e-8 of the predicted ones (WN_LIMIT_TOL); GF within 5 % of the l2 "
@@ -476,7 +476,7 @@ CLAIMS = [
                   "with Phi'(z) = -h(X^{-1}(z)), X(psi) = (r0^2 - kappa ln sin psi) cos psi, "
                   "h' = 1/((r0^2 - kappa ln sin psi) sin psi), h(pi/2) = 0 (from the invariant "
                   "r^2 + kappa ln sin 2 theta and h(psi(t)) = 4 eta_theta A^T int (A x - y)).",
-        source=SOURCE_CRW + "; derived in core-settings §4B and with sympy "
+        source=SOURCE_CRW + "; derived in docs/diagonal_linear.md §4c.2 and with sympy "
                "(analytic.diagonal_linear.wn_potential_expr)",
         regime="alpha = 0.5, 1 (r0 = alpha sqrt 2); kappa = eta_r/eta_theta = 1, 10, 100, "
                "eta_theta = 1, run until every field component is <= 1e-10 max(1, kappa / 10) "
@@ -494,7 +494,7 @@ CLAIMS = [
                   "alpha = 1 and is not better at alpha = 0.5. (This claim also said so of the "
                   "per-coordinate form with kappa = 1; on drawn instances that is false: see "
                   "kappa_one_is_not_gradient_flow.)",
-        source=SOURCE_CRW + "; core-settings §4B (global form, derived [D])",
+        source=SOURCE_CRW + "; global form derived in docs/diagonal_linear.md §4c.4",
         regime="alpha = 0.5, 1; global kappa = 100 (per-coordinate kappa = 1 reported); "
                + WN_REGIME,
         tolerance="within 2 % of GF's error at alpha = 1; not better than 95 % of GF's at "
@@ -523,7 +523,7 @@ CLAIMS = [
         statement="Weight normalization is faster only under the normalization where it equals "
                   "gradient flow at t = 0 (eta_theta = eta/r0^2, eta_r >= eta); with the "
                   "angular rate fixed at eta_theta = 1 it is slower (the speed claim reverses).",
-        source=SOURCE_CRW + " (faster convergence in experiments); core-settings C4.5",
+        source=SOURCE_CRW + " (faster convergence in experiments); docs/diagonal_linear.md §4c.3",
         regime="alpha = 0.1; eta_r = 1, 10; " + WN_REGIME,
         tolerance="strict ordering of the times to loss 1e-8 (900 log-spaced samples to "
                   "t = 3e4, interpolated in log loss), each of them reached (finite)",

@@ -1,4 +1,4 @@
-"""Claims about the linear chain (core-settings §2): simulations of ``theory.linear_chain``
+"""Claims about the linear chain (docs/linear_chain.md): simulations of ``theory.linear_chain``
 against the sympy-derived closed forms of ``analytic.linear_chain``.
 
 Instance unless a claim says otherwise: sigma = 1, eta = eta_w = eta_lambda = 1; the target
@@ -16,8 +16,9 @@ from verify.claims import Claim, Evidence
 SETTING = "linear_chain"
 P_STAR_RANGE = (1.0, 3.0)
 SOURCE_MINNORM = ("Minnorm (arXiv:1806.00730) abstract; its update rule is reconstructed as the "
-                  "augmented-Lagrangian primal-dual flow (core-settings §0) and the linearization "
-                  "derived here with sympy (analytic.linear_chain.minnorm_linearization_expr)")
+                  "augmented-Lagrangian primal-dual flow (docs/minnorm.md §0b) and the linearization "
+                  "derived here (docs/linear_chain.md §2b.5) with sympy "
+                  "(analytic.linear_chain.minnorm_linearization_expr)")
 
 
 def _draw_p_star(rng: np.random.Generator, low: float = P_STAR_RANGE[0]) -> float:
@@ -322,7 +323,7 @@ CLAIMS = [
         id="linear_chain.gd.imbalance_conserved", setting=SETTING,
         statement="Gradient flow conserves every imbalance w_i^2 - w_j^2 (sympy: d/dt = 0); "
                   "discrete GD changes it by lr^2 sigma^2 r^2 (g_i^2 - g_j^2) per step.",
-        source="Arora et al. 2018, Du et al. 2018 (balancedness); core-settings C2.1; the "
+        source="Arora et al. 2018, Du et al. 2018 (balancedness); docs/linear_chain.md §2b.1; the "
                "discrete increment derived here (gd_discrete_imbalance_increment_expr)",
         regime="gradient flow, any depth and initialization; drawn: p* ~ U[1, 3], for each "
                "L = 2..6 w0 ~ U[0.3, 1.6]^L; discrete GD (lr = 0.02) does not conserve it",
@@ -336,8 +337,8 @@ CLAIMS = [
         statement="Gradient flow converges to the closed-form limit w_i^2 = s + C_i, "
                   "prod w_i = p* (exact sympy root for L = 2), which is the min-norm point iff "
                   "the initialization is balanced.",
-        source="core-settings §2b, C2.1 (standard); limit derived here from the conserved "
-               "imbalances (analytic.linear_chain.gd_limit)",
+        source="Arora et al. 2018, Du et al. 2018 (conservation); limit derived here from the "
+               "conserved imbalances (docs/linear_chain.md §2b.2; analytic.linear_chain.gd_limit)",
         regime="gradient flow; L = 2, 3, 4; drawn: p* ~ U[1, 3], per depth a balanced start "
                "w0 = a (1, ..., 1), a ~ U[0.3, 1.6], and an unbalanced one (one weight ~ "
                "U[1.2, 1.8] at a random position, the others ~ U[0.2, 0.7], so some "
@@ -352,7 +353,7 @@ CLAIMS = [
         statement="L2-regularized gradient flow converges to the stable balanced fixed point "
                   "sigma (p* - p) p^(1 - 2/L) = beta (the larger root; stability from the "
                   "sympy Jacobian).",
-        source="derived here (core-settings §2b, C2.2)",
+        source="derived here (docs/linear_chain.md §2b.4)",
         regime="0 < beta < beta_max (L = 2: sigma p*); starts in the basin of the nonzero "
                "point. For L >= 3 the origin is also stable and small starts stay there. "
                "Drawn: p* ~ U[1, 3], per L = 2, 3, 4 a start w0 ~ U[0.5, 2]^L; beta = 0.01, "
@@ -366,7 +367,7 @@ CLAIMS = [
         statement="For every beta > 0 the L2 limit stays d_beta = sqrt(L)|p_beta^(1/L) - "
                   "p*^(1/L)| > 0 from the min-norm point, with p_beta < p* (shrinkage) and "
                   "d_beta linear in beta as beta -> 0.",
-        source="derived here (core-settings C2.2)",
+        source="derived here (docs/linear_chain.md §2b.4)",
         regime="beta in [1e-4, 0.32], L = 2, 3, 5; drawn: p* ~ U[1, 3], per depth a balanced "
                "start w0 = a (1, ..., 1), a ~ U[0.8, 1.5]",
         tolerance="d_beta rel. error <= 1e-6 (the smallest d_beta is ~1e-5; RK4 error ~1e-12); "
@@ -378,7 +379,7 @@ CLAIMS = [
         statement="Minnorm(c) flow with c > c_min converges to (w_MN, lambda*) exponentially "
                   "at the rate -max Re(mu) of its sympy-derived linearization, whatever the "
                   "accuracy.",
-        source=SOURCE_MINNORM + "; core-settings C2.3",
+        source=SOURCE_MINNORM + "; docs/linear_chain.md §C2.3",
         regime="c > c_min = (L-2)/(sigma L p*^(2-2/L)) and a start in the basin (the claim "
                "is local: see collapse_from_zero_multiplier); checked at (L, c) = (2, 0.5), "
                "(3, 1), (4, 2), p* ~ U[2, 3], w0 = w_MN (1 + 0.3 U[-1, 1]^L), where the slowest "
@@ -408,7 +409,7 @@ CLAIMS = [
         statement="T_eps(L2 with the best beta) / T_eps(Minnorm) grows without bound as eps "
                   "-> 0, like 1/eps: L2 needs beta = O(eps) and then takes ~ln(1/eps)/beta, "
                   "Minnorm ~ln(1/eps).",
-        source="derived here (core-settings C2.4); Minnorm abstract: faster than L2",
+        source="derived here (docs/linear_chain.md §2b.7); Minnorm abstract: faster than L2",
         regime="L = 2, Minnorm c = 1; eps = 1e-2, 1e-3, 1e-4; drawn: p* ~ U[1, 3] and an "
                "unbalanced start w0 = (U[1.2, 1.8], U[0.2, 0.5])",
         tolerance="every T finite (eps reached; inf means not reached); T_L2 at or above "
@@ -423,7 +424,7 @@ CLAIMS = [
                   "the fixed point is a center (p oscillates at |Im mu| = sqrt(2 eta_w eta_lambda "
                   "sigma p*) with constant amplitude); at L >= 3 it is unstable and "
                   "perturbations grow at Re mu = eta_w (L-2)/2.",
-        source=SOURCE_MINNORM + "; core-settings §2b",
+        source=SOURCE_MINNORM + "; docs/linear_chain.md §2b.5",
         regime="c = 0 (plain Lagrangian), L = 2, 3, 4; drawn: p* ~ U[1, 3] and the directions "
                "u (uniform on the sphere) of the relative perturbations w0 = w_MN (1 + 1e-4 u) "
                "(L = 2) and w_MN (1 + 1e-9 u) (L >= 3), lambda0 = lambda*",
@@ -452,8 +453,8 @@ CLAIMS = [
                   "before the multiplier catches up, and then w ~ e^(-eta_w t) while lambda "
                   "grows linearly at eta_lambda sigma p*. The same start with lambda0 = lambda* "
                   "converges.",
-        source="derived here (linearization at w = 0); found while property-testing the rate "
-               "claim; core-settings §2c notes stalls near the origin for small initializations",
+        source="derived here (linearization at w = 0: docs/linear_chain.md §2b.6); found while "
+               "property-testing the rate claim",
         regime="L >= 3 (at L = 2 the origin is a saddle for the product); checked at the "
                "fixed (L, p*, c) = (4, 1, 1) where it was found, from a drawn start w0 = w_MN "
                "(1 + 0.05 U[-1, 1]^4), lambda0 = 0; not seen at (L = 3, p* = 1 or 2) or "

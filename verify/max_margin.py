@@ -1,9 +1,9 @@
-"""Claims about the shallow max-margin setting (core-settings §1): simulations of
+"""Claims about the shallow max-margin setting (docs/max_margin.md): simulations of
 ``theory.max_margin`` against the certified SVM solution and the sympy-derived Minnorm
 linearization of ``analytic.max_margin``.
 
 Instances are drawn from the claim's generator unless a claim says otherwise
-(:func:`_draw_instance`): ``separable_data(P, d, margin, seed)`` (core-settings §1c: X ~
+(:func:`_draw_instance`): ``separable_data(P, d, margin, seed)`` (docs/max_margin.md §1a.3: X ~
 N(0, I), y = sign(X w*), x <- x + margin y w*/|w*|) with P ~ U{20..40}, d ~ U{3..6},
 margin ~ U[0.3, 1] and a drawn seed, redrawn until strictly complementary (every alpha_hat
 on the support and every non-support margin minus 1 at least :data:`STRICT`); GD step
@@ -23,9 +23,9 @@ from verify.claims import Claim, Evidence, draw_seed
 SETTING = "max_margin"
 SOURCE_MINNORM = ("Minnorm (arXiv:1806.00730) abstract: multipliers integrate the error and "
                   "identify support-vector-like examples; update rule reconstructed as the "
-                  "projected primal-dual flow (core-settings §0, §1a); rate derived here "
-                  "(analytic.max_margin.minnorm_mode_expr)")
-SOURCE_SOUDRY = "Soudry, Hoffer, Nacson, Gunasekar, Srebro 2018 (JMLR), Thm 3 and §3"
+                  "projected primal-dual flow (docs/minnorm.md §0b); rate derived here "
+                  "(docs/max_margin.md §1b.4, §1b.5; analytic.max_margin.minnorm_mode_expr)")
+SOURCE_SOUDRY = "Soudry, Hoffer, Nacson, Gunasekar, Srebro 2018 (JMLR), Thm 3 and Section 3"
 
 
 STRICT = 1e-2
@@ -40,7 +40,7 @@ INSTANCE_REGIME = ("drawn: separable_data(P ~ U{20..40}, d ~ U{3..6}, margin ~ U
 @lru_cache(maxsize=None)
 def _instance() -> tuple:
     """(X, y, solution, gd_step, lr_w, lr_lambda_local) of the named "standard" instance
-    (core-settings §1c)."""
+    (docs/max_margin.md §1a.3)."""
     X, y = sim.named_instance("standard")
     steps = exact.reference_steps(X, y)
     return X, y, exact.max_margin(X, y), steps["gd"], steps["lr_w"], steps["lr_lambda_local"]
@@ -423,7 +423,7 @@ CLAIMS = [
         statement="Discrete Minnorm converges to the max-margin solution (w_hat, alpha_hat) "
                   "with per-step contraction rho = max |nu|, nu^2 - (2 - a) nu + "
                   "(1 - a + a b kappa) = 0 over kappa in spec(K_SS).",
-        source=SOURCE_MINNORM + "; core-settings C1.1",
+        source=SOURCE_MINNORM + "; docs/max_margin.md §C1.1",
         regime="separable data, strict complementarity, K_SS nonsingular; 0 < a < 2 and "
                "0 < b kappa_max(K_SS) < 1 near the solution; the transient must not cycle "
                "(safe: b lambda_max(K) < 1; see transient_instability). " + INSTANCE_REGIME
@@ -446,7 +446,7 @@ CLAIMS = [
                   "stable, rho < 1) but b lambda_max(K) > 1, discrete Minnorm can cycle "
                   "between active sets and never converge; b = 0.5/lambda_max(K), stable for "
                   "every active set, converges on the same data.",
-        source="found here by property testing the contraction claim; core-settings §1b "
+        source="found here by property testing the contraction claim; docs/max_margin.md §1b.5 "
                "advises b < 1/lambda_max(K)",
         regime="an existence claim about one fixed instance: discrete Minnorm, a = 0.2, on "
                "the named instance 'cycling' = separable_data(7, 2, 1.0, seed=1), where non-"
@@ -471,7 +471,7 @@ CLAIMS = [
                   "inverse_log_rate_is_asymptotic), and the claim is checked to t = 1e300.",
         source=SOURCE_SOUDRY + " (w_tilde on S: eta e^(-z_mu . w_tilde) = alpha_hat_mu); the "
                "remainder exponents derived here by linearizing the flow in s = ln t "
-               "(analytic.max_margin.soudry_remainder_exponents); core-settings C1.2",
+               "(docs/max_margin.md §1b.3; analytic.max_margin.soudry_remainder_exponents)",
         regime=EXPANSION_REGIME + ". Outside it (gamma small, |S| < d) the expansion holds "
                "but is not reached by 1e300, or w_tilde is not fixed by the support vectors",
         tolerance="remainder <= 1e-6 over [1e150, 1e300] (predicted remainder C t^-gamma <= "
@@ -495,7 +495,8 @@ CLAIMS = [
                   "instances: claim gf.inverse_log_rate), so the "
                   "ratio measures a pre-asymptotic transient. The asymptotic law is not "
                   "contradicted; the finite-horizon test is instance-dependent.",
-        source=SOURCE_SOUDRY + " (the o(1) term); found here by sampling instances",
+        source=SOURCE_SOUDRY + " (the o(1) term); found here by sampling instances "
+               "(docs/max_margin.md §1b.3, §C1.8)",
         regime="drawn: 16 instances separable_data(P ~ U{5..40}, d ~ U{2..6}, margin ~ "
                "U[0.2, 1], drawn seed); step 1/lambda_max(K); where the asymptote is reached "
                "see gf.inverse_log_rate",
@@ -508,7 +509,7 @@ CLAIMS = [
         id="max_margin.ordering.minnorm_beats_gd", setting=SETTING,
         statement="There is T0 such that for every t >= T0 Minnorm's angle to w_hat is below "
                   "gradient descent's, at equal step counts (one gradient each per step).",
-        source="derived here (core-settings C1.3); Minnorm abstract: faster convergence",
+        source="derived here (docs/max_margin.md §C1.3); Minnorm abstract: faster convergence",
         regime=INSTANCE_REGIME + "; GD step 1/lambda_max(K), Minnorm a = 0.2, b = "
                "0.5/lambda_max(K); before T0 gradient descent can be ahead (the underdamped "
                "Minnorm angle is not monotone)",
@@ -519,7 +520,7 @@ CLAIMS = [
         id="max_margin.minnorm.support_vectors", setting=SETTING,
         statement="Minnorm's multipliers converge to the SVM dual variables alpha_hat and are "
                   "positive exactly on the support vectors.",
-        source=SOURCE_MINNORM + "; core-settings C1.4",
+        source=SOURCE_MINNORM + "; docs/max_margin.md §1b.4",
         regime="strict complementarity and nonsingular K_SS; fails under degeneracy (an "
                "active constraint with alpha_hat = 0, or singular K_SS). " + INSTANCE_REGIME
                + "; a = 0.2, b = 0.5/lambda_max(K), 4e5 steps",
@@ -534,7 +535,7 @@ CLAIMS = [
                   "Minnorm multipliers grow linearly in t along a Farkas certificate "
                   "(Z^T lambda / sum lambda -> 0) while w stays bounded; gradient descent "
                   "on the logistic loss converges to its finite minimizer instead.",
-        source="derived here (core-settings §1c, Gordan's alternative)",
+        source="derived here (docs/max_margin.md §1b.6, Gordan's alternative)",
         regime="drawn: an instance as in the contraction claim with three drawn labels "
                "flipped, redrawn until an LP certifies non-separability; GD step "
                "1/lambda_max(K), Minnorm a = 0.2, b = 0.5/lambda_max(K)",
@@ -549,7 +550,7 @@ CLAIMS = [
         statement="Failing regime of the 1/ln t rate: on mirror-symmetric data the Soudry "
                   "offset has no component across w_hat (P_perp w_tilde = 0), and gradient "
                   "descent's angle decays faster than 1/ln t.",
-        source=SOURCE_SOUDRY + "; core-settings §1c",
+        source=SOURCE_SOUDRY + "; docs/max_margin.md §1b.2",
         regime="data symmetric under reflection across w_hat; drawn: six points (a, b), a ~ "
                "U[1, 3], b ~ U[0.2, 2], the first replaced by (1, 1), with their mirror images, "
                "all labelled +1; the start w0 = (0, U[0.2, 1])",
