@@ -102,7 +102,8 @@ def kernel_to_rich(out_dir: Path, fmt: str) -> Path:
     Panels: ||x_alpha - x*||, ||x_alpha||_1 and ||x_alpha||_2 against log10 alpha (lines:
     the analytic limit). Markers: gradient-flow endpoints, which lie on the lines (C4.1; the
     largest deviation is in the title). As alpha -> infinity x_alpha tends to the l2
-    interpolant (C4.2), as alpha -> 0 to the l1 interpolant, with a gap that falls as a power of alpha (C4.3).
+    interpolant (C4.2), as alpha -> 0 to the l1 interpolant, with a gap that falls as a
+    power of alpha (C4.3).
     """
     A, y, x_star = _instance(DEFAULT)
     limits = np.array([an.implicit_bias_limit(A, y, a) for a in LIMIT_ALPHAS])
