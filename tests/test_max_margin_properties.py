@@ -72,14 +72,16 @@ def test_minnorm_contracts_at_the_predicted_factor(data):
     set, is the predicted nu with |nu| = rho, to 1e-6.
 
     A fitted decay rate of |error| cannot test this: |error| of a complex pair oscillates
-    with its phase (0.9127 against rho = 0.9002 on ``separable_data(5, 2, 0.46875, 13)``,
-    fitted over one period), and where the slowest mode starts 1e-6 below a faster one the
-    rho^k tail appears only at round-off (``separable_data(5, 2, 0.4375, 460263)``: 0.920
-    against 0.934 over errors 1e-6..1e-12).
+    with its phase, and where the slowest mode starts far below a faster one its rho^k
+    tail appears only at round-off (see the examples).
 
     Tolerance: the step is exactly affine on the window, whose samples are >= 1e-8 with
     round-off ~1e-15 (|w|, |alpha| ~ 1): the data are exact to 1e-7 relative at worst, so the
     fitted eigenvalues to about that; a wrong step size or field changes them at O(lr)."""
+    # counterexamples to a fitted rate of |error| over errors 1e-6..1e-12: 0.9127 against
+    # rho = 0.9002 on separable_data(5, 2, 0.46875, 13) (a window of one period of the
+    # complex pair), 0.920 against 0.934 on separable_data(5, 2, 0.4375, 460263) (the
+    # slowest pair excited 1e-6 below the other)
     X, y = data
     solution = exact.max_margin(X, y)
     s = exact.reference_steps(X, y)
