@@ -6,7 +6,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from analytic import diagonal_linear as exact
-from theory import diagonal_linear as sim
+from theory import diagonal_linear as sim, solve
 from theory.results import Status
 
 instances = st.builds(sim.sparse_instance, st.integers(4, 12), st.just(3), st.integers(1, 2),
@@ -40,6 +40,32 @@ def test_jitted_matches_numpy_twin(name, instance):
         # runs then differ by the local error tolerance (rtol 1e-12) times a few steps
         assert abs(fast.steps - slow.steps) <= 0.01 * slow.steps
         assert np.max(np.abs(fast.states - slow.states)) <= 1e-9 * scale
+
+
+@pytest.mark.parametrize("depth", [2, 3])
+@pytest.mark.parametrize("flow", [False, True])
+def test_gram_depth2_loops_run_the_general_fields_arithmetic(depth, flow):
+    """Gradient descent/flow at depth 2 on N <= GRAM_MAX_COLUMNS runs through the loops of
+    gram_depth2_field; the general LOOPS give the same states bit for bit (same products
+    in the same order), and both match the NumPy twin (at depth 3 both are the general
+    loops)."""
+    A, b, _ = sim.sparse_instance(40, 20, 3, seed=1)
+    params = np.array([sim.GF, depth, 0.01, 0.0])
+    chosen = sim.loops_for(params, A.shape[1])
+    assert (chosen is sim.GRAM_DEPTH2_LOOPS) == (depth == 2)
+    y0 = sim.initial_state(sim.GF, 0.3, A.shape[1])
+    runs = {}
+    for name, compiled in (("chosen", chosen), ("general", sim.LOOPS)):
+        problem = solve.Problem(compiled, (*sim.kernel_data(A, b), params),
+                                lambda s: sim.field_numpy(s, A, b, params))
+        runs[name] = (solve.flow(problem, y0, [1.0, 5.0], method="rk4", dt=0.01) if flow
+                      else solve.discrete(problem, y0, [10, 400]))
+        if name == "general":
+            twin = (solve.flow(problem, y0, [1.0, 5.0], method="rk4", dt=0.01,
+                               backend="numpy") if flow
+                    else solve.discrete(problem, y0, [10, 400], backend="numpy"))
+    np.testing.assert_array_equal(runs["chosen"].states, runs["general"].states)
+    np.testing.assert_allclose(runs["general"].states, twin.states, rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize("parametrization", [sim.GF, sim.POLAR, sim.GLOBAL])

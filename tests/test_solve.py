@@ -180,19 +180,25 @@ def test_unknown_options_are_type_errors():
 
 @pytest.mark.parametrize("name", SETTINGS)
 def test_every_setting_runs_the_one_loop_compiled_for_its_own_field(name):
-    """The loops exist once (theory.loops); each setting's compiled copy has the same code,
-    is attributed to the setting's file (numba's cache invalidates it with that file), and
+    """The loops exist once (theory.loops); each compiled copy a setting holds (``LOOPS``
+    for its general field, and any copy for a one-case field) has the same code, is
+    attributed to the setting's file (numba's cache invalidates it with that file), and
     inlines the setting's own field and projection."""
     module = importlib.import_module(f"theory.{name}")
-    for kind in ("fixed_step", "adaptive"):
-        bound = getattr(module.LOOPS, kind).py_func
-        template = getattr(loops, kind)
-        assert bound.__code__.co_code == template.__code__.co_code
-        assert bound.__code__.co_filename == module.__file__
-        for kernel in ("field", "project"):  # inlined copies of the setting's own kernels
-            copy = bound.__globals__[kernel]
-            assert copy.py_func is getattr(module, kernel).py_func
-            assert copy.targetoptions["inline"] == "always"
+    copies = [value for value in vars(module).values() if isinstance(value, solve.Loops)]
+    assert module.LOOPS in copies and module.LOOPS.field is module.field
+    for compiled in copies:
+        assert getattr(module, compiled.field.__name__) is compiled.field
+        for kind in ("fixed_step", "adaptive"):
+            bound = getattr(compiled, kind).py_func
+            template = getattr(loops, kind)
+            assert bound.__code__.co_code == template.__code__.co_code
+            assert bound.__code__.co_filename == module.__file__
+            assert compiled.field.__name__ in bound.__qualname__  # one cache entry per field
+            for kernel, own in (("field", compiled.field), ("project", module.project)):
+                copy = bound.__globals__[kernel]  # inlined copies of the setting's kernels
+                assert copy.py_func is own.py_func
+                assert copy.targetoptions["inline"] == "always"
 
 
 def test_compiled_loops_load_from_numba_cache_in_a_fresh_process():

@@ -173,21 +173,14 @@ def field(y, args, out, work):
     (x, g, residual, u^(L-1), v^(L-1)) (:func:`workspace`). Gradient descent/flow is
     written here, with the powers in loops of their own (a branch on the depth inside a
     loop would keep LLVM from vectorizing it); the WN parametrizations are calls, so that
-    the loops inline a small field."""
+    the loops inline a small field. Solvers run gradient descent/flow at depth 2 with the
+    Gram matrix through :data:`GRAM_DEPTH2_LOOPS` instead (the same arithmetic)."""
     A, b, gram, c, params = args
     x, g, residual, u_power, v_power = work
     n = A.shape[1]
     algorithm = int(params[ALGORITHM])
     depth = int(params[DEPTH])
-    if algorithm == GF and depth == 2:  # the usual depth: the same products, no power loops
-        for i in range(n):
-            x[i] = y[i] * y[i] - y[n + i] * y[n + i]
-        residual_gradient(A, b, gram, c, x, residual, g)
-        rate = params[RATE_1] * depth
-        for i in range(n):
-            out[i] = -rate * y[i] * g[i]
-            out[n + i] = rate * y[n + i] * g[i]
-    elif algorithm == GF:
+    if algorithm == GF:
         powers(y, 0, depth - 1, u_power)
         powers(y, n, depth - 1, v_power)
         for i in range(n):
@@ -228,6 +221,42 @@ def workspace(y, args):
 
 
 LOOPS = compile_loops(field, project, workspace)
+
+
+@jit
+def gram_depth2_field(y, args, out, work):
+    """:func:`field` of gradient descent/flow at depth 2 with the Gram matrix
+    (:func:`kernel_data`, N <= :data:`GRAM_MAX_COLUMNS`): g = gram x - c, du/dt =
+    -2 eta u g, dv/dt = 2 eta v g, the same products in the same order.
+
+    The usual case, compiled into loops of its own (:data:`GRAM_DEPTH2_LOOPS`): a time loop
+    whose inlined field has one path and calls nothing lets LLVM keep the step's loops
+    tight, while the other paths of :func:`field` (calls into the WN fields and the
+    reassociating dot products) slow every step down (``python -m benchmarks.jax_peer``,
+    case diagonal_N40)."""
+    gram, c, params = args[2], args[3], args[4]
+    x, g = work[0], work[1]
+    n = gram.shape[0]
+    for i in range(n):
+        x[i] = y[i] * y[i] - y[n + i] * y[n + i]
+        g[i] = -c[i]
+    add_row_combination(gram, x, 0, n, g)
+    rate = params[RATE_1] * 2
+    for i in range(n):
+        out[i] = -rate * y[i] * g[i]
+        out[n + i] = rate * y[n + i] * g[i]
+
+
+GRAM_DEPTH2_LOOPS = compile_loops(gram_depth2_field, project, workspace)
+"""The loops of gradient descent/flow at depth 2 when N <= GRAM_MAX_COLUMNS."""
+
+
+def loops_for(params: np.ndarray, n: int) -> solve.Loops:
+    """The compiled loops of a run: :data:`GRAM_DEPTH2_LOOPS` for gradient descent/flow
+    at depth 2 on at most :data:`GRAM_MAX_COLUMNS` unknowns, else :data:`LOOPS`."""
+    if int(params[ALGORITHM]) == GF and int(params[DEPTH]) == 2 and n <= GRAM_MAX_COLUMNS:
+        return GRAM_DEPTH2_LOOPS
+    return LOOPS
 
 
 def field_numpy(y: np.ndarray, A: np.ndarray, b: np.ndarray,
@@ -288,7 +317,8 @@ def _start(A, y, params: np.ndarray, alpha: float, state0) -> tuple[Problem, np.
     else:
         size = 2 * n + (1 if parametrization == GLOBAL else 0)
         y0 = validation.finite_vector("state0", state0, size=size)
-    problem = Problem(LOOPS, (*kernel_data(A, b), params), lambda s: field_numpy(s, A, b, params),
+    problem = Problem(loops_for(params, n), (*kernel_data(A, b), params),
+                      lambda s: field_numpy(s, A, b, params),
                       lambda s: project_numpy(s, parametrization), DiagonalTrajectory,
                       {"parametrization": parametrization, "depth": depth})
     return problem, y0

@@ -62,11 +62,15 @@ the inlined field calls, must change the cache entry's name."""
 class Loops:
     """The loops of :mod:`theory.loops` compiled for one setting's field.
 
-    Build it once per setting, at import, with :func:`compile_loops`.
+    Build it once per setting and field, at import, with :func:`compile_loops`. A setting
+    compiles :data:`LOOPS` for its general ``field``, and may compile more for a field that
+    serves one common case alone, where that measurably speeds up every step.
     """
 
     fixed_step: Callable
     adaptive: Callable
+    field: Callable
+    """The jitted field inlined into both loops."""
 
 
 def compile_loops(field: Callable, project: Callable, workspace: Callable) -> Loops:
@@ -87,9 +91,11 @@ def compile_loops(field: Callable, project: Callable, workspace: Callable) -> Lo
         template = getattr(loops, name)
         function = types.FunctionType(template.__code__.replace(co_filename=source_file),
                                       namespace, name, template.__defaults__)
-        function.__qualname__ = f"{name}_{_FINGERPRINT}"
+        # the field's name too: numba's cache tells copies in one file apart by name
+        function.__qualname__ = f"{name}_{field.__name__}_{_FINGERPRINT}"
         namespace[name] = jit(function)
-    return Loops(fixed_step=namespace["fixed_step"], adaptive=namespace["adaptive"])
+    return Loops(fixed_step=namespace["fixed_step"], adaptive=namespace["adaptive"],
+                 field=field)
 
 
 def _identity(y: np.ndarray) -> np.ndarray:
