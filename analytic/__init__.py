@@ -7,6 +7,6 @@ import sympy, a numeric function runs generated NumPy code, and a ``*_expr`` fun
 its stored form. ``f.derive(...)`` on a ``*_expr`` function ``f``, or any call inside
 ``with analytic.live():``, derives with sympy instead.
 """
-from analytic._stored import live
+from analytic.stored import live
 
 __all__ = ["live"]

@@ -30,7 +30,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from analytic import _arrays, _stored
+from analytic import _arrays, stored
 from theory import validation
 
 SETTING = "deep_linear"
@@ -71,7 +71,7 @@ def _depth_key(depth: int = 2) -> tuple[int]:
 _BY_DEPTH = tuple((d,) for d in STORED_DEPTHS)
 
 
-@_stored.expression(SETTING, stored=_BY_DEPTH, canonical=_depth_key)
+@stored.expression(SETTING, stored=_BY_DEPTH, canonical=_depth_key)
 def saxe_mode_expr(depth: int = 2):
     """One Saxe mode from a balanced decoupled start, tau du/dt = D u^(2-2/D) (s - u).
 
@@ -101,7 +101,7 @@ def saxe_mode_expr(depth: int = 2):
                                               s["u"] ** sp.Rational(1, D)))
 
 
-@_stored.expression(SETTING, stored=_BY_DEPTH, canonical=_depth_key)
+@stored.expression(SETTING, stored=_BY_DEPTH, canonical=_depth_key)
 def saxe_learning_time_expr(depth: int = 2):
     """Time for one Saxe mode to grow from u0 to u_final.
 
@@ -124,9 +124,9 @@ def saxe_learning_time_expr(depth: int = 2):
     return real[0]
 
 
-@_stored.numeric(SETTING, samples=lambda: [(2.0, 0.01, 0.7, 1.0), (0.7, 0.05, 3.0, 2.5),
+@stored.numeric(SETTING, samples=lambda: [(2.0, 0.01, 0.7, 1.0), (0.7, 0.05, 3.0, 2.5),
                                               (3.0, 1e-3, 40.0, 0.4)])
-def _saxe_mode_two() -> _stored.Form:
+def _saxe_mode_two() -> stored.Form:
     """u(s, u0, t, tau) for D = 2, rewritten in q = e^(-2st/tau) so that large t gives s
     instead of inf / inf."""
     import sympy as sp
@@ -136,14 +136,14 @@ def _saxe_mode_two() -> _stored.Form:
     (growth,) = mode.atoms(sp.exp)
     q = sp.Symbol("q", positive=True)
     decaying = sp.cancel(mode.subs(growth, 1 / q)).subs(q, 1 / growth)
-    return _stored.Form((s["s"], s["u0"], s["t"], s["tau"]), decaying)
+    return stored.Form((s["s"], s["u0"], s["t"], s["tau"]), decaying)
 
 
-@_stored.numeric(SETTING, samples=lambda: [(2.0, 0.01, 1.0, 1.0), (1.5, 0.02, 1.2, 0.8)])
-def _saxe_learning_time_two() -> _stored.Form:
+@stored.numeric(SETTING, samples=lambda: [(2.0, 0.01, 1.0, 1.0), (1.5, 0.02, 1.2, 0.8)])
+def _saxe_learning_time_two() -> stored.Form:
     """t_learn(s, u0, u_final, tau) for D = 2."""
     s = symbols()
-    return _stored.Form((s["s"], s["u0"], s["u_final"], s["tau"]), saxe_learning_time_expr(2))
+    return stored.Form((s["s"], s["u0"], s["u_final"], s["tau"]), saxe_learning_time_expr(2))
 
 
 _BY_DEPTH_NOT_TWO = tuple((d,) for d in STORED_DEPTHS if d != 2)
@@ -153,26 +153,26 @@ def _integrand_samples(depth: int) -> list[tuple]:
     return [(0.3, 1.2), (1e-3, 0.9), (1.1, 1.3)]
 
 
-@_stored.numeric(SETTING, stored=_BY_DEPTH_NOT_TWO, samples=_integrand_samples)
-def _saxe_smooth(depth: int) -> _stored.Form:
+@stored.numeric(SETTING, stored=_BY_DEPTH_NOT_TWO, samples=_integrand_samples)
+def _saxe_smooth(depth: int) -> stored.Form:
     """smooth(v, v_star) of :func:`_saxe_integrand`."""
-    v, v_star, _, smooth, _, _ = _saxe_integrand(depth, _stored.is_live())
-    return _stored.Form((v, v_star), smooth, printer="math")
+    v, v_star, _, smooth, _, _ = _saxe_integrand(depth, stored.is_live())
+    return stored.Form((v, v_star), smooth, printer="math")
 
 
-@_stored.numeric(SETTING, stored=_BY_DEPTH_NOT_TWO, samples=lambda depth: [(1.2,), (0.4,)])
-def _saxe_pole(depth: int) -> _stored.Form:
+@stored.numeric(SETTING, stored=_BY_DEPTH_NOT_TWO, samples=lambda depth: [(1.2,), (0.4,)])
+def _saxe_pole(depth: int) -> stored.Form:
     """kappa(v_star) of :func:`_saxe_integrand`."""
-    _, v_star, _, _, kappa, _ = _saxe_integrand(depth, _stored.is_live())
-    return _stored.Form((v_star,), kappa, printer="math")
+    _, v_star, _, _, kappa, _ = _saxe_integrand(depth, stored.is_live())
+    return stored.Form((v_star,), kappa, printer="math")
 
 
-@_stored.numeric(SETTING, stored=_BY_DEPTH_NOT_TWO,
+@stored.numeric(SETTING, stored=_BY_DEPTH_NOT_TWO,
                  samples=lambda depth: [(0.1, 0.5, 1.2), (1e-3, 0.9, 1.0)])
-def _saxe_origin(depth: int) -> _stored.Form:
+def _saxe_origin(depth: int) -> stored.Form:
     """origin(v0, v, v_star) of :func:`_saxe_integrand`."""
-    v, v_star, v0, _, _, origin = _saxe_integrand(depth, _stored.is_live())
-    return _stored.Form((v0, v, v_star), origin, printer="math")
+    v, v_star, v0, _, _, origin = _saxe_integrand(depth, stored.is_live())
+    return stored.Form((v0, v, v_star), origin, printer="math")
 
 
 @lru_cache(maxsize=None)
@@ -307,7 +307,7 @@ def saxe_plateau_time(s: float, u0: float, depth: int, tau: float = 1.0) -> floa
 # --------------------------------------------------------------------------- balance
 
 
-@_stored.expression(SETTING)
+@stored.expression(SETTING)
 def balance_rate_expr():
     """k such that dD_l/dt = k D_l exactly, for D_l = W_{l+1}^T W_{l+1} - W_l W_l^T.
 
@@ -406,7 +406,7 @@ def min_norm_map(X, Y) -> np.ndarray:
     return Y @ np.linalg.pinv(X, _rank_tolerance(X))
 
 
-@_stored.expression(SETTING)
+@stored.expression(SETTING)
 def gd_shallow_mode_expr() -> dict:
     """One eigendirection of the shallow flow dM/dt = eta (Sigma_yx - M Sigma_xx).
 
@@ -428,16 +428,16 @@ def gd_shallow_mode_expr() -> dict:
             "target_form": sp.expand(solution.subs(b, sigma * c)), "null_solution": null}
 
 
-@_stored.numeric(SETTING, samples=lambda: [(0.7, 1.3), (-2.0, 0.05)])
-def _gd_shallow_limit() -> _stored.Form:
+@stored.numeric(SETTING, samples=lambda: [(0.7, 1.3), (-2.0, 0.05)])
+def _gd_shallow_limit() -> stored.Form:
     s = symbols()
-    return _stored.Form((s["b"], s["sigma"]), gd_shallow_mode_expr()["limit"])
+    return stored.Form((s["b"], s["sigma"]), gd_shallow_mode_expr()["limit"])
 
 
-@_stored.numeric(SETTING, samples=lambda: [(0.3, 1.1, 0.8, 1.0, 2.0), (-1.0, 0.2, 0.0, 0.5, 3.0)])
-def _gd_shallow_mode() -> _stored.Form:
+@stored.numeric(SETTING, samples=lambda: [(0.3, 1.1, 0.8, 1.0, 2.0), (-1.0, 0.2, 0.0, 0.5, 3.0)])
+def _gd_shallow_mode() -> stored.Form:
     s = symbols()
-    return _stored.Form((s["m0"], s["c"], s["sigma"], s["eta"], s["t"]),
+    return stored.Form((s["m0"], s["c"], s["sigma"], s["eta"], s["t"]),
                         gd_shallow_mode_expr()["target_form"])
 
 
@@ -511,7 +511,7 @@ def generalization_error(M, W_bar, noise_var: float = 0.0) -> float:
     return float(np.sum((M - W_bar) ** 2) + M.shape[0] * noise_var)
 
 
-@_stored.expression(SETTING)
+@stored.expression(SETTING)
 def expected_excess_error_gd_expr():
     """E ||W0 P_perp||_F^2 for W0 with iid N(0, sigma0^2 / n_in) entries and X of full column
     rank P < n_in: (1 - P/n_in) n_out sigma0^2.
@@ -533,10 +533,10 @@ def expected_excess_error_gd_expr():
     return sp.factor(total)
 
 
-@_stored.numeric(SETTING, samples=lambda: [(0.9, 10, 2, 3), (1.5, 7, 1, 6)])
-def _excess() -> _stored.Form:
+@stored.numeric(SETTING, samples=lambda: [(0.9, 10, 2, 3), (1.5, 7, 1, 6)])
+def _excess() -> stored.Form:
     s = symbols()
-    return _stored.Form((s["sigma0"], s["n_in"], s["n_out"], s["P"]),
+    return stored.Form((s["sigma0"], s["n_in"], s["n_out"], s["P"]),
                         expected_excess_error_gd_expr())
 
 
@@ -564,7 +564,7 @@ def expected_excess_error_gd(sigma0: float, n_in: int, n_out: int, n_samples: in
     return float(_excess()(sigma0, n_in, n_out, P))
 
 
-@_stored.expression(SETTING)
+@stored.expression(SETTING)
 def expected_min_norm_error_expr():
     """E_g of the min-norm map Y X^+ for Y = W_bar X + E, X (n_in x P) with iid N(0, 1)
     entries, E with iid N(0, noise_var) entries, x ~ N(0, I).
@@ -587,23 +587,23 @@ def expected_min_norm_error_expr():
     return null_fraction * s["W_bar_norm_sq"] + s["noise_var"] * s["n_out"] * trace_inverse_wishart
 
 
-def _min_norm_error_form(noise: bool) -> _stored.Form:
+def _min_norm_error_form(noise: bool) -> stored.Form:
     s, expr = symbols(), expected_min_norm_error_expr()
     args = (s["W_bar_norm_sq"], s["n_in"], s["n_out"], s["P"], s["noise_var"])
-    return _stored.Form(args, expr if noise else expr.subs(s["noise_var"], 0))
+    return stored.Form(args, expr if noise else expr.subs(s["noise_var"], 0))
 
 
 def _min_norm_error_samples() -> list[tuple]:
     return [(2.0, 10, 2, 3, 0.1), (0.5, 7, 3, 5, 0.0)]
 
 
-@_stored.numeric(SETTING, samples=_min_norm_error_samples)
-def _min_norm_error_with_noise() -> _stored.Form:
+@stored.numeric(SETTING, samples=_min_norm_error_samples)
+def _min_norm_error_with_noise() -> stored.Form:
     return _min_norm_error_form(noise=True)
 
 
-@_stored.numeric(SETTING, samples=lambda: _min_norm_error_samples() + [(1.0, 6, 2, 5, 0.0)])
-def _min_norm_error_noise_free() -> _stored.Form:
+@stored.numeric(SETTING, samples=lambda: _min_norm_error_samples() + [(1.0, 6, 2, 5, 0.0)])
+def _min_norm_error_noise_free() -> stored.Form:
     """The noise-free form has no pole at P = n_in - 1."""
     return _min_norm_error_form(noise=False)
 

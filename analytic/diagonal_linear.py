@@ -32,7 +32,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from analytic import _arrays, _stored
+from analytic import _arrays, stored
 from theory import validation
 
 SETTING = "diagonal_linear"
@@ -78,7 +78,7 @@ _BY_DEPTH = tuple((d,) for d in STORED_DEPTHS)
 # --------------------------------------------------------------------------- q (depth 2)
 
 
-@_stored.expression(SETTING)
+@stored.expression(SETTING)
 def q_expr():
     """q(z) = integral_0^z arcsinh(s/2) ds = 2 - sqrt(4 + z^2) + z asinh(z/2) (``integrate``).
 
@@ -90,7 +90,7 @@ def q_expr():
     return sp.integrate(sp.asinh(s["s"] / 2), (s["s"], 0, s["z"]))
 
 
-@_stored.expression(SETTING)
+@stored.expression(SETTING)
 def q_stable_expr():
     """q(z) = z (asinh(z/2) - z / (2 + sqrt(4 + z^2))), free of cancellation and of z^2.
 
@@ -108,14 +108,14 @@ def q_stable_expr():
     return stable
 
 
-@_stored.numeric(SETTING, samples=lambda: [(0.0,), (1e-8,), (-0.5,), (2.0,), (1e300,)])
-def _q() -> _stored.Form:
+@stored.numeric(SETTING, samples=lambda: [(0.0,), (1e-8,), (-0.5,), (2.0,), (1e300,)])
+def _q() -> stored.Form:
     import sympy as sp
 
     z = symbols()["z"]
     hypot = sp.Function("hypot")
     expr = q_stable_expr().subs(sp.sqrt(z ** 2 + 4), hypot(2, z))
-    return _stored.Form((z,), expr, functions=(("hypot", "numpy.hypot"),))
+    return stored.Form((z,), expr, functions=(("hypot", "numpy.hypot"),))
 
 
 def q(z) -> np.ndarray:
@@ -128,7 +128,7 @@ def q(z) -> np.ndarray:
     return _arrays.shaped(np.ravel(_q()(z_arr)), z_arr.shape)
 
 
-@_stored.expression(SETTING, stored=((6,),),
+@stored.expression(SETTING, stored=((6,),),
                     canonical=lambda order=6: (validation.count("order", order, minimum=1),))
 def q_series_expr(order: int = 6):
     """Taylor series of q at 0 up to (excluding) z^order: z^2/4 - z^4/192 + z^6/2560 - ...
@@ -142,7 +142,7 @@ def q_series_expr(order: int = 6):
     return sp.series(q_expr(), symbols()["z"], 0, n).removeO()
 
 
-@_stored.expression(SETTING)
+@stored.expression(SETTING)
 def q_asymptotic_expr():
     """q(z) = |z| ln|z| - |z| + 2 + o(1) as |z| -> infinity (q is even).
 
@@ -165,7 +165,7 @@ def q_asymptotic_expr():
 # --------------------------------------------------------------------------- depth D >= 3
 
 
-@_stored.expression(SETTING, stored=_BY_DEPTH, canonical=_depth_key)
+@stored.expression(SETTING, stored=_BY_DEPTH, canonical=_depth_key)
 def h_expr(depth: int):
     """h_D(w) = (1 - w)^(-D/(D-2)) - (1 + w)^(-D/(D-2)) for D >= 3 and 2 sinh(w) for D = 2.
 
@@ -183,7 +183,7 @@ def h_expr(depth: int):
     return (1 - w) ** (-p) - (1 + w) ** (-p)
 
 
-@_stored.expression(SETTING, stored=_BY_DEPTH, canonical=_depth_key)
+@stored.expression(SETTING, stored=_BY_DEPTH, canonical=_depth_key)
 def dual_expr(depth: int = 2) -> dict:
     """Dual of argmin_z alpha^D sum q_D(z_i / alpha^D) subject to A z = y, per coordinate.
 
@@ -412,7 +412,7 @@ def l2_min(A, y) -> np.ndarray:
 # --------------------------------------------------------------------------- invariants
 
 
-@_stored.expression(SETTING, stored=((None,),) + _BY_DEPTH,
+@stored.expression(SETTING, stored=((None,),) + _BY_DEPTH,
                     canonical=lambda depth=2: (None,) if depth is None else _depth_key(depth))
 def invariant_expr(depth: int | None = 2) -> dict:
     """Conserved quantity of gradient flow u' = -L u^(L-1) g, v' = L v^(L-1) g, one coordinate.
@@ -454,7 +454,7 @@ def gf_invariant(u, v, depth: int = 2) -> np.ndarray:
     return u * v if D == 2 else u ** (2.0 - D) + v ** (2.0 - D)
 
 
-@_stored.expression(SETTING, stored=_BY_DEPTH, canonical=_depth_key)
+@stored.expression(SETTING, stored=_BY_DEPTH, canonical=_depth_key)
 def wn_invariant_expr(depth: int = 2) -> dict:
     """Invariant r^2/2 + kappa F_L(theta) of per-coordinate weight normalization.
 
@@ -492,19 +492,19 @@ def wn_invariant_expr(depth: int = 2) -> dict:
             "field": (dr, dtheta), "derivative": derivative}
 
 
-@_stored.numeric(SETTING, samples=lambda: [(1.3, 0.4, 0.7), (0.2, 1.5, 2.0)])
-def _wn_invariant_two() -> _stored.Form:
+@stored.numeric(SETTING, samples=lambda: [(1.3, 0.4, 0.7), (0.2, 1.5, 2.0)])
+def _wn_invariant_two() -> stored.Form:
     """The closed form of the L = 2 invariant in (r, theta, kappa)."""
     s = symbols()
-    return _stored.Form((s["r"], s["theta"], s["kappa"]), wn_invariant_expr(2)["invariant"])
+    return stored.Form((s["r"], s["theta"], s["kappa"]), wn_invariant_expr(2)["invariant"])
 
 
-@_stored.numeric(SETTING, stored=tuple((d,) for d in STORED_DEPTHS if d != 2),
+@stored.numeric(SETTING, stored=tuple((d,) for d in STORED_DEPTHS if d != 2),
                  samples=lambda depth: [(0.1,), (0.7,), (1.5,)])
-def _wn_ratio(depth: int) -> _stored.Form:
+def _wn_ratio(depth: int) -> stored.Form:
     """F_L' = c_L / s_L (a scalar function, for quad)."""
     s = symbols()
-    return _stored.Form((s["theta"],), wn_invariant_expr(depth)["ratio"], printer="math")
+    return stored.Form((s["theta"],), wn_invariant_expr(depth)["ratio"], printer="math")
 
 
 def wn_invariant(r, theta, kappa: float, depth: int = 2) -> np.ndarray:
@@ -533,7 +533,7 @@ def wn_invariant(r, theta, kappa: float, depth: int = 2) -> np.ndarray:
 # --------------------------------------------------------------------------- WN bias (L = 2)
 
 
-@_stored.expression(SETTING)
+@stored.expression(SETTING)
 def wn_potential_expr() -> dict:
     """The WN implicit-bias potential for L = 2 (core-settings §4B), psi = 2 theta.
 
@@ -624,13 +624,11 @@ def wn_potential_derivative(z, r0: float, kappa: float) -> np.ndarray:
     may underflow without harm), h by quad in s (exact below s = -20). kappa > 0.
     """
     r0sq, k = _wn_params(r0, kappa)
-    z_arr = np.asarray(z, dtype=np.float64)
-    if not np.all(np.isfinite(z_arr)):
-        raise ValueError("z must be finite")
+    z_arr = _arrays.finite_array("z", z)
     flat = z_arr.ravel()
     out = np.array([np.copysign(_wn_h_tail(_wn_log_angle_of_z(abs(v), r0sq, k), r0sq, k), v)
                     for v in flat])
-    return out.reshape(z_arr.shape)
+    return _arrays.shaped(out, z_arr.shape)
 
 
 def _wn_primal(mu: np.ndarray, r0sq: float, kappa: float):
@@ -682,7 +680,7 @@ def wn_bias_limit(A, y, r0: float, kappa: float) -> np.ndarray:
 # --------------------------------------------------------------------------- kernel regime
 
 
-@_stored.expression(SETTING)
+@stored.expression(SETTING)
 def l2_rate_expr() -> dict:
     """The first correction to the l2 limit, from the series of q (:func:`q_series_expr`).
 
@@ -711,10 +709,10 @@ def l2_rate_expr() -> dict:
     return {"c2": c2, "c4": c4, "delta": solution, "k": k}
 
 
-@_stored.numeric(SETTING, samples=lambda: [()])
-def _l2_rate_k() -> _stored.Form:
+@stored.numeric(SETTING, samples=lambda: [()])
+def _l2_rate_k() -> stored.Form:
     """k of :func:`l2_rate_expr`, a number."""
-    return _stored.Form((), l2_rate_expr()["k"])
+    return stored.Form((), l2_rate_expr()["k"])
 
 
 def l2_rate_constant(A, y) -> float:

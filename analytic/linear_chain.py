@@ -28,7 +28,7 @@ from typing import Literal
 
 import numpy as np
 
-from analytic import _arrays, _stored
+from analytic import _arrays, stored
 from theory import validation
 
 SETTING = "linear_chain"
@@ -68,7 +68,7 @@ def _positive_p_star(p_star: float) -> float:
 # --------------------------------------------------------------------------- min-norm point
 
 
-@_stored.expression(SETTING)
+@stored.expression(SETTING)
 def min_norm_expr() -> dict:
     """Derivation of the min-norm interpolant (p* > 0).
 
@@ -95,16 +95,16 @@ def _depth_samples() -> list[tuple]:
     return [(0.3, 1), (2.0, 3), (1.7, 5)]
 
 
-@_stored.numeric(SETTING, samples=_depth_samples)
-def _min_norm_magnitude() -> _stored.Form:
+@stored.numeric(SETTING, samples=_depth_samples)
+def _min_norm_magnitude() -> stored.Form:
     s = symbols()
-    return _stored.Form((s["p_star"], s["L"]), min_norm_expr()["magnitude"])
+    return stored.Form((s["p_star"], s["L"]), min_norm_expr()["magnitude"])
 
 
-@_stored.numeric(SETTING, samples=_depth_samples)
-def _min_norm_multiplier() -> _stored.Form:
+@stored.numeric(SETTING, samples=_depth_samples)
+def _min_norm_multiplier() -> stored.Form:
     s = symbols()
-    return _stored.Form((s["p_star"], s["L"]), min_norm_expr()["multiplier"])
+    return stored.Form((s["p_star"], s["L"]), min_norm_expr()["multiplier"])
 
 
 def min_norm_solution(p_star: float, depth: int) -> np.ndarray:
@@ -134,9 +134,9 @@ def distance_to_min_norm(w, p_star: float) -> np.ndarray:
     w_MN has the canonical signs of :func:`min_norm_solution` (all positive for p* > 0);
     for other sign patterns flip the signs of ``w`` first.
     """
-    w = np.asarray(w, dtype=np.float64)
-    if not np.all(np.isfinite(w)):
-        raise ValueError("w must be finite")
+    w = _arrays.finite_array("w", w)
+    if w.ndim == 0:
+        raise ValueError("w must have at least one dimension (the weights are its last axis)")
     target = min_norm_solution(p_star, w.shape[-1])
     return np.linalg.norm(w - target, axis=-1)
 
@@ -180,7 +180,7 @@ def _algorithm(algorithm: Algorithm) -> tuple[str]:
 _BY_ALGORITHM = tuple((a,) for a in ALGORITHMS)
 
 
-@_stored.expression(SETTING, stored=_BY_ALGORITHM, canonical=_algorithm)
+@stored.expression(SETTING, stored=_BY_ALGORITHM, canonical=_algorithm)
 def imbalance_rate_expr(algorithm: Algorithm):
     """k such that d/dt (w_i^2 - w_j^2) = k (w_i^2 - w_j^2), exactly, for every L.
 
@@ -196,7 +196,7 @@ def imbalance_rate_expr(algorithm: Algorithm):
     return sp.simplify(_specialize(rate, algorithm))
 
 
-@_stored.expression(SETTING, stored=_BY_ALGORITHM, canonical=_algorithm)
+@stored.expression(SETTING, stored=_BY_ALGORITHM, canonical=_algorithm)
 def imbalance_solution_expr(algorithm: Algorithm):
     """D(t) = w_i(t)^2 - w_j(t)^2 from ``dsolve`` with D(0) = D0."""
     import sympy as sp
@@ -211,13 +211,13 @@ def _imbalance_samples(algorithm: Algorithm) -> list[tuple]:
     return [(0.7, 0.0, 1.3, 0.2), (-1.1, 2.5, 0.4, 0.0), (2.0, 0.3, 1.0, 1.5)]
 
 
-@_stored.numeric(SETTING, stored=_BY_ALGORITHM, samples=_imbalance_samples)
-def _imbalance(algorithm: Algorithm) -> _stored.Form:
+@stored.numeric(SETTING, stored=_BY_ALGORITHM, samples=_imbalance_samples)
+def _imbalance(algorithm: Algorithm) -> stored.Form:
     import sympy as sp
 
     s = symbols()
     rate = "eta_w" if algorithm == "minnorm" else "eta"
-    return _stored.Form((sp.Symbol("D0", real=True), s["t"], s[rate], s["beta"]),
+    return stored.Form((sp.Symbol("D0", real=True), s["t"], s[rate], s["beta"]),
                         imbalance_solution_expr(algorithm))
 
 
@@ -241,7 +241,7 @@ def imbalances(w0, t, algorithm: Algorithm = "gd", eta: float = 1.0,
     return values.reshape(times.shape + (w0.size,))
 
 
-@_stored.expression(SETTING)
+@stored.expression(SETTING)
 def gd_discrete_imbalance_increment_expr():
     """Change of w_i^2 - w_j^2 in one gradient-descent step of size ``lr`` (core-settings §2b).
 
@@ -262,12 +262,12 @@ def _increment_samples() -> list[tuple]:
     return [(1.2, 0.5, 0.9, 0.1, 1.3, 2.0), (-0.7, 1.1, 2.0, 0.02, 0.5, -1.0)]
 
 
-@_stored.numeric(SETTING, samples=_increment_samples)
-def _increment() -> _stored.Form:
+@stored.numeric(SETTING, samples=_increment_samples)
+def _increment() -> stored.Form:
     expr = gd_discrete_imbalance_increment_expr()
     free = {s.name: s for s in expr.free_symbols}
     names = ("w_i", "w_j", "Q", "lr", "sigma", "p_star")
-    return _stored.Form(tuple(free[n] for n in names), expr)
+    return stored.Form(tuple(free[n] for n in names), expr)
 
 
 def gd_discrete_imbalance_increment(w, p_star: float, lr: float,
@@ -293,7 +293,7 @@ def gd_discrete_imbalance_increment(w, p_star: float, lr: float,
 # --------------------------------------------------------------------------- GD limit
 
 
-@_stored.expression(SETTING)
+@stored.expression(SETTING)
 def gd_limit_expr():
     """w_1^2 at the GD limit for L = 2, with C = w_2(0)^2 - w_1(0)^2 conserved.
 
@@ -307,11 +307,11 @@ def gd_limit_expr():
     return next(r for r in roots if r.subs({C: 0, symbols()["p_star"]: 1}) > 0)
 
 
-@_stored.numeric(SETTING, samples=lambda: [(0.5, 2.0), (-1.2, 0.7), (0.0, 1.0)])
-def _gd_limit_two() -> _stored.Form:
+@stored.numeric(SETTING, samples=lambda: [(0.5, 2.0), (-1.2, 0.7), (0.0, 1.0)])
+def _gd_limit_two() -> stored.Form:
     import sympy as sp
 
-    return _stored.Form((sp.Symbol("C", real=True), symbols()["p_star"]), gd_limit_expr())
+    return stored.Form((sp.Symbol("C", real=True), symbols()["p_star"]), gd_limit_expr())
 
 
 def gd_limit(w0, p_star: float, sigma: float = 1.0) -> np.ndarray:
@@ -363,7 +363,7 @@ def gd_limit(w0, p_star: float, sigma: float = 1.0) -> np.ndarray:
 # --------------------------------------------------------------------------- L2
 
 
-@_stored.expression(SETTING)
+@stored.expression(SETTING)
 def l2_balanced_equation_expr() -> dict:
     """The balanced L2 fixed points p = v^L (core-settings §2b).
 
@@ -396,8 +396,8 @@ def _jacobian_samples(depth: int) -> list[tuple]:
             (rng.uniform(-1.0, 1.0, depth), 0.5, 0.0, 0.4, 1.0)]
 
 
-@_stored.numeric(SETTING, stored=tuple((d,) for d in STORED_DEPTHS), samples=_jacobian_samples)
-def _l2_jacobian(depth: int) -> _stored.Form:
+@stored.numeric(SETTING, stored=tuple((d,) for d in STORED_DEPTHS), samples=_jacobian_samples)
+def _l2_jacobian(depth: int) -> stored.Form:
     """Numeric full Jacobian of the L2 field at any w, from sympy's ``jacobian``."""
     import sympy as sp
 
@@ -407,27 +407,27 @@ def _l2_jacobian(depth: int) -> _stored.Form:
     field = [s["eta"] * (s["sigma"] * (s["p_star"] - p) * sp.Mul(*(w[:i] + w[i + 1:]))
                          - s["beta"] * w[i]) for i in range(depth)]
     J = sp.Matrix(field).jacobian(w)
-    return _stored.Form((w, s["p_star"], s["beta"], s["sigma"], s["eta"]), J)
+    return stored.Form((w, s["p_star"], s["beta"], s["sigma"], s["eta"]), J)
 
 
 def _l2_samples() -> list[tuple]:
     return [(0.4, 2.0, 3, 0.1, 1.3), (1.5, 2.0, 2, 0.0, 0.7), (1e-3, 0.8, 5, 0.2, 1.0)]
 
 
-@_stored.numeric(SETTING, samples=_l2_samples)
-def _l2_equation() -> _stored.Form:
+@stored.numeric(SETTING, samples=_l2_samples)
+def _l2_equation() -> stored.Form:
     import sympy as sp
 
     s, e = symbols(), l2_balanced_equation_expr()
     args = (sp.Symbol("p", positive=True), s["p_star"], s["L"], s["beta"], s["sigma"])
     # expanded to -beta + sigma p* p^(1-2/L) - sigma p^(2-2/L): no p^(2/L) denominator to underflow
-    return _stored.Form(args, sp.powsimp(sp.expand(e["equation"])))
+    return stored.Form(args, sp.powsimp(sp.expand(e["equation"])))
 
 
-@_stored.numeric(SETTING, samples=lambda: [row[1:] for row in _l2_samples()])
-def _l2_peak() -> _stored.Form:
+@stored.numeric(SETTING, samples=lambda: [row[1:] for row in _l2_samples()])
+def _l2_peak() -> stored.Form:
     s = symbols()
-    return _stored.Form((s["p_star"], s["L"], s["beta"], s["sigma"]),
+    return stored.Form((s["p_star"], s["L"], s["beta"], s["sigma"]),
                         l2_balanced_equation_expr()["p_peak"])
 
 
@@ -552,7 +552,7 @@ def l2_beta_for_distance(p_star: float, eps: float, depth: int, sigma: float = 1
 # --------------------------------------------------------------------------- Minnorm
 
 
-@_stored.expression(SETTING)
+@stored.expression(SETTING)
 def minnorm_linearization_expr() -> dict:
     """Minnorm(c) fixed point and linearization, any depth L (core-settings §2b).
 
@@ -588,10 +588,10 @@ def minnorm_linearization_expr() -> dict:
             "c_min": sp.solve(sp.Eq(trace, 0), c)[0]}
 
 
-def _minnorm_form(key: str) -> _stored.Form:
+def _minnorm_form(key: str) -> stored.Form:
     s = symbols()
     args = (s["p_star"], s["L"], s["c"], s["eta_w"], s["eta_lambda"], s["sigma"])
-    return _stored.Form(args, minnorm_linearization_expr()[key])
+    return stored.Form(args, minnorm_linearization_expr()[key])
 
 
 def _minnorm_samples() -> list[tuple]:
@@ -602,23 +602,23 @@ def _complex_samples() -> list[tuple]:
     return [tuple(complex(a) for a in row) for row in _minnorm_samples()]
 
 
-@_stored.numeric(SETTING, samples=_complex_samples)
-def _minnorm_symmetric_eigenvalues() -> _stored.Form:
+@stored.numeric(SETTING, samples=_complex_samples)
+def _minnorm_symmetric_eigenvalues() -> stored.Form:
     return _minnorm_form("symmetric_eigenvalues")
 
 
-@_stored.numeric(SETTING, samples=_minnorm_samples)
-def _minnorm_imbalance_eigenvalue() -> _stored.Form:
+@stored.numeric(SETTING, samples=_minnorm_samples)
+def _minnorm_imbalance_eigenvalue() -> stored.Form:
     return _minnorm_form("imbalance_eigenvalue")
 
 
-@_stored.numeric(SETTING, samples=_minnorm_samples)
-def _minnorm_damping_threshold() -> _stored.Form:
+@stored.numeric(SETTING, samples=_minnorm_samples)
+def _minnorm_damping_threshold() -> stored.Form:
     return _minnorm_form("c_min")
 
 
-@_stored.numeric(SETTING, samples=_minnorm_samples)
-def _minnorm_jacobian() -> _stored.Form:
+@stored.numeric(SETTING, samples=_minnorm_samples)
+def _minnorm_jacobian() -> stored.Form:
     return _minnorm_form("jacobian")
 
 

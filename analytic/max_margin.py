@@ -26,7 +26,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from analytic import _stored
+from analytic import stored
 from theory import validation
 
 SETTING = "max_margin"
@@ -118,7 +118,7 @@ def _support_key(n_support: int, dim: int) -> tuple[int, int]:
     return validation.count("n_support", n_support), validation.count("dim", dim)
 
 
-@_stored.expression(SETTING, stored=(), canonical=_support_key)
+@stored.expression(SETTING, stored=(), canonical=_support_key)
 def support_solution_expr(n_support: int, dim: int) -> dict:
     """Sympy derivation on a support set of size s in dimension d, with symbolic data.
 
@@ -310,7 +310,7 @@ def soudry_offset(X, y, eta: float = 1.0) -> np.ndarray:
 # --------------------------------------------------------------------------- Minnorm
 
 
-@_stored.expression(SETTING)
+@stored.expression(SETTING)
 def minnorm_mode_expr() -> dict:
     """Characteristic polynomials of Minnorm linearized at (w_hat, alpha_hat), per kappa.
 
@@ -337,11 +337,11 @@ def _mode_samples(discrete: bool) -> list[tuple]:
     return [(0.3 + 0j, 0.05 + 0j, 2.0 + 0j), (0.9 + 0j, 1.2 + 0j, 0.1 + 0j)]
 
 
-@_stored.numeric(SETTING, stored=((False,), (True,)), samples=_mode_samples)
-def _mode_roots(discrete: bool) -> _stored.Form:
+@stored.numeric(SETTING, stored=((False,), (True,)), samples=_mode_samples)
+def _mode_roots(discrete: bool) -> stored.Form:
     """The roots of :func:`minnorm_mode_expr` in (eta_w, eta_lambda, kappa)."""
     forms = minnorm_mode_expr()
-    return _stored.Form(forms["symbols"], forms["discrete" if discrete else "continuous"])
+    return stored.Form(forms["symbols"], forms["discrete" if discrete else "continuous"])
 
 
 def minnorm_eigenvalues(X, y, eta_w: float, eta_lambda: float,

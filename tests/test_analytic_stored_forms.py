@@ -6,20 +6,19 @@ must agree with the live derivation lambdified by sympy at sample points. Both f
 hold exactly the registered forms. A failure here means: run ``python -m analytic.generate``.
 """
 import importlib
-import inspect
 
 import numpy as np
 import pytest
 import sympy as sp
 
-from analytic import _stored
+from analytic import stored
 from theory.registry import SETTINGS
 
 MODULES = {setting: importlib.import_module(f"analytic.{setting}") for setting in SETTINGS}
 STORED = [(setting, name, args) for setting in SETTINGS
-          for name, function in _stored.EXPRESSIONS[setting].items() for args in function.stored]
+          for name, function in stored.EXPRESSIONS[setting].items() for args in function.stored]
 NUMERIC = [(setting, name, args) for setting in SETTINGS
-           for name, numeric in _stored.NUMERIC[setting].items() for args in numeric.stored]
+           for name, numeric in stored.NUMERIC[setting].items() for args in numeric.stored]
 
 
 def assert_same(stored, derived, where: str) -> None:
@@ -44,17 +43,17 @@ def assert_same(stored, derived, where: str) -> None:
 @pytest.mark.parametrize("setting,name,args", STORED,
                          ids=[f"{s}.{n}{a!r}" for s, n, a in STORED])
 def test_stored_form_equals_its_derivation(setting, name, args):
-    function = _stored.EXPRESSIONS[setting][name]
+    function = stored.EXPRESSIONS[setting][name]
     assert_same(function(*args), function.derive(*args), f"{setting}.{name}{args!r}")
 
 
 @pytest.mark.parametrize("setting,name,args", NUMERIC,
                          ids=[f"{s}.{n}{a!r}" for s, n, a in NUMERIC])
 def test_generated_function_equals_the_lambdified_derivation(setting, name, args):
-    numeric = _stored.NUMERIC[setting][name]
-    generated = getattr(importlib.import_module(f"analytic._generated.{setting}"),
-                        _stored.function_name(name, args))
-    with _stored.live():
+    numeric = stored.NUMERIC[setting][name]
+    generated = stored.generated_function(setting, name, args)
+    assert generated is not None, f"{setting}.{name}{args!r} is not generated"
+    with stored.live():
         derived = numeric.get(*args)
     samples = numeric.samples(*args)
     assert samples, f"{name} has no samples"
@@ -67,13 +66,10 @@ def test_generated_function_equals_the_lambdified_derivation(setting, name, args
 
 @pytest.mark.parametrize("setting", SETTINGS)
 def test_generated_modules_hold_exactly_the_registered_forms(setting):
-    forms = importlib.import_module(f"analytic._generated.{setting}_forms").FORMS
-    assert set(forms) == {(name,) + tuple(args) for s, name, args in STORED if s == setting}
-    generated = importlib.import_module(f"analytic._generated.{setting}")
-    functions = {n for n, f in vars(generated).items()
-                 if inspect.isfunction(f) and f.__module__ == generated.__name__}
-    assert functions == {_stored.function_name(name, args)
-                         for s, name, args in NUMERIC if s == setting}
+    assert set(stored.generated_forms(setting)) == {
+        (name,) + tuple(args) for s, name, args in STORED if s == setting}
+    assert stored.generated_function_names(setting) == {
+        stored.function_name(name, args) for s, name, args in NUMERIC if s == setting}
 
 
 @pytest.mark.parametrize("setting", SETTINGS)
@@ -81,7 +77,7 @@ def test_every_public_expression_is_registered(setting):
     """Each public ``*_expr`` goes through the store (or, like the support-set family of
     max_margin, is registered with nothing stored), and has its live derivation."""
     public = {n for n in vars(MODULES[setting]) if n.endswith("_expr") and not n.startswith("_")}
-    assert public == set(_stored.EXPRESSIONS[setting])
+    assert public == set(stored.EXPRESSIONS[setting])
     for name in public:
         assert callable(getattr(MODULES[setting], name).derive)
 
@@ -89,11 +85,11 @@ def test_every_public_expression_is_registered(setting):
 def test_live_derivations_are_cached_apart_from_the_stored_forms():
     from analytic import linear_chain as exact
 
-    stored = exact.minnorm_linearization_expr()
+    loaded = exact.minnorm_linearization_expr()
     derived = exact.minnorm_linearization_expr.derive()
-    assert derived is not stored
-    assert exact.minnorm_linearization_expr() is stored
-    with _stored.live():
+    assert derived is not loaded
+    assert exact.minnorm_linearization_expr() is loaded
+    with stored.live():
         assert exact.minnorm_linearization_expr() is derived
 
 
@@ -101,8 +97,7 @@ def test_a_depth_that_is_not_stored_is_derived():
     from analytic import deep_linear as exact
 
     depth = max(exact.STORED_DEPTHS) + 1
-    assert ("saxe_mode_expr", depth) not in importlib.import_module(
-        "analytic._generated.deep_linear_forms").FORMS
+    assert ("saxe_mode_expr", depth) not in stored.generated_forms("deep_linear")
     integral = exact.saxe_mode_expr(depth) / exact.symbols()["tau"]
     v = integral.limits[0][0]
     assert sp.simplify(integral.function - v ** (1 - depth) / (exact.symbols()["s"] - v ** depth)) == 0

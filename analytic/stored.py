@@ -7,10 +7,11 @@ with sympy; two decorators register it here:
   values listed in the decorator are stored as ``sympy.srepr`` text in
   ``analytic/_generated/<setting>_forms.py`` and parsed back (``sympy.parse_expr``) on
   first use; other argument values (a depth not stored) are derived.
-- :func:`numeric` for the numeric functions built from the derivations. Each returns
-  ``(arguments, expression)``; the expression is printed once as NumPy (or ``math``)
-  source into ``analytic/_generated/<setting>.py``, a plain module that imports numpy only.
-  Argument values not stored are lambdified from the (stored or derived) expressions.
+- :func:`numeric` for the numeric functions built from the derivations. Each returns a
+  :class:`Form` (arguments and expression); the expression is printed once as NumPy (or
+  ``math``) source into ``analytic/_generated/<setting>.py``, a plain module that imports
+  numpy and math only. Argument values not stored are lambdified from the (stored or
+  derived) expressions.
 
 ``python -m analytic.generate`` re-derives everything and writes both files; the test
 ``tests/test_analytic_stored_forms.py`` re-derives everything and compares. Inside
@@ -75,6 +76,23 @@ def _generated(setting: str, suffix: str = ""):
     return importlib.import_module(f"analytic._generated.{setting}{suffix}")
 
 
+def generated_forms(setting: str) -> dict[tuple, str]:
+    """The stored forms of ``setting``: (name, *args) -> ``sympy.srepr`` text."""
+    return _generated(setting, "_forms").FORMS
+
+
+def generated_function(setting: str, name: str, args: tuple = ()) -> Callable | None:
+    """The generated function of the numeric form ``name`` at ``args``, or None."""
+    return getattr(_generated(setting), function_name(name, args), None)
+
+
+def generated_function_names(setting: str) -> set[str]:
+    """Names of every function defined in the generated module of ``setting``."""
+    module = _generated(setting)
+    return {n for n, f in vars(module).items()
+            if inspect.isfunction(f) and f.__module__ == module.__name__}
+
+
 def parse(text: str):
     """A stored form: the ``sympy.srepr`` text evaluated by ``sympy.parse_expr`` with no
     transformations (dicts, lists and tuples of sympy objects come back as such)."""
@@ -107,7 +125,7 @@ def expression(setting: str, stored: tuple[tuple, ...] = ((),),
 
         @functools.lru_cache(maxsize=None)
         def loaded(*args):
-            text = _generated(setting, "_forms").FORMS.get((derive.__name__,) + args)
+            text = generated_forms(setting).get((derive.__name__,) + args)
             return derive(*args) if text is None else parse(text)
 
         @functools.wraps(derive)
@@ -195,7 +213,7 @@ def numeric(setting: str, stored: tuple[tuple, ...] = ((),),
 
         @functools.lru_cache(maxsize=None)
         def loaded(*args):
-            generated = getattr(_generated(setting), function_name(build.__name__, args), None)
+            generated = generated_function(setting, build.__name__, args)
             return lambdify(build(*args)) if generated is None else generated
 
         @functools.wraps(build)
