@@ -254,6 +254,9 @@ def dual_terms(w: np.ndarray, log_alpha: float, depth: int):
 
 def h_inverse(z: float, depth: int) -> float:
     """w with h_D(w) = z for D >= 3 (brentq; in t = 1 - |w| when |w| > 1/2 for accuracy)."""
+    z = validation.finite_scalar("z", z)
+    if _depth_at_least_two(depth) < 3:
+        raise ValueError(f"depth must be >= 3 here (h_2^-1(z) = asinh(z/2)), got {depth}")
     from scipy.optimize import brentq
 
     p = depth / (depth - 2.0)

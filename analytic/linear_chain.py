@@ -523,10 +523,11 @@ def l2_beta_for_distance(p_star: float, eps: float, depth: int, sigma: float = 1
     ValueError
         If eps is not positive or no beta reaches it (eps above the distance at beta_max).
     """
-    from scipy.optimize import brentq
-
     eps = validation.positive_scalar("eps", eps)
     L = validation.depth(depth)
+    _positive_p_star(p_star)
+    validation.positive_scalar("sigma", sigma)
+    from scipy.optimize import brentq
 
     def excess(beta: float) -> float:
         return l2_distance_to_min_norm(p_star, beta, L, sigma) - eps

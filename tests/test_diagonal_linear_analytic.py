@@ -256,6 +256,12 @@ def test_bad_problems():
         exact.wn_invariant(1.0, 2.0, 1.0)
     with pytest.raises(ValueError, match="positive"):
         exact.gf_invariant([1.0], [-1.0], 3)
+    with pytest.raises(ValueError, match="shape of u"):
+        exact.gf_invariant([1.0, 2.0], [1.0], 2)
+    with pytest.raises(ValueError, match="depth"):
+        exact.h_inverse(1.0, 2)
+    with pytest.raises(ValueError, match="z"):
+        exact.h_inverse(np.inf, 3)
 
 
 # --------------------------------------------------------------------------- invariants
