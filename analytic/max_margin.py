@@ -80,9 +80,11 @@ class MaxMargin(_Solution):
 
     @property
     def margin(self) -> float:
+        """1 / |w|, the geometric margin."""
         return float(1.0 / np.linalg.norm(self.w))
 
     def _replace(self, **fields) -> MaxMargin:
+        """A copy with some of (w, alpha, support) replaced, keeping kkt and exact."""
         values = self._asdict() | fields
         return MaxMargin(**values, kkt=self.kkt, exact=self.exact)
 
