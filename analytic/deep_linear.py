@@ -19,7 +19,10 @@ cached, and exposed as a sympy expression (``*_expr``) and as a numeric function
 - Expected test errors for x ~ N(0, I): the gradient-descent excess over the min-norm map
   from the initialization's null-space part, and the min-norm error for Gaussian X.
 
-Importing this module does not import sympy or scipy; each derivation runs once per process.
+The derivations' results are stored in ``analytic._generated`` (``python -m
+analytic.generate`` re-derives and writes them; ``.derive()`` on a ``*_expr`` function, or
+``analytic.live()``, derives with sympy). Importing this module does not import sympy or
+scipy, and the numeric functions do not import sympy: they run generated NumPy code.
 """
 from __future__ import annotations
 
@@ -27,7 +30,12 @@ from functools import lru_cache
 
 import numpy as np
 
+from analytic import _arrays, stored
 from theory import validation
+
+SETTING = "deep_linear"
+STORED_DEPTHS: tuple[int, ...] = tuple(range(1, 9))
+"""Depths whose depth-specific forms are stored; other depths are derived on first use."""
 
 
 @lru_cache(maxsize=None)
@@ -56,7 +64,14 @@ def _mode_rate(u, depth: int):
     return depth * u ** (2 - sp.Rational(2, depth)) * (symbols()["s"] - u)
 
 
-@lru_cache(maxsize=None)
+def _depth_key(depth: int = 2) -> tuple[int]:
+    return (validation.depth(depth),)
+
+
+_BY_DEPTH = tuple((d,) for d in STORED_DEPTHS)
+
+
+@stored.expression(SETTING, stored=_BY_DEPTH, canonical=_depth_key)
 def saxe_mode_expr(depth: int = 2):
     """One Saxe mode from a balanced decoupled start, tau du/dt = D u^(2-2/D) (s - u).
 
@@ -86,7 +101,7 @@ def saxe_mode_expr(depth: int = 2):
                                               s["u"] ** sp.Rational(1, D)))
 
 
-@lru_cache(maxsize=None)
+@stored.expression(SETTING, stored=_BY_DEPTH, canonical=_depth_key)
 def saxe_learning_time_expr(depth: int = 2):
     """Time for one Saxe mode to grow from u0 to u_final.
 
@@ -109,12 +124,11 @@ def saxe_learning_time_expr(depth: int = 2):
     return real[0]
 
 
-@lru_cache(maxsize=None)
-def _saxe_two_numeric():
-    """(u(s, u0, t, tau), t_learn(s, u0, u_final, tau)) for D = 2.
-
-    u(t) is rewritten in q = e^(-2st/tau) so that large t gives s instead of inf / inf.
-    """
+@stored.numeric(SETTING, samples=lambda: [(2.0, 0.01, 0.7, 1.0), (0.7, 0.05, 3.0, 2.5),
+                                              (3.0, 1e-3, 40.0, 0.4)])
+def _saxe_mode_two() -> stored.Form:
+    """u(s, u0, t, tau) for D = 2, rewritten in q = e^(-2st/tau) so that large t gives s
+    instead of inf / inf."""
     import sympy as sp
 
     s = symbols()
@@ -122,16 +136,50 @@ def _saxe_two_numeric():
     (growth,) = mode.atoms(sp.exp)
     q = sp.Symbol("q", positive=True)
     decaying = sp.cancel(mode.subs(growth, 1 / q)).subs(q, 1 / growth)
-    return (sp.lambdify((s["s"], s["u0"], s["t"], s["tau"]), decaying, "numpy"),
-            sp.lambdify((s["s"], s["u0"], s["u_final"], s["tau"]), saxe_learning_time_expr(2),
-                        "numpy"))
+    return stored.Form((s["s"], s["u0"], s["t"], s["tau"]), decaying)
+
+
+@stored.numeric(SETTING, samples=lambda: [(2.0, 0.01, 1.0, 1.0), (1.5, 0.02, 1.2, 0.8)])
+def _saxe_learning_time_two() -> stored.Form:
+    """t_learn(s, u0, u_final, tau) for D = 2."""
+    s = symbols()
+    return stored.Form((s["s"], s["u0"], s["u_final"], s["tau"]), saxe_learning_time_expr(2))
+
+
+_BY_DEPTH_NOT_TWO = tuple((d,) for d in STORED_DEPTHS if d != 2)
+
+
+def _integrand_samples(depth: int) -> list[tuple]:
+    return [(0.3, 1.2), (1e-3, 0.9), (1.1, 1.3)]
+
+
+@stored.numeric(SETTING, stored=_BY_DEPTH_NOT_TWO, samples=_integrand_samples)
+def _saxe_smooth(depth: int) -> stored.Form:
+    """smooth(v, v_star) of :func:`_saxe_integrand`."""
+    v, v_star, _, smooth, _, _ = _saxe_integrand(depth, stored.is_live())
+    return stored.Form((v, v_star), smooth, printer="math")
+
+
+@stored.numeric(SETTING, stored=_BY_DEPTH_NOT_TWO, samples=lambda depth: [(1.2,), (0.4,)])
+def _saxe_pole(depth: int) -> stored.Form:
+    """kappa(v_star) of :func:`_saxe_integrand`."""
+    _, v_star, _, _, kappa, _ = _saxe_integrand(depth, stored.is_live())
+    return stored.Form((v_star,), kappa, printer="math")
+
+
+@stored.numeric(SETTING, stored=_BY_DEPTH_NOT_TWO,
+                 samples=lambda depth: [(0.1, 0.5, 1.2), (1e-3, 0.9, 1.0)])
+def _saxe_origin(depth: int) -> stored.Form:
+    """origin(v0, v, v_star) of :func:`_saxe_integrand`."""
+    v, v_star, v0, _, _, origin = _saxe_integrand(depth, stored.is_live())
+    return stored.Form((v0, v, v_star), origin, printer="math")
 
 
 @lru_cache(maxsize=None)
-def _saxe_integrand(depth: int):
-    """(smooth(v, v_star), kappa(v_star), origin(v0, v, v_star)): the integrand of
-    :func:`saxe_mode_expr` (D != 2) with s = v_star^D, split as
-    smooth + kappa / (v_star - v) + v^(1-D)/s.
+def _saxe_integrand(depth: int, live: bool) -> tuple:
+    """(v, v_star, v0, smooth, kappa, origin): the integrand of :func:`saxe_mode_expr`
+    (D != 2) with s = v_star^D, split as smooth + kappa / (v_star - v) + v^(1-D)/s, in
+    symbols v, v_star, v0 (``live``: from the live derivation, a separate cache entry).
 
     t(u) diverges logarithmically as u -> s through the simple pole at v_star = s^(1/D),
     and like v0^(2-D) as u0 -> 0 through the origin term. Both are integrated exactly
@@ -150,8 +198,7 @@ def _saxe_integrand(depth: int):
     if sp.denom(smooth).subs(v, v_star) == 0 or sp.denom(smooth).subs(v, 0) == 0:
         raise ArithmeticError(f"the singular parts did not cancel: {smooth}")
     origin_integral = sp.integrate(origin.subs(v, s["v"]), (v, v0, s["v"]))
-    return (sp.lambdify((v, v_star), smooth, "math"), sp.lambdify(v_star, kappa, "math"),
-            sp.lambdify((v0, v, v_star), origin_integral, "math"))
+    return v, v_star, v0, smooth, kappa, origin_integral
 
 
 def _saxe_time(s: float, v0: float, v: float, depth: int, tau: float) -> float:
@@ -159,7 +206,7 @@ def _saxe_time(s: float, v0: float, v: float, depth: int, tau: float) -> float:
     the smooth part (relative error 1e-13) plus the pole's logarithm."""
     from scipy.integrate import quad
 
-    smooth, kappa, origin = _saxe_integrand(depth)
+    smooth, kappa, origin = _saxe_smooth(depth), _saxe_pole(depth), _saxe_origin(depth)
     v_star = s ** (1.0 / depth)
     value, error = quad(smooth, v0, v, args=(v_star,), epsabs=1e-14, epsrel=1e-13, limit=200)
     if error > 1e-9 * max(1.0, abs(value)):
@@ -190,8 +237,8 @@ def saxe_mode(s: float, u0: float, t, depth: int = 2, tau: float = 1.0) -> np.nd
         Singular value of Sigma_yx for this mode (> 0).
     u0 : float
         Initial strength, 0 < u0 < s.
-    t : array_like
-        Non-negative times.
+    t : float or array_like
+        Non-negative times, any shape.
     depth : int
         Number of layers D >= 1.
     tau : float
@@ -199,18 +246,17 @@ def saxe_mode(s: float, u0: float, t, depth: int = 2, tau: float = 1.0) -> np.nd
 
     Returns
     -------
-    ndarray
-        u at each time, shape (len(t),).
+    float or ndarray
+        u at each time, with the shape of ``t`` (a scalar for a scalar ``t``).
 
     Source: Saxe, McClelland & Ganguli (2013), arXiv:1312.6120; docs/deep_linear.md §3b.7.
     """
     s, u0, D, tau = _mode_args(s, u0, depth, tau)
-    t = validation.finite_vector("t", np.atleast_1d(t))
-    if np.any(t < 0.0):
-        raise ValueError(f"t must be non-negative, got {t.min()}")
+    times = _arrays.nonnegative_array("t", t)
+    t = times.ravel()
     if D == 2:
-        mode, _ = _saxe_two_numeric()
-        return np.asarray(mode(s, u0, t, tau), dtype=np.float64)
+        u = np.asarray(_saxe_mode_two()(s, u0, t, tau), dtype=np.float64)
+        return _arrays.shaped(np.broadcast_to(u, t.shape), times.shape)
     from scipy.optimize import brentq
 
     v0, v_top = u0 ** (1.0 / D), np.nextafter(s ** (1.0 / D), 0.0)
@@ -223,7 +269,8 @@ def saxe_mode(s: float, u0: float, t, depth: int = 2, tau: float = 1.0) -> np.nd
                    xtol=1e-300, rtol=4 * np.finfo(float).eps)
         return v ** D
 
-    return np.array([strength(float(x)) for x in t])
+    return _arrays.shaped(np.array([strength(float(x)) for x in t], dtype=np.float64),
+                          times.shape)
 
 
 def saxe_learning_time(s: float, u0: float, u_final: float, depth: int = 2,
@@ -241,8 +288,7 @@ def saxe_learning_time(s: float, u0: float, u_final: float, depth: int = 2,
         raise ValueError(f"u_final must lie strictly between u0 = {u0} and s = {s}, "
                          f"got {u_final}")
     if D == 2:
-        _, learning_time = _saxe_two_numeric()
-        return float(learning_time(s, u0, u_final, tau))
+        return float(_saxe_learning_time_two()(s, u0, u_final, tau))
     return _saxe_time(s, u0 ** (1.0 / D), u_final ** (1.0 / D), D, tau)
 
 
@@ -261,7 +307,7 @@ def saxe_plateau_time(s: float, u0: float, depth: int, tau: float = 1.0) -> floa
 # --------------------------------------------------------------------------- balance
 
 
-@lru_cache(maxsize=None)
+@stored.expression(SETTING)
 def balance_rate_expr():
     """k such that dD_l/dt = k D_l exactly, for D_l = W_{l+1}^T W_{l+1} - W_l W_l^T.
 
@@ -360,7 +406,7 @@ def min_norm_map(X, Y) -> np.ndarray:
     return Y @ np.linalg.pinv(X, _rank_tolerance(X))
 
 
-@lru_cache(maxsize=None)
+@stored.expression(SETTING)
 def gd_shallow_mode_expr() -> dict:
     """One eigendirection of the shallow flow dM/dt = eta (Sigma_yx - M Sigma_xx).
 
@@ -382,14 +428,17 @@ def gd_shallow_mode_expr() -> dict:
             "target_form": sp.expand(solution.subs(b, sigma * c)), "null_solution": null}
 
 
-@lru_cache(maxsize=None)
-def _gd_shallow_numeric():
-    import sympy as sp
+@stored.numeric(SETTING, samples=lambda: [(0.7, 1.3), (-2.0, 0.05)])
+def _gd_shallow_limit() -> stored.Form:
+    s = symbols()
+    return stored.Form((s["b"], s["sigma"]), gd_shallow_mode_expr()["limit"])
 
-    s, e = symbols(), gd_shallow_mode_expr()
-    return (sp.lambdify((s["b"], s["sigma"]), e["limit"], "numpy"),
-            sp.lambdify((s["m0"], s["c"], s["sigma"], s["eta"], s["t"]), e["target_form"],
-                        "numpy"))
+
+@stored.numeric(SETTING, samples=lambda: [(0.3, 1.1, 0.8, 1.0, 2.0), (-1.0, 0.2, 0.0, 0.5, 3.0)])
+def _gd_shallow_mode() -> stored.Form:
+    s = symbols()
+    return stored.Form((s["m0"], s["c"], s["sigma"], s["eta"], s["t"]),
+                        gd_shallow_mode_expr()["target_form"])
 
 
 def _eigenbasis(X: np.ndarray, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
@@ -415,9 +464,8 @@ def gd_limit_shallow(W0, X, Y) -> np.ndarray:
     X, Y = _column_forms(X, Y)
     W0 = _initial_map(W0, X, Y)
     U, sigma, B, r = _eigenbasis(X, Y)
-    limit, _ = _gd_shallow_numeric()
     modes = W0 @ U
-    modes[:, :r] = limit(B[:, :r], sigma[:r])
+    modes[:, :r] = _gd_shallow_limit()(B[:, :r], sigma[:r])
     return modes @ U.T
 
 
@@ -431,22 +479,22 @@ def gd_shallow_trajectory(W0, X, Y, t, eta: float = 1.0) -> np.ndarray:
     Returns
     -------
     ndarray
-        Shape (len(t), N_o, N_i).
+        Shape ``t.shape + (N_o, N_i)``: (N_o, N_i) for a scalar time.
 
     Source: docs/deep_linear.md §3b.4 [D].
     """
     X, Y = _column_forms(X, Y)
     W0 = _initial_map(W0, X, Y)
-    t = validation.finite_vector("t", np.atleast_1d(t))
-    if np.any(t < 0.0):
-        raise ValueError(f"t must be non-negative, got {t.min()}")
+    times = _arrays.nonnegative_array("t", t)
+    t = times.ravel()
     eta = validation.positive_scalar("eta", eta)
     U, sigma, B, r = _eigenbasis(X, Y)
-    limit, mode = _gd_shallow_numeric()
     targets = np.zeros_like(B)
-    targets[:, :r] = limit(B[:, :r], sigma[:r])
-    modes = mode((W0 @ U)[None], targets[None], sigma[None, None, :], eta, t[:, None, None])
-    return np.broadcast_to(modes, (t.size,) + W0.shape) @ U.T
+    targets[:, :r] = _gd_shallow_limit()(B[:, :r], sigma[:r])
+    modes = _gd_shallow_mode()((W0 @ U)[None], targets[None], sigma[None, None, :], eta,
+                               t[:, None, None])
+    maps = np.broadcast_to(modes, (t.size,) + W0.shape) @ U.T
+    return maps.reshape(times.shape + W0.shape)
 
 
 # --------------------------------------------------------------------------- test errors
@@ -463,7 +511,7 @@ def generalization_error(M, W_bar, noise_var: float = 0.0) -> float:
     return float(np.sum((M - W_bar) ** 2) + M.shape[0] * noise_var)
 
 
-@lru_cache(maxsize=None)
+@stored.expression(SETTING)
 def expected_excess_error_gd_expr():
     """E ||W0 P_perp||_F^2 for W0 with iid N(0, sigma0^2 / n_in) entries and X of full column
     rank P < n_in: (1 - P/n_in) n_out sigma0^2.
@@ -485,13 +533,11 @@ def expected_excess_error_gd_expr():
     return sp.factor(total)
 
 
-@lru_cache(maxsize=None)
-def _excess_numeric():
-    import sympy as sp
-
+@stored.numeric(SETTING, samples=lambda: [(0.9, 10, 2, 3), (1.5, 7, 1, 6)])
+def _excess() -> stored.Form:
     s = symbols()
-    return sp.lambdify((s["sigma0"], s["n_in"], s["n_out"], s["P"]),
-                       expected_excess_error_gd_expr(), "numpy")
+    return stored.Form((s["sigma0"], s["n_in"], s["n_out"], s["P"]),
+                        expected_excess_error_gd_expr())
 
 
 def _sizes(n_in: int, n_out: int, n_samples: int) -> tuple[int, int, int]:
@@ -515,10 +561,10 @@ def expected_excess_error_gd(sigma0: float, n_in: int, n_out: int, n_samples: in
     """
     sigma0 = validation.nonnegative_scalar("sigma0", sigma0)
     n_in, n_out, P = _sizes(n_in, n_out, n_samples)
-    return float(_excess_numeric()(sigma0, n_in, n_out, P))
+    return float(_excess()(sigma0, n_in, n_out, P))
 
 
-@lru_cache(maxsize=None)
+@stored.expression(SETTING)
 def expected_min_norm_error_expr():
     """E_g of the min-norm map Y X^+ for Y = W_bar X + E, X (n_in x P) with iid N(0, 1)
     entries, E with iid N(0, noise_var) entries, x ~ N(0, I).
@@ -541,15 +587,25 @@ def expected_min_norm_error_expr():
     return null_fraction * s["W_bar_norm_sq"] + s["noise_var"] * s["n_out"] * trace_inverse_wishart
 
 
-@lru_cache(maxsize=None)
-def _min_norm_error_numeric():
-    """(with noise, noise-free): the noise-free form has no pole at P = n_in - 1."""
-    import sympy as sp
-
+def _min_norm_error_form(noise: bool) -> stored.Form:
     s, expr = symbols(), expected_min_norm_error_expr()
     args = (s["W_bar_norm_sq"], s["n_in"], s["n_out"], s["P"], s["noise_var"])
-    return (sp.lambdify(args, expr, "numpy"),
-            sp.lambdify(args, expr.subs(s["noise_var"], 0), "numpy"))
+    return stored.Form(args, expr if noise else expr.subs(s["noise_var"], 0))
+
+
+def _min_norm_error_samples() -> list[tuple]:
+    return [(2.0, 10, 2, 3, 0.1), (0.5, 7, 3, 5, 0.0)]
+
+
+@stored.numeric(SETTING, samples=_min_norm_error_samples)
+def _min_norm_error_with_noise() -> stored.Form:
+    return _min_norm_error_form(noise=True)
+
+
+@stored.numeric(SETTING, samples=lambda: _min_norm_error_samples() + [(1.0, 6, 2, 5, 0.0)])
+def _min_norm_error_noise_free() -> stored.Form:
+    """The noise-free form has no pole at P = n_in - 1."""
+    return _min_norm_error_form(noise=False)
 
 
 def expected_min_norm_error(W_bar_norm_sq: float, n_in: int, n_out: int, n_samples: int,
@@ -575,10 +631,9 @@ def expected_min_norm_error(W_bar_norm_sq: float, n_in: int, n_out: int, n_sampl
     W_bar_norm_sq = validation.nonnegative_scalar("W_bar_norm_sq", W_bar_norm_sq)
     n_in, n_out, P = _sizes(n_in, n_out, n_samples)
     noise_var = validation.nonnegative_scalar("noise_var", noise_var)
-    with_noise, noise_free = _min_norm_error_numeric()
     if noise_var == 0.0:
-        return float(noise_free(W_bar_norm_sq, n_in, n_out, P, noise_var))
+        return float(_min_norm_error_noise_free()(W_bar_norm_sq, n_in, n_out, P, noise_var))
     if P >= n_in - 1:
         raise ValueError(f"n_samples must be smaller than n_in - 1 = {n_in - 1} with label "
                          f"noise (E tr((X^T X)^-1) is infinite otherwise), got {P}")
-    return float(with_noise(W_bar_norm_sq, n_in, n_out, P, noise_var))
+    return float(_min_norm_error_with_noise()(W_bar_norm_sq, n_in, n_out, P, noise_var))

@@ -21,7 +21,10 @@ alpha down to 1e-12, X^{-1} when sin(psi) underflows) use rewritten forms; the r
 either checked symbolically against the derived expression here or checked numerically
 against the lambdified derivation in the tests.
 
-Importing this module does not import sympy or scipy; each derivation runs once per process.
+The derivations' results are stored in ``analytic._generated`` (``python -m
+analytic.generate`` re-derives and writes them; ``.derive()`` on a ``*_expr`` function, or
+``analytic.live()``, derives with sympy). Importing this module does not import sympy or
+scipy, and the numeric functions do not import sympy: they run generated NumPy code.
 """
 from __future__ import annotations
 
@@ -29,7 +32,12 @@ from functools import lru_cache
 
 import numpy as np
 
+from analytic import _arrays, stored
 from theory import validation
+
+SETTING = "diagonal_linear"
+STORED_DEPTHS: tuple[int, ...] = tuple(range(2, 9))
+"""Depths whose depth-specific forms are stored; other depths are derived on first use."""
 
 _NEWTON_MAX_ITER = 500
 _RESIDUAL_TOL = 1e-12
@@ -60,10 +68,17 @@ def _depth_at_least_two(depth: int) -> int:
     return D
 
 
+def _depth_key(depth: int = 2) -> tuple[int]:
+    return (_depth_at_least_two(depth),)
+
+
+_BY_DEPTH = tuple((d,) for d in STORED_DEPTHS)
+
+
 # --------------------------------------------------------------------------- q (depth 2)
 
 
-@lru_cache(maxsize=None)
+@stored.expression(SETTING)
 def q_expr():
     """q(z) = integral_0^z arcsinh(s/2) ds = 2 - sqrt(4 + z^2) + z asinh(z/2) (``integrate``).
 
@@ -75,7 +90,7 @@ def q_expr():
     return sp.integrate(sp.asinh(s["s"] / 2), (s["s"], 0, s["z"]))
 
 
-@lru_cache(maxsize=None)
+@stored.expression(SETTING)
 def q_stable_expr():
     """q(z) = z (asinh(z/2) - z / (2 + sqrt(4 + z^2))), free of cancellation and of z^2.
 
@@ -93,14 +108,14 @@ def q_stable_expr():
     return stable
 
 
-@lru_cache(maxsize=None)
-def _q_numeric():
+@stored.numeric(SETTING, samples=lambda: [(0.0,), (1e-8,), (-0.5,), (2.0,), (1e300,)])
+def _q() -> stored.Form:
     import sympy as sp
 
     z = symbols()["z"]
     hypot = sp.Function("hypot")
     expr = q_stable_expr().subs(sp.sqrt(z ** 2 + 4), hypot(2, z))
-    return sp.lambdify(z, expr, [{"hypot": np.hypot}, "numpy"])
+    return stored.Form((z,), expr, functions=(("hypot", "numpy.hypot"),))
 
 
 def q(z) -> np.ndarray:
@@ -109,13 +124,12 @@ def q(z) -> np.ndarray:
     Uses the form of :func:`q_stable_expr` with hypot, accurate for small |z| (no
     cancellation) and finite for |z| up to 1e300 and beyond.
     """
-    z_arr = np.asarray(z, dtype=np.float64)
-    if not np.all(np.isfinite(z_arr)):
-        raise ValueError("z must be finite")
-    return np.asarray(_q_numeric()(z_arr), dtype=np.float64)
+    z_arr = _arrays.finite_array("z", z)
+    return _arrays.shaped(np.ravel(_q()(z_arr)), z_arr.shape)
 
 
-@lru_cache(maxsize=None)
+@stored.expression(SETTING, stored=((6,),),
+                    canonical=lambda order=6: (validation.count("order", order, minimum=1),))
 def q_series_expr(order: int = 6):
     """Taylor series of q at 0 up to (excluding) z^order: z^2/4 - z^4/192 + z^6/2560 - ...
 
@@ -128,7 +142,7 @@ def q_series_expr(order: int = 6):
     return sp.series(q_expr(), symbols()["z"], 0, n).removeO()
 
 
-@lru_cache(maxsize=None)
+@stored.expression(SETTING)
 def q_asymptotic_expr():
     """q(z) = |z| ln|z| - |z| + 2 + o(1) as |z| -> infinity (q is even).
 
@@ -151,7 +165,7 @@ def q_asymptotic_expr():
 # --------------------------------------------------------------------------- depth D >= 3
 
 
-@lru_cache(maxsize=None)
+@stored.expression(SETTING, stored=_BY_DEPTH, canonical=_depth_key)
 def h_expr(depth: int):
     """h_D(w) = (1 - w)^(-D/(D-2)) - (1 + w)^(-D/(D-2)) for D >= 3 and 2 sinh(w) for D = 2.
 
@@ -169,7 +183,7 @@ def h_expr(depth: int):
     return (1 - w) ** (-p) - (1 + w) ** (-p)
 
 
-@lru_cache(maxsize=None)
+@stored.expression(SETTING, stored=_BY_DEPTH, canonical=_depth_key)
 def dual_expr(depth: int = 2) -> dict:
     """Dual of argmin_z alpha^D sum q_D(z_i / alpha^D) subject to A z = y, per coordinate.
 
@@ -240,6 +254,9 @@ def dual_terms(w: np.ndarray, log_alpha: float, depth: int):
 
 def h_inverse(z: float, depth: int) -> float:
     """w with h_D(w) = z for D >= 3 (brentq; in t = 1 - |w| when |w| > 1/2 for accuracy)."""
+    z = validation.finite_scalar("z", z)
+    if _depth_at_least_two(depth) < 3:
+        raise ValueError(f"depth must be >= 3 here (h_2^-1(z) = asinh(z/2)), got {depth}")
     from scipy.optimize import brentq
 
     p = depth / (depth - 2.0)
@@ -266,15 +283,13 @@ def q_depth(z, depth: int) -> np.ndarray:
     :func:`dual_expr` (alpha = 1), not by quadrature; the tests compare with quad.
     """
     D = _depth_at_least_two(depth)
-    z_arr = np.asarray(z, dtype=np.float64)
-    if not np.all(np.isfinite(z_arr)):
-        raise ValueError("z must be finite")
+    z_arr = _arrays.finite_array("z", z)
     if D == 2:
         return q(z_arr)
     flat = z_arr.ravel()
     w = np.array([h_inverse(v, D) for v in flat])
     _, _, conjugate = dual_terms(w, 0.0, D)
-    return (flat * w - conjugate).reshape(z_arr.shape)
+    return _arrays.shaped(flat * w - conjugate, z_arr.shape)
 
 
 def Q(z, alpha: float, depth: int = 2) -> float:
@@ -400,7 +415,8 @@ def l2_min(A, y) -> np.ndarray:
 # --------------------------------------------------------------------------- invariants
 
 
-@lru_cache(maxsize=None)
+@stored.expression(SETTING, stored=((None,),) + _BY_DEPTH,
+                    canonical=lambda depth=2: (None,) if depth is None else _depth_key(depth))
 def invariant_expr(depth: int | None = 2) -> dict:
     """Conserved quantity of gradient flow u' = -L u^(L-1) g, v' = L v^(L-1) g, one coordinate.
 
@@ -421,17 +437,27 @@ def invariant_expr(depth: int | None = 2) -> dict:
     return {"invariant": invariant, "derivative": derivative, "field": (du, dv)}
 
 
+def _same_shape(name: str, value, like: np.ndarray, like_name: str) -> np.ndarray:
+    x = _arrays.finite_array(name, value)
+    if x.shape != like.shape:
+        raise ValueError(f"{name} must have the shape of {like_name} {like.shape}, got {x.shape}")
+    return x
+
+
 def gf_invariant(u, v, depth: int = 2) -> np.ndarray:
-    """u v (L = 2) or u^(2-L) + v^(2-L) (L >= 3), elementwise; u, v > 0 for L >= 3."""
+    """u v (L = 2) or u^(2-L) + v^(2-L) (L >= 3), elementwise; u, v > 0 for L >= 3.
+
+    ``u`` and ``v`` have the same shape, which the result has (a scalar for scalars).
+    """
     D = _depth_at_least_two(depth)
-    u = validation.finite_vector("u", np.atleast_1d(u))
-    v = validation.finite_vector("v", np.atleast_1d(v), size=u.size)
+    u = _arrays.finite_array("u", u)
+    v = _same_shape("v", v, u, "u")
     if D >= 3 and (np.any(u <= 0.0) or np.any(v <= 0.0)):
         raise ValueError("u and v must be positive for depth >= 3")
     return u * v if D == 2 else u ** (2.0 - D) + v ** (2.0 - D)
 
 
-@lru_cache(maxsize=None)
+@stored.expression(SETTING, stored=_BY_DEPTH, canonical=_depth_key)
 def wn_invariant_expr(depth: int = 2) -> dict:
     """Invariant r^2/2 + kappa F_L(theta) of per-coordinate weight normalization.
 
@@ -469,41 +495,48 @@ def wn_invariant_expr(depth: int = 2) -> dict:
             "field": (dr, dtheta), "derivative": derivative}
 
 
-@lru_cache(maxsize=None)
-def _wn_numeric(depth: int):
-    import sympy as sp
+@stored.numeric(SETTING, samples=lambda: [(1.3, 0.4, 0.7), (0.2, 1.5, 2.0)])
+def _wn_invariant_two() -> stored.Form:
+    """The closed form of the L = 2 invariant in (r, theta, kappa)."""
+    s = symbols()
+    return stored.Form((s["r"], s["theta"], s["kappa"]), wn_invariant_expr(2)["invariant"])
 
-    s, e = symbols(), wn_invariant_expr(depth)
-    if depth == 2:
-        return sp.lambdify((s["r"], s["theta"], s["kappa"]), e["invariant"], "numpy"), None
-    return None, sp.lambdify(s["theta"], e["ratio"], "numpy")
+
+@stored.numeric(SETTING, stored=tuple((d,) for d in STORED_DEPTHS if d != 2),
+                 samples=lambda depth: [(0.1,), (0.7,), (1.5,)])
+def _wn_ratio(depth: int) -> stored.Form:
+    """F_L' = c_L / s_L (a scalar function, for quad)."""
+    s = symbols()
+    return stored.Form((s["theta"],), wn_invariant_expr(depth)["ratio"], printer="math")
 
 
 def wn_invariant(r, theta, kappa: float, depth: int = 2) -> np.ndarray:
     """r^2/2 + kappa F_L(theta), elementwise, conserved by weight-normalized gradient flow.
 
     L = 2: the closed form (r^2 + kappa ln sin 2 theta) / 2; L >= 3: F_L by quad of c_L / s_L.
-    theta must lie in (0, pi/2).
+    theta must lie in (0, pi/2). ``r`` and ``theta`` have the same shape, which the result
+    has (a scalar for scalars).
     """
     D = _depth_at_least_two(depth)
-    r = validation.finite_vector("r", np.atleast_1d(r))
-    theta = validation.finite_vector("theta", np.atleast_1d(theta), size=r.size)
+    r = _arrays.finite_array("r", r)
+    theta = _same_shape("theta", theta, r, "r")
     k = validation.nonnegative_scalar("kappa", kappa)
     if np.any(theta <= 0.0) or np.any(theta >= np.pi / 2):
         raise ValueError("theta must lie in (0, pi/2)")
-    closed, ratio = _wn_numeric(D)
-    if closed is not None:
-        return np.asarray(closed(r, theta, k), dtype=np.float64)
+    if D == 2:
+        return _arrays.shaped(np.ravel(_wn_invariant_two()(r, theta, k)), r.shape)
     from scipy.integrate import quad
 
-    F = np.array([quad(ratio, np.pi / 4, t, epsabs=1e-14, epsrel=1e-13)[0] for t in theta])
-    return r ** 2 / 2 + k * F
+    ratio = _wn_ratio(D)
+    F = np.array([quad(ratio, np.pi / 4, t, epsabs=1e-14, epsrel=1e-13)[0]
+                  for t in theta.ravel()])
+    return _arrays.shaped(r.ravel() ** 2 / 2 + k * F, r.shape)
 
 
 # --------------------------------------------------------------------------- WN bias (L = 2)
 
 
-@lru_cache(maxsize=None)
+@stored.expression(SETTING)
 def wn_potential_expr() -> dict:
     """The WN implicit-bias potential for L = 2 (docs/diagonal_linear.md §4c.2), psi = 2 theta.
 
@@ -594,13 +627,11 @@ def wn_potential_derivative(z, r0: float, kappa: float) -> np.ndarray:
     may underflow without harm), h by quad in s (exact below s = -20). kappa > 0.
     """
     r0sq, k = _wn_params(r0, kappa)
-    z_arr = np.asarray(z, dtype=np.float64)
-    if not np.all(np.isfinite(z_arr)):
-        raise ValueError("z must be finite")
+    z_arr = _arrays.finite_array("z", z)
     flat = z_arr.ravel()
     out = np.array([np.copysign(_wn_h_tail(_wn_log_angle_of_z(abs(v), r0sq, k), r0sq, k), v)
                     for v in flat])
-    return out.reshape(z_arr.shape)
+    return _arrays.shaped(out, z_arr.shape)
 
 
 def _wn_primal(mu: np.ndarray, r0sq: float, kappa: float):
@@ -652,7 +683,7 @@ def wn_bias_limit(A, y, r0: float, kappa: float) -> np.ndarray:
 # --------------------------------------------------------------------------- kernel regime
 
 
-@lru_cache(maxsize=None)
+@stored.expression(SETTING)
 def l2_rate_expr() -> dict:
     """The first correction to the l2 limit, from the series of q (:func:`q_series_expr`).
 
@@ -681,6 +712,12 @@ def l2_rate_expr() -> dict:
     return {"c2": c2, "c4": c4, "delta": solution, "k": k}
 
 
+@stored.numeric(SETTING, samples=lambda: [()])
+def _l2_rate_k() -> stored.Form:
+    """k of :func:`l2_rate_expr`, a number."""
+    return stored.Form((), l2_rate_expr()["k"])
+
+
 def l2_rate_constant(A, y) -> float:
     """lim alpha^4 ||x_alpha - x_l2|| = k ||P_null(x_l2^3)|| (:func:`l2_rate_expr`, k = 1/24),
     with x_l2 = A^+ y and P_null = I - A^+ A by the pseudo-inverse."""
@@ -688,7 +725,7 @@ def l2_rate_constant(A, y) -> float:
     pinv = np.linalg.pinv(A)
     x_l2 = pinv @ y
     cube = x_l2 ** 3
-    k = float(l2_rate_expr()["k"])
+    k = float(_l2_rate_k()())
     return k * float(np.linalg.norm(cube - pinv @ (A @ cube)))
 
 

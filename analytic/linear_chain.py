@@ -16,7 +16,10 @@ typed in as a finished formula; the derivations are:
   2x2 symmetric block and the imbalance modes), and the damping threshold (``solve``
   trace = 0).
 
-Importing this module does not import sympy; each derivation runs once per process.
+The derivations' results are stored in ``analytic._generated`` (``python -m
+analytic.generate`` re-derives and writes them; ``.derive()`` on a ``*_expr`` function, or
+``analytic.live()``, derives with sympy). Importing this module does not import sympy, and
+the numeric functions do not either: they run generated NumPy code.
 """
 from __future__ import annotations
 
@@ -24,9 +27,15 @@ from functools import lru_cache
 from typing import Literal
 
 import numpy as np
+
+from analytic import _arrays, stored
 from theory import validation
 
+SETTING = "linear_chain"
 Algorithm = Literal["gd", "l2", "minnorm"]
+ALGORITHMS: tuple[str, ...] = ("gd", "l2", "minnorm")
+STORED_DEPTHS: tuple[int, ...] = tuple(range(1, 9))
+"""Depths whose depth-specific forms are stored; other depths are derived on first use."""
 
 
 @lru_cache(maxsize=None)
@@ -59,7 +68,7 @@ def _positive_p_star(p_star: float) -> float:
 # --------------------------------------------------------------------------- min-norm point
 
 
-@lru_cache(maxsize=None)
+@stored.expression(SETTING)
 def min_norm_expr() -> dict:
     """Derivation of the min-norm interpolant (p* > 0).
 
@@ -82,14 +91,20 @@ def min_norm_expr() -> dict:
             "multiplier": sp.simplify(multiplier), "norm_squared": sp.simplify(L * magnitude ** 2)}
 
 
-@lru_cache(maxsize=None)
-def _min_norm_numeric():
-    import sympy as sp
+def _depth_samples() -> list[tuple]:
+    return [(0.3, 1), (2.0, 3), (1.7, 5)]
 
-    s, e = symbols(), min_norm_expr()
-    args = (s["p_star"], s["L"])
-    return (sp.lambdify(args, e["magnitude"], "numpy"),
-            sp.lambdify(args, e["multiplier"], "numpy"))
+
+@stored.numeric(SETTING, samples=_depth_samples)
+def _min_norm_magnitude() -> stored.Form:
+    s = symbols()
+    return stored.Form((s["p_star"], s["L"]), min_norm_expr()["magnitude"])
+
+
+@stored.numeric(SETTING, samples=_depth_samples)
+def _min_norm_multiplier() -> stored.Form:
+    s = symbols()
+    return stored.Form((s["p_star"], s["L"]), min_norm_expr()["multiplier"])
 
 
 def min_norm_solution(p_star: float, depth: int) -> np.ndarray:
@@ -101,8 +116,7 @@ def min_norm_solution(p_star: float, depth: int) -> np.ndarray:
     """
     p = validation.finite_scalar("p_star", p_star)
     L = validation.depth(depth)
-    magnitude, _ = _min_norm_numeric()
-    w = np.full(L, float(magnitude(abs(p), L)) if p != 0.0 else 0.0)
+    w = np.full(L, float(_min_norm_magnitude()(abs(p), L)) if p != 0.0 else 0.0)
     if p < 0.0:
         w[0] = -w[0]
     return w
@@ -110,8 +124,8 @@ def min_norm_solution(p_star: float, depth: int) -> np.ndarray:
 
 def min_norm_multiplier(p_star: float, depth: int) -> float:
     """lambda* = p*^(2/L - 1), the Lagrange multiplier at the min-norm point (p* > 0)."""
-    _, multiplier = _min_norm_numeric()
-    return float(multiplier(_positive_p_star(p_star), validation.depth(depth)))
+    p, L = _positive_p_star(p_star), validation.depth(depth)
+    return float(_min_norm_multiplier()(p, L))
 
 
 def distance_to_min_norm(w, p_star: float) -> np.ndarray:
@@ -120,9 +134,9 @@ def distance_to_min_norm(w, p_star: float) -> np.ndarray:
     w_MN has the canonical signs of :func:`min_norm_solution` (all positive for p* > 0);
     for other sign patterns flip the signs of ``w`` first.
     """
-    w = np.asarray(w, dtype=np.float64)
-    if not np.all(np.isfinite(w)):
-        raise ValueError("w must be finite")
+    w = _arrays.finite_array("w", w)
+    if w.ndim == 0:
+        raise ValueError("w must have at least one dimension (the weights are its last axis)")
     target = min_norm_solution(p_star, w.shape[-1])
     return np.linalg.norm(w - target, axis=-1)
 
@@ -156,7 +170,17 @@ def _specialize(expr, algorithm: Algorithm):
     raise ValueError(f"algorithm must be 'gd', 'l2' or 'minnorm', got {algorithm!r}")
 
 
-@lru_cache(maxsize=None)
+def _algorithm(algorithm: Algorithm) -> tuple[str]:
+    """(algorithm,) if it is one of :data:`ALGORITHMS`, else ValueError."""
+    if not isinstance(algorithm, str) or algorithm not in ALGORITHMS:
+        raise ValueError(f"algorithm must be 'gd', 'l2' or 'minnorm', got {algorithm!r}")
+    return (algorithm,)
+
+
+_BY_ALGORITHM = tuple((a,) for a in ALGORITHMS)
+
+
+@stored.expression(SETTING, stored=_BY_ALGORITHM, canonical=_algorithm)
 def imbalance_rate_expr(algorithm: Algorithm):
     """k such that d/dt (w_i^2 - w_j^2) = k (w_i^2 - w_j^2), exactly, for every L.
 
@@ -172,7 +196,7 @@ def imbalance_rate_expr(algorithm: Algorithm):
     return sp.simplify(_specialize(rate, algorithm))
 
 
-@lru_cache(maxsize=None)
+@stored.expression(SETTING, stored=_BY_ALGORITHM, canonical=_algorithm)
 def imbalance_solution_expr(algorithm: Algorithm):
     """D(t) = w_i(t)^2 - w_j(t)^2 from ``dsolve`` with D(0) = D0."""
     import sympy as sp
@@ -183,35 +207,41 @@ def imbalance_solution_expr(algorithm: Algorithm):
     return sp.dsolve(ode, D(s["t"]), ics={D(0): D0}).rhs
 
 
-@lru_cache(maxsize=None)
-def _imbalance_numeric(algorithm: Algorithm):
+def _imbalance_samples(algorithm: Algorithm) -> list[tuple]:
+    return [(0.7, 0.0, 1.3, 0.2), (-1.1, 2.5, 0.4, 0.0), (2.0, 0.3, 1.0, 1.5)]
+
+
+@stored.numeric(SETTING, stored=_BY_ALGORITHM, samples=_imbalance_samples)
+def _imbalance(algorithm: Algorithm) -> stored.Form:
     import sympy as sp
 
     s = symbols()
-    expr = imbalance_solution_expr(algorithm)
     rate = "eta_w" if algorithm == "minnorm" else "eta"
-    return sp.lambdify((sp.Symbol("D0", real=True), s["t"], s[rate], s["beta"]), expr, "numpy")
+    return stored.Form((sp.Symbol("D0", real=True), s["t"], s[rate], s["beta"]),
+                        imbalance_solution_expr(algorithm))
 
 
 def imbalances(w0, t, algorithm: Algorithm = "gd", eta: float = 1.0,
                beta: float = 0.0) -> np.ndarray:
-    """w_i(t)^2 - w_1(t)^2 for i = 1..L along the flow of ``algorithm`` (shape (len(t), L)).
+    """w_i(t)^2 - w_1(t)^2 for i = 1..L along the flow of ``algorithm``.
 
-    ``eta`` is eta for GD and L2 and eta_w for Minnorm; ``beta`` is used by L2 only.
+    ``t`` is a time or an array of times; the result has shape ``t.shape + (L,)`` (a
+    scalar time gives shape (L,)). ``eta`` is eta for GD and L2 and eta_w for Minnorm;
+    ``beta`` is used by L2 only.
     """
     w0 = validation.finite_vector("w0", w0)
-    t = validation.finite_vector("t", np.atleast_1d(t))
+    times = _arrays.finite_array("t", t)
+    flat = times.ravel()
     eta = validation.positive_scalar("eta", eta)
     beta = validation.nonnegative_scalar("beta", beta)
-    if algorithm not in ("gd", "l2", "minnorm"):
-        raise ValueError(f"algorithm must be 'gd', 'l2' or 'minnorm', got {algorithm!r}")
-    f = _imbalance_numeric(algorithm)
+    (algorithm,) = _algorithm(algorithm)
     d0 = w0 ** 2 - w0[0] ** 2
-    values = f(d0[None, :], t[:, None], eta, beta)
-    return np.broadcast_to(values, (t.size, w0.size)).astype(np.float64)
+    values = _imbalance(algorithm)(d0[None, :], flat[:, None], eta, beta)
+    values = np.broadcast_to(values, (flat.size, w0.size)).astype(np.float64)
+    return values.reshape(times.shape + (w0.size,))
 
 
-@lru_cache(maxsize=None)
+@stored.expression(SETTING)
 def gd_discrete_imbalance_increment_expr():
     """Change of w_i^2 - w_j^2 in one gradient-descent step of size ``lr`` (docs/linear_chain.md §2b.1).
 
@@ -228,14 +258,16 @@ def gd_discrete_imbalance_increment_expr():
     return sp.factor(sp.expand(change))
 
 
-@lru_cache(maxsize=None)
-def _increment_numeric():
-    import sympy as sp
+def _increment_samples() -> list[tuple]:
+    return [(1.2, 0.5, 0.9, 0.1, 1.3, 2.0), (-0.7, 1.1, 2.0, 0.02, 0.5, -1.0)]
 
+
+@stored.numeric(SETTING, samples=_increment_samples)
+def _increment() -> stored.Form:
     expr = gd_discrete_imbalance_increment_expr()
     free = {s.name: s for s in expr.free_symbols}
     names = ("w_i", "w_j", "Q", "lr", "sigma", "p_star")
-    return sp.lambdify([free[n] for n in names], expr, "numpy")
+    return stored.Form(tuple(free[n] for n in names), expr)
 
 
 def gd_discrete_imbalance_increment(w, p_star: float, lr: float,
@@ -245,14 +277,15 @@ def gd_discrete_imbalance_increment(w, p_star: float, lr: float,
     ``w`` has shape (L,) or (n, L); the result has the same shape (first column 0).
     Evaluates :func:`gd_discrete_imbalance_increment_expr` with Q = p / (w_i w_1).
     """
-    w = np.asarray(w, dtype=np.float64)
-    if w.shape[-1] < 2 or not np.all(np.isfinite(w)) or np.any(w == 0.0):
+    w = _arrays.finite_array("w", w)
+    if w.ndim == 0 or w.shape[-1] < 2 or np.any(w == 0.0):
         raise ValueError("w must be finite and nonzero, with at least 2 weights")
+    lr = validation.positive_scalar("lr", lr)
+    sigma = validation.positive_scalar("sigma", sigma)
+    p_star = validation.finite_scalar("p_star", p_star)
     p = np.prod(w, axis=-1, keepdims=True)
     w_1 = w[..., :1]
-    out = _increment_numeric()(w, w_1, p / (w * w_1), validation.positive_scalar("lr", lr),
-                               validation.positive_scalar("sigma", sigma),
-                               validation.finite_scalar("p_star", p_star))
+    out = np.array(_increment()(w, w_1, p / (w * w_1), lr, sigma, p_star), dtype=np.float64)
     out[..., 0] = 0.0
     return out
 
@@ -260,7 +293,7 @@ def gd_discrete_imbalance_increment(w, p_star: float, lr: float,
 # --------------------------------------------------------------------------- GD limit
 
 
-@lru_cache(maxsize=None)
+@stored.expression(SETTING)
 def gd_limit_expr():
     """w_1^2 at the GD limit for L = 2, with C = w_2(0)^2 - w_1(0)^2 conserved.
 
@@ -274,11 +307,11 @@ def gd_limit_expr():
     return next(r for r in roots if r.subs({C: 0, symbols()["p_star"]: 1}) > 0)
 
 
-@lru_cache(maxsize=None)
-def _gd_limit_two():
+@stored.numeric(SETTING, samples=lambda: [(0.5, 2.0), (-1.2, 0.7), (0.0, 1.0)])
+def _gd_limit_two() -> stored.Form:
     import sympy as sp
 
-    return sp.lambdify((sp.Symbol("C", real=True), symbols()["p_star"]), gd_limit_expr(), "numpy")
+    return stored.Form((sp.Symbol("C", real=True), symbols()["p_star"]), gd_limit_expr())
 
 
 def gd_limit(w0, p_star: float, sigma: float = 1.0) -> np.ndarray:
@@ -330,7 +363,7 @@ def gd_limit(w0, p_star: float, sigma: float = 1.0) -> np.ndarray:
 # --------------------------------------------------------------------------- L2
 
 
-@lru_cache(maxsize=None)
+@stored.expression(SETTING)
 def l2_balanced_equation_expr() -> dict:
     """The balanced L2 fixed points p = v^L (docs/linear_chain.md §2b.4).
 
@@ -357,8 +390,14 @@ def l2_balanced_equation_expr() -> dict:
             "beta_max": sp.simplify(drive.subs(p, p_peak)), "bias_first_order": bias * beta}
 
 
-@lru_cache(maxsize=None)
-def _l2_jacobian(depth: int):
+def _jacobian_samples(depth: int) -> list[tuple]:
+    rng = np.random.default_rng(depth)
+    return [(rng.uniform(0.2, 1.5, depth), 2.0, 0.3, 1.1, 0.7),
+            (rng.uniform(-1.0, 1.0, depth), 0.5, 0.0, 0.4, 1.0)]
+
+
+@stored.numeric(SETTING, stored=tuple((d,) for d in STORED_DEPTHS), samples=_jacobian_samples)
+def _l2_jacobian(depth: int) -> stored.Form:
     """Numeric full Jacobian of the L2 field at any w, from sympy's ``jacobian``."""
     import sympy as sp
 
@@ -368,18 +407,28 @@ def _l2_jacobian(depth: int):
     field = [s["eta"] * (s["sigma"] * (s["p_star"] - p) * sp.Mul(*(w[:i] + w[i + 1:]))
                          - s["beta"] * w[i]) for i in range(depth)]
     J = sp.Matrix(field).jacobian(w)
-    return sp.lambdify((w, s["p_star"], s["beta"], s["sigma"], s["eta"]), J, "numpy")
+    return stored.Form((w, s["p_star"], s["beta"], s["sigma"], s["eta"]), J)
 
 
-@lru_cache(maxsize=None)
-def _l2_numeric():
+def _l2_samples() -> list[tuple]:
+    return [(0.4, 2.0, 3, 0.1, 1.3), (1.5, 2.0, 2, 0.0, 0.7), (1e-3, 0.8, 5, 0.2, 1.0)]
+
+
+@stored.numeric(SETTING, samples=_l2_samples)
+def _l2_equation() -> stored.Form:
     import sympy as sp
 
     s, e = symbols(), l2_balanced_equation_expr()
     args = (sp.Symbol("p", positive=True), s["p_star"], s["L"], s["beta"], s["sigma"])
     # expanded to -beta + sigma p* p^(1-2/L) - sigma p^(2-2/L): no p^(2/L) denominator to underflow
-    return (sp.lambdify(args, sp.powsimp(sp.expand(e["equation"])), "numpy"),
-            sp.lambdify(args[1:], e["p_peak"], "numpy"))
+    return stored.Form(args, sp.powsimp(sp.expand(e["equation"])))
+
+
+@stored.numeric(SETTING, samples=lambda: [row[1:] for row in _l2_samples()])
+def _l2_peak() -> stored.Form:
+    s = symbols()
+    return stored.Form((s["p_star"], s["L"], s["beta"], s["sigma"]),
+                        l2_balanced_equation_expr()["p_peak"])
 
 
 def l2_beta_max(p_star: float, depth: int, sigma: float = 1.0) -> float:
@@ -389,16 +438,17 @@ def l2_beta_max(p_star: float, depth: int, sigma: float = 1.0) -> float:
     sigma = validation.positive_scalar("sigma", sigma)
     if L == 1:
         return np.inf
-    equation, peak = _l2_numeric()
-    p_m = float(peak(p, L, 0.0, sigma))
-    return float(equation(p_m, p, L, 0.0, sigma)) if p_m > 0 else sigma * p
+    p_m = float(_l2_peak()(p, L, 0.0, sigma))
+    return float(_l2_equation()(p_m, p, L, 0.0, sigma)) if p_m > 0 else sigma * p
 
 
 def l2_fixed_points(p_star: float, beta: float, depth: int, sigma: float = 1.0) -> list[dict]:
     """Every balanced fixed point of L2 gradient flow, with its stability.
 
     Returns dicts with ``product`` p, ``weights`` (balanced, positive), ``eigenvalues`` of
-    the full L x L Jacobian (sympy-derived, eta = 1) and ``stable`` (all real parts < 0).
+    the full L x L Jacobian (sympy-derived, eta = 1; real and ascending: the Jacobian is
+    minus the Hessian of sigma/2 (p* - p)^2 + beta/2 |w|^2, symmetric) and ``stable``
+    (all eigenvalues < 0).
     The origin is included when it is a fixed point (L >= 2).
     """
     p, L = _positive_p_star(p_star), validation.depth(depth)
@@ -406,13 +456,13 @@ def l2_fixed_points(p_star: float, beta: float, depth: int, sigma: float = 1.0) 
     sigma = validation.positive_scalar("sigma", sigma)
     from scipy.optimize import brentq
 
-    equation, peak = _l2_numeric()
+    equation = _l2_equation()
 
     def f(x: float) -> float:
         return float(equation(np.float64(x), p, L, beta, sigma))
 
     products = []
-    p_m = max(float(peak(p, L, beta, sigma)), 0.0) if L >= 3 else 0.0
+    p_m = max(float(_l2_peak()(p, L, beta, sigma)), 0.0) if L >= 3 else 0.0
     tiny = p * 1e-250
     left = p_m if L != 1 else tiny  # L = 1: the left side blows up at p -> 0
     if f(left) > 0.0:  # one root on the decreasing branch (p_m, p*): the larger product
@@ -425,9 +475,12 @@ def l2_fixed_points(p_star: float, beta: float, depth: int, sigma: float = 1.0) 
     points = []
     for prod in products:
         w = np.full(L, prod ** (1.0 / L))
-        eig = np.linalg.eigvals(np.array(jacobian(w, p, beta, sigma, 1.0), dtype=np.float64))
+        J = np.array(jacobian(w, p, beta, sigma, 1.0), dtype=np.float64)
+        if np.abs(J - J.T).max() > 1e-12 * max(1.0, np.abs(J).max()):
+            raise ArithmeticError(f"the L2 Jacobian is not symmetric: {J}")
+        eig = np.linalg.eigvalsh(J)
         points.append({"product": prod, "weights": w, "eigenvalues": eig,
-                       "stable": bool(np.all(eig.real < 0.0))})
+                       "stable": bool(np.all(eig < 0.0))})
     return points
 
 
@@ -470,10 +523,11 @@ def l2_beta_for_distance(p_star: float, eps: float, depth: int, sigma: float = 1
     ValueError
         If eps is not positive or no beta reaches it (eps above the distance at beta_max).
     """
-    from scipy.optimize import brentq
-
     eps = validation.positive_scalar("eps", eps)
     L = validation.depth(depth)
+    _positive_p_star(p_star)
+    validation.positive_scalar("sigma", sigma)
+    from scipy.optimize import brentq
 
     def excess(beta: float) -> float:
         return l2_distance_to_min_norm(p_star, beta, L, sigma) - eps
@@ -499,7 +553,7 @@ def l2_beta_for_distance(p_star: float, eps: float, depth: int, sigma: float = 1
 # --------------------------------------------------------------------------- Minnorm
 
 
-@lru_cache(maxsize=None)
+@stored.expression(SETTING)
 def minnorm_linearization_expr() -> dict:
     """Minnorm(c) fixed point and linearization, any depth L (docs/linear_chain.md §2b.5).
 
@@ -535,16 +589,38 @@ def minnorm_linearization_expr() -> dict:
             "c_min": sp.solve(sp.Eq(trace, 0), c)[0]}
 
 
-@lru_cache(maxsize=None)
-def _minnorm_numeric():
-    import sympy as sp
-
-    s, e = symbols(), minnorm_linearization_expr()
+def _minnorm_form(key: str) -> stored.Form:
+    s = symbols()
     args = (s["p_star"], s["L"], s["c"], s["eta_w"], s["eta_lambda"], s["sigma"])
-    return (sp.lambdify(args, e["symmetric_eigenvalues"], "numpy"),
-            sp.lambdify(args, e["imbalance_eigenvalue"], "numpy"),
-            sp.lambdify(args, e["c_min"], "numpy"),
-            sp.lambdify(args, e["jacobian"], "numpy"))
+    return stored.Form(args, minnorm_linearization_expr()[key])
+
+
+def _minnorm_samples() -> list[tuple]:
+    return [(2.0, 3, 1.0, 1.0, 1.0, 1.0), (1.7, 2, 0.0, 0.8, 1.3, 1.1), (0.6, 5, 0.4, 0.3, 2.0, 0.9)]
+
+
+def _complex_samples() -> list[tuple]:
+    return [tuple(complex(a) for a in row) for row in _minnorm_samples()]
+
+
+@stored.numeric(SETTING, samples=_complex_samples)
+def _minnorm_symmetric_eigenvalues() -> stored.Form:
+    return _minnorm_form("symmetric_eigenvalues")
+
+
+@stored.numeric(SETTING, samples=_minnorm_samples)
+def _minnorm_imbalance_eigenvalue() -> stored.Form:
+    return _minnorm_form("imbalance_eigenvalue")
+
+
+@stored.numeric(SETTING, samples=_minnorm_samples)
+def _minnorm_damping_threshold() -> stored.Form:
+    return _minnorm_form("c_min")
+
+
+@stored.numeric(SETTING, samples=_minnorm_samples)
+def _minnorm_jacobian() -> stored.Form:
+    return _minnorm_form("jacobian")
 
 
 def _minnorm_args(p_star, depth, c, eta_w, eta_lambda, sigma):
@@ -559,15 +635,22 @@ def minnorm_eigenvalues(p_star: float, depth: int, c: float, eta_w: float = 1.0,
     """The L + 1 eigenvalues of the Minnorm(c) flow linearized at its fixed point.
 
     L - 1 imbalance modes (-2 eta_w) and the two roots of mu^2 - T mu + D = 0 with
-    T = -eta_w (2 - L + c sigma L p*^(2 - 2/L)), D = eta_w eta_lambda sigma L p*^(2 - 2/L).
-    Complex array, symmetric pair last. For discrete Minnorm with rates (lr_w, lr_lambda),
-    the multipliers are 1 + mu evaluated at eta_w = lr_w, eta_lambda = lr_lambda.
+    T = -eta_w (2 - L + c sigma L p*^(2 - 2/L)), D = eta_w eta_lambda sigma L p*^(2 - 2/L),
+    symmetric pair last. For discrete Minnorm with rates (lr_w, lr_lambda), the
+    multipliers are 1 + mu evaluated at eta_w = lr_w, eta_lambda = lr_lambda.
+
+    Returns
+    -------
+    ndarray
+        Shape (L + 1,): float64 when every eigenvalue is real (T^2 >= 4 D), complex128
+        when the symmetric pair is a complex-conjugate pair (as ``numpy.linalg.eigvals``).
     """
     args = _minnorm_args(p_star, depth, c, eta_w, eta_lambda, sigma)
-    symmetric, imbalance, _, _ = _minnorm_numeric()
-    pair = np.array(symmetric(*(complex(a) for a in args)), dtype=np.complex128)
-    modes = np.full(args[1] - 1, complex(imbalance(*args)))
-    return np.concatenate((modes, pair))
+    pair = np.array(_minnorm_symmetric_eigenvalues()(*(complex(a) for a in args)),
+                    dtype=np.complex128)
+    modes = np.full(args[1] - 1, float(_minnorm_imbalance_eigenvalue()(*args)))
+    eigenvalues = np.concatenate((modes, pair))
+    return eigenvalues.real.copy() if np.all(eigenvalues.imag == 0.0) else eigenvalues
 
 
 def minnorm_symmetric_jacobian(p_star: float, depth: int, c: float, eta_w: float = 1.0,
@@ -579,8 +662,7 @@ def minnorm_symmetric_jacobian(p_star: float, depth: int, c: float, eta_w: float
     linear regime; its eigenvalues are the symmetric pair of :func:`minnorm_eigenvalues`.
     """
     args = _minnorm_args(p_star, depth, c, eta_w, eta_lambda, sigma)
-    *_, jacobian = _minnorm_numeric()
-    return np.array(jacobian(*args), dtype=np.float64)
+    return np.array(_minnorm_jacobian()(*args), dtype=np.float64)
 
 
 def minnorm_rate(p_star: float, depth: int, c: float, eta_w: float = 1.0,
@@ -602,6 +684,6 @@ def minnorm_damping_threshold(p_star: float, depth: int, sigma: float = 1.0) -> 
     c_min = 0 at L = 2, where c = 0 is a center; c_min < 0 at L = 1 (a convex problem: any
     c >= 0 is stable). The threshold does not depend on eta_w or eta_lambda.
     """
-    _, _, c_min, _ = _minnorm_numeric()
-    return float(c_min(_positive_p_star(p_star), validation.depth(depth), 0.0, 1.0, 1.0,
-                       validation.positive_scalar("sigma", sigma)))
+    p, L = _positive_p_star(p_star), validation.depth(depth)
+    sigma = validation.positive_scalar("sigma", sigma)
+    return float(_minnorm_damping_threshold()(p, L, 0.0, 1.0, 1.0, sigma))

@@ -1,12 +1,13 @@
 """Closed forms for the shallow max-margin setting (docs/max_margin.md).
 
 - The hard-margin SVM without bias, w_hat = argmin 1/2 |w|^2 s.t. Z w >= 1: the support
-  set S is found numerically (an LP for feasibility, SLSQP for a start, then an exact
-  active-set iteration), and on S the solution is derived with sympy in exact rational
-  arithmetic: stationarity of the Lagrangian gives w = Z_S^T alpha_S, the active
-  constraints Z_S w = 1 then give K_SS alpha_S = 1. The result is certified by checking
-  every KKT condition. Non-separable data raise :class:`NotSeparableError` with a
-  Gordan/Farkas certificate (alpha >= 0, sum alpha = 1, Z^T alpha = 0).
+  set S is found numerically (an LP for feasibility, then non-negative least squares, a
+  finite active-set method), and on S the solution follows from the sympy derivation
+  (:func:`support_solution_expr`): stationarity of the Lagrangian gives
+  w = Z_S^T alpha_S, the active constraints Z_S w = 1 then give K_SS alpha_S = 1, solved
+  in float64 (or, on request, in exact rational arithmetic). The result is certified by
+  checking every KKT condition. Non-separable data raise :class:`NotSeparableError` with
+  a Gordan/Farkas certificate (alpha >= 0, sum alpha = 1, Z^T alpha = 0).
 - Soudry et al. (2018) Thm 3: gradient descent w(t) = w_hat ln t + w_tilde + o(1), with
   eta exp(-z_mu . w_tilde) = alpha_hat_mu on S; the part of w_tilde in span(z_S) is fixed
   by these equations (:func:`soudry_offset`).
@@ -15,17 +16,28 @@
   nu^2 - (2 - a) nu + (1 - a + a b kappa) = 0 (discrete, a = lr_w, b = lr_lambda), both
   derived with sympy from the linearized system; mu = -eta_w (nu = 1 - a) on span(z_S)^perp.
 
-Importing this module does not import sympy or scipy.
+Importing this module does not import sympy, scipy or numba (it does not import the
+simulator ``theory.max_margin``); the numeric functions do not import sympy.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 
+from analytic import stored
 from theory import validation
-from theory.max_margin import signed_data
+
+SETTING = "max_margin"
+
+
+def _signed_data(X, y) -> np.ndarray:
+    """Z with rows z_mu = y_mu x_mu, after checking shapes, finiteness and labels (as
+    ``theory.max_margin.signed_data``, without importing the simulator and numba)."""
+    X = validation.finite_matrix("X", X)
+    y = validation.labels("y", y, X.shape[0])
+    return np.ascontiguousarray(y[:, None] * X)
 
 
 class NotSeparableError(ValueError):
@@ -40,9 +52,15 @@ class NotSeparableError(ValueError):
         self.certificate = certificate
 
 
-@dataclass(frozen=True)
-class MaxMargin:
-    """The hard-margin solution and its certificate of optimality.
+class _Solution(NamedTuple):
+    w: np.ndarray
+    alpha: np.ndarray
+    support: np.ndarray
+
+
+class MaxMargin(_Solution):
+    """The hard-margin solution: a named tuple ``(w, alpha, support)`` (it unpacks and
+    indexes as one) with its certificate of optimality as further attributes.
 
     Attributes
     ----------
@@ -50,23 +68,37 @@ class MaxMargin:
     alpha : ndarray (P,)  dual variables, zero off the support
     support : ndarray of int  indices with alpha > 0
     margin : float  1 / |w|, the geometric margin
-    kkt : dict  the largest violation of each KKT condition
+    kkt : dict  the largest violation of each KKT condition (see :func:`max_margin`)
+    exact : bool  whether (w, alpha) come from the exact rational solve on the support
     """
 
-    w: np.ndarray
-    alpha: np.ndarray
-    support: np.ndarray
-    margin: float
-    kkt: dict
+    def __new__(cls, w: np.ndarray, alpha: np.ndarray, support: np.ndarray, *, kkt: dict,
+                exact: bool):
+        solution = super().__new__(cls, w, alpha, support)
+        solution.__dict__.update(kkt=kkt, exact=exact)
+        return solution
 
-    def __iter__(self):
-        """Unpacks as ``w, alpha, support = max_margin(X, y)``."""
-        return iter((self.w, self.alpha, self.support))
+    @property
+    def margin(self) -> float:
+        """1 / |w|, the geometric margin."""
+        return float(1.0 / np.linalg.norm(self.w))
+
+    def _replace(self, **fields) -> MaxMargin:
+        """A copy with some of (w, alpha, support) replaced, keeping kkt and exact."""
+        values = self._asdict() | fields
+        return MaxMargin(**values, kkt=self.kkt, exact=self.exact)
+
+    def __reduce__(self):
+        return (_rebuild, (tuple(self), self.kkt, self.exact))
+
+
+def _rebuild(fields: tuple, kkt: dict, exact: bool) -> MaxMargin:
+    return MaxMargin(*fields, kkt=kkt, exact=exact)
 
 
 def separability_certificate(X, y) -> np.ndarray | None:
     """alpha >= 0, sum alpha = 1, Z^T alpha = 0 if one exists (data not separable), else None."""
-    return _certificate(signed_data(X, y))
+    return _certificate(_signed_data(X, y))
 
 
 def _certificate(Z: np.ndarray) -> np.ndarray | None:
@@ -84,13 +116,18 @@ def _certificate(Z: np.ndarray) -> np.ndarray | None:
     return dual.x
 
 
-@lru_cache(maxsize=None)
+def _support_key(n_support: int, dim: int) -> tuple[int, int]:
+    return validation.count("n_support", n_support), validation.count("dim", dim)
+
+
+@stored.expression(SETTING, stored=(), canonical=_support_key)
 def support_solution_expr(n_support: int, dim: int) -> dict:
     """Sympy derivation on a support set of size s in dimension d, with symbolic data.
 
     Returns ``w`` (stationarity of L = 1/2|w|^2 - sum_S alpha_mu (z_mu . w - 1), solved
     for w: Z_S^T alpha) and ``alpha_equations`` (the active constraints with w substituted:
-    K_SS alpha - 1 = 0), in symbols ``z{mu}_{j}`` and ``alpha{mu}``.
+    K_SS alpha - 1 = 0), in symbols ``z{mu}_{j}`` and ``alpha{mu}``. One form per size, so
+    none is stored: each is derived on first use.
     """
     import sympy as sp
 
@@ -104,6 +141,32 @@ def support_solution_expr(n_support: int, dim: int) -> dict:
     return {"z": z, "alpha": alpha, "w": w_of_alpha, "alpha_equations": equations}
 
 
+_DEGENERATE = ("degenerate support set: K_SS is singular, so the multipliers are not unique "
+               "(docs/max_margin.md §1b.1)")
+
+
+def _numeric_rank(rows: np.ndarray) -> int:
+    """Rank of ``rows`` by their singular values (cut-off as ``numpy.linalg.matrix_rank``)."""
+    if rows.shape[0] == 0:
+        return 0
+    singular = np.linalg.svd(rows, compute_uv=False)
+    return int(np.count_nonzero(singular > max(rows.shape) * np.finfo(float).eps * singular[0]))
+
+
+def _numeric_on_support(Z: np.ndarray, support: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(alpha_S, w) solving the stationarity w = Z_S^T alpha_S and the active constraints
+    Z_S w = 1 in float64, from the SVD Z_S = U diag(s) V^T: w = V s^-1 U^T 1 (the
+    minimum-norm solution of Z_S w = 1) and alpha_S = U s^-2 U^T 1 (K_SS alpha_S = 1),
+    without forming K_SS (whose condition number is the square of Z_S's)."""
+    Z_S = Z[support]
+    U, singular, Vt = np.linalg.svd(Z_S, full_matrices=False)
+    if singular.size < support.size or (
+            singular[-1] <= max(Z_S.shape) * np.finfo(float).eps * singular[0]):
+        raise ArithmeticError(_DEGENERATE)
+    projected = U.T @ np.ones(support.size)
+    return U @ (projected / singular ** 2), Vt.T @ (projected / singular)
+
+
 def _exact_on_support(Z: np.ndarray, support: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(alpha_S, w) from the sympy derivation, evaluated in exact rational arithmetic."""
     import sympy as sp
@@ -114,46 +177,76 @@ def _exact_on_support(Z: np.ndarray, support: np.ndarray) -> tuple[np.ndarray, n
     equations = forms["alpha_equations"].subs(values)
     A, b = sp.linear_eq_to_matrix(list(equations), list(forms["alpha"]))
     if A.rank() < support.size:
-        raise ArithmeticError("degenerate support set: K_SS is singular, so the multipliers "
-                              "are not unique (docs/max_margin.md §1b.1)")
+        raise ArithmeticError(_DEGENERATE)
     alpha = A.LUsolve(b)
     w = forms["w"].subs(values).subs(dict(zip(forms["alpha"], alpha)))
     return (np.array([float(a) for a in alpha]), np.array([float(v) for v in w]))
 
 
-def max_margin(X, y, tol: float = 1e-9) -> MaxMargin:
-    """The hard-margin SVM through the origin, certified by its KKT conditions.
+def _nnls_support(Z: np.ndarray) -> np.ndarray:
+    """The support of the hard-margin SVM by Lawson & Hanson's least-distance programming
+    (Solving Least Squares Problems, 1974, ch. 23): min |w| s.t. G w >= 1 through the
+    non-negative least squares problem min_{u >= 0} |[G^T; 1^T] u - e_{d+1}|, whose
+    solution gives alpha = u / (1 - 1^T u) (G = Z / max_mu |z_mu|, so that |w| >= 1). The
+    active-set NNLS (``scipy.optimize.nnls``) sets u_mu to exactly 0 off its passive set,
+    which is the support."""
+    from scipy.optimize import nnls
+
+    G = Z / np.linalg.norm(Z, axis=1).max()
+    target = np.zeros(Z.shape[1] + 1)
+    target[-1] = 1.0
+    u, _ = nnls(np.vstack((G.T, np.ones(Z.shape[0]))), target)
+    return np.flatnonzero(u > 0.0)
+
+
+def max_margin(X, y, tol: float = 1e-9, exact: bool = False) -> MaxMargin:
+    """The hard-margin SVM through the origin, w_hat = argmin 1/2 |w|^2 s.t. Z w >= 1,
+    certified by its KKT conditions.
+
+    1. Separability: a linear program (HiGHS) finds a separator or a Gordan certificate.
+    2. Support: the NNLS form of the problem (:func:`_nnls_support`), a finite active-set
+       method, so the support comes out exactly, not by thresholding an iterative solution.
+    3. Polish and certify: on the support S, stationarity w = Z_S^T alpha_S and the active
+       constraints Z_S w = 1 are solved (from the SVD of Z_S in float64, or with
+       ``exact=True`` in exact rational arithmetic from the sympy derivation
+       :func:`support_solution_expr`); a multiplier <= 0 leaves S, a margin below 1 - tol
+       joins it, until neither happens. Then every KKT condition is measured: stationarity
+       max|w - Z^T alpha| / max(1, max|w|), primal feasibility max(0, 1 - min margin), dual
+       feasibility max(0, -min alpha), complementary slackness
+       max|alpha (margin - 1)| / max(1, max alpha); each must be <= ``tol``.
+
+    The exact solve costs time growing steeply with |S| and d (sympy): it is done only
+    with ``exact=True``; the float64 solve agrees with it to round-off.
 
     Raises
     ------
     NotSeparableError
         With a certificate, if no w separates the data.
     ArithmeticError
-        If the support set is degenerate or the KKT conditions fail by more than ``tol``.
+        If the multipliers are not unique (the active samples, margin within ``tol`` of 1,
+        are linearly dependent) or the KKT conditions fail by more than ``tol``.
 
     Solutions are cached by the data's bytes (the derived quantities of this module all
     start from it); the returned arrays are read-only.
     """
-    Z = signed_data(X, y)
+    Z = _signed_data(X, y)
     tol = validation.positive_scalar("tol", tol)
-    return _max_margin_cached(Z.tobytes(), Z.shape, tol)
+    if not isinstance(exact, (bool, np.bool_)):
+        raise ValueError(f"exact must be True or False, got {exact!r}")
+    return _max_margin_cached(Z.tobytes(), Z.shape, tol, bool(exact))
 
 
 @lru_cache(maxsize=64)
-def _max_margin_cached(z_bytes: bytes, shape: tuple[int, int], tol: float) -> MaxMargin:
-    from scipy.optimize import minimize
-
+def _max_margin_cached(z_bytes: bytes, shape: tuple[int, int], tol: float,
+                       exact: bool) -> MaxMargin:
     Z = np.frombuffer(z_bytes, dtype=np.float64).reshape(shape)
     certificate = _certificate(Z)
     if certificate is not None:
         raise NotSeparableError("the data are not separable through the origin", certificate)
-    start = minimize(lambda w: 0.5 * w @ w, np.ones(Z.shape[1]), jac=lambda w: w, method="SLSQP",
-                     constraints={"type": "ineq", "fun": lambda w: Z @ w - 1.0,
-                                  "jac": lambda w: Z},
-                     options={"ftol": 1e-15, "maxiter": 2000}).x
-    support = np.flatnonzero(Z @ start <= 1.0 + 1e-6)
-    for _ in range(4 * Z.shape[0]):  # active-set iteration from the SLSQP guess
-        alpha_s, w = _exact_on_support(Z, support)
+    on_support = _exact_on_support if exact else _numeric_on_support
+    support = _nnls_support(Z)
+    for _ in range(4 * Z.shape[0]):  # active-set corrections (none when NNLS is exact)
+        alpha_s, w = on_support(Z, support)
         if np.any(alpha_s <= 0.0):
             support = np.delete(support, np.argmin(alpha_s))
             continue
@@ -165,19 +258,21 @@ def _max_margin_cached(z_bytes: bytes, shape: tuple[int, int], tol: float) -> Ma
         break
     else:
         raise ArithmeticError("the active-set iteration did not settle")
+    active = np.flatnonzero(margins <= 1.0 + tol)
+    if active.size > support.size and _numeric_rank(Z[active]) < active.size:
+        raise ArithmeticError(_DEGENERATE)
     alpha = np.zeros(Z.shape[0])
     alpha[support] = alpha_s
-    margins = Z @ w
-    kkt = {"stationarity": float(np.abs(w - Z.T @ alpha).max()),
+    kkt = {"stationarity": float(np.abs(w - Z.T @ alpha).max() / max(1.0, np.abs(w).max())),
            "primal_feasibility": float(max(0.0, 1.0 - margins.min())),
            "dual_feasibility": float(max(0.0, -alpha.min())),
-           "complementary_slackness": float(np.abs(alpha * (margins - 1.0)).max())}
+           "complementary_slackness": float(np.abs(alpha * (margins - 1.0)).max()
+                                            / max(1.0, alpha.max()))}
     if max(kkt.values()) > tol:
         raise ArithmeticError(f"KKT conditions violated: {kkt}")
     for array in (w, alpha, support):
         array.setflags(write=False)
-    return MaxMargin(w=w, alpha=alpha, support=support, margin=float(1 / np.linalg.norm(w)),
-                     kkt=kkt)
+    return MaxMargin(w, alpha, support, kkt=kkt, exact=exact)
 
 
 def reference_steps(X, y, lr_w: float = 0.2, lambda_fraction: float = 0.5) -> dict:
@@ -193,7 +288,7 @@ def reference_steps(X, y, lr_w: float = 0.2, lambda_fraction: float = 0.5) -> di
     lr_w = validation.positive_scalar("lr_w", lr_w)
     lambda_fraction = validation.positive_scalar("lambda_fraction", lambda_fraction)
     solution = max_margin(X, y)
-    Z = signed_data(X, y)
+    Z = _signed_data(X, y)
     Z_S = Z[solution.support]
     lambda_max = np.linalg.eigvalsh(Z @ Z.T).max()
     return {"gd": 1.0 / lambda_max, "lr_w": lr_w, "lr_lambda": lambda_fraction / lambda_max,
@@ -210,14 +305,14 @@ def soudry_offset(X, y, eta: float = 1.0) -> np.ndarray:
     """
     eta = validation.positive_scalar("eta", eta)
     solution = max_margin(X, y)
-    Z_S = signed_data(X, y)[solution.support]
+    Z_S = _signed_data(X, y)[solution.support]
     return np.linalg.pinv(Z_S) @ np.log(eta / solution.alpha[solution.support])
 
 
 # --------------------------------------------------------------------------- Minnorm
 
 
-@lru_cache(maxsize=None)
+@stored.expression(SETTING)
 def minnorm_mode_expr() -> dict:
     """Characteristic polynomials of Minnorm linearized at (w_hat, alpha_hat), per kappa.
 
@@ -240,29 +335,44 @@ def minnorm_mode_expr() -> dict:
             "discrete_polynomial": discrete_poly, "discrete": sp.solve(discrete_poly, nu)}
 
 
-@lru_cache(maxsize=None)
-def _mode_numeric(discrete: bool):
-    import sympy as sp
+def _mode_samples(discrete: bool) -> list[tuple]:
+    return [(0.3 + 0j, 0.05 + 0j, 2.0 + 0j), (0.9 + 0j, 1.2 + 0j, 0.1 + 0j)]
 
+
+@stored.numeric(SETTING, stored=((False,), (True,)), samples=_mode_samples)
+def _mode_roots(discrete: bool) -> stored.Form:
+    """The roots of :func:`minnorm_mode_expr` in (eta_w, eta_lambda, kappa)."""
     forms = minnorm_mode_expr()
-    return sp.lambdify(forms["symbols"], forms["discrete" if discrete else "continuous"], "numpy")
+    return stored.Form(forms["symbols"], forms["discrete" if discrete else "continuous"])
 
 
 def minnorm_eigenvalues(X, y, eta_w: float, eta_lambda: float,
                         discrete: bool = False) -> np.ndarray:
     """Spectrum of Minnorm linearized at (w_hat, alpha_hat): 2|S| modes from K_SS and
     d - |S| modes on span(z_S)^perp (-eta_w, or 1 - a for discrete). Non-support
-    multipliers are not included: they reach 0 in finite time and stay there."""
+    multipliers are not included: they reach 0 in finite time and stay there.
+
+    Returns
+    -------
+    ndarray
+        Shape (2|S| + d - |S|,): float64 when every eigenvalue is real, complex128 when a
+        pair is complex (eta_w < 4 eta_lambda kappa for the flow), as
+        ``numpy.linalg.eigvals``.
+    """
     eta_w = validation.positive_scalar("eta_w", eta_w)
     eta_lambda = validation.positive_scalar("eta_lambda", eta_lambda)
+    if not isinstance(discrete, (bool, np.bool_)):
+        raise ValueError(f"discrete must be True or False, got {discrete!r}")
     solution = max_margin(X, y)
-    Z_S = signed_data(X, y)[solution.support]
+    Z_S = _signed_data(X, y)[solution.support]
     kappas = np.linalg.eigvalsh(Z_S @ Z_S.T)
-    pairs = np.array([_mode_numeric(discrete)(complex(eta_w), complex(eta_lambda), complex(k))
-                      for k in kappas], dtype=np.complex128).ravel()
+    roots = _mode_roots(bool(discrete))
+    pairs = np.array([roots(complex(eta_w), complex(eta_lambda), complex(k)) for k in kappas],
+                     dtype=np.complex128).ravel()
     complement = np.full(Z_S.shape[1] - solution.support.size,
                          (1.0 - eta_w) if discrete else -eta_w, dtype=np.complex128)
-    return np.concatenate((pairs, complement))
+    eigenvalues = np.concatenate((pairs, complement))
+    return eigenvalues.real.copy() if np.all(eigenvalues.imag == 0.0) else eigenvalues
 
 
 def minnorm_rate(X, y, eta_w: float, eta_lambda: float) -> float:
@@ -298,7 +408,7 @@ def soudry_remainder_exponents(X, y) -> dict:
         ``gamma``: the smallest of both.
     """
     solution = max_margin(X, y)
-    Z = signed_data(X, y)
+    Z = _signed_data(X, y)
     Z_S = Z[solution.support]
     gram = Z_S @ Z_S.T  # M's nonzero spectrum is that of D^(1/2) Z_S Z_S^T D^(1/2)
     root = np.sqrt(solution.alpha[solution.support])

@@ -256,6 +256,12 @@ def test_bad_problems():
         exact.wn_invariant(1.0, 2.0, 1.0)
     with pytest.raises(ValueError, match="positive"):
         exact.gf_invariant([1.0], [-1.0], 3)
+    with pytest.raises(ValueError, match="shape of u"):
+        exact.gf_invariant([1.0, 2.0], [1.0], 2)
+    with pytest.raises(ValueError, match="depth"):
+        exact.h_inverse(1.0, 2)
+    with pytest.raises(ValueError, match="z"):
+        exact.h_inverse(np.inf, 3)
 
 
 # --------------------------------------------------------------------------- invariants
@@ -281,7 +287,7 @@ def test_gf_invariant_along_field(depth):
     for _ in range(10):
         u, v, g = rng.uniform(0.3, 2.0), rng.uniform(0.3, 2.0), rng.normal()
         field = np.array([-depth * u ** (depth - 1) * g, depth * v ** (depth - 1) * g])
-        f = lambda p: exact.gf_invariant(p[0], p[1], depth)[0]
+        f = lambda p: exact.gf_invariant(p[0], p[1], depth)
         total, scale = fd_derivative(f, np.array([u, v]), field)
         assert abs(total) <= 1e-8 * scale
 
@@ -306,7 +312,7 @@ def test_wn_invariant_along_field(depth):
                + np.sin(theta) ** (depth - 1) * np.cos(theta))
         field = np.array([-eta_r * depth * r ** (depth - 1) * c * g,
                           eta_theta * depth * r ** depth * s_L * g])
-        f = lambda p: exact.wn_invariant(p[0], p[1], eta_r / eta_theta, depth)[0]
+        f = lambda p: exact.wn_invariant(p[0], p[1], eta_r / eta_theta, depth)
         total, scale = fd_derivative(f, np.array([r, theta]), field)
         assert abs(total) <= 1e-7 * scale
 

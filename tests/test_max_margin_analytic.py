@@ -27,15 +27,32 @@ def test_import_does_not_import_sympy_or_scipy():
     assert out.stdout.split() == ["False", "False"]
 
 
-@pytest.mark.parametrize("seed,n,d,margin", [(1, 30, 5, 0.5), (2, 12, 3, 0.2), (7, 40, 2, 0.8)])
+@pytest.mark.parametrize("seed,n,d,margin", [(1, 30, 5, 0.5), (2, 12, 3, 0.2), (7, 40, 2, 0.8),
+                                             (1, 40, 7, 0.3), (9, 25, 20, 0.1)])
 def test_max_margin_matches_an_independent_dual_solve(seed, n, d, margin):
+    """The last two: d = 7, P = 40 (|S| = 6) and d = 20, P = 25 (|S| = 16), where the exact
+    solve on the support is slow (issue 12)."""
     X, y = sim.separable_data(n, d, margin, seed)
     solution = exact.max_margin(X, y)
+    assert not solution.exact
     np.testing.assert_allclose(solution.w, dual_by_lbfgs(sim.signed_data(X, y)), atol=1e-5)
     assert max(solution.kkt.values()) <= 1e-12
     assert solution.margin == pytest.approx(1 / np.linalg.norm(solution.w))
     w, alpha, support = solution
     np.testing.assert_array_equal(np.flatnonzero(alpha > 0), support)
+
+
+@pytest.mark.parametrize("seed,n,d,margin", [(1, 30, 5, 0.5), (2, 12, 3, 0.2), (4, 20, 4, 0.3)])
+def test_float_solution_agrees_with_the_exact_rational_solve(seed, n, d, margin):
+    """The float64 polish on the support against sympy's rational solve of the derived
+    equations (K_SS alpha = 1, w = Z_S^T alpha): the same support, values to round-off."""
+    X, y = sim.separable_data(n, d, margin, seed)
+    numeric, rational = exact.max_margin(X, y), exact.max_margin(X, y, exact=True)
+    assert rational.exact and not numeric.exact
+    np.testing.assert_array_equal(numeric.support, rational.support)
+    np.testing.assert_allclose(numeric.w, rational.w, rtol=1e-12)
+    np.testing.assert_allclose(numeric.alpha, rational.alpha, rtol=1e-12, atol=1e-15)
+    assert max(rational.kkt.values()) <= 1e-12
 
 
 def test_support_solution_expression_is_stationarity_and_active_constraints():
@@ -133,6 +150,8 @@ BAD_CALLS = [
     ("X", lambda: exact.max_margin(X0[:, :, None], Y0)),
     ("X", lambda: exact.max_margin(np.where(X0 > 0, np.inf, X0), Y0)),
     ("tol", lambda: exact.max_margin(X0, Y0, tol=0.0)),
+    ("exact", lambda: exact.max_margin(X0, Y0, exact="yes")),
+    ("discrete", lambda: exact.minnorm_eigenvalues(X0, Y0, 0.1, 0.1, discrete=None)),
     ("eta_w", lambda: exact.minnorm_rate(X0, Y0, 0.0, 0.1)),
     ("eta", lambda: exact.soudry_offset(X0, Y0, eta=-1.0)),
     ("lambda_fraction", lambda: exact.reference_steps(X0, Y0, lambda_fraction=-1.0)),
