@@ -77,12 +77,14 @@ def generate(setting: str, log=print) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from analytic import __version__
     from theory.registry import SETTINGS
 
     parser = argparse.ArgumentParser(prog="python -m analytic.generate",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--setting", action="append", choices=SETTINGS,
                         help="only this setting (repeatable; default: all)")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     args = parser.parse_args(argv)
     for setting in args.setting or SETTINGS:
         generate(setting)

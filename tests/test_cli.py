@@ -208,11 +208,12 @@ def test_figures_command_rejects_an_unknown_setting():
 RST_MARKUP = re.compile(r"``|:(func|mod|class|data|attr|meth|obj|ref):`")
 
 
-@pytest.mark.parametrize("module", ["verify", "figures"])
+@pytest.mark.parametrize("module", ["verify", "figures", "analytic.generate"])
 def test_version_and_help_are_plain(module):
     version = subprocess.run([sys.executable, "-m", module, "--version"], capture_output=True,
                              text=True, check=True)
-    assert version.stdout == f"python -m {module} {importlib.import_module(module).__version__}\n"
+    package = importlib.import_module(module.split(".")[0])
+    assert version.stdout == f"python -m {module} {package.__version__}\n"
     help_text = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True,
                                text=True, check=True).stdout
     assert help_text.startswith(f"usage: python -m {module}")
