@@ -81,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     from theory.registry import SETTINGS
 
     parser = argparse.ArgumentParser(prog="python -m analytic.generate",
-                                     description=__doc__.splitlines()[0])
+                                     description="Re-derive every stored closed form with "
+                                                 "sympy and write analytic/_generated.")
     parser.add_argument("--setting", action="append", choices=SETTINGS,
                         help="only this setting (repeatable; default: all)")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
