@@ -16,14 +16,17 @@ For each setting of :data:`theory.registry.SETTINGS` (its ``benchmarks.<setting>
 - ``import analytic, theory, verify`` and every module of every setting; each cached
   sympy derivation (first and second call);
 - without ``--quick``: ``python -m verify`` wall time with a warm cache, -j 1 and -j 2;
-- the JAX peer (:mod:`benchmarks.jax_peer`, when JAX is installed: ``pip install
-  '.[bench]'``): ten gradient-descent cases timed against ``jax.jit`` + ``lax.scan`` in
-  float64 on the CPU, with default thread pools and (full mode) one thread; the target is
-  a ratio JAX time / our time above 1 on every case.
+- without ``--quick``: the JAX peer (:mod:`benchmarks.jax_peer`, when JAX is installed:
+  ``pip install '.[bench]'``): ten gradient-descent cases timed against ``jax.jit`` +
+  ``lax.scan`` in float64 on the CPU, with default thread pools and with one thread; the
+  target is a ratio JAX time / our time above 1 on every case.
 
-``--quick`` times the large sizes with the jitted solver only (the NumPy twins of the
-large sizes take seconds per step there), with shorter runs, fewer repeats and one
-refinement of the race searches.
+``--quick`` is the overview that fits in QUICK_SECONDS on the 2-core reference machine
+(shared with other work): every solver at the small size, jitted and twin; at the large
+size only the first solver of each setting (gradient descent), jitted; one race per
+setting (its first flow, gradient flow), with one refinement of the searches; imports and
+derivations. No fresh-process compile timing, no ``verify`` timing, no JAX peer (``python
+-m benchmarks.jax_peer --quick`` runs it alone).
 
 Every row is measured on its own and printed as soon as it is measured. A case, race or
 section that raises is reported in its row (``status`` "error" and the message) and the
@@ -217,6 +220,13 @@ def setting_module(name: str) -> ModuleType:
     return importlib.import_module(f"benchmarks.{name}")
 
 
+def quick_subset(cases: list[h.Case]) -> list[h.Case]:
+    """What ``--quick`` times of a setting's cases: every small one, and the first large
+    one (gradient descent)."""
+    large = [case for case in cases if case.size == "large"]
+    return [case for case in cases if case.size == "small"] + large[:1]
+
+
 def measure_setting(report: Report, name: str, section: str, quick: bool) -> None:
     """Every case (``section`` "cases") or race ("races") of setting ``name``, each added
     to the report as it is measured; numba compilation meanwhile is added to
@@ -225,7 +235,8 @@ def measure_setting(report: Report, name: str, section: str, quick: bool) -> Non
     with CompileClock() as clock:
         try:
             module = setting_module(name)
-            items = module.cases(quick) if section == "cases" else module.races()
+            items = (quick_subset(module.cases(quick)) if quick else module.cases(quick)
+                     ) if section == "cases" else module.races()[:1 if quick else None]
         except Exception as exc:
             items = None
             row = {"setting": name, "solver": "(all)", "size": "", "label": "", "T": 0.0,
@@ -264,9 +275,9 @@ def refresh_rooflines(report: Report) -> dict:
     return {}
 
 
-def measure_jax_peer(report: Report, quick: bool) -> None:
-    """The JAX peer's rows by thread setting ("default", and "1" in full mode, measured in
-    a subprocess limited to one thread), each added as it is measured; none without JAX."""
+def measure_jax_peer(report: Report) -> None:
+    """The JAX peer's rows by thread setting ("default", and "1" measured in a subprocess
+    limited to one thread), each added as it is measured; none without JAX."""
     report.set("jax_peer", {})
     if not jax_peer.jax_available():
         print("\nJAX not installed (pip install '.[bench]'): JAX peer skipped")
@@ -276,16 +287,15 @@ def measure_jax_peer(report: Report, quick: bool) -> None:
     print(jax_peer.HEADER)
     for name in jax_peer.CASES:
         try:
-            row = {**jax_peer.measure(name, quick), "status": "ok"}
+            row = {**jax_peer.measure(name, quick=False), "status": "ok"}
             line = jax_peer.row(row)
         except Exception as exc:
             row = {"case": name, "status": "error", "error": describe(exc)}
             line = f"{name:<32}ERROR {row['error']}"
         report.add("jax_peer", "default", row)
         print(line, flush=True)
-    if not quick:
-        print("one thread:")
-        report.set("jax_peer", "1", guarded(one_thread_peer))
+    print("one thread:")
+    report.set("jax_peer", "1", guarded(one_thread_peer))
 
 
 def one_thread_peer() -> list[dict]:
@@ -621,9 +631,10 @@ def run(report: Report, settings: list[str], quick: bool) -> None:
                 f"{v['wall_s']:.1f} s wall; {v['summary']}"))
         section_done("verify", begin)
 
-    begin = time.perf_counter()
-    measure_jax_peer(report, quick)
-    section_done("jax_peer", begin)
+    if not quick:
+        begin = time.perf_counter()
+        measure_jax_peer(report)
+        section_done("jax_peer", begin)
 
     report.data["misses"] = misses(report.data)
     report.data["seconds"] = time.perf_counter() - start
@@ -655,9 +666,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m benchmarks",
                                      description=description(__doc__))
     parser.add_argument("--quick", action="store_true",
-                        help=f"large sizes jitted only, short timed runs, fewer repeats, no "
-                             f"fresh-process compile or verify timing (< {QUICK_SECONDS // 60} "
-                             "min on 2 cores)")
+                        help=f"an overview in < {QUICK_SECONDS // 60} min on 2 cores: every "
+                             "solver at the small size; at the large size and in the races "
+                             "one solver per setting; no compile, verify or JAX timing")
     parser.add_argument("--json", type=Path, metavar="PATH",
                         help="write the report here (rewritten after every row)")
     parser.add_argument("--markdown", type=Path, metavar="PATH",

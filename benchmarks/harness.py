@@ -137,7 +137,7 @@ steps then make up at least half of it); otherwise n grows (:func:`seconds_per_s
 AGREEMENT = 0.25
 """Largest accepted disagreement of the two fastest timings of a step count, as a fraction
 of the steps' time t_n - t_1 (:func:`seconds_per_step`)."""
-ATTEMPTS = 4
+ATTEMPTS, QUICK_ATTEMPTS = 4, 2
 """Rounds of timings :func:`seconds_per_step` takes before it reports a case as noisy."""
 
 
@@ -191,7 +191,8 @@ def seconds_per_step(case: Case, backend: str, quick: bool) -> dict:
       time by the per-step time measured, and the timings start again), and
     - the fastest timings agree: ``spread`` <= AGREEMENT (else another round is added).
 
-    After ATTEMPTS rounds without acceptance the last result is returned with ``status``
+    After ATTEMPTS rounds (``quick``: QUICK_ATTEMPTS) without acceptance the last result
+    is returned with ``status``
     "noisy" and a ``note`` saying which test failed; nothing is raised, so that a noisy
     case does not stop a benchmark run.
 
@@ -208,7 +209,7 @@ def seconds_per_step(case: Case, backend: str, quick: bool) -> dict:
     steps = calibrated_steps(case, backend, target, fewest, t_1)
     ones: list[float] = []
     longs: list[float] = []
-    for _ in range(ATTEMPTS):
+    for _ in range(QUICK_ATTEMPTS if quick else ATTEMPTS):
         for _ in range(repeats):
             ones.append(timed(lambda: case.run(backend, 1))[0])
             seconds, taken = timed(lambda: case.run(backend, steps))
