@@ -137,7 +137,7 @@ steps then make up at least half of it); otherwise n grows (:func:`seconds_per_s
 AGREEMENT = 0.25
 """Largest accepted disagreement of the two fastest timings of a step count, as a fraction
 of the steps' time t_n - t_1 (:func:`seconds_per_step`)."""
-ATTEMPTS, QUICK_ATTEMPTS = 4, 2
+ATTEMPTS, QUICK_ATTEMPTS = 4, 3
 """Rounds of timings :func:`seconds_per_step` takes before it reports a case as noisy."""
 
 
