@@ -104,7 +104,7 @@ def test_verify_rejects_a_non_positive_job_count():
 
 
 def test_benchmark_report_lists_misses_and_renders_markdown():
-    from benchmarks.__main__ import misses, to_markdown
+    from benchmarks.report import misses, to_markdown
 
     case = {"setting": "toy", "solver": "loop", "size": "large", "label": "n=1",
             "numba": {"s_per_step": 2.0, "call_s": 0.1}, "numpy": {"s_per_step": 1.0},
