@@ -183,18 +183,18 @@ def seconds_per_step(case: Case, backend: str, quick: bool) -> dict:
     the freshly allocated state and output buffers, copying the output) plus one step; it
     is reported as ``call_s``. The step count n is calibrated so that an n-step run lasts
     max(RUN_SECONDS, CALL_MULTIPLE t_1) (:func:`calibrated_steps`, at least MIN_STEPS, at
-    most ``case.max_steps``; ``quick``: the QUICK_ values). Then 1-step and n-step runs are timed alternately, ``repeats``
-    of each per round, and the time per step is (t_n - t_1) / (n - 1) with t_1, t_n the
-    fastest of each kind (:func:`marginal`). A round is accepted when
+    most ``case.max_steps``; ``quick``: the QUICK_ values). Then 1-step and n-step runs
+    are timed alternately, ``repeats`` of each per round, and the time per step is
+    (t_n - t_1) / (n - 1) with t_1, t_n the fastest of each kind (:func:`marginal`). A
+    round is accepted when
 
     - the steps dominate the call: t_n >= DOMINANCE t_1 (else n grows towards the target
       time by the per-step time measured, and the timings start again), and
     - the fastest timings agree: ``spread`` <= AGREEMENT (else another round is added).
 
     After ATTEMPTS rounds (``quick``: QUICK_ATTEMPTS) without acceptance the last result
-    is returned with ``status``
-    "noisy" and a ``note`` saying which test failed; nothing is raised, so that a noisy
-    case does not stop a benchmark run.
+    is returned with ``status`` "noisy" and a ``note`` saying which test failed; nothing
+    is raised, so that a noisy case does not stop a benchmark run.
 
     Returns
     -------
