@@ -1,10 +1,15 @@
 """Helpers shared by the benchmarks: checked runs, median timing, first-call probes of a
-kernel in fresh subprocesses, and machine information."""
+kernel in fresh subprocesses, machine information, and the command lines' common parts
+(``--version``, output paths checked before any work, atomic writes)."""
 from __future__ import annotations
 
+import argparse
+import contextlib
+import importlib.metadata
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -16,9 +21,13 @@ from typing import Callable
 import numba
 import numpy as np
 
+import theory
 from theory.results import Status, Trajectory
 
 ROOT = Path(__file__).resolve().parent.parent
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                    "NUMBA_NUM_THREADS")
+"""Environment variables that size the thread pools of NumPy's BLAS and numba."""
 
 
 def check_trajectory(traj: Trajectory, label: str) -> None:
@@ -94,3 +103,80 @@ def machine_info() -> dict[str, str | int | None]:
     return {"platform": platform.platform(), "machine": platform.machine(),
             "python": platform.python_version(), "numpy": np.__version__,
             "numba": numba.__version__, "cpu_count": os.cpu_count()}
+
+
+DISTRIBUTION = "overparam-theory"
+
+
+def package_version() -> str:
+    """The package's version: ``theory.__version__``, else the installed distribution's
+    metadata; "unknown" when neither is available (a checkout that was never installed)."""
+    version = getattr(theory, "__version__", None)
+    if version is not None:
+        return version
+    try:
+        return importlib.metadata.version(DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def description(doc: str) -> str:
+    """The first line of a module docstring as plain text for ``--help`` (reST roles and
+    literals reduced to their text)."""
+    line = doc.strip().splitlines()[0]
+    return re.sub(r":\w+:`~?([^`]+)`", r"\1", line).replace("``", "")
+
+
+def add_version_argument(parser: argparse.ArgumentParser) -> None:
+    """``--version``: print the program name and :func:`package_version`, then exit."""
+    parser.add_argument("--version", action="version",
+                        version=f"{parser.prog} {package_version()}")
+
+
+def unwritable_reason(path: Path) -> str | None:
+    """Why a file cannot be written (atomically, :func:`write_atomic`) at ``path``, or None
+    if it can: the path is a directory, its directory does not exist or is not a
+    directory, or a file cannot be created there (tried and removed)."""
+    if path.is_dir():
+        return "is a directory"
+    directory = path.parent
+    if not directory.exists():
+        return f"directory {directory} does not exist"
+    if not directory.is_dir():
+        return f"{directory} is not a directory"
+    try:
+        handle, probe = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.")
+    except OSError as exc:
+        return f"cannot create a file in {directory}: {exc.strerror}"
+    os.close(handle)
+    os.unlink(probe)
+    return None
+
+
+def check_output_paths(parser: argparse.ArgumentParser, **paths: Path | None) -> None:
+    """Exit with status 2 and a one-line message on stderr if any of ``paths`` (option name
+    -> path, None for an option not given) cannot be written; called before any work."""
+    for option, path in paths.items():
+        reason = None if path is None else unwritable_reason(path)
+        if reason is not None:
+            print(f"{parser.prog}: error: --{option} {path}: {reason}", file=sys.stderr)
+            sys.exit(2)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same directory and
+    ``os.replace``: a reader sees the old file or the new one, never a part. The file
+    gets the permissions of a newly created one (0666 less the umask)."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
+                                         suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w") as file:
+            file.write(text)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise

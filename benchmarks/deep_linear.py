@@ -42,8 +42,9 @@ from pathlib import Path
 import numba
 import numpy as np
 
-from benchmarks.common import (check_trajectory, compile_times as _compile_times,
-                                machine_info, median_rate, print_probe)
+from benchmarks.common import (add_version_argument, check_output_paths, check_trajectory,
+                                compile_times as _compile_times, description, machine_info,
+                                median_rate, print_probe, write_atomic)
 from benchmarks.harness import Case, Race
 from theory import deep_linear
 
@@ -215,10 +216,12 @@ def compile_times() -> dict[str, dict]:
 def main(argv: list[str] | None = None) -> dict:
     """Run the benchmark, print the table and optionally write JSON; return the report."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.deep_linear",
-                                     description=__doc__.splitlines()[0])
+                                     description=description(__doc__))
     parser.add_argument("--quick", action="store_true", help="short runs (< ~60 s in all)")
     parser.add_argument("--json", type=Path, metavar="PATH", help="write the report here")
+    add_version_argument(parser)
     args = parser.parse_args(argv)
+    check_output_paths(parser, json=args.json)
     target, repeats = (0.05, 3) if args.quick else (0.2, 5)
 
     threads = thread_info()
@@ -294,7 +297,7 @@ def main(argv: list[str] | None = None) -> dict:
                                 "benchmark_shape_by_width": matmul},
               "solvers": results, "compile": compile_}
     if args.json:
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
+        write_atomic(args.json, json.dumps(report, indent=2) + "\n")
     return report
 
 

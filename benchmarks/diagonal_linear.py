@@ -62,8 +62,9 @@ from typing import Callable
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from benchmarks.common import (check_trajectory, compile_times as _compile_times,
-                                machine_info, median_rate, print_probe)
+from benchmarks.common import (add_version_argument, check_output_paths, check_trajectory,
+                                compile_times as _compile_times, description, machine_info,
+                                median_rate, print_probe, write_atomic)
 from benchmarks import harness as h
 from benchmarks.harness import Case, Race
 from theory import diagonal_linear as dl
@@ -366,13 +367,15 @@ def print_discrete(discrete: dict) -> None:
 def main(argv: list[str] | None = None) -> dict:
     """Run the benchmark, print the table and optionally write JSON; return the report."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.diagonal_linear",
-                                     description=__doc__.splitlines()[0])
+                                     description=description(__doc__))
     parser.add_argument("--quick", action="store_true",
                         help="flows at N = 40 only, short tolerance list, no bisection (~1-2 min)")
     parser.add_argument("--size", choices=("small", "large", "all"), default="all",
                         help="restrict the run to N = 40 (small) or N = 4000 (large)")
     parser.add_argument("--json", type=Path, metavar="PATH", help="write the report here")
+    add_version_argument(parser)
     args = parser.parse_args(argv)
+    check_output_paths(parser, json=args.json)
     target, repeats = (0.1, 3) if args.quick else (0.3, 5)
 
     flows: dict[str, dict] = {}
@@ -423,7 +426,7 @@ def main(argv: list[str] | None = None) -> dict:
                              "quick": args.quick, "size": args.size},
               "flows": flows, "discrete": discrete, "compile": compile_}
     if args.json:
-        args.json.write_text(json.dumps(report, indent=2, default=float) + "\n")
+        write_atomic(args.json, json.dumps(report, indent=2, default=float) + "\n")
     return report
 
 
@@ -449,15 +452,23 @@ STAGES = {"gradient_descent": 1, "wn_descent": 1, "gradient_flow": 7, "wn_flow":
 
 
 def _work(name: str, n: int, m: int) -> tuple[float, float, float]:
-    """(flops, bytes, working set) of one step: per evaluation 4 M N flops (A x and A^T r) plus ~30 N
-    (forming x, the field; polar: cos and sin), and 2 x 8 M N bytes (A streamed twice) plus
-    6 x 8 N (state, x, g, output); Dormand-Prince adds its 7-stage combinations and error
+    """(flops, bytes, working set) of one step. Per evaluation the kernel forms g = A^T (A x - b)
+    (:func:`theory.diagonal_linear.residual_gradient`): for N <= GRAM_MAX_COLUMNS as
+    gram x - c, 2 N^2 flops reading the N x N Gram matrix and c once; otherwise over
+    blocks of rows of A, 4 M N flops, each block read from memory once and again from the
+    cache for A^T r, so 8 M N bytes plus 2 x 8 M (b read, the residual written). Every
+    evaluation adds ~30 N flops (forming x, the field; polar: cos and sin) and 6 x 8 N
+    bytes (state, x, g, output); Dormand-Prince adds its 7-stage combinations and error
     estimate, ~60 N flops and ~30 x 8 N bytes per step."""
     s = STAGES[name]
     extra = (60 * n, 30 * 8.0 * n) if s > 1 else (4 * n, 4 * 8.0 * n)
-    working_set = 8.0 * (m * n + m + 2 * n * (s + 4))  # A, r, state, stages, x, g
-    return (s * (4.0 * m * n + 30 * n) + extra[0], s * 8.0 * (2 * m * n + 6 * n) + extra[1],
-            working_set)
+    if n <= dl.GRAM_MAX_COLUMNS:
+        product_flops, matrix_words = 2.0 * n * n, n * n + n
+    else:
+        product_flops, matrix_words = 4.0 * m * n, m * n + 2 * m
+    working_set = 8.0 * (matrix_words + 2 * n * (s + 4))  # matrix, vectors, state, stages
+    return (s * (product_flops + 30 * n) + extra[0],
+            s * 8.0 * (matrix_words + 6 * n) + extra[1], working_set)
 
 
 def _suite_run(name: str, A, y) -> Callable[[str, int], int]:

@@ -80,7 +80,8 @@ from typing import Callable
 
 import numpy as np
 
-from benchmarks.common import ROOT, check_trajectory, machine_info
+from benchmarks.common import (ROOT, THREAD_VARIABLES, add_version_argument, check_output_paths,
+                               check_trajectory, description, machine_info, write_atomic)
 from theory import deep_linear, diagonal_linear, linear_chain, max_margin
 from theory.results import Trajectory
 
@@ -90,8 +91,6 @@ SHORT = 5
 """The short run has n // SHORT steps (time per step = difference of the two runs)."""
 ROUNDS, QUICK_ROUNDS = 5, 3
 """Timed calls per side and step count (the best counts)."""
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                    "NUMBA_NUM_THREADS")
 
 CHAIN_P_STAR, CHAIN_SIGMA, CHAIN_LR = 2.0, 1.0, 1e-3
 DEEP_DEPTH, DEEP_SIGMA0, DEEP_LR, DEEP_SEED = 3, 0.5, 0.01, 0
@@ -422,14 +421,16 @@ def main(argv: list[str] | None = None) -> int:
         The exit status (0 also when JAX is not installed).
     """
     parser = argparse.ArgumentParser(prog="python -m benchmarks.jax_peer",
-                                     description=__doc__.splitlines()[0])
+                                     description=description(__doc__))
     parser.add_argument("--quick", action="store_true", help="fewer steps and rounds")
     parser.add_argument("--case", action="extend", nargs="+", choices=CASES, metavar="NAME",
                         help=f"cases to measure (default: all): {', '.join(CASES)}")
     parser.add_argument("--threads", type=int, metavar="N",
                         help="re-run in a subprocess with every thread pool limited to this")
     parser.add_argument("--json", type=Path, metavar="PATH", help="write the results to this file")
+    add_version_argument(parser)
     args = parser.parse_args(argv)
+    check_output_paths(parser, json=args.json)
     if not jax_available():
         print("JAX not installed: peer skipped", flush=True)
         return 0
@@ -463,7 +464,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         report = {"machine": {**machine_info(), "jax": jax.__version__},
                   "environment": environment, "quick": args.quick, "results": results}
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
+        write_atomic(args.json, json.dumps(report, indent=2) + "\n")
     return 0
 
 

@@ -22,9 +22,10 @@ import numpy as np
 
 from typing import Callable
 
-from benchmarks.common import check_trajectory, machine_info, median_rate, print_probe
+from benchmarks.common import (add_version_argument, check_output_paths, check_trajectory,
+                                compile_times as _compile_times, description, machine_info,
+                                median_rate, print_probe, write_atomic)
 from benchmarks.harness import Case, Race
-from benchmarks.common import compile_times as _compile_times
 from theory import linear_chain
 
 P_STAR, SIGMA, DT = 2.0, 1.0, 0.01
@@ -113,11 +114,13 @@ def compile_times() -> dict[str, dict]:
 def main(argv: list[str] | None = None) -> dict:
     """Run the benchmark, print the table and optionally write JSON; return the report."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.linear_chain",
-                                     description=__doc__.splitlines()[0])
+                                     description=description(__doc__))
     parser.add_argument("--quick", action="store_true", help="short runs (< ~30 s in all)")
     parser.add_argument("--json", type=Path, metavar="PATH", help="write the report here")
     parser.add_argument("--depth", type=int, default=3, help="chain depth L (default 3)")
+    add_version_argument(parser)
     args = parser.parse_args(argv)
+    check_output_paths(parser, json=args.json)
     if args.depth < 1:
         parser.error("--depth must be >= 1")
     target, repeats, numpy_steps = (0.05, 3, 500) if args.quick else (0.2, 5, 2000)
@@ -151,7 +154,7 @@ def main(argv: list[str] | None = None) -> dict:
                              "numpy_steps": numpy_steps, "quick": args.quick},
               "solvers": solvers, "compile": compile_}
     if args.json:
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
+        write_atomic(args.json, json.dumps(report, indent=2) + "\n")
     return report
 
 

@@ -26,8 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import (check_trajectory, compile_times as _compile_times,
-                                machine_info, median_rate, print_probe)
+from benchmarks.common import (add_version_argument, check_output_paths, check_trajectory,
+                                compile_times as _compile_times, description, machine_info,
+                                median_rate, print_probe, write_atomic)
 from benchmarks.harness import Case, Race
 from theory import max_margin
 
@@ -133,10 +134,12 @@ def compile_times() -> dict[str, dict]:
 def main(argv: list[str] | None = None) -> dict:
     """Run the benchmark, print the table and optionally write JSON; return the report."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.max_margin",
-                                     description=__doc__.splitlines()[0])
+                                     description=description(__doc__))
     parser.add_argument("--quick", action="store_true", help="short runs (< ~40 s in all)")
     parser.add_argument("--json", type=Path, metavar="PATH", help="write the report here")
+    add_version_argument(parser)
     args = parser.parse_args(argv)
+    check_output_paths(parser, json=args.json)
     target, repeats = (0.05, 3) if args.quick else (0.2, 5)
 
     results: dict[str, dict[str, dict]] = {}
@@ -185,7 +188,7 @@ def main(argv: list[str] | None = None) -> dict:
                              "repeats": repeats, "target_s": target, "quick": args.quick},
               "solvers": results, "compile": compile_}
     if args.json:
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
+        write_atomic(args.json, json.dumps(report, indent=2) + "\n")
     return report
 
 
@@ -198,15 +201,17 @@ and the timing must not reach subnormal numbers)."""
 
 
 def _work(row: str, n_samples: int, dim: int) -> tuple[float, float, float]:
-    """(flops, bytes, working set: Z, margins, state and stages) of one step: per evaluation 4 P d flops (Z w, then Z^T coef) plus
-    ~20 P for the loss derivative, and 2 x 8 P d bytes (Z read twice) plus 3 x 8 P (the
-    margins; Minnorm's multipliers); stage combination and update as in the chain."""
+    """(flops, bytes, working set) of one step. Per evaluation 4 P d flops (Z w, then Z^T
+    coef) plus ~20 P for the loss derivative; Z, stored as blocks of Z^T
+    (:func:`theory.max_margin.field`), is read from memory once, 8 P d bytes: each block
+    is read again for Z^T coef while it is in the cache, as are the block's margins and
+    coefficients. The state (d weights; Minnorm also P multipliers) is read and written
+    and its stages combined, 3 x 8 bytes per entry, as in the chain."""
     stages = STAGES[ROWS[row][0]]
     dim_state = dim + (n_samples if ROWS[row][0].startswith("minnorm") else 0)
     flops = stages * (4 * n_samples * dim + 20 * n_samples + 4 * dim_state)
-    working_set = 8.0 * (n_samples * dim + n_samples + dim_state * (stages + 2))
-    return (flops, 8.0 * stages * (2 * n_samples * dim + 3 * n_samples + 3 * dim_state),
-            working_set)
+    working_set = 8.0 * (n_samples * dim + dim_state * (stages + 2))
+    return flops, 8.0 * stages * (n_samples * dim + 3 * dim_state), working_set
 
 
 def cases(quick: bool) -> list[Case]:
