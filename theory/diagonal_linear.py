@@ -180,23 +180,25 @@ def field(y, args, out, work):
     n = A.shape[1]
     algorithm = int(params[ALGORITHM])
     depth = int(params[DEPTH])
-    if algorithm == GF:
+    if algorithm == GF:  # x = u^L - v^L
         powers(y, 0, depth - 1, u_power)
         powers(y, n, depth - 1, v_power)
         for i in range(n):
             x[i] = u_power[i] * y[i] - v_power[i] * y[n + i]
-        residual_gradient(A, b, gram, c, x, residual, g)
+    elif algorithm == POLAR:
+        polar_x(y, n, depth, x)
+    else:
+        global_x(y, n, depth, x)
+    # one product for every parametrization: each inlined copy costs compile time
+    residual_gradient(A, b, gram, c, x, residual, g)
+    if algorithm == GF:
         rate = params[RATE_1] * depth
         for i in range(n):
             out[i] = -rate * u_power[i] * g[i]
             out[n + i] = rate * v_power[i] * g[i]
     elif algorithm == POLAR:
-        polar_x(y, n, depth, x)
-        residual_gradient(A, b, gram, c, x, residual, g)
         polar_field(y, n, depth, params[RATE_1], params[RATE_2], g, out)
     else:
-        global_x(y, n, depth, x)
-        residual_gradient(A, b, gram, c, x, residual, g)
         global_field(y, n, depth, params[RATE_1], params[RATE_2], g, out)
 
 
