@@ -174,9 +174,16 @@ def test_the_command_line_reports_a_missing_directory_in_one_line(tmp_path):
 
 
 def _setup_cfg_version() -> str:
+    """The version setup.cfg declares: ``attr: theory.__version__`` read from the source,
+    as setuptools does, or a literal."""
     config = configparser.ConfigParser()
     config.read(ROOT / "setup.cfg")
-    return config["metadata"]["version"]
+    version = config["metadata"]["version"]
+    if version.startswith("attr:"):
+        source = (ROOT / "theory" / "__init__.py").read_text()
+        assert version.split(":")[1].strip() == "theory.__version__"
+        version = re.search(r'^__version__ = "([^"]+)"$', source, re.MULTILINE).group(1)
+    return version
 
 
 @pytest.mark.parametrize("module", ["benchmarks.__main__", "benchmarks.jax_peer",

@@ -87,13 +87,20 @@ def test_where_the_loop_pauses_does_not_change_the_run(monkeypatch, name, first)
     ends exactly as with the default slices: same samples, status, counts."""
     whole = SLICED_RUNS[name]()
     calls = []
-    sliced_call = solve._call_in_slices
+
+    def counted(loop, call_steps_index):  # the argument call_steps of theory.loops
+        def call(*args):
+            calls.append(args[call_steps_index])
+            return loop(*args)
+        return call
+
     monkeypatch.setattr(solve, "FIRST_CALL_STEPS", first)
     monkeypatch.setattr(solve, "PAUSE_SECONDS", 0.0)
-    monkeypatch.setattr(solve, "_call_in_slices",
-                        lambda call: sliced_call(lambda steps: calls.append(steps) or call(steps)))
+    monkeypatch.setattr(chain, "LOOPS", solve.Loops(counted(chain.LOOPS.fixed_step, -3),
+                                                    counted(chain.LOOPS.adaptive, -4),
+                                                    chain.LOOPS.field))
     sliced = SLICED_RUNS[name]()
-    assert len(calls) > 10 and set(calls[1:]) == {1}
+    assert len(calls) > 10 and calls[0] == first and set(calls[1:]) == {1}
     np.testing.assert_array_equal(sliced.times, whole.times)
     np.testing.assert_array_equal(sliced.states, whole.states)
     assert (sliced.status, sliced.stats, sliced.diverged_at, sliced.message) == \
