@@ -135,7 +135,7 @@ CLAIMS = [
         statement="Discrete Minnorm on a one-hidden-layer ReLU network fits randomly labelled "
                   "data: zero training error, with every pairwise margin "
                   "f_y(x) - f_j(x) >= 1 met to within 0.1.",
-        source=SOURCE_MINNORM,
+        source=SOURCE_MINNORM + "; docs/relu_network.md §C5.1",
         regime=INSTANCE_REGIME + "; over-parameterized: 30 (N_i + 3) >= 330 weights against "
                "at most 2 P <= 56 constraints",
         tolerance="training error exactly 0; margin violation max(0, 1 - min m) <= 0.1: the "
@@ -150,7 +150,7 @@ CLAIMS = [
                   "the sum of the multipliers: |W_1|^2 = |W_2|^2 = sum lambda (Euler's "
                   "identity for a network 1-homogeneous in each layer, with stationarity and "
                   "complementary slackness).",
-        source=SOURCE_MINNORM + "; derived: docs/relu_network.md §5b.2 "
+        source=SOURCE_MINNORM + "; derived: docs/relu_network.md §5b.2 and §C5.2 "
                "(analytic.relu_network.euler_identity_expr)",
         regime=INSTANCE_REGIME,
         tolerance="2e-2 relative to the mean squared layer norm: the identity's error is "
@@ -166,8 +166,8 @@ CLAIMS = [
                   "generalized gradient) lowers it on every draw. The Clarke residual itself "
                   "is reported, not bounded: on some draws it is 1e-3, on others the "
                   "iteration wanders and it is 0.1 or more.",
-        source="found here (docs/relu_network.md §5b.4); Clarke KKT points of homogeneous "
-               "networks: Lyu & Li 2020 (arXiv:1906.05890)",
+        source="found here (docs/relu_network.md §5b.4 and §C5.3); Clarke KKT points of "
+               "homogeneous networks: Lyu & Li 2020 (arXiv:1906.05890)",
         regime=INSTANCE_REGIME,
         tolerance="plain residual >= 0.1 (an iterate away from the kinks would have it near "
                   "0); Clarke residual < plain residual per draw",
@@ -178,8 +178,8 @@ CLAIMS = [
         statement="Gradient flow on the cross-entropy conserves |W_1|^2 - |W_2|^2 for a ReLU "
                   "network without biases, while the norms themselves change.",
         source="Du, Hu & Lee 2018 (arXiv:1806.00900), for homogeneous networks; derived "
-               "here from Euler's identity (docs/relu_network.md §5b.2): d|W_l|^2/dt = "
-               "2 eta sum G f is the same for every layer",
+               "here from Euler's identity (docs/relu_network.md §5b.2 and §C5.4): "
+               "d|W_l|^2/dt = 2 eta sum G f is the same for every layer",
         regime="drawn: one instance as in the Minnorm claims (P ~ U{16..28}, N_i ~ U{8..12}, "
                "3 classes, width 30, He start); gradient flow eta = 5, rk4 with dt = 0.002 to "
                "t = 5",
