@@ -121,7 +121,7 @@ def test_every_reference_points_inside_the_repository():
 
 def test_the_notes_exist_and_the_readme_points_to_them():
     for name in ("README.md", "minnorm.md", "max_margin.md", "linear_chain.md",
-                 "deep_linear.md", "diagonal_linear.md"):
+                 "deep_linear.md", "diagonal_linear.md", "relu_network.md"):
         assert heading_ids(REPO / DOCS / name), name
     assert "docs/README.md" in (REPO / "README.md").read_text(encoding="utf-8")
 
