@@ -227,8 +227,15 @@ def to_markdown(report: dict) -> str:
     slow = sorted(((d["first_s"], f"{mod}.{n}") for mod, ds in derivations.items()
                    for n, d in ds.items() if n != "error"), reverse=True)[:3]
     if slow:
-        lines += ["", "Slowest sympy derivations (first call): " + ", ".join(
+        lines += ["", "Slowest closed forms at first call (stored forms): " + ", ".join(
             f"`{n}` {t:.2f} s" for t, n in slow) + "."]
+    live = sorted(((d["derive_s"], f"{mod}.{n}") for mod, ds in derivations.items()
+                   for n, d in ds.items() if n != "error" and "derive_s" in d),
+                  reverse=True)[:3]
+    if live:
+        lines += ["", "Slowest live sympy derivations (`.derive()`, as `python -m "
+                  "analytic.generate` runs them): " + ", ".join(
+                      f"`{n}` {t:.2f} s" for t, n in live) + "."]
     lines += [f"- derivations of `analytic.{mod}` not measured: {ds['error']}"
               for mod, ds in derivations.items() if "error" in ds]
     peer = {threads: rows for threads, rows in report.get("jax_peer", {}).items()

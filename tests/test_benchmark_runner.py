@@ -77,7 +77,7 @@ def fake_run(monkeypatch):
     monkeypatch.setattr(h, "run_race", _fake_race)
     monkeypatch.setattr(h, "import_seconds", lambda modules: 0.1)
     monkeypatch.setattr(h, "derivation_report",
-                        lambda name: {"x_expr": {"first_s": 0.1, "second_s": 1e-7}})
+                        lambda name: {"x_expr": {"first_s": 0.1, "second_s": 1e-7, "derive_s": 0.5}})
 
     def install(cases, races=()):
         module = SimpleNamespace(cases=lambda quick: list(cases), races=lambda: list(races))
