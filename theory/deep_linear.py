@@ -38,7 +38,8 @@ import numpy as np
 from theory import solve, validation
 from theory.linalg import matmul
 from theory.numba_options import jit
-from theory.results import Trajectory
+from theory.layers import (LayeredTrajectory, gaussian_weights, layer_offsets, pack,
+                           unpack)
 from theory.solve import Problem, compile_loops
 
 ETA_W, ETA_LAMBDA, BETA, C, FORM = range(5)
@@ -46,29 +47,6 @@ ETA_W, ETA_LAMBDA, BETA, C, FORM = range(5)
 
 DATA, COVARIANCE = 0, 1
 """The kernel's data: the samples X_c, Y_c, or their second moments (:func:`kernel_data`)."""
-
-
-def layer_offsets(widths: np.ndarray) -> np.ndarray:
-    """Start of each W_l (shape widths[l] x widths[l-1]) in the flat state; last entry = end."""
-    sizes = widths[1:] * widths[:-1]
-    return np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
-
-
-def unpack(state: np.ndarray, widths) -> list[np.ndarray]:
-    """The weight matrices [W_1, ..., W_D] (views) of a flat state."""
-    widths = np.asarray(widths, dtype=np.int64)
-    offsets = layer_offsets(widths)
-    return [state[offsets[l]:offsets[l + 1]].reshape(widths[l + 1], widths[l])
-            for l in range(widths.size - 1)]
-
-
-def pack(weights: list[np.ndarray]) -> np.ndarray:
-    """Flat state of [W_1, ..., W_D] (their shapes must chain: W_l is n_l x n_{l-1})."""
-    for l in range(1, len(weights)):
-        if weights[l].shape[1] != weights[l - 1].shape[0]:
-            raise ValueError(f"weights: W_{l + 1} has {weights[l].shape[1]} columns but W_{l} "
-                             f"has {weights[l - 1].shape[0]} rows")
-    return np.ascontiguousarray(np.concatenate([np.ravel(w) for w in weights]), dtype=np.float64)
 
 
 def product(weights: list[np.ndarray]) -> np.ndarray:
@@ -80,22 +58,9 @@ def product(weights: list[np.ndarray]) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class DeepTrajectory(Trajectory):
-    """A :class:`~theory.results.Trajectory` of flat states; ``widths`` = (N_i, n_1, ..., N_o)."""
-
-    widths: tuple = ()
-
-    @property
-    def weights(self) -> tuple[np.ndarray, ...]:
-        """(W_1(t), ..., W_D(t)): layer l at every sample, shape (n, n_l, n_{l-1})."""
-        widths = np.asarray(self.widths)
-        offsets = layer_offsets(widths)
-        return tuple(self.states[:, offsets[l]:offsets[l + 1]].reshape(
-            -1, widths[l + 1], widths[l]) for l in range(widths.size - 1))
-
-    def weights_at(self, index: int = -1) -> list[np.ndarray]:
-        """[W_1, ..., W_D] at sample ``index`` (the last by default)."""
-        return unpack(self.states[index], self.widths)
+class DeepTrajectory(LayeredTrajectory):
+    """A :class:`~theory.layers.LayeredTrajectory` of a deep linear network; ``widths`` =
+    (N_i, n_1, ..., N_o)."""
 
     @property
     def maps(self) -> np.ndarray:
@@ -112,10 +77,7 @@ class DeepTrajectory(Trajectory):
     def multipliers(self) -> np.ndarray:
         """Lambda(t) at every sample, one per sample and output like Y: shape (n, P, N_o)
         (Minnorm only)."""
-        n_weights = int(layer_offsets(np.asarray(self.widths))[-1])
-        if self.states.shape[1] == n_weights:
-            raise ValueError("this trajectory has no multipliers (not a Minnorm run)")
-        column_form = self.states[:, n_weights:].reshape(len(self.times), self.widths[-1], -1)
+        column_form = self.multiplier_block().reshape(len(self.times), self.widths[-1], -1)
         return column_form.transpose(0, 2, 1)
 
 
@@ -126,9 +88,7 @@ def gaussian_init(widths, sigma0: float, seed: int) -> list[np.ndarray]:
     """W_l with iid N(0, sigma0^2 / fan_in) entries (fan_in = widths[l-1])."""
     widths = _widths(widths)
     sigma0 = validation.positive_scalar("sigma0", sigma0)
-    rng = np.random.default_rng(validation.count("seed", seed, minimum=0))
-    return [rng.standard_normal((widths[l + 1], widths[l])) * sigma0 / np.sqrt(widths[l])
-            for l in range(widths.size - 1)]
+    return gaussian_weights(widths, sigma0, validation.count("seed", seed, minimum=0))
 
 
 def _orthogonal(n: int, rng: np.random.Generator) -> np.ndarray:

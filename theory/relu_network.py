@@ -65,7 +65,8 @@ import numpy as np
 from theory import solve, validation
 from theory.linalg import matmul
 from theory.numba_options import jit
-from theory.results import Trajectory
+from theory.layers import (LayeredTrajectory, gaussian_weights, layer_offsets, pack,
+                           unpack)
 from theory.solve import Problem, compile_loops
 
 CROSS_ENTROPY, SQUARED, MARGIN_MINNORM, EQUALITY_MINNORM = range(4)
@@ -77,27 +78,6 @@ CLASSIFICATION, REGRESSION = "classification", "regression"
 
 
 # --------------------------------------------------------------------------- layout
-
-
-def layer_offsets(widths) -> np.ndarray:
-    """Start of each W_l (n_l x n_{l-1}) in the flat state; the last entry is the end."""
-    widths = np.asarray(widths, dtype=np.int64)
-    return np.concatenate(([0], np.cumsum(widths[1:] * widths[:-1]))).astype(np.int64)
-
-
-def unpack(state: np.ndarray, widths) -> list[np.ndarray]:
-    """The weight matrices [W_1, ..., W_L] (views) of a flat state."""
-    widths = np.asarray(widths, dtype=np.int64)
-    offsets = layer_offsets(widths)
-    return [state[offsets[l]:offsets[l + 1]].reshape(widths[l + 1], widths[l])
-            for l in range(widths.size - 1)]
-
-
-def pack(weights) -> np.ndarray:
-    """Flat state of [W_1, ..., W_L] (after :func:`network_widths` checks them)."""
-    network_widths(weights)
-    return np.ascontiguousarray(np.concatenate([np.ravel(w) for w in weights]),
-                                dtype=np.float64)
 
 
 def network_widths(weights, name: str = "weights") -> np.ndarray:
@@ -114,32 +94,16 @@ def network_widths(weights, name: str = "weights") -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class ReluTrajectory(Trajectory):
-    """A :class:`~theory.results.Trajectory` of flat states; ``widths`` = (N_i, n_1, ..., N_o)."""
-
-    widths: tuple = ()
-
-    @property
-    def weights(self) -> tuple[np.ndarray, ...]:
-        """(W_1(t), ..., W_L(t)): layer l at every sample, shape (n, n_l, n_{l-1})."""
-        widths = np.asarray(self.widths)
-        offsets = layer_offsets(widths)
-        return tuple(self.states[:, offsets[l]:offsets[l + 1]].reshape(
-            -1, widths[l + 1], widths[l]) for l in range(widths.size - 1))
-
-    def weights_at(self, index: int = -1) -> list[np.ndarray]:
-        """[W_1, ..., W_L] at sample ``index`` (the last by default)."""
-        return unpack(self.states[index], self.widths)
+class ReluTrajectory(LayeredTrajectory):
+    """A :class:`~theory.layers.LayeredTrajectory` of a ReLU network; ``widths`` =
+    (N_i, n_1, ..., N_o)."""
 
     @property
     def multipliers(self) -> np.ndarray:
         """lambda(t), one per example and output, shape (n, P, N_o) (Minnorm only; for
         classification the true-class entries are 0 and ``multipliers.sum(axis=2)`` is
         the per-example total)."""
-        n_weights = int(layer_offsets(self.widths)[-1])
-        if self.states.shape[1] == n_weights:
-            raise ValueError("this trajectory has no multipliers (not a Minnorm run)")
-        return self.states[:, n_weights:].reshape(len(self.times), -1, self.widths[-1])
+        return self.multiplier_block().reshape(len(self.times), -1, self.widths[-1])
 
 
 # --------------------------------------------------------------------------- the network
@@ -220,9 +184,7 @@ def gaussian_init(widths, sigma0: float, seed: int) -> list[np.ndarray]:
     """W_l with iid N(0, sigma0^2 / n_{l-1}) entries (sigma0 = sqrt 2: He's scaling)."""
     widths = _widths(widths)
     sigma0 = validation.positive_scalar("sigma0", sigma0)
-    rng = np.random.default_rng(validation.count("seed", seed, minimum=0))
-    return [rng.standard_normal((widths[l + 1], widths[l])) * sigma0 / np.sqrt(widths[l])
-            for l in range(widths.size - 1)]
+    return gaussian_weights(widths, sigma0, validation.count("seed", seed, minimum=0))
 
 
 def teacher_student(n_in: int, hidden: int, n_out: int, n_samples: int, noise: float = 0.0,
