@@ -4,7 +4,6 @@ kernel in fresh subprocesses, machine information, and the command lines' common
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib.metadata
 import json
 import os
@@ -22,6 +21,7 @@ import numba
 import numpy as np
 
 import theory
+from theory.output_files import file_problem
 from theory.results import Status, Trajectory
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,50 +133,13 @@ def add_version_argument(parser: argparse.ArgumentParser) -> None:
                         version=f"{parser.prog} {package_version()}")
 
 
-def unwritable_reason(path: Path) -> str | None:
-    """Why a file cannot be written (atomically, :func:`write_atomic`) at ``path``, or None
-    if it can: the path is a directory, its directory does not exist or is not a
-    directory, or a file cannot be created there (tried and removed)."""
-    if path.is_dir():
-        return "is a directory"
-    directory = path.parent
-    if not directory.exists():
-        return f"directory {directory} does not exist"
-    if not directory.is_dir():
-        return f"{directory} is not a directory"
-    try:
-        handle, probe = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.")
-    except OSError as exc:
-        return f"cannot create a file in {directory}: {exc.strerror}"
-    os.close(handle)
-    os.unlink(probe)
-    return None
-
-
 def check_output_paths(parser: argparse.ArgumentParser, **paths: Path | None) -> None:
     """Exit with status 2 and a one-line message on stderr if any of ``paths`` (option name
     -> path, None for an option not given) cannot be written; called before any work."""
     for option, path in paths.items():
-        reason = None if path is None else unwritable_reason(path)
+        reason = None if path is None else file_problem(path)
         if reason is not None:
             print(f"{parser.prog}: error: --{option} {path}: {reason}", file=sys.stderr)
             sys.exit(2)
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same directory and
-    ``os.replace``: a reader sees the old file or the new one, never a part. The file
-    gets the permissions of a newly created one (0666 less the umask)."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
-                                         suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w") as file:
-            file.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise

@@ -64,7 +64,8 @@ from scipy.integrate import solve_ivp
 
 from benchmarks.common import (add_version_argument, check_output_paths, check_trajectory,
                                 compile_times as _compile_times, description, machine_info,
-                                median_rate, print_probe, write_atomic)
+                                median_rate, print_probe)
+from theory.output_files import write_atomic
 from benchmarks import harness as h
 from benchmarks.harness import Case, Race
 from theory import diagonal_linear as dl

@@ -81,8 +81,9 @@ from typing import Callable
 import numpy as np
 
 from benchmarks.common import (ROOT, THREAD_VARIABLES, add_version_argument, check_output_paths,
-                               check_trajectory, description, machine_info, write_atomic)
+                               check_trajectory, description, machine_info)
 from theory import deep_linear, diagonal_linear, linear_chain, max_margin
+from theory.output_files import write_atomic
 from theory.results import Trajectory
 
 TOLERANCE = 1e-12

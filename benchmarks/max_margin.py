@@ -28,7 +28,8 @@ import numpy as np
 
 from benchmarks.common import (add_version_argument, check_output_paths, check_trajectory,
                                 compile_times as _compile_times, description, machine_info,
-                                median_rate, print_probe, write_atomic)
+                                median_rate, print_probe)
+from theory.output_files import write_atomic
 from benchmarks.harness import Case, Race
 from theory import max_margin
 

@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 from benchmarks import harness as h
-from benchmarks.common import write_atomic
+from theory.output_files import write_atomic
 
 TARGETS = {"small_ratio": 20.0, "large_ratio": 1.0, "large_fraction": 0.5,
            "race_speedup": 10.0, "verify_warm_s": 60.0, "import_s": 1.5,

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from figures import __version__, draw, load
+from theory.output_files import directory_problem
 from figures.style import FORMATS
 from theory.registry import SETTINGS
 
@@ -33,25 +33,11 @@ def stems() -> dict[str, tuple[str, str]]:
 
 
 def check_out_dir(out: Path) -> None:
-    """Raise ValueError (a one-line message) if figures cannot be written into ``out``.
-
-    ``out`` must be a directory or not exist yet; then its nearest existing ancestor must
-    be a directory (``out`` is created with its parents). Writing is probed by creating
-    and removing a temporary file in that directory (this also catches read-only file
-    systems, for any user).
-    """
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"{out} exists and is not a directory")
-    existing = out
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir():
-        raise ValueError(f"{existing} is not a directory")
-    try:
-        with tempfile.TemporaryFile(dir=existing):
-            pass
-    except OSError as exc:
-        raise ValueError(f"cannot write in directory {existing}: {exc.strerror}") from None
+    """Raise ValueError (a one-line message) if figures cannot be written into ``out``
+    (:func:`theory.output_files.directory_problem`; ``out`` is created with its parents)."""
+    problem = directory_problem(out)
+    if problem is not None:
+        raise ValueError(problem)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -7,6 +7,7 @@ import stat
 import sys
 import tempfile
 import types
+from theory import output_files
 from pathlib import Path
 
 import pytest
@@ -172,7 +173,7 @@ def test_write_atomic_replaces_the_file_and_keeps_its_mode(tmp_path):
     path = tmp_path / "r.md"
     path.write_text("old")
     path.chmod(0o640)
-    reports.write_atomic(path, "new")
+    output_files.write_atomic(path, "new")
     assert path.read_text() == "new" and stat.S_IMODE(path.stat().st_mode) == 0o640
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.md"]
 
@@ -180,7 +181,7 @@ def test_write_atomic_replaces_the_file_and_keeps_its_mode(tmp_path):
 def test_write_atomic_gives_a_new_file_the_umask_mode(tmp_path):
     umask = os.umask(0o027)
     try:
-        reports.write_atomic(tmp_path / "r.json", "{}")
+        output_files.write_atomic(tmp_path / "r.json", "{}")
     finally:
         os.umask(umask)
     assert stat.S_IMODE((tmp_path / "r.json").stat().st_mode) == 0o640
@@ -193,9 +194,9 @@ def test_an_interrupted_write_leaves_the_old_file_and_no_temporary(tmp_path, mon
     def interrupted(src, dst):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(reports.os, "replace", interrupted)
+    monkeypatch.setattr(output_files.os, "replace", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        reports.write_atomic(path, "new")
+        output_files.write_atomic(path, "new")
     assert path.read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]
 

@@ -14,18 +14,15 @@ and an interrupted write leaves the previous file in place.
 """
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import platform
 import re
-import stat
-import tempfile
 from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
+from theory.output_files import file_problem, write_atomic
 from verify import __version__
 from verify.claims import Claim
 from verify.runner import (Outcome, SeedSummary, format_spread, format_values, seeds_line,
@@ -35,50 +32,11 @@ from verify.runner import (Outcome, SeedSummary, format_spread, format_values, s
 
 
 def check_report_path(path: Path) -> None:
-    """Raise ValueError (a one-line message) if a report cannot be written to ``path``.
-
-    The path must not be a directory and its parent must be an existing directory in which
-    a file can be created (probed by creating and removing a temporary file there, which
-    also catches read-only file systems and holds for any user).
-    """
-    if path.is_dir():
-        raise ValueError(f"{path} is a directory")
-    parent = path.parent
-    if not parent.exists():
-        raise ValueError(f"directory {parent} does not exist")
-    if not parent.is_dir():
-        raise ValueError(f"{parent} is not a directory")
-    try:
-        with tempfile.TemporaryFile(dir=parent):
-            pass
-    except OSError as exc:
-        raise ValueError(f"cannot write in directory {parent}: {exc.strerror}") from None
-
-
-def _new_file_mode(path: Path) -> int:
-    """The mode ``path`` keeps (if it exists) or gets (as a new file under the umask)."""
-    if path.exists():
-        return stat.S_IMODE(path.stat().st_mode)
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically: into a temporary file in the same directory,
-    flushed to disk, then renamed over ``path`` (:func:`os.replace`)."""
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, _new_file_mode(path))
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
+    """Raise ValueError (a one-line message) if a report cannot be written to ``path``
+    (:func:`theory.output_files.file_problem`)."""
+    problem = file_problem(path)
+    if problem is not None:
+        raise ValueError(problem)
 
 
 # --------------------------------------------------------------------------- shared
