@@ -252,7 +252,7 @@ def saxe_mode(s: float, u0: float, t, depth: int = 2, tau: float = 1.0) -> np.nd
     Source: Saxe, McClelland & Ganguli (2013), arXiv:1312.6120; docs/deep_linear.md §3b.7.
     """
     s, u0, D, tau = _mode_args(s, u0, depth, tau)
-    times = _arrays.nonnegative_array("t", t)
+    times = validation.nonnegative_array("t", t)
     t = times.ravel()
     if D == 2:
         u = np.asarray(_saxe_mode_two()(s, u0, t, tau), dtype=np.float64)
@@ -485,7 +485,7 @@ def gd_shallow_trajectory(W0, X, Y, t, eta: float = 1.0) -> np.ndarray:
     """
     X, Y = _column_forms(X, Y)
     W0 = _initial_map(W0, X, Y)
-    times = _arrays.nonnegative_array("t", t)
+    times = validation.nonnegative_array("t", t)
     t = times.ravel()
     eta = validation.positive_scalar("eta", eta)
     U, sigma, B, r = _eigenbasis(X, Y)

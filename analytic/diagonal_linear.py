@@ -124,7 +124,7 @@ def q(z) -> np.ndarray:
     Uses the form of :func:`q_stable_expr` with hypot, accurate for small |z| (no
     cancellation) and finite for |z| up to 1e300 and beyond.
     """
-    z_arr = _arrays.finite_array("z", z)
+    z_arr = validation.finite_array("z", z)
     return _arrays.shaped(np.ravel(_q()(z_arr)), z_arr.shape)
 
 
@@ -283,7 +283,7 @@ def q_depth(z, depth: int) -> np.ndarray:
     :func:`dual_expr` (alpha = 1), not by quadrature; the tests compare with quad.
     """
     D = _depth_at_least_two(depth)
-    z_arr = _arrays.finite_array("z", z)
+    z_arr = validation.finite_array("z", z)
     if D == 2:
         return q(z_arr)
     flat = z_arr.ravel()
@@ -438,7 +438,7 @@ def invariant_expr(depth: int | None = 2) -> dict:
 
 
 def _same_shape(name: str, value, like: np.ndarray, like_name: str) -> np.ndarray:
-    x = _arrays.finite_array(name, value)
+    x = validation.finite_array(name, value)
     if x.shape != like.shape:
         raise ValueError(f"{name} must have the shape of {like_name} {like.shape}, got {x.shape}")
     return x
@@ -450,7 +450,7 @@ def gf_invariant(u, v, depth: int = 2) -> np.ndarray:
     ``u`` and ``v`` have the same shape, which the result has (a scalar for scalars).
     """
     D = _depth_at_least_two(depth)
-    u = _arrays.finite_array("u", u)
+    u = validation.finite_array("u", u)
     v = _same_shape("v", v, u, "u")
     if D >= 3 and (np.any(u <= 0.0) or np.any(v <= 0.0)):
         raise ValueError("u and v must be positive for depth >= 3")
@@ -518,7 +518,7 @@ def wn_invariant(r, theta, kappa: float, depth: int = 2) -> np.ndarray:
     has (a scalar for scalars).
     """
     D = _depth_at_least_two(depth)
-    r = _arrays.finite_array("r", r)
+    r = validation.finite_array("r", r)
     theta = _same_shape("theta", theta, r, "r")
     k = validation.nonnegative_scalar("kappa", kappa)
     if np.any(theta <= 0.0) or np.any(theta >= np.pi / 2):
@@ -627,7 +627,7 @@ def wn_potential_derivative(z, r0: float, kappa: float) -> np.ndarray:
     may underflow without harm), h by quad in s (exact below s = -20). kappa > 0.
     """
     r0sq, k = _wn_params(r0, kappa)
-    z_arr = _arrays.finite_array("z", z)
+    z_arr = validation.finite_array("z", z)
     flat = z_arr.ravel()
     out = np.array([np.copysign(_wn_h_tail(_wn_log_angle_of_z(abs(v), r0sq, k), r0sq, k), v)
                     for v in flat])

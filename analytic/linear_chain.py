@@ -28,7 +28,7 @@ from typing import Literal
 
 import numpy as np
 
-from analytic import _arrays, stored
+from analytic import stored
 from theory import validation
 
 SETTING = "linear_chain"
@@ -134,7 +134,7 @@ def distance_to_min_norm(w, p_star: float) -> np.ndarray:
     w_MN has the canonical signs of :func:`min_norm_solution` (all positive for p* > 0);
     for other sign patterns flip the signs of ``w`` first.
     """
-    w = _arrays.finite_array("w", w)
+    w = validation.finite_array("w", w)
     if w.ndim == 0:
         raise ValueError("w must have at least one dimension (the weights are its last axis)")
     target = min_norm_solution(p_star, w.shape[-1])
@@ -230,7 +230,7 @@ def imbalances(w0, t, algorithm: Algorithm = "gd", eta: float = 1.0,
     ``beta`` is used by L2 only.
     """
     w0 = validation.finite_vector("w0", w0)
-    times = _arrays.finite_array("t", t)
+    times = validation.finite_array("t", t)
     flat = times.ravel()
     eta = validation.positive_scalar("eta", eta)
     beta = validation.nonnegative_scalar("beta", beta)
@@ -277,7 +277,7 @@ def gd_discrete_imbalance_increment(w, p_star: float, lr: float,
     ``w`` has shape (L,) or (n, L); the result has the same shape (first column 0).
     Evaluates :func:`gd_discrete_imbalance_increment_expr` with Q = p / (w_i w_1).
     """
-    w = _arrays.finite_array("w", w)
+    w = validation.finite_array("w", w)
     if w.ndim == 0 or w.shape[-1] < 2 or np.any(w == 0.0):
         raise ValueError("w must be finite and nonzero, with at least 2 weights")
     lr = validation.positive_scalar("lr", lr)

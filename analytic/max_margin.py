@@ -32,14 +32,6 @@ from theory import validation
 SETTING = "max_margin"
 
 
-def _signed_data(X, y) -> np.ndarray:
-    """Z with rows z_mu = y_mu x_mu, after checking shapes, finiteness and labels (as
-    ``theory.max_margin.signed_data``, without importing the simulator and numba)."""
-    X = validation.finite_matrix("X", X)
-    y = validation.labels("y", y, X.shape[0])
-    return np.ascontiguousarray(y[:, None] * X)
-
-
 class NotSeparableError(ValueError):
     """The data cannot be separated through the origin.
 
@@ -98,7 +90,7 @@ def _rebuild(fields: tuple, kkt: dict, exact: bool) -> MaxMargin:
 
 def separability_certificate(X, y) -> np.ndarray | None:
     """alpha >= 0, sum alpha = 1, Z^T alpha = 0 if one exists (data not separable), else None."""
-    return _certificate(_signed_data(X, y))
+    return _certificate(validation.signed_data(X, y))
 
 
 def _certificate(Z: np.ndarray) -> np.ndarray | None:
@@ -229,7 +221,7 @@ def max_margin(X, y, tol: float = 1e-9, exact: bool = False) -> MaxMargin:
     Solutions are cached by the data's bytes (the derived quantities of this module all
     start from it); the returned arrays are read-only.
     """
-    Z = _signed_data(X, y)
+    Z = validation.signed_data(X, y)
     tol = validation.positive_scalar("tol", tol)
     if not isinstance(exact, (bool, np.bool_)):
         raise ValueError(f"exact must be True or False, got {exact!r}")
@@ -288,7 +280,7 @@ def reference_steps(X, y, lr_w: float = 0.2, lambda_fraction: float = 0.5) -> di
     lr_w = validation.positive_scalar("lr_w", lr_w)
     lambda_fraction = validation.positive_scalar("lambda_fraction", lambda_fraction)
     solution = max_margin(X, y)
-    Z = _signed_data(X, y)
+    Z = validation.signed_data(X, y)
     Z_S = Z[solution.support]
     lambda_max = np.linalg.eigvalsh(Z @ Z.T).max()
     return {"gd": 1.0 / lambda_max, "lr_w": lr_w, "lr_lambda": lambda_fraction / lambda_max,
@@ -305,7 +297,7 @@ def soudry_offset(X, y, eta: float = 1.0) -> np.ndarray:
     """
     eta = validation.positive_scalar("eta", eta)
     solution = max_margin(X, y)
-    Z_S = _signed_data(X, y)[solution.support]
+    Z_S = validation.signed_data(X, y)[solution.support]
     return np.linalg.pinv(Z_S) @ np.log(eta / solution.alpha[solution.support])
 
 
@@ -364,7 +356,7 @@ def minnorm_eigenvalues(X, y, eta_w: float, eta_lambda: float,
     if not isinstance(discrete, (bool, np.bool_)):
         raise ValueError(f"discrete must be True or False, got {discrete!r}")
     solution = max_margin(X, y)
-    Z_S = _signed_data(X, y)[solution.support]
+    Z_S = validation.signed_data(X, y)[solution.support]
     kappas = np.linalg.eigvalsh(Z_S @ Z_S.T)
     roots = _mode_roots(bool(discrete))
     pairs = np.array([roots(complex(eta_w), complex(eta_lambda), complex(k)) for k in kappas],
@@ -408,7 +400,7 @@ def soudry_remainder_exponents(X, y) -> dict:
         ``gamma``: the smallest of both.
     """
     solution = max_margin(X, y)
-    Z = _signed_data(X, y)
+    Z = validation.signed_data(X, y)
     Z_S = Z[solution.support]
     gram = Z_S @ Z_S.T  # M's nonzero spectrum is that of D^(1/2) Z_S Z_S^T D^(1/2)
     root = np.sqrt(solution.alpha[solution.support])

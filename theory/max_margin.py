@@ -57,11 +57,8 @@ class MarginTrajectory(Trajectory):
         return self.states[:, self.dim:]
 
 
-def signed_data(X, y) -> np.ndarray:
-    """Z with rows z_mu = y_mu x_mu, after checking shapes, finiteness and labels."""
-    X = validation.finite_matrix("X", X)
-    y = validation.labels("y", y, X.shape[0])
-    return np.ascontiguousarray(y[:, None] * X)
+signed_data = validation.signed_data
+"""Z with rows z_mu = y_mu x_mu (:func:`theory.validation.signed_data`)."""
 
 
 def separable_data(n_samples: int, dim: int, margin: float, seed: int) -> tuple[np.ndarray, np.ndarray]:

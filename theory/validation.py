@@ -124,3 +124,31 @@ def paired_samples(X, Y) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"X and Y must have the same number of rows (samples), got "
                          f"{X.shape[0]} and {Y.shape[0]}")
     return X, Y
+
+
+def finite_array(name: str, value) -> np.ndarray:
+    """``value`` as a float64 array of its own shape (0-d for a scalar), or ValueError
+    naming ``name`` if it is not real or not finite."""
+    try:
+        x = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be an array of real numbers, got {value!r}") from None
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return x
+
+
+def nonnegative_array(name: str, value) -> np.ndarray:
+    """:func:`finite_array` with every entry >= 0."""
+    x = finite_array(name, value)
+    if np.any(x < 0.0):
+        raise ValueError(f"{name} must be non-negative, got {x.min()}")
+    return x
+
+
+def signed_data(X, y) -> np.ndarray:
+    """Z with rows z_mu = y_mu x_mu of a finite matrix ``X`` (samples as rows) and labels
+    ``y`` in {-1, +1}, after checking both."""
+    X = finite_matrix("X", X)
+    y = labels("y", y, X.shape[0])
+    return np.ascontiguousarray(y[:, None] * X)
