@@ -33,7 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from theory import solve, validation
-from theory.linalg import add_row_combination, integer_power, powers, row_block, row_products
+from theory.linalg import (PARALLEL_MIN_ENTRIES, ROW_PARTS, add_row_combination, integer_power,
+                           least_squares_gradient_in_parts, powers, row_block, row_products)
 from theory.numba_options import jit, jit_inline
 from theory.results import Trajectory
 from theory.solve import Problem, compile_loops
@@ -103,14 +104,18 @@ def kernel_data(A: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
 
 
 @jit_inline
-def residual_gradient(A, b, gram, c, x, residual, g):
+def residual_gradient(A, b, gram, c, x, residual, partial, g):
     """g = A^T (A x - b): gram x - c when the Gram matrix is given (:func:`kernel_data`),
-    else a block of rows of A at a time (:mod:`theory.linalg`)."""
+    on all threads in parts when A is large (:func:`theory.linalg.least_squares_gradient_in_parts`,
+    ``partial`` its scratch), else a block of rows of A at a time (:mod:`theory.linalg`)."""
     m, n = A.shape
     if gram.shape[0] == n:
         for i in range(n):
             g[i] = -c[i]
         add_row_combination(gram, x, 0, n, g)
+        return
+    if m * n >= PARALLEL_MIN_ENTRIES:
+        least_squares_gradient_in_parts(A, b, x, residual, partial, g)
         return
     for i in range(n):
         g[i] = 0.0
@@ -170,13 +175,13 @@ def global_field(y, n, depth, rate_radius, rate_direction, g, out):
 def field(y, args, out, work):
     """Write F(y) into ``out`` (module docstring); ``args`` = (A, b, gram, c, params) (the
     first four from :func:`kernel_data`), ``work`` =
-    (x, g, residual, u^(L-1), v^(L-1)) (:func:`workspace`). Gradient descent/flow is
+    (x, g, residual, u^(L-1), v^(L-1), partial gradients) (:func:`workspace`). Gradient descent/flow is
     written here, with the powers in loops of their own (a branch on the depth inside a
     loop would keep LLVM from vectorizing it); the WN parametrizations are calls, so that
     the loops inline a small field. Solvers run gradient descent/flow at depth 2 with the
     Gram matrix through :data:`GRAM_DEPTH2_LOOPS` instead (the same arithmetic)."""
     A, b, gram, c, params = args
-    x, g, residual, u_power, v_power = work
+    x, g, residual, u_power, v_power, partial = work
     n = A.shape[1]
     algorithm = int(params[ALGORITHM])
     depth = int(params[DEPTH])
@@ -190,7 +195,7 @@ def field(y, args, out, work):
     else:
         global_x(y, n, depth, x)
     # one product for every parametrization: each inlined copy costs compile time
-    residual_gradient(A, b, gram, c, x, residual, g)
+    residual_gradient(A, b, gram, c, x, residual, partial, g)
     if algorithm == GF:
         rate = params[RATE_1] * depth
         for i in range(n):
@@ -216,10 +221,11 @@ def project(y, args):
 
 @jit
 def workspace(y, args):
-    """Scratch of :func:`field`: x, g (size N), the residual (size M) and u^(L-1),
-    v^(L-1) (size N)."""
+    """Scratch of :func:`field`: x, g (size N), the residual (size M), u^(L-1),
+    v^(L-1) (size N), and the partial gradients of a large A (ROW_PARTS x N, else empty)."""
     m, n = args[0].shape
-    return np.empty(n), np.empty(n), np.empty(m), np.empty(n), np.empty(n)
+    parts = ROW_PARTS if m * n >= PARALLEL_MIN_ENTRIES else 0
+    return np.empty(n), np.empty(n), np.empty(m), np.empty(n), np.empty(n), np.empty((parts, n))
 
 
 LOOPS = compile_loops(field, project, workspace)

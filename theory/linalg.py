@@ -17,12 +17,18 @@ memory once per evaluation instead of twice (the product at N = 4000 is bound by
 bandwidth), and small matrices are one block. Data with few columns is stored as
 :func:`transposed_blocks` instead, where the long side is the contiguous one. A BLAS call costs about a microsecond
 before any arithmetic, more than a whole product at the sizes ``verify`` uses.
+
+Large least-squares gradients (at least :data:`PARALLEL_MIN_ENTRIES` entries of A) run on
+all of numba's threads with :func:`least_squares_gradient_in_parts`: :data:`ROW_PARTS`
+ranges of rows, each with its own partial gradient, summed in a fixed order, so that the
+result is the same for any number of threads.
 """
 from __future__ import annotations
 
+import numba
 import numpy as np
 
-from theory.numba_options import jit, jit_inline, jit_sum
+from theory.numba_options import jit, jit_inline, jit_parallel, jit_sum
 
 BLOCK_BYTES = 262144
 """Bytes of a block of rows: a quarter of a typical L2 cache per core, so that the block
@@ -41,6 +47,16 @@ cache between the two products."""
 def row_block(n_columns):
     """Rows of an M x ``n_columns`` float64 matrix per block (at least 1)."""
     return max(1, BLOCK_BYTES // (8 * n_columns))
+
+
+PARALLEL_MIN_ENTRIES = 1 << 21
+"""Entries of A (16 MiB of float64) from which :func:`least_squares_gradient_in_parts`
+is used: a product then takes about a millisecond, against microseconds to start and
+join the threads (``python -m benchmarks.jax_peer``, case diagonal_N4000)."""
+
+ROW_PARTS = 8
+"""Row ranges of :func:`least_squares_gradient_in_parts`: fixed, independent of the
+number of threads, so that the order of the sums is too."""
 
 
 @jit_sum
@@ -153,3 +169,34 @@ def integer_power(x, n):
     if n == 0:
         return 1.0
     return x ** n
+
+
+@jit_parallel
+def least_squares_gradient_in_parts(A, b, x, residual, partial, g):
+    """g = A^T (A x - b) and residual = A x - b, the rows of A split into
+    ``partial.shape[0]`` equal ranges (:data:`ROW_PARTS`) that run in parallel.
+
+    Range p adds its rows' r_k A[k] into ``partial[p]``, in blocks of :func:`row_block`
+    rows as a serial kernel does; g is the sum of the partial rows in the order p = 0, 1,
+    .... Each range's arithmetic, and this sum, are the same for any number of threads.
+    """
+    m, n = A.shape
+    parts = partial.shape[0]
+    rows_per_part = -(-m // parts)
+    block = row_block(n)
+    for p in numba.prange(parts):
+        part_gradient = partial[p]
+        for i in range(n):
+            part_gradient[i] = 0.0
+        end = min(m, (p + 1) * rows_per_part)
+        for start in range(p * rows_per_part, end, block):
+            stop = min(end, start + block)
+            row_products(A, x, start, stop, residual)
+            for k in range(start, stop):
+                residual[k] -= b[k]
+            add_row_combination(A, residual, start, stop, part_gradient)
+    for i in range(n):
+        total = 0.0
+        for p in range(parts):
+            total += partial[p, i]
+        g[i] = total

@@ -47,6 +47,18 @@ def jit_inline(function: F) -> F:
     return numba.jit(inline="always", **OPTIONS)(function)
 
 
+PARALLEL_OPTIONS: dict = {**OPTIONS, "parallel": True}
+"""The options of :func:`jit_parallel`: those of :func:`jit` plus numba's ``parallel``."""
+
+
+def jit_parallel(function: F) -> F:
+    """Compile a kernel whose ``numba.prange`` loop runs on numba's threads (as many as
+    ``NUMBA_NUM_THREADS`` or :func:`numba.set_num_threads` allow). Such kernels split their
+    work into a fixed number of parts and combine the parts in a fixed order, so that the
+    result does not depend on the number of threads."""
+    return numba.jit(**PARALLEL_OPTIONS)(function)
+
+
 def jit_sum(function: F) -> F:
     """Compile a function that only sums products (a dot product), letting LLVM reorder
     the sum into vector lanes: the result moves by round-off, as with BLAS."""
