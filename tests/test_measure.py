@@ -91,3 +91,20 @@ def test_fitted_step_spectrum_recovers_the_excited_eigenvalues():
 def test_fitted_step_spectrum_rejects_bad_input(argument, call):
     with pytest.raises(ValueError, match=argument):
         call()
+
+
+def test_roc_auc_is_the_fraction_of_correctly_ordered_pairs():
+    from theory.measure import roc_auc
+
+    rng = np.random.default_rng(2)
+    scores = rng.integers(0, 6, 40).astype(float)  # many ties
+    positive = rng.random(40) < 0.3
+    pos, neg = scores[positive], scores[~positive]
+    pairs = (pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :])
+    assert roc_auc(scores, positive) == pytest.approx(pairs.mean(), rel=1e-14)
+    assert roc_auc([3.0, 2.0, 1.0], [True, False, False]) == 1.0
+    assert roc_auc([1.0, 2.0, 3.0], [True, False, False]) == 0.0
+    with pytest.raises(ValueError, match="positive"):
+        roc_auc([1.0, 2.0], [True, True])
+    with pytest.raises(ValueError, match="scores"):
+        roc_auc([1.0, np.nan], [True, False])

@@ -128,3 +128,22 @@ def fitted_step_spectrum(before, after, rank_tol: float = 1e-10) -> np.ndarray:
     reduced = U[:, :rank].T @ after.T @ Vt[:rank].T / singular[:rank]
     eigenvalues = np.linalg.eigvals(reduced)
     return eigenvalues[np.argsort(-np.abs(eigenvalues), kind="stable")]
+
+
+def roc_auc(scores, positive) -> float:
+    """Area under the ROC curve of ``scores`` as a detector of ``positive``: the
+    probability that a positive example scores above a negative one, ties counting 1/2
+    (the Mann-Whitney U statistic over n_pos n_neg, from average ranks)."""
+    from scipy.stats import rankdata
+
+    scores = validation.finite_vector("scores", scores)
+    positive = np.asarray(positive, dtype=bool)
+    if positive.shape != scores.shape:
+        raise ValueError(f"positive must have the shape of scores {scores.shape}, got "
+                         f"{positive.shape}")
+    n_pos = int(positive.sum())
+    n_neg = positive.size - n_pos
+    if n_pos == 0 or n_neg == 0:
+        raise ValueError("positive must mark at least one positive and one negative example")
+    ranks = rankdata(scores)
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))

@@ -218,6 +218,8 @@ class Split:
     y_val: np.ndarray
     X_test: np.ndarray
     y_test: np.ndarray
+    images_train: np.ndarray
+    """The training images before standardization, P x 8 x 8 grey levels 0..16."""
 
 
 def digits_split(train_size: int, seed: int) -> Split:
@@ -246,7 +248,7 @@ def digits_split(train_size: int, seed: int) -> Split:
         return np.ascontiguousarray((images[rows] - mean) / scale)
 
     return Split(standard(train), labels[train], standard(val), labels[val], standard(test),
-                 labels[test])
+                 labels[test], digits.images[train])
 
 
 # --------------------------------------------------------------------------- kernels
@@ -652,3 +654,164 @@ def examples() -> dict[str, tuple[tuple, dict]]:
                                                    **discrete}),
             "minnorm_flow": ((Xr, Yr, regression0), {"c": 1.0, "eta_lambda": 0.5,
                                                      "method": "rk4", "dt": 0.01, **flow})}
+
+
+# --------------------------------------------------------------------------- the digits protocol
+
+
+@dataclass(frozen=True)
+class DigitsProtocol:
+    """How the three methods are trained on :func:`digits_split` (docs/relu_network.md
+    §5d), fixed before any comparison was run: widths (64, ``hidden``, 10), He start,
+    ``steps`` full-batch steps for every method, states sampled every ``sample_every``
+    steps.
+
+    - gradient descent at step size ``lr``, stopped at the sample of best validation
+      accuracy (the earliest among ties);
+    - L2 at step size ``lr`` for each beta of ``betas``; the beta of best validation
+      accuracy at the last step is kept (the smallest among ties);
+    - Minnorm(c = ``minnorm_c``) with lr_w = ``minnorm_lr_w`` and lr_lambda =
+      ``minnorm_lr_lambda_sum`` / P (the multipliers' total step is independent of the
+      training-set size P: each of the P (K - 1) constraints adds its own term to the
+      weights' field), its last iterate kept: no validation set.
+    """
+
+    hidden: int = 32
+    steps: int = 2000
+    sample_every: int = 10
+    lr: float = 1.0
+    betas: tuple[float, ...] = (1e-4, 1e-3, 1e-2, 3e-2)
+    minnorm_c: float = 0.0
+    minnorm_lr_w: float = 0.01
+    minnorm_lr_lambda_sum: float = 0.12
+
+    @property
+    def sampled_steps(self) -> np.ndarray:
+        """The sampled steps, ``sample_every``, 2 ``sample_every``, ..., ``steps``."""
+        return np.arange(self.sample_every, self.steps + 1, self.sample_every)
+
+    def widths(self, n_classes: int = 10) -> list[int]:
+        """(64, hidden, n_classes): 8 x 8 pixels in."""
+        return [64, self.hidden, n_classes]
+
+
+@dataclass(frozen=True)
+class DigitsRuns:
+    """The three methods of a :class:`DigitsProtocol` trained on one split.
+
+    ``early_stop`` indexes the sample of ``gradient_descent`` kept by early stopping;
+    ``l2`` is the run of the selected ``beta``. Every run is sampled at the protocol's
+    steps.
+    """
+
+    split: Split
+    y_train: np.ndarray
+    gradient_descent: ReluTrajectory
+    early_stop: int
+    l2: ReluTrajectory
+    beta: float
+    minnorm: ReluTrajectory
+
+    def kept_weights(self) -> dict[str, list[np.ndarray]]:
+        """The weights each method keeps: early-stopped GD, selected L2, last Minnorm."""
+        return {"gradient descent": self.gradient_descent.weights_at(self.early_stop),
+                "L2": self.l2.weights_at(-1), "Minnorm": self.minnorm.weights_at(-1)}
+
+    def test_accuracies(self) -> dict[str, float]:
+        """Test accuracy of :meth:`kept_weights`, per method."""
+        return {name: accuracy(self.split.X_test, self.split.y_test, weights)
+                for name, weights in self.kept_weights().items()}
+
+
+def _check_run(traj: ReluTrajectory, name: str) -> ReluTrajectory:
+    if not traj.success:
+        raise RuntimeError(f"{name} on the digits: {traj.message}")
+    return traj
+
+
+def _training_labels(split: Split, y_train) -> np.ndarray:
+    if y_train is None:
+        return split.y_train
+    return class_labels("y_train", y_train, split.X_train.shape[0], 10)
+
+
+def early_stopped_descent(split: Split, weights0, protocol: DigitsProtocol = DigitsProtocol(),
+                          y_train=None) -> tuple[ReluTrajectory, int]:
+    """Gradient descent of ``protocol`` on ``split`` from ``weights0`` (``y_train``
+    replaces the training labels, e.g. :func:`flip_labels`), and the index of the sample
+    that early stopping keeps. Raises RuntimeError if the run diverges."""
+    gd = _check_run(gradient_descent(split.X_train, _training_labels(split, y_train), weights0,
+                                     lr=protocol.lr, steps=protocol.sampled_steps),
+                    "gradient descent")
+    scores = [accuracy(split.X_val, split.y_val, gd.weights_at(i)) for i in range(len(gd.times))]
+    return gd, int(np.argmax(scores))
+
+
+def selected_l2_descent(split: Split, weights0, protocol: DigitsProtocol = DigitsProtocol(),
+                        y_train=None) -> tuple[ReluTrajectory, float]:
+    """The L2 run of ``protocol`` whose beta the validation set selects, and that beta
+    (arguments as in :func:`early_stopped_descent`)."""
+    y = _training_labels(split, y_train)
+    best = None
+    for beta in sorted(protocol.betas):
+        traj = _check_run(l2_descent(split.X_train, y, weights0, beta=beta, lr=protocol.lr,
+                                     steps=protocol.sampled_steps), f"L2 (beta = {beta:g})")
+        score = accuracy(split.X_val, split.y_val, traj.weights_at(-1))
+        if best is None or score > best[0]:
+            best = (score, traj, beta)
+    return best[1], best[2]
+
+
+def protocol_minnorm(split: Split, weights0, protocol: DigitsProtocol = DigitsProtocol(),
+                     y_train=None) -> ReluTrajectory:
+    """The Minnorm run of ``protocol`` (arguments as in :func:`early_stopped_descent`)."""
+    P = split.X_train.shape[0]
+    return _check_run(minnorm_descent(
+        split.X_train, _training_labels(split, y_train), weights0, c=protocol.minnorm_c,
+        lr_w=protocol.minnorm_lr_w, lr_lambda=protocol.minnorm_lr_lambda_sum / P,
+        steps=protocol.sampled_steps), "Minnorm")
+
+
+def train_on_digits(split: Split, weights0, protocol: DigitsProtocol = DigitsProtocol(),
+                    y_train=None) -> DigitsRuns:
+    """All three methods of ``protocol`` (arguments as in :func:`early_stopped_descent`)."""
+    gd, early_stop = early_stopped_descent(split, weights0, protocol, y_train)
+    l2, beta = selected_l2_descent(split, weights0, protocol, y_train)
+    return DigitsRuns(split, _training_labels(split, y_train), gd, early_stop, l2, beta,
+                      protocol_minnorm(split, weights0, protocol, y_train))
+
+
+def flip_labels(y, fraction: float, n_classes: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(labels, flipped): round(fraction P) labels, chosen uniformly, each moved to a
+    class drawn uniformly from the other n_classes - 1; ``flipped`` marks them."""
+    fraction = validation.positive_scalar("fraction", fraction)
+    if fraction >= 1.0:
+        raise ValueError(f"fraction must be below 1, got {fraction}")
+    y = class_labels("y", y, np.size(y), n_classes)
+    rng = np.random.default_rng(validation.count("seed", seed, minimum=0))
+    chosen = rng.choice(y.size, int(round(fraction * y.size)), replace=False)
+    flipped = np.zeros(y.size, dtype=bool)
+    flipped[chosen] = True
+    labels = y.copy()
+    labels[chosen] = (y[chosen] + rng.integers(1, n_classes, chosen.size)) % n_classes
+    return labels, flipped
+
+
+def example_losses(X, y, weights) -> np.ndarray:
+    """Cross-entropy of every example, log sum_k e^{f_k(x)} - f_y(x) (NumPy)."""
+    F = outputs(X, weights)
+    shifted = F - F.max(axis=1, keepdims=True)
+    labels = np.asarray(y, dtype=np.int64)
+    return np.log(np.exp(shifted).sum(axis=1)) - shifted[np.arange(F.shape[0]), labels]
+
+
+def norm_at_unit_margin(X, y, weights) -> float:
+    """sum_l ||W_l||^2 after scaling every layer by the same a > 0 so that the smallest
+    pairwise margin is 1: f is positively homogeneous of degree L in that scaling, so
+    this is sum_l ||W_l||^2 / m_min^(2/L). Compares networks that fit the data at
+    different scales; requires m_min > 0 (zero training error)."""
+    smallest = float(margins(X, y, weights).min())
+    if not smallest > 0.0:
+        raise ValueError(f"weights must classify every example correctly (smallest margin "
+                         f"{smallest:.3g})")
+    return squared_norm(weights) / smallest ** (2.0 / len(weights))
