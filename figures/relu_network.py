@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 
 from figures.style import save, styled
 from theory import relu_network as sim
+from theory.progress import progress
 
 STEPS = np.unique(np.geomspace(1, 300_000, 200).round().astype(np.int64))
 MINNORM = {"c": 1.0, "lr_w": 0.005, "lr_lambda": 0.001}
@@ -102,8 +103,10 @@ def _digits(size: int, seed: int, flip: bool = False) -> sim.DigitsRuns:
 def digits_accuracy(out_dir: Path, fmt: str) -> Path:
     """Test accuracy against the training-set size for early-stopped GD, selected L2 and
     Minnorm: mean and standard deviation over :data:`DIGITS_SEEDS`."""
-    accuracies = {name: np.array([[_digits(size, seed).test_accuracies()[name]
-                                   for seed in DIGITS_SEEDS] for size in DIGITS_SIZES])
+    pairs = [(size, seed) for size in DIGITS_SIZES for seed in DIGITS_SEEDS]
+    table = [_digits(size, seed).test_accuracies()
+             for size, seed in progress(pairs, "digits: three methods per split")]
+    accuracies = {name: np.array([row[name] for row in table]).reshape(len(DIGITS_SIZES), -1)
                   for name in METHOD_COLORS}
     fig = Figure(figsize=(6.4, 4.4), layout="constrained")
     ax = fig.add_subplot()

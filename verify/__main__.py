@@ -7,11 +7,12 @@ be written, found before any claim runs).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
 
-from theory import registry
+from theory import progress, registry
 from verify import __version__
 from verify.claims import load_claims
 from verify.reports import (check_report_path, seeds_to_json, seeds_to_markdown, to_json,
@@ -94,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
         for c in claims:
             print(f"{c.id}  [{c.setting}]  {c.statement}")
         return 0
+    if args.json is not None:  # machine-read runs draw no progress bars
+        os.environ[progress.ENVIRONMENT_VARIABLE] = "0"
     if args.seeds is not None:
         return _main_seeds(claims, list(range(args.seed, args.seed + args.seeds)), args)
     start = time.perf_counter()

@@ -20,6 +20,7 @@ import numpy as np
 from analytic import relu_network as exact
 from theory import relu_network as sim
 from theory.measure import roc_auc
+from theory.progress import progress
 from verify.claims import Claim, Evidence, draw_seed
 from verify.intervals import t_interval
 
@@ -164,19 +165,18 @@ def _paired_differences(rng: np.random.Generator, sizes: tuple[int, ...], draws:
                         baseline: str) -> dict[int, list[float]]:
     """Minnorm's test accuracy minus ``baseline``'s ("gradient descent" early-stopped, or
     "L2" selected) on ``draws`` independent draws per training-set size."""
-    differences = {}
-    for size in sizes:
-        differences[size] = []
-        for _ in range(draws):
-            split, weights0 = _draw_digits(rng, size)
-            if baseline == "L2":
-                kept = sim.selected_l2_descent(split, weights0, PROTOCOL)[0].weights_at(-1)
-            else:
-                gd, stop = sim.early_stopped_descent(split, weights0, PROTOCOL)
-                kept = gd.weights_at(stop)
-            minnorm = sim.protocol_minnorm(split, weights0, PROTOCOL).weights_at(-1)
-            differences[size].append(sim.accuracy(split.X_test, split.y_test, minnorm)
-                                     - sim.accuracy(split.X_test, split.y_test, kept))
+    differences = {size: [] for size in sizes}
+    runs = [size for size in sizes for _ in range(draws)]
+    for size in progress(runs, f"Minnorm against {baseline}"):
+        split, weights0 = _draw_digits(rng, size)
+        if baseline == "L2":
+            kept = sim.selected_l2_descent(split, weights0, PROTOCOL)[0].weights_at(-1)
+        else:
+            gd, stop = sim.early_stopped_descent(split, weights0, PROTOCOL)
+            kept = gd.weights_at(stop)
+        minnorm = sim.protocol_minnorm(split, weights0, PROTOCOL).weights_at(-1)
+        differences[size].append(sim.accuracy(split.X_test, split.y_test, minnorm)
+                                 - sim.accuracy(split.X_test, split.y_test, kept))
     return differences
 
 
@@ -240,7 +240,7 @@ def _steps_to(split: sim.Split, traj: sim.ReluTrajectory) -> tuple[float, float]
 def _check_speed(rng: np.random.Generator) -> Evidence:
     steps = {name: [] for name in ("GD", "L2", "Minnorm")}
     seconds = {name: 0.0 for name in steps}
-    for _ in range(SPEED_DRAWS):
+    for _ in progress(range(SPEED_DRAWS), "speed"):
         split, weights0 = _draw_digits(rng, SPEED_SIZE)
         clock = time.process_time()
         gd = sim.early_stopped_descent(split, weights0, PROTOCOL)[0]
@@ -280,7 +280,7 @@ AUC_FLOOR = 0.9
 
 def _check_flipped_labels(rng: np.random.Generator) -> Evidence:
     auc = {"Minnorm multipliers": [], "GD loss, early-stopped": [], "GD loss, last": []}
-    for _ in range(FLIP_DRAWS):
+    for _ in progress(range(FLIP_DRAWS), "flipped labels"):
         split, weights0 = _draw_digits(rng, FLIP_SIZE)
         labels, flipped = sim.flip_labels(split.y_train, FLIP_FRACTION, 10, draw_seed(rng))
         minnorm = sim.protocol_minnorm(split, weights0, PROTOCOL, labels)
@@ -313,7 +313,7 @@ NORM_SIZE, NORM_DRAWS = 400, 5
 def _check_norm_at_unit_margin(rng: np.random.Generator) -> Evidence:
     ratios = {"GD": [], "L2": []}
     unfitted = 0
-    for _ in range(NORM_DRAWS):
+    for _ in progress(range(NORM_DRAWS), "norm at unit margin"):
         split, weights0 = _draw_digits(rng, NORM_SIZE)
         X, y = split.X_train, split.y_train
         minnorm = sim.norm_at_unit_margin(

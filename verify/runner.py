@@ -12,6 +12,7 @@ from typing import Iterable, Iterator
 
 import numpy as np
 
+from theory import progress
 from theory.numba_options import CompileClock
 from verify.claims import Claim, Evidence, claim_rng, load_claims
 
@@ -19,6 +20,10 @@ SINGLE_THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS
                      "NUMBA_NUM_THREADS")
 """Environment variables set to 1 in worker processes: one thread per worker for BLAS
 (also the BLAS that jitted kernels call through np.dot) and numba."""
+WORKER_ENV = {**{name: "1" for name in SINGLE_THREAD_ENV},
+              progress.ENVIRONMENT_VARIABLE: "0"}
+"""The environment of worker processes: one thread each, and no progress bars
+(:mod:`theory.progress`: bars of several processes would interleave)."""
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,7 @@ def run_seeds(claims: list[Claim], seeds: list[int], jobs: int = 1) -> Iterator[
     seeds in the order given.
 
     With ``jobs > 1`` the (claim, seed) pairs run in that many fresh worker processes
-    (spawned, each with one BLAS/numba thread, :data:`SINGLE_THREAD_ENV`). Every claim
+    (spawned, each with one BLAS/numba thread and no progress bar, :data:`WORKER_ENV`). Every claim
     draws from its own generator seeded by (seed, claim id), so the outcomes do not depend
     on ``jobs`` or on which worker ran which claim. Workers share the numba cache directory; numba writes
     cache files atomically (temporary file, then rename), so concurrent writers are safe.
@@ -95,8 +100,8 @@ def run_seeds(claims: list[Claim], seeds: list[int], jobs: int = 1) -> Iterator[
         for claim, seed in tasks:
             yield run_claim(claim, seed)
         return
-    saved = {name: os.environ.get(name) for name in SINGLE_THREAD_ENV}
-    os.environ.update({name: "1" for name in SINGLE_THREAD_ENV})
+    saved = {name: os.environ.get(name) for name in WORKER_ENV}
+    os.environ.update(WORKER_ENV)
     try:
         with ProcessPoolExecutor(max_workers=jobs,
                                  mp_context=multiprocessing.get_context("spawn")) as pool:
