@@ -24,7 +24,13 @@ from theory.validation import class_labels
 SETTING = "relu_network"
 
 
-@stored.expression(SETTING, stored=((2, 2, 2),))
+def _euler_identity_key(n_in: int = 2, hidden: int = 2, n_out: int = 2) -> tuple[int, int, int]:
+    """The validated sizes (the margin identity needs two outputs)."""
+    return (validation.count("n_in", n_in), validation.count("hidden", hidden),
+            validation.count("n_out", n_out, minimum=2))
+
+
+@stored.expression(SETTING, stored=((2, 2, 2),), canonical=_euler_identity_key)
 def euler_identity_expr(n_in: int = 2, hidden: int = 2, n_out: int = 2) -> dict:
     """Euler's identity on a symbolic network f = W_2 D W_1 x with D = diag(d_1..d_h) the
     activation pattern (d_i symbols, relu(z_i) = d_i z_i on a fixed pattern).
