@@ -41,7 +41,7 @@ def numeric_source(setting: str, log=print) -> str:
     """The ``<setting>`` module: one NumPy (or math) function per stored numeric form."""
     aliases, functions, printers = {}, [], set()
     with stored.live():
-        for name, numeric in stored.NUMERIC[setting].items():
+        for name, numeric in stored.NUMERIC.get(setting, {}).items():
             for args in numeric.stored:
                 begin = time.process_time()
                 form = numeric.build(*args)

@@ -14,15 +14,23 @@ Importing this module does not import sympy.
 """
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 
+from analytic import stored
 from theory import validation
-from theory.relu_network import class_labels, network_widths
+from theory.layers import network_widths
+from theory.validation import class_labels
+
+SETTING = "relu_network"
 
 
-@lru_cache(maxsize=None)
+def _euler_identity_key(n_in: int = 2, hidden: int = 2, n_out: int = 2) -> tuple[int, int, int]:
+    """The validated sizes (the margin identity needs two outputs)."""
+    return (validation.count("n_in", n_in), validation.count("hidden", hidden),
+            validation.count("n_out", n_out, minimum=2))
+
+
+@stored.expression(SETTING, stored=((2, 2, 2),), canonical=_euler_identity_key)
 def euler_identity_expr(n_in: int = 2, hidden: int = 2, n_out: int = 2) -> dict:
     """Euler's identity on a symbolic network f = W_2 D W_1 x with D = diag(d_1..d_h) the
     activation pattern (d_i symbols, relu(z_i) = d_i z_i on a fixed pattern).

@@ -26,9 +26,11 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import check_trajectory, median_rate
+from benchmarks.common import (add_version_argument, check_output_paths, check_trajectory,
+                               description, median_rate)
 from benchmarks.harness import Case, Race
 from theory import relu_network
+from theory.output_files import write_atomic
 
 SOLVER_ARGS: dict[str, dict[str, float]] = {
     "gradient_descent": {"lr": 0.5},
@@ -141,10 +143,12 @@ def races() -> list[Race]:
 def main(argv: list[str] | None = None) -> dict:
     """Epochs per second of every solver on the digits, jitted and NumPy twin."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.relu_network",
-                                     description=__doc__.splitlines()[0])
+                                     description=description(__doc__))
     parser.add_argument("--quick", action="store_true", help="short runs")
     parser.add_argument("--json", type=Path, metavar="PATH", help="write the report here")
+    add_version_argument(parser)
     args = parser.parse_args(argv)
+    check_output_paths(parser, json=args.json)
     steps = {"numba": 200 if args.quick else 1000, "numpy": 20 if args.quick else 100}
     X, y, weights0 = large_problem()
     report: dict[str, dict[str, float]] = {}
@@ -158,7 +162,7 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"{name:18s} numba {entry['numba_epochs_per_s']:9.1f}/s  numpy "
               f"{entry['numpy_epochs_per_s']:8.1f}/s  ratio {entry['ratio']:5.2f}")
     if args.json:
-        args.json.write_text(json.dumps(report, indent=2))
+        write_atomic(args.json, json.dumps(report, indent=2) + "\n")
     return report
 
 

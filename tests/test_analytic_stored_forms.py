@@ -17,8 +17,9 @@ from theory.registry import SETTINGS
 MODULES = {setting: importlib.import_module(f"analytic.{setting}") for setting in SETTINGS}
 STORED = [(setting, name, args) for setting in SETTINGS
           for name, function in stored.EXPRESSIONS[setting].items() for args in function.stored]
-NUMERIC = [(setting, name, args) for setting in SETTINGS
-           for name, numeric in stored.NUMERIC[setting].items() for args in numeric.stored]
+NUMERIC = [(setting, name, args) for setting in SETTINGS  # a setting may have no numeric form
+           for name, numeric in stored.NUMERIC.get(setting, {}).items()
+           for args in numeric.stored]
 
 
 def assert_same(stored, derived, where: str) -> None:

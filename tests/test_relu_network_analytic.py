@@ -114,3 +114,10 @@ def test_kkt_residuals_bad_input(change, argument):
     W = sim.gaussian_init([4, 5, 3], SQRT2, seed=0)
     with pytest.raises(ValueError, match=argument):
         exact.kkt_residuals(*change(X, y, W, np.zeros((6, 3))))
+
+
+@pytest.mark.parametrize("sizes, argument", [((0, 2, 2), "n_in"), ((2, 0, 2), "hidden"),
+                                             ((2, 2, 1), "n_out")])
+def test_euler_identity_bad_sizes(sizes, argument):
+    with pytest.raises(ValueError, match=argument):
+        exact.euler_identity_expr(*sizes)

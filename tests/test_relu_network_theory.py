@@ -198,6 +198,15 @@ def test_teacher_student_is_the_teacher_network():
     (lambda X, y, w: sim.gradient_descent(X, np.where(y == 0, 7, y), w, lr=0.1, steps=[2]),
      "y"),
     (lambda X, y, w: sim.gradient_descent(X, y + 0.5, w, lr=0.1, steps=[2]), "y"),
+    (lambda X, y, w: sim.gradient_descent(X, np.where(y == 0, -1, y), w, lr=0.1, steps=[2]),
+     "y"),
+    (lambda X, y, w: sim.gradient_descent(X, y, [w[0], w[1][:1]], lr=0.1, steps=[2]),
+     "weights0: classification needs at least 2 outputs"),
+    (lambda X, y, w: sim.gradient_descent(X, y, [np.full_like(w[0], np.nan), w[1]], lr=0.1,
+                                          steps=[2]), r"weights0\[0\]"),
+    (lambda X, y, w: sim.gradient_descent(X, y, [w[0][0], w[1]], lr=0.1, steps=[2]),
+     r"weights0\[0\]"),
+    (lambda X, y, w: sim.gradient_descent(X[0], y[:1], w, lr=0.1, steps=[2]), "X"),
     (lambda X, y, w: sim.gradient_descent(np.where(X > 1, np.nan, X), y, w, lr=0.1,
                                           steps=[2]), "X"),
     (lambda X, y, w: sim.gradient_descent(X[:0], y[:0], w, lr=0.1, steps=[2]), "X"),
@@ -206,6 +215,11 @@ def test_teacher_student_is_the_teacher_network():
     (lambda X, y, w: sim.gradient_descent(X, y, w[:1], lr=0.1, steps=[2]), "weights0"),
     (lambda X, y, w: sim.gradient_descent(X, y, [w[0], w[0]], lr=0.1, steps=[2]), "weights0"),
     (lambda X, y, w: sim.l2_descent(X, y, w, lr=0.1, beta=-1.0, steps=[2]), "beta"),
+    (lambda X, y, w: sim.gradient_flow(X, y, w, eta=0.0, times=[1.0]), "eta"),
+    (lambda X, y, w: sim.gradient_flow(X, y, w, times=[1.0], method="rk4", dt=0.0), "dt"),
+    (lambda X, y, w: sim.minnorm_flow(X, y, w, c=0.1, eta_w=-1.0, times=[1.0]), "eta_w"),
+    (lambda X, y, w: sim.minnorm_flow(X, y, w, c=0.1, eta_lambda=0.0, times=[1.0]),
+     "eta_lambda"),
     (lambda X, y, w: sim.minnorm_descent(X, y, w, c=0.1, lr_w=0.0, lr_lambda=0.1,
                                          steps=[2]), "lr_w"),
     (lambda X, y, w: sim.minnorm_descent(X, y, w, c=0.1, lr_w=0.1, lr_lambda=-0.1,
@@ -216,6 +230,10 @@ def test_teacher_student_is_the_teacher_network():
                                          lambda0=-np.ones((15, 4))), "lambda0"),
     (lambda X, y, w: sim.minnorm_descent(X, y, w, c=0.1, lr_w=0.1, lr_lambda=0.1, steps=[2],
                                          lambda0=np.ones((3, 4))), "lambda0"),
+    (lambda X, y, w: sim.minnorm_descent(X, y, w, c=0.1, lr_w=0.1, lr_lambda=0.1, steps=[2],
+                                         lambda0=np.eye(4)[y]), "lambda0"),
+    (lambda X, y, w: sim.minnorm_descent(X, y, w, c=0.1, lr_w=0.1, lr_lambda=0.1, steps=[2],
+                                         lambda0=np.full((15, 4), np.nan)), "lambda0"),
     (lambda X, y, w: sim.minnorm_descent(np.vstack((X, 2 * X[:1])), np.append(y, (y[0] + 1) % 4),
                                          w, c=0.1, lr_w=0.1, lr_lambda=0.1, steps=[2]), "y"),
     (lambda X, y, w: sim.minnorm_descent(np.vstack((X, 0 * X[:1])), np.append(y, 0), w, c=0.1,
@@ -223,15 +241,33 @@ def test_teacher_student_is_the_teacher_network():
     (lambda X, y, w: sim.gaussian_init([6, 0, 4], SQRT2, seed=1), "widths"),
     (lambda X, y, w: sim.gaussian_init([6, -3, 4], SQRT2, seed=1), "widths"),
     (lambda X, y, w: sim.gaussian_init([6, 4], SQRT2, seed=1), "widths"),
+    (lambda X, y, w: sim.gaussian_init([6, 2.5, 4], SQRT2, seed=1), "widths"),
     (lambda X, y, w: sim.gaussian_init([6, 5, 4], 0.0, seed=1), "sigma0"),
+    (lambda X, y, w: sim.small_classification(5, 3, 1), "n_classes"),
     (lambda X, y, w: sim.digits_split(0, seed=1), "train_size"),
     (lambda X, y, w: sim.digits_split(5000, seed=1), "train_size"),
     (lambda X, y, w: sim.teacher_student(4, 0, 2, 5), "hidden"),
+    (lambda X, y, w: sim.teacher_student(4, 3, 2, 0), "n_samples"),
+    (lambda X, y, w: sim.teacher_student(4, 3, 2, 5, noise=-1.0), "noise"),
 ])
 def test_bad_input_raises_value_error_naming_the_argument(call, argument):
     X, y, weights = classification(0)
     with pytest.raises(ValueError, match=argument):
         call(X, y, weights)
+
+
+@pytest.mark.parametrize("change, argument", [
+    (lambda X, Y: (X[:0], Y[:0]), "X"),  # empty training set
+    (lambda X, Y: (X, np.where(np.arange(Y.size).reshape(Y.shape) == 3, np.nan, Y)), "y"),
+    (lambda X, Y: (X, Y[:, :, None]), "y"),
+    (lambda X, Y: (np.vstack((X, 0.0 * X[:1])), np.vstack((Y, np.ones((1, Y.shape[1]))))),
+     "y: a zero sample has a nonzero target"),  # infeasible without biases
+])
+def test_regression_bad_input(change, argument):
+    X, Y, weights = regression(0)
+    X, Y = change(X, Y)
+    with pytest.raises(ValueError, match=argument):
+        sim.minnorm_descent(X, Y, weights, c=1.0, lr_w=0.1, lr_lambda=0.1, steps=[2])
 
 
 def test_regression_infeasible_on_a_ray_and_bad_target_shape():

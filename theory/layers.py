@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from theory import validation
 from theory.results import Trajectory
 
 
@@ -30,6 +31,19 @@ def pack(weights) -> np.ndarray:
             raise ValueError(f"weights: W_{l + 1} has {np.shape(weights[l])[1]} columns but "
                              f"W_{l} has {np.shape(weights[l - 1])[0]} rows")
     return np.ascontiguousarray(np.concatenate([np.ravel(w) for w in weights]), dtype=np.float64)
+
+
+def network_widths(weights, name: str = "weights") -> np.ndarray:
+    """(N_i, n_1, ..., N_o) of a list of at least two finite matrices whose shapes chain."""
+    if isinstance(weights, np.ndarray) or len(weights) < 2:
+        raise ValueError(f"{name} must be a list of at least two matrices [W_1, ..., W_L] "
+                         f"(at least one hidden layer)")
+    mats = [validation.finite_matrix(f"{name}[{i}]", w) for i, w in enumerate(weights)]
+    for l in range(1, len(mats)):
+        if mats[l].shape[1] != mats[l - 1].shape[0]:
+            raise ValueError(f"{name}: W_{l + 1} has {mats[l].shape[1]} columns but W_{l} has "
+                             f"{mats[l - 1].shape[0]} rows")
+    return np.array([mats[0].shape[1]] + [w.shape[0] for w in mats], dtype=np.int64)
 
 
 def gaussian_weights(widths: np.ndarray, sigma0: float, seed: int) -> list[np.ndarray]:

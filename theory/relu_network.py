@@ -65,9 +65,10 @@ import numpy as np
 from theory import solve, validation
 from theory.linalg import matmul
 from theory.numba_options import jit
-from theory.layers import (LayeredTrajectory, gaussian_weights, layer_offsets, pack,
-                           unpack)
+from theory.layers import (LayeredTrajectory, gaussian_weights, layer_offsets,
+                           network_widths, pack, unpack)
 from theory.solve import Problem, compile_loops
+from theory.validation import class_labels
 
 CROSS_ENTROPY, SQUARED, MARGIN_MINNORM, EQUALITY_MINNORM = range(4)
 """Algorithm codes passed to the kernel (the output error G_L of the module docstring)."""
@@ -78,19 +79,6 @@ CLASSIFICATION, REGRESSION = "classification", "regression"
 
 
 # --------------------------------------------------------------------------- layout
-
-
-def network_widths(weights, name: str = "weights") -> np.ndarray:
-    """(N_i, n_1, ..., N_o) of a list of at least two finite matrices whose shapes chain."""
-    if isinstance(weights, np.ndarray) or len(weights) < 2:
-        raise ValueError(f"{name} must be a list of at least two matrices [W_1, ..., W_L] "
-                         f"(at least one hidden layer)")
-    mats = [validation.finite_matrix(f"{name}[{i}]", w) for i, w in enumerate(weights)]
-    for l in range(1, len(mats)):
-        if mats[l].shape[1] != mats[l - 1].shape[0]:
-            raise ValueError(f"{name}: W_{l + 1} has {mats[l].shape[1]} columns but W_{l} has "
-                             f"{mats[l - 1].shape[0]} rows")
-    return np.array([mats[0].shape[1]] + [w.shape[0] for w in mats], dtype=np.int64)
 
 
 @dataclass(frozen=True)
@@ -456,17 +444,6 @@ def _widths(widths) -> np.ndarray:
         raise ValueError("widths must list the input size, at least one hidden width and the "
                          f"output size, got {values}")
     return np.array(values, dtype=np.int64)
-
-
-def class_labels(name: str, value, size: int, n_classes: int) -> np.ndarray:
-    """Integer labels 0..n_classes-1, ``size`` of them, as int64."""
-    y = validation.finite_vector(name, value)
-    if y.size != size:
-        raise ValueError(f"{name} must have one label per row of X ({size}), got {y.size}")
-    if np.any(y != np.round(y)) or np.any(y < 0) or np.any(y >= n_classes):
-        raise ValueError(f"{name} must hold integer class labels in 0..{n_classes - 1} (the "
-                         f"network has {n_classes} outputs), got values {np.unique(y)}")
-    return y.astype(np.int64)
 
 
 def _targets(y, n_samples: int, n_out: int) -> tuple[str, np.ndarray, np.ndarray]:

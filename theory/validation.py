@@ -115,6 +115,17 @@ def labels(name: str, value, size: int) -> np.ndarray:
     return y
 
 
+def class_labels(name: str, value, size: int, n_classes: int) -> np.ndarray:
+    """Integer labels 0..n_classes-1, ``size`` of them, as int64."""
+    y = finite_vector(name, value)
+    if y.size != size:
+        raise ValueError(f"{name} must have one label per row of X ({size}), got {y.size}")
+    if np.any(y != np.round(y)) or np.any(y < 0) or np.any(y >= n_classes):
+        raise ValueError(f"{name} must hold integer class labels in 0..{n_classes - 1} (the "
+                         f"network has {n_classes} outputs), got values {np.unique(y)}")
+    return y.astype(np.int64)
+
+
 def paired_samples(X, Y) -> tuple[np.ndarray, np.ndarray]:
     """Validated (X, Y): finite matrices with the same number of rows (samples are rows, as
     everywhere in the package)."""
