@@ -160,7 +160,9 @@ EXPECTED_FIGURES = {
                      "linear_chain_t_epsilon.png"],
     "max_margin": ["max_margin_angle.png", "max_margin_gd_norm_loss.png",
                    "max_margin_multipliers.png", "max_margin_separators_2d.png"],
-    "relu_network": ["relu_network_minnorm_training.png", "relu_network_multipliers.png"],
+    "relu_network": ["relu_network_minnorm_training.png", "relu_network_multipliers.png",
+                     "relu_network_digits_accuracy.png", "relu_network_digits_training.png",
+                     "relu_network_digits_flipped.png"],
 }
 
 

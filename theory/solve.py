@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Literal
 
+import numba
 import numpy as np
 
 from theory import elementary, integrators, linalg, loops, numba_options, results, validation
@@ -172,7 +173,14 @@ FIRST_CALL_STEPS = 64
 def _call_in_slices(call: Callable[[int], tuple]) -> tuple:
     """Run a resumable loop: ``call(call_steps)`` until it returns a code other than
     :data:`~theory.results.CODE_PAUSED` (the loop's state lives in the arrays ``call``
-    passes, so the result does not depend on where the pauses fall)."""
+    passes, so the result does not depend on where the pauses fall).
+
+    numba's threads are launched first (:func:`numba.get_num_threads` launches them once):
+    a loop loaded from numba's cache may call a parallel kernel
+    (:func:`theory.linalg.least_squares_gradient_in_parts`), and cached code that reaches a
+    parallel region before the threads exist crashes the process; numba launches them
+    itself only when it compiles, or is called from Python, a parallel function."""
+    numba.get_num_threads()
     steps = FIRST_CALL_STEPS
     while True:
         start = time.perf_counter()
