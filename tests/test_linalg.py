@@ -70,3 +70,18 @@ def test_blocks_cover_every_row():
     assert blocks.shape == (3, 5, 3)
     np.testing.assert_array_equal(blocks.transpose(0, 2, 1).reshape(9, 5)[:7], A)
     assert row_block(10 ** 9) == 1
+
+
+def test_idle_openmp_threads_sleep_unless_the_user_chose_otherwise():
+    import os
+    import subprocess
+    import sys
+
+    code = "import os, theory.numba_options; print(os.environ['OMP_WAIT_POLICY'])"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.strip() == "PASSIVE"
+    out = subprocess.run([sys.executable, "-c", code], env={**env, "OMP_WAIT_POLICY": "ACTIVE"},
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "ACTIVE"

@@ -17,6 +17,15 @@ Every kernel in ``theory`` is compiled with :func:`jit`:
 
 Signatures are lazy: wrappers cast inputs to float64/int64 C-contiguous arrays so
 that each kernel compiles exactly once.
+
+Parallel kernels (:func:`jit_parallel`) run on numba's OpenMP threads when numba has that
+layer. Importing this module sets ``OMP_WAIT_POLICY=PASSIVE`` unless the variable is
+already set: idle threads then sleep instead of spinning between parallel regions. On a
+machine whose cores are busy with other work a spinning thread takes a core from the
+thread that has work, and a parallel step came out slower than the serial one; sleeping
+threads cost a wake-up of microseconds per region, against regions of a millisecond
+(:data:`theory.linalg.PARALLEL_MIN_ENTRIES`). The variable is read when the OpenMP runtime
+starts, so it must be set before the first parallel call, as here.
 """
 from __future__ import annotations
 
@@ -26,6 +35,8 @@ from typing import Callable, TypeVar
 import numba
 
 F = TypeVar("F", bound=Callable)
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 CACHE: bool = os.environ.get("OVERPARAM_NUMBA_CACHE", "1") != "0"
 OPTIONS: dict = {"nopython": True, "cache": CACHE, "fastmath": False, "error_model": "numpy"}

@@ -241,23 +241,26 @@ def _check_against_early_stopping(rng: np.random.Generator) -> Evidence:
                          f"P = {GD_SIZES}, pooled: {pooled.n} independent draws")
 
 
-L2_SMALL, L2_LARGE, L2_DRAWS = (100, 200), (400, 1097), 10
-"""The L2 claim's two regimes of training-set size and its draws per size."""
+L2_SIZES, L2_DRAWS = (100, 200, 400, 1097), 10
+"""The L2 claim's training-set sizes and draws per size."""
+ACCURACY_LEVEL = 0.01
+"""Two methods are level when the 95% interval of their mean paired test-accuracy
+difference lies within this of 0: one point, 4 of the 400 test images, below the spread
+of one method's test accuracy between splits (a standard deviation of 0.01-0.02 in the
+pilot)."""
 
 
 def _check_against_l2(rng: np.random.Generator) -> Evidence:
-    differences = _paired_differences(rng, L2_SMALL + L2_LARGE, L2_DRAWS, "L2")
-    small = t_interval([d for size in L2_SMALL for d in differences[size]])
-    large = t_interval([d for size in L2_LARGE for d in differences[size]])
-    passed = large.low > 0.0 and small.low <= 0.0 <= small.high
-    return Evidence(measured=small.as_measured(f"Minnorm - L2, P in {L2_SMALL}")
-                    | large.as_measured(f"Minnorm - L2, P in {L2_LARGE}")
+    differences = _paired_differences(rng, L2_SIZES, L2_DRAWS, "L2")
+    pooled = t_interval([d for size in L2_SIZES for d in differences[size]])
+    passed = -ACCURACY_LEVEL <= pooled.low and pooled.high <= ACCURACY_LEVEL
+    return Evidence(measured=pooled.as_measured("Minnorm - L2 test accuracy")
                     | _per_size(differences),
-                    predicted={f"Minnorm - L2, P in {L2_SMALL} 95% interval": "contains 0",
-                               f"Minnorm - L2, P in {L2_LARGE} 95% low": "> 0"},
+                    predicted={"Minnorm - L2 test accuracy 95% interval":
+                                   f"within +-{ACCURACY_LEVEL}"},
                     passed=bool(passed),
-                    note=f"test accuracy, paired by draw; {L2_DRAWS} independent draws per "
-                         f"size, pooled within each regime")
+                    note=f"paired by draw; {L2_DRAWS} independent draws at each of P = "
+                         f"{L2_SIZES}, pooled: {pooled.n} draws")
 
 
 SPEED_SIZE, SPEED_DRAWS, TARGET_ACCURACY = 400, 5, 0.92
@@ -319,6 +322,9 @@ FLIP_SIZE, FLIP_DRAWS, FLIP_FRACTION = 400, 20, 0.05
 """The flipped-label claim: P, draws (an in-expectation comparison), the fraction flipped."""
 AUC_FLOOR = 0.9
 """Every draw's AUC of the multipliers must reach this."""
+AUC_LEVEL = 0.02
+"""Two detectors are level when the 95% interval of their mean paired AUC difference lies
+within this of 0: a fifth of the way from :data:`AUC_FLOOR` to a perfect detector."""
 
 
 def _check_flipped_labels(rng: np.random.Generator) -> Evidence:
@@ -339,10 +345,15 @@ def _check_flipped_labels(rng: np.random.Generator) -> Evidence:
     measured |= {"AUC Minnorm multipliers (min)": float(lam.min())}
     measured |= against_early.as_measured("AUC multipliers - early-stopped GD loss")
     measured |= against_last.as_measured("AUC multipliers - last GD loss")
-    passed = lam.min() >= AUC_FLOOR and against_early.high < 0.0
+    level = all(-AUC_LEVEL <= bound <= AUC_LEVEL for interval in (against_early, against_last)
+                for bound in (interval.low, interval.high))
+    passed = lam.min() >= AUC_FLOOR and level and against_early.low < 0.0
     return Evidence(measured=measured,
                     predicted={"AUC Minnorm multipliers (min)": f">= {AUC_FLOOR}",
-                               "AUC multipliers - early-stopped GD loss 95% high": "< 0"},
+                               "AUC multipliers - early-stopped GD loss 95% interval":
+                                   f"within +-{AUC_LEVEL}, low < 0",
+                               "AUC multipliers - last GD loss 95% interval":
+                                   f"within +-{AUC_LEVEL}"},
                     passed=bool(passed),
                     note=f"{FLIP_DRAWS} draws at P = {FLIP_SIZE}, {FLIP_FRACTION:.0%} of the "
                          f"training labels moved to another class (drawn); score of an example: "
@@ -473,14 +484,17 @@ CLAIMS = [
         id="relu_network.digits.flipped_labels", setting=SETTING,
         statement=f"With {FLIP_FRACTION:.0%} of the training labels flipped, Minnorm's "
                   f"multipliers (sum over an example's constraints) rank the flipped examples "
-                  f"first: ROC AUC >= {AUC_FLOOR} on every draw. They do not beat the baseline "
-                  "of gradient descent's per-example loss at the early-stopping point, which "
-                  "ranks them better (95% interval of the paired AUC difference below 0).",
+                  f"first: ROC AUC >= {AUC_FLOOR} on every draw. As a detector they are level "
+                  "with gradient descent's per-example loss, at its early-stopping point and "
+                  f"after all steps (95% intervals of the paired AUC differences within "
+                  f"+-{AUC_LEVEL}), and they do not beat the early-stopped loss (that "
+                  "interval's lower bound is below 0).",
         source=SOURCE_PRACTICE + "; docs/relu_network.md §C5.8; 'Lagrange multipliers ... "
                "identify support-vector-like examples'",
         regime=PROTOCOL_REGIME + f"; {FLIP_DRAWS} draws at P = {FLIP_SIZE}",
         tolerance=f"AUC floor {AUC_FLOOR} per draw (a detector no better than chance has "
-                  "0.5); 95% Student-t interval of the mean paired difference",
+                  f"0.5); level: 95% Student-t intervals of the mean paired differences within "
+                  f"+-{AUC_LEVEL}, a fifth of the way from the floor to a perfect detector",
         check=_check_flipped_labels,
         prediction="simulation (ordering between runs); Monte Carlo"),
     Claim(
@@ -497,16 +511,17 @@ CLAIMS = [
         prediction="simulation (ordering between runs)"),
     Claim(
         id="relu_network.digits.vs_l2", setting=SETTING,
-        statement="On handwritten digits, Minnorm's last iterate beats L2 with a validation-"
-                  "selected beta only with enough data: from 400 training images on its mean "
-                  "paired test-accuracy advantage is positive (95% interval above 0); at 100 "
-                  "to 200 images the two are level (the interval contains 0). The paper's "
-                  "'generalizes better than L2' fails in the small-data regime.",
+        statement="On handwritten digits, Minnorm's last iterate and L2 with a validation-"
+                  "selected beta generalize equally well: the 95% interval of the mean paired "
+                  f"test-accuracy difference, pooled over training-set sizes 100 to 1,097, lies "
+                  f"within +-{ACCURACY_LEVEL} (one point). The paper's 'generalizes better "
+                  "than L2' is not supported at this resolution.",
         source=SOURCE_PRACTICE + "; docs/relu_network.md §C5.6",
-        regime=PROTOCOL_REGIME + f"; {L2_DRAWS} independent draws at each P in "
-               f"{L2_SMALL + L2_LARGE}",
-        tolerance="95% Student-t intervals of the mean paired difference, pooled over the "
-                  "sizes of each regime (20 draws each)",
+        regime=PROTOCOL_REGIME + f"; {L2_DRAWS} independent draws at each P in {L2_SIZES}; "
+               "a failing regime of the paper's claim",
+        tolerance=f"level: 95% Student-t interval of the mean paired difference over the "
+                  f"{L2_DRAWS * len(L2_SIZES)} pooled draws within +-{ACCURACY_LEVEL} (one point "
+                  "of accuracy, 4 test images, below the spread between splits)",
         check=_check_against_l2,
         prediction="simulation (ordering between runs); Monte Carlo"),
     Claim(
