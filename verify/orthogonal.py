@@ -635,8 +635,8 @@ CLAIMS = [
         statement="The mean energy of N iid isotropic neurons in R^d is N(N-1)/2 I_s(d), "
                   "I_s(d) = 2^(d-2-s) Gamma(d/2) Gamma((d-1-s)/2)/(sqrt(pi) Gamma(d-1-s/2)) "
                   "(0 < s < d - 1).",
-        source="Riesz-energy potential theory, derived here with sympy (docs/orthogonal.md "
-               "§6b.2; analytic.orthogonal.riesz_mean_expr)",
+        source="Riesz-energy potential theory, derived here with sympy "
+               "(docs/orthogonal.md §6b.2; analytic.orthogonal.riesz_mean_expr)",
         regime="N iid N(0, I_d) neurons, (d, N, s) = (10, 50, 1), (100, 64, 2), (3, 10, 0.5), "
                "(1000, 64, 2); the mean is infinite for s >= d - 1",
         tolerance="prediction inside the 99.9 % Student-t interval of 400 draws per case",
