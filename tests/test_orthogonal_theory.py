@@ -297,3 +297,16 @@ def test_instances_are_reproducible_and_reject_bad_sizes():
         opt.procrustes_instance(1, 5, 0.2, 7)
     with pytest.raises(ValueError, match="noise must be non-negative"):
         opt.procrustes_instance(3, 5, -0.2, 7)
+
+
+@pytest.mark.parametrize("distance,half_space", VARIANTS)
+def test_parallel_energy_equals_the_serial_kernel_exactly(distance, half_space):
+    """The same parts summed in the same order: bitwise equal for any thread count."""
+    V = gaussian((7, 300), 15)
+    U = np.ascontiguousarray((V / np.linalg.norm(V, axis=0)).T)
+    angular = distance == "angular"
+    assert opt._pair_energy(U, 1.5, angular, half_space) == \
+        opt._pair_energy_parallel(U, 1.5, angular, half_space)
+    assert opt.hyperspherical_energy(V, 1.5, distance=distance, half_space=half_space) == \
+        pytest.approx(opt.hyperspherical_energy(V, 1.5, distance=distance,
+                                                half_space=half_space, backend="numpy"), rel=1e-12)

@@ -29,10 +29,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 
 from theory import solve, validation
-from theory.numba_options import jit
+from theory.numba_options import jit, jit_parallel, jit_sum
 from theory.results import Trajectory
 from theory.solve import Problem, compile_loops
 
@@ -99,30 +100,82 @@ def _potential(minus, plus, s, angular):
     return minus ** (-0.5 * s)
 
 
+@jit_sum
+def _squared_distances(U, i, minus, plus, both):
+    """|u_i - u_j|^2 into ``minus[j]`` and (if ``both``) |u_i + u_j|^2 into ``plus[j]`` for
+    j > i: sums of products, vectorized by reassociation."""
+    n, d = U.shape
+    for j in range(i + 1, n):
+        difference = 0.0
+        for k in range(d):
+            x = U[i, k] - U[j, k]
+            difference += x * x
+        minus[j] = difference
+        if both:
+            total = 0.0
+            for k in range(d):
+                x = U[i, k] + U[j, k]
+                total += x * x
+            plus[j] = total
+
+
+ENERGY_PARTS = 16
+"""The rows of the pair sum are split into this many interleaved parts (row r in part
+r mod ENERGY_PARTS, which balances the triangle), each summed alone, then in part order:
+the same result serially and on any number of threads."""
+
+PARALLEL_NEURONS = 256
+"""From this many neurons on, the parts run on numba's threads (below, waking the threads
+costs more than the pairs)."""
+
+
+@jit
+def _energy_part(U, s, angular, half_space, part):
+    """The pair sum of :func:`_pair_energy` over the rows of one part."""
+    n = U.shape[0]
+    both = angular or half_space
+    minus = np.empty(n)
+    plus = np.empty(n)
+    total = 0.0
+    for i in range(part, n, ENERGY_PARTS):
+        _squared_distances(U, i, minus, plus, both)
+        for j in range(i + 1, n):
+            if half_space:
+                total += 2.0 * (_potential(minus[j], plus[j], s, angular)
+                                + _potential(plus[j], minus[j], s, angular))
+            else:
+                total += _potential(minus[j], plus[j], s, angular)
+    return total
+
+
+@jit
+def _combine_parts(partial, n, s, angular, half_space):
+    energy = 0.0
+    for part in range(ENERGY_PARTS):
+        energy += partial[part]
+    if half_space:
+        energy += n * _potential(4.0, 0.0, s, angular)
+    return energy
+
+
 @jit
 def _pair_energy(U, s, angular, half_space):
     """Sum of f_s over the pairs i < j of the rows of ``U`` (unit vectors); with
     ``half_space`` over the pairs of the 2N points {+u_i, -u_i}: each pair i < j twice at
     |u_i - u_j| and twice at |u_i + u_j|, and the N antipodal pairs at distance 2."""
-    n, d = U.shape
-    total = 0.0
-    for i in range(n):
-        for j in range(i + 1, n):
-            minus = 0.0
-            plus = 0.0
-            for k in range(d):
-                a = U[i, k]
-                b = U[j, k]
-                minus += (a - b) * (a - b)
-                plus += (a + b) * (a + b)
-            if half_space:
-                total += 2.0 * (_potential(minus, plus, s, angular)
-                                + _potential(plus, minus, s, angular))
-            else:
-                total += _potential(minus, plus, s, angular)
-    if half_space:
-        total += n * _potential(4.0, 0.0, s, angular)
-    return total
+    partial = np.empty(ENERGY_PARTS)
+    for part in range(ENERGY_PARTS):
+        partial[part] = _energy_part(U, s, angular, half_space, part)
+    return _combine_parts(partial, U.shape[0], s, angular, half_space)
+
+
+@jit_parallel
+def _pair_energy_parallel(U, s, angular, half_space):
+    """:func:`_pair_energy` with the parts on numba's threads (the same result)."""
+    partial = np.empty(ENERGY_PARTS)
+    for part in numba.prange(ENERGY_PARTS):
+        partial[part] = _energy_part(U, s, angular, half_space, part)
+    return _combine_parts(partial, U.shape[0], s, angular, half_space)
 
 
 def _potential_numpy(minus: np.ndarray, plus: np.ndarray, s: float, angular: bool) -> np.ndarray:
@@ -177,7 +230,8 @@ def hyperspherical_energy(V, s: float = 1.0, *, distance: str = "euclidean",
     U = _unit_rows("V", V)
     s, angular = _energy_options(s, distance)
     if backend == "numba":
-        return float(_pair_energy(U, s, angular, bool(half_space)))
+        kernel = _pair_energy_parallel if U.shape[0] >= PARALLEL_NEURONS else _pair_energy
+        return float(kernel(U, s, angular, bool(half_space)))
     if backend == "numpy":
         return _pair_energy_numpy(U, s, angular, bool(half_space))
     raise ValueError(f"backend must be 'numba' or 'numpy', got {backend!r}")
@@ -192,11 +246,20 @@ def orthogonality_defect(Q) -> float:
 # --------------------------------------------------------------------------- map kernels
 
 
+LOOP_PRODUCT = 512
+"""Products of at most this many multiplications run as loops; larger ones call BLAS
+(np.dot), whose fixed cost a small product does not repay."""
+
+
 @jit
 def _matmul(A, B, out):
-    """out = A B (any layouts, ``out`` distinct from both)."""
+    """out = A B (``A``, ``B`` C- or F-contiguous, e.g. a transposed matrix; ``out``
+    C-contiguous and distinct from both)."""
     m, k = A.shape
     n = B.shape[1]
+    if m * n * k > LOOP_PRODUCT:
+        np.dot(A, B, out)
+        return
     for i in range(m):
         for j in range(n):
             out[i, j] = 0.0
@@ -343,18 +406,11 @@ def _strict_lower_antisymmetric(K):
 
 @jit
 def _qr_pullback(Q, R, G, grad, K):
-    """The gradient in A of a loss with gradient G in Q, for A = Q R (R upper triangular and
-    invertible, the signs of its diagonal fixed): grad = Q B R^-T, B = tril(Q^T G - G^T Q, -1)
-    (docs/orthogonal.md §6b.5). Any layouts: transposed views give the row form A = L Q."""
+    """The gradient in A of a loss with gradient G in Q, for A = Q R (Householder: R upper
+    triangular and invertible, the signs of its diagonal fixed): grad = Q B R^-T,
+    B = tril(Q^T G - G^T Q, -1) (docs/orthogonal.md §6b.5)."""
     d = Q.shape[0]
-    for i in range(d):
-        for j in range(d):
-            K[i, j] = 0.0
-    for k in range(d):
-        for i in range(d):
-            q = Q[k, i]
-            for j in range(d):
-                K[i, j] += q * G[k, j]
+    _matmul(Q.T, G, K)
     _strict_lower_antisymmetric(K)
     _matmul(Q, K, grad)
     for i in range(d):  # grad <- grad R^-T: x R^T = row, back substitution (R upper)
@@ -363,6 +419,23 @@ def _qr_pullback(Q, R, G, grad, K):
             for k in range(j + 1, d):
                 acc -= grad[i, k] * R[j, k]
             grad[i, j] = acc / R[j, j]
+
+
+@jit
+def _row_qr_pullback(Q, L, G, grad, K):
+    """The same for rows, A = L Q (Gram-Schmidt, L lower triangular): A^T = Q^T L^T gives
+    grad = L^-T B'^T Q with B' = tril(Q G^T - G Q^T, -1) (docs/orthogonal.md §6b.5). The last
+    row of B'^T is zero, and so is the last row of grad (docs/orthogonal.md §6b.7)."""
+    d = Q.shape[0]
+    _matmul(Q, G.T, K)
+    _strict_lower_antisymmetric(K)
+    _matmul(K.T, Q, grad)
+    for c in range(d):  # grad <- L^-T grad: L^T y = column, back substitution (L^T upper)
+        for i in range(d - 1, -1, -1):
+            acc = grad[i, c]
+            for k in range(i + 1, d):
+                acc -= L[k, i] * grad[k, c]
+            grad[i, c] = acc / L[i, i]
 
 
 @jit
@@ -404,7 +477,7 @@ def _pullback(code, Q, aux, sigma, G, grad, t1, t2):
     """The gradient in A of a loss with gradient ``G`` in Q = map(A), from the forward
     pass's ``Q``, ``aux`` and ``sigma`` (:func:`_orthogonalize`)."""
     if code == GRAM_SCHMIDT:
-        _qr_pullback(Q.T, aux.T, G.T, grad.T, t1)
+        _row_qr_pullback(Q, aux, G, grad, t1)
     elif code == HOUSEHOLDER:
         _qr_pullback(Q, aux, G, grad, t1)
     elif code == LOWDIN:
