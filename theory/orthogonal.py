@@ -54,6 +54,11 @@ RETRACTIONS: dict[str, int] = {"cayley": EXACT, "iterative": ITERATIVE}
 ALGORITHM, MAP, RATE, MOMENTUM, PENALTY_WEIGHT, RETRACTION, EPISODE_STEPS, FLOW = range(8)
 """Slots of the parameter vector."""
 
+COUNTER_UNIT = 2.0 ** -60
+"""S-OPT's step counter is stored as k COUNTER_UNIT: exact for k < 2^53, and its increment
+(8.7e-19) stays below any stop tolerance, so ``stop_tol`` still stops on the rotation's
+updates."""
+
 OGD_EPSILON = 1e-8
 """The authors' guard in the OGD step bound alpha = min(lr, 1/(|W|_F + eps))."""
 
@@ -725,7 +730,8 @@ class OrthogonalTrajectory(Trajectory):
     The state is the flat concatenation of (docs/orthogonal.md §6a.5): the parameter P (d x d:
     the raw A of a parametrized learner, R itself for the penalty and OGD, the accumulated
     rotation of S-OPT), then for discrete algorithms the momentum (d x d), and for S-OPT the
-    episode's raw A' and momentum (each e x e, e = subset size) and the step counter.
+    episode's raw A' and momentum (each e x e, e = subset size) and the step counter (in
+    units of :data:`COUNTER_UNIT`).
     """
 
     dim: int = 0
@@ -754,7 +760,8 @@ class OrthogonalTrajectory(Trajectory):
         out = P.copy()
         for n, state in enumerate(self.states):
             A = state[d * d:d * d + e * e].reshape(e, e)
-            episode = min(int(state[-1]) // self.episode_steps, self.subsets.shape[0] - 1)
+            count = int(state[-1] / COUNTER_UNIT)
+            episode = min(count // self.episode_steps, self.subsets.shape[0] - 1)
             rows = self.subsets[episode]
             out[n][rows] = _orthogonalize_numpy(self.orthogonalizer, A)[0] @ P[n][rows]
         return out
@@ -895,7 +902,7 @@ def _stochastic_field(y, VV, TV, params, subsets, out, mats, subs, vecs):
     dR = out[:n].reshape((d, d))
     dA = out[n:n + m].reshape((e, e))
     dM = out[n + m:n + 2 * m].reshape((e, e))
-    count = int(y[n + 2 * m])
+    count = int(y[n + 2 * m] / COUNTER_UNIT)
     episode_steps = int(params[EPISODE_STEPS])
     rows = subsets[min(count // episode_steps, subsets.shape[0] - 1)]
     code = int(params[MAP])
@@ -939,7 +946,7 @@ def _stochastic_field(y, VV, TV, params, subsets, out, mats, subs, vecs):
             for b in range(e):
                 dA[a, b] = (1.0 if a == b else 0.0) - A[a, b]
                 dM[a, b] = -M[a, b]
-    out[n + 2 * m] = 1.0
+    out[n + 2 * m] = COUNTER_UNIT
 
 
 @jit
@@ -1025,7 +1032,7 @@ def _stochastic_numpy(y, VV, TV, params, subsets) -> np.ndarray:
     d, e = VV.shape[0], subsets.shape[1]
     n, m = d * d, e * e
     R, A, M = y[:n].reshape(d, d), y[n:n + m].reshape(e, e), y[n + m:n + 2 * m].reshape(e, e)
-    count, episode_steps = int(y[-1]), int(params[EPISODE_STEPS])
+    count, episode_steps = int(y[-1] / COUNTER_UNIT), int(params[EPISODE_STEPS])
     rows = subsets[min(count // episode_steps, subsets.shape[0] - 1)]
     code = int(params[MAP])
     Q, aux, sigma = _orthogonalize_numpy(code, A)
@@ -1038,7 +1045,7 @@ def _stochastic_numpy(y, VV, TV, params, subsets) -> np.ndarray:
     if (count + 1) % episode_steps == 0:
         dR[rows] = _orthogonalize_numpy(code, A + dA)[0] @ R[rows] - R[rows]
         dA, dM = np.eye(e) - A, -M
-    return np.concatenate((dR.ravel(), dA.ravel(), dM.ravel(), [1.0]))
+    return np.concatenate((dR.ravel(), dA.ravel(), dM.ravel(), [COUNTER_UNIT]))
 
 
 def field_numpy(y: np.ndarray, VV: np.ndarray, TV: np.ndarray, params: np.ndarray,
