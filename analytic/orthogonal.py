@@ -215,7 +215,8 @@ def simplex_energy_expr() -> dict:
         raise ArithmeticError("the simplex does not attain the mean bound")
     return {"pair_sum": n ** 2 - sp.Symbol("sum_squared", nonnegative=True),
             "pair_sum_identity": identity,
-            "phi_prime": sp.simplify(sp.diff(phi, r2)), "phi_second": sp.simplify(sp.diff(phi, r2, 2)),
+            "phi_prime": sp.simplify(sp.diff(phi, r2)),
+            "phi_second": sp.simplify(sp.diff(phi, r2, 2)),
             "distance_squared": simplex_r2,
             "energy": sp.simplify(pairs * phi.subs(r2, simplex_r2)),
             "log_energy": sp.simplify(pairs * (-sp.log(r2) / 2).subs(r2, simplex_r2))}

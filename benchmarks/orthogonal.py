@@ -105,7 +105,7 @@ def races() -> list[Race]:
     V, T, A0 = problem(*SMALL)
     out = []
     for name in ("gram_schmidt", "lowdin"):
-        params = orthogonal._params(orthogonal.PARAMETRIZED, 1.0,
+        params = orthogonal.kernel_parameters(orthogonal.PARAMETRIZED, 1.0,
                                     orthogonalizer=orthogonal.ORTHOGONALIZERS[name], flow=True)
         twin = orthogonal.problem(V, T, params)
 

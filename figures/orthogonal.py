@@ -68,7 +68,8 @@ def _learner(name: str, long: bool = False) -> sim.OrthogonalTrajectory:
 def energy(out_dir: Path, fmt: str) -> Path:
     """|E_1(R_t V)/E_1(V) - 1| against the step: the exactly orthogonal learners stay at
     round-off (docs/orthogonal.md §6b.1), the penalty and unconstrained R drift, and OGD
-    with the code's two fixed-point iterations drifts more at larger steps (§6b.6)."""
+    with the code's two fixed-point iterations drifts more at larger steps
+    (docs/orthogonal.md §6b.6)."""
     V, T, A0 = _task()
     start = sim.hyperspherical_energy(V, 1.0)
     fig = Figure(figsize=(10.0, 4.4), layout="constrained")
@@ -115,7 +116,8 @@ def random_over_minimum(out_dir: Path, fmt: str) -> Path:
         ratio = [exact.random_to_minimum_ratio(n, s, d) for d in dims]
         first = (n / (n - 1)) ** (s / 2) * (1 + s * (s + 2) / (8 * dims))
         ax.plot(dims, ratio, color=color, label=f"closed form, $s={s:g}$")
-        ax.plot(dims, first, color=color, ls=":", label=r"$(\frac{N}{N-1})^{s/2}(1+\frac{s(s+2)}{8d})$")
+        ax.plot(dims, first, color=color, ls=":",
+                label=r"$(\frac{N}{N-1})^{s/2}(1+\frac{s(s+2)}{8d})$")
         means = [np.mean([sim.hyperspherical_energy(rng.standard_normal((d, n)), s)
                           for _ in range(MC_DRAWS)]) / exact.simplex_energy_bound(n, s)
                  for d in MC_DIMS]
@@ -145,7 +147,8 @@ def defect_vs_condition(out_dir: Path, fmt: str) -> Path:
             seed = 1000 * i + j
             sigma = np.geomspace(1.0, kappa, dim)
             np.random.default_rng(seed).shuffle(sigma)
-            A = (sim.haar_orthogonal(dim, 2 * seed) * sigma) @ sim.haar_orthogonal(dim, 2 * seed + 1).T
+            A = ((sim.haar_orthogonal(dim, 2 * seed) * sigma)
+                 @ sim.haar_orthogonal(dim, 2 * seed + 1).T)
             for name, function in maps.items():
                 defects[name][i, j] = sim.orthogonality_defect(function(A))
     fig = Figure(figsize=(6.8, 4.6), layout="constrained")

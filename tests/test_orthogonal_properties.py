@@ -104,7 +104,8 @@ def test_no_map_output_beats_the_procrustes_optimum_of_its_sign(dim, n, noise, s
 def test_gram_schmidt_gradient_has_an_exactly_zero_last_row(dim, n, seed):
     V, T, _ = opt.procrustes_instance(dim, n, 0.5, seed)
     A = conditioned(dim, 1.0, seed)
-    params = opt._params(opt.PARAMETRIZED, 1.0, orthogonalizer=opt.GRAM_SCHMIDT, flow=True)
+    params = opt.kernel_parameters(opt.PARAMETRIZED, 1.0, orthogonalizer=opt.GRAM_SCHMIDT,
+                                   flow=True)
     problem = opt.problem(V, T, params)
     y, out = A.ravel().copy(), np.empty(dim * dim)
     opt.field(y, problem.args, out, opt.workspace(y, problem.args))

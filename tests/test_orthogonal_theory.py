@@ -85,18 +85,19 @@ def test_pullbacks_match_finite_differences(name):
     code = opt.ORTHOGONALIZERS[name]
     Q, aux, sigma, v = (np.empty((dim, dim)), np.empty((dim, dim)), np.empty(dim),
                         np.empty(dim))
-    opt._orthogonalize(code, A, Q, aux, sigma, v)
+    opt.orthogonalize_kernel(code, A, Q, aux, sigma, v)
     grad, t1, t2 = np.empty((dim, dim)), np.empty((dim, dim)), np.empty((dim, dim))
-    opt._pullback(code, Q, aux, sigma, C, grad, t1, t2)
+    opt.pullback_kernel(code, Q, aux, sigma, C, grad, t1, t2)
     h, reference = 1e-6, np.empty((dim, dim))
     for i in range(dim):
         for j in range(dim):
             E = np.zeros((dim, dim))
             E[i, j] = h
-            reference[i, j] = (np.sum(C * opt.orthogonalize(A + E, name, backend="numpy"))
-                               - np.sum(C * opt.orthogonalize(A - E, name, backend="numpy"))) / (2 * h)
+            plus = np.sum(C * opt.orthogonalize(A + E, name, backend="numpy"))
+            minus = np.sum(C * opt.orthogonalize(A - E, name, backend="numpy"))
+            reference[i, j] = (plus - minus) / (2 * h)
     np.testing.assert_allclose(grad, reference, rtol=0, atol=1e-8 * np.abs(reference).max())
-    np.testing.assert_allclose(opt._pullback_numpy(code, *opt._orthogonalize_numpy(code, A), C),
+    np.testing.assert_allclose(opt.pullback_numpy(code, *opt.orthogonalize_numpy(code, A), C),
                                grad, rtol=0, atol=1e-12)
 
 
@@ -114,7 +115,8 @@ def test_maps_defined_everywhere_accept_a_singular_matrix(name):
 
 
 @pytest.mark.parametrize("bad,match", [
-    (np.ones((2, 3)), "A must be square"), (np.array([[np.nan, 0.0], [0.0, 1.0]]), "A must be finite"),
+    (np.ones((2, 3)), "A must be square"),
+    (np.array([[np.nan, 0.0], [0.0, 1.0]]), "A must be finite"),
     (np.ones(3), "A must be a non-empty 2-D array"), ("x", "A must be a matrix")])
 @pytest.mark.parametrize("name", MAPS)
 def test_maps_reject_bad_input(name, bad, match):
@@ -202,7 +204,7 @@ def test_parametrized_flow_field_is_minus_the_gradient_of_the_loss(name):
     """The field at A (eta = 1) against central differences of 1/2 |map(A) V - T|^2."""
     V, T, _ = opt.procrustes_instance(4, 9, 0.3, seed=2)
     A = gaussian((4, 4), 13)
-    params = opt._params(opt.PARAMETRIZED, 1.0, orthogonalizer=opt.ORTHOGONALIZERS[name],
+    params = opt.kernel_parameters(opt.PARAMETRIZED, 1.0, orthogonalizer=opt.ORTHOGONALIZERS[name],
                          flow=True)
     problem = opt.problem(V, T, params)
     out = np.empty(16)
@@ -305,8 +307,8 @@ def test_parallel_energy_equals_the_serial_kernel_exactly(distance, half_space):
     V = gaussian((7, 300), 15)
     U = np.ascontiguousarray((V / np.linalg.norm(V, axis=0)).T)
     angular = distance == "angular"
-    assert opt._pair_energy(U, 1.5, angular, half_space) == \
-        opt._pair_energy_parallel(U, 1.5, angular, half_space)
+    assert opt.pair_energy(U, 1.5, angular, half_space) == \
+        opt.pair_energy_parallel(U, 1.5, angular, half_space)
     assert opt.hyperspherical_energy(V, 1.5, distance=distance, half_space=half_space) == \
         pytest.approx(opt.hyperspherical_energy(V, 1.5, distance=distance,
                                                 half_space=half_space, backend="numpy"), rel=1e-12)

@@ -136,7 +136,7 @@ costs more than the pairs)."""
 
 @jit
 def _energy_part(U, s, angular, half_space, part):
-    """The pair sum of :func:`_pair_energy` over the rows of one part."""
+    """The pair sum of :func:`pair_energy` over the rows of one part."""
     n = U.shape[0]
     both = angular or half_space
     minus = np.empty(n)
@@ -164,7 +164,7 @@ def _combine_parts(partial, n, s, angular, half_space):
 
 
 @jit
-def _pair_energy(U, s, angular, half_space):
+def pair_energy(U, s, angular, half_space):
     """Sum of f_s over the pairs i < j of the rows of ``U`` (unit vectors); with
     ``half_space`` over the pairs of the 2N points {+u_i, -u_i}: each pair i < j twice at
     |u_i - u_j| and twice at |u_i + u_j|, and the N antipodal pairs at distance 2."""
@@ -175,8 +175,8 @@ def _pair_energy(U, s, angular, half_space):
 
 
 @jit_parallel
-def _pair_energy_parallel(U, s, angular, half_space):
-    """:func:`_pair_energy` with the parts on numba's threads (the same result)."""
+def pair_energy_parallel(U, s, angular, half_space):
+    """:func:`pair_energy` with the parts on numba's threads (the same result)."""
     partial = np.empty(ENERGY_PARTS)
     for part in numba.prange(ENERGY_PARTS):
         partial[part] = _energy_part(U, s, angular, half_space, part)
@@ -191,8 +191,8 @@ def _potential_numpy(minus: np.ndarray, plus: np.ndarray, s: float, angular: boo
         return -0.5 * np.log(minus) if s == 0.0 else minus ** (-0.5 * s)
 
 
-def _pair_energy_numpy(U: np.ndarray, s: float, angular: bool, half_space: bool) -> float:
-    """NumPy twin of :func:`_pair_energy` (one row of pairs at a time)."""
+def pair_energy_numpy(U: np.ndarray, s: float, angular: bool, half_space: bool) -> float:
+    """NumPy twin of :func:`pair_energy` (one row of pairs at a time)."""
     n = U.shape[0]
     total = 0.0
     for i in range(n - 1):
@@ -235,10 +235,10 @@ def hyperspherical_energy(V, s: float = 1.0, *, distance: str = "euclidean",
     U = _unit_rows("V", V)
     s, angular = _energy_options(s, distance)
     if backend == "numba":
-        kernel = _pair_energy_parallel if U.shape[0] >= PARALLEL_NEURONS else _pair_energy
+        kernel = pair_energy_parallel if U.shape[0] >= PARALLEL_NEURONS else pair_energy
         return float(kernel(U, s, angular, bool(half_space)))
     if backend == "numpy":
-        return _pair_energy_numpy(U, s, angular, bool(half_space))
+        return pair_energy_numpy(U, s, angular, bool(half_space))
     raise ValueError(f"backend must be 'numba' or 'numpy', got {backend!r}")
 
 
@@ -384,7 +384,7 @@ def _cayley(A, Q, plus):
 
 
 @jit
-def _orthogonalize(code, A, Q, aux, sigma, v):
+def orthogonalize_kernel(code, A, Q, aux, sigma, v):
     """Q = map(A) for the map ``code``; ``aux`` keeps what its pullback needs (L, R, W or
     I + S), ``sigma`` the singular values (Löwdin)."""
     if code == GRAM_SCHMIDT:
@@ -478,9 +478,9 @@ def _cayley_pullback(Q, plus, G, grad, t1):
 
 
 @jit
-def _pullback(code, Q, aux, sigma, G, grad, t1, t2):
+def pullback_kernel(code, Q, aux, sigma, G, grad, t1, t2):
     """The gradient in A of a loss with gradient ``G`` in Q = map(A), from the forward
-    pass's ``Q``, ``aux`` and ``sigma`` (:func:`_orthogonalize`)."""
+    pass's ``Q``, ``aux`` and ``sigma`` (:func:`orthogonalize_kernel`)."""
     if code == GRAM_SCHMIDT:
         _row_qr_pullback(Q, aux, G, grad, t1)
     elif code == HOUSEHOLDER:
@@ -543,8 +543,8 @@ def _cayley_numpy(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.linalg.solve(eye - S, eye + S), eye + S
 
 
-def _orthogonalize_numpy(code: int, A: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """NumPy twin of :func:`_orthogonalize`: (Q, aux, sigma)."""
+def orthogonalize_numpy(code: int, A: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """NumPy twin of :func:`orthogonalize_kernel`: (Q, aux, sigma)."""
     if code == GRAM_SCHMIDT:
         return (*_gram_schmidt_numpy(A), np.zeros(A.shape[0]))
     if code == HOUSEHOLDER:
@@ -559,8 +559,8 @@ def _qr_pullback_numpy(Q, R, G) -> np.ndarray:
     return np.linalg.solve(R, (Q @ B).T).T
 
 
-def _pullback_numpy(code: int, Q, aux, sigma, G) -> np.ndarray:
-    """NumPy twin of :func:`_pullback`."""
+def pullback_numpy(code: int, Q, aux, sigma, G) -> np.ndarray:
+    """NumPy twin of :func:`pullback_kernel`."""
     if code == GRAM_SCHMIDT:
         return _qr_pullback_numpy(Q.T, aux.T, G.T).T
     if code == HOUSEHOLDER:
@@ -593,7 +593,7 @@ def _nonsingular(A: np.ndarray, map_name: str) -> np.ndarray:
 def _map_kernel_call(code: int, A: np.ndarray) -> np.ndarray:
     d = A.shape[0]
     Q, aux, sigma, v = np.empty((d, d)), np.empty((d, d)), np.empty(d), np.empty(d)
-    _orthogonalize(code, A, Q, aux, sigma, v)
+    orthogonalize_kernel(code, A, Q, aux, sigma, v)
     return Q
 
 
@@ -755,7 +755,7 @@ class OrthogonalTrajectory(Trajectory):
         if self.algorithm in (PENALTY, OGD):
             return P.copy()
         if self.algorithm == PARAMETRIZED:
-            return np.array([_orthogonalize_numpy(self.orthogonalizer, A)[0] for A in P])
+            return np.array([orthogonalize_numpy(self.orthogonalizer, A)[0] for A in P])
         d, e = self.dim, self.subsets.shape[1]
         out = P.copy()
         for n, state in enumerate(self.states):
@@ -763,7 +763,7 @@ class OrthogonalTrajectory(Trajectory):
             count = int(state[-1] / COUNTER_UNIT)
             episode = min(count // self.episode_steps, self.subsets.shape[0] - 1)
             rows = self.subsets[episode]
-            out[n][rows] = _orthogonalize_numpy(self.orthogonalizer, A)[0] @ P[n][rows]
+            out[n][rows] = orthogonalize_numpy(self.orthogonalizer, A)[0] @ P[n][rows]
         return out
 
     @property
@@ -909,7 +909,7 @@ def _stochastic_field(y, VV, TV, params, subsets, out, mats, subs, vecs):
     Q, aux, Gs, grad, t1, t2 = subs[0], subs[1], subs[2], subs[3], subs[4], subs[5]
     sigma, v = vecs[0][:e], vecs[1][:e]
     effective, G = mats[0], mats[1]
-    _orthogonalize(code, A, Q, aux, sigma, v)
+    orthogonalize_kernel(code, A, Q, aux, sigma, v)
     for i in range(d):
         for j in range(d):
             effective[i, j] = R[i, j]
@@ -926,7 +926,7 @@ def _stochastic_field(y, VV, TV, params, subsets, out, mats, subs, vecs):
             for j in range(d):
                 acc += G[rows[a], j] * R[rows[b], j]
             Gs[a, b] = acc
-    _pullback(code, Q, aux, sigma, Gs, grad, t1, t2)
+    pullback_kernel(code, Q, aux, sigma, Gs, grad, t1, t2)
     _momentum_update(grad, M, params[RATE], params[MOMENTUM], dA, dM)
     for i in range(d):
         for j in range(d):
@@ -935,7 +935,7 @@ def _stochastic_field(y, VV, TV, params, subsets, out, mats, subs, vecs):
         for a in range(e):
             for b in range(e):
                 t1[a, b] = A[a, b] + dA[a, b]
-        _orthogonalize(code, t1, Q, aux, sigma, v)
+        orthogonalize_kernel(code, t1, Q, aux, sigma, v)
         for a in range(e):
             for j in range(d):
                 acc = 0.0
@@ -971,9 +971,9 @@ def field(y, args, out, work):
     Q, aux, G, grad, t1, t2 = mats[0], mats[1], mats[2], mats[3], mats[4], mats[5]
     if algorithm == PARAMETRIZED:
         code = int(params[MAP])
-        _orthogonalize(code, P, Q, aux, vecs[0], vecs[1])
+        orthogonalize_kernel(code, P, Q, aux, vecs[0], vecs[1])
         _procrustes_gradient(Q, VV, TV, G)
-        _pullback(code, Q, aux, vecs[0], G, grad, t1, t2)
+        pullback_kernel(code, Q, aux, vecs[0], G, grad, t1, t2)
     else:
         _procrustes_gradient(P, VV, TV, grad)
         _add_penalty_gradient(P, params[PENALTY_WEIGHT], grad, t1)
@@ -1035,15 +1035,15 @@ def _stochastic_numpy(y, VV, TV, params, subsets) -> np.ndarray:
     count, episode_steps = int(y[-1] / COUNTER_UNIT), int(params[EPISODE_STEPS])
     rows = subsets[min(count // episode_steps, subsets.shape[0] - 1)]
     code = int(params[MAP])
-    Q, aux, sigma = _orthogonalize_numpy(code, A)
+    Q, aux, sigma = orthogonalize_numpy(code, A)
     effective = R.copy()
     effective[rows] = Q @ R[rows]
     G = effective @ VV - TV
-    grad = _pullback_numpy(code, Q, aux, sigma, G[rows] @ R[rows].T)
+    grad = pullback_numpy(code, Q, aux, sigma, G[rows] @ R[rows].T)
     dA, dM = _momentum_numpy(grad, M, params[RATE], params[MOMENTUM])
     dR = np.zeros((d, d))
     if (count + 1) % episode_steps == 0:
-        dR[rows] = _orthogonalize_numpy(code, A + dA)[0] @ R[rows] - R[rows]
+        dR[rows] = orthogonalize_numpy(code, A + dA)[0] @ R[rows] - R[rows]
         dA, dM = np.eye(e) - A, -M
     return np.concatenate((dR.ravel(), dA.ravel(), dM.ravel(), [COUNTER_UNIT]))
 
@@ -1062,8 +1062,8 @@ def field_numpy(y: np.ndarray, VV: np.ndarray, TV: np.ndarray, params: np.ndarra
         return np.concatenate((dR.ravel(), dM.ravel()))
     if algorithm == PARAMETRIZED:
         code = int(params[MAP])
-        Q, aux, sigma = _orthogonalize_numpy(code, P)
-        grad = _pullback_numpy(code, Q, aux, sigma, Q @ VV - TV)
+        Q, aux, sigma = orthogonalize_numpy(code, P)
+        grad = pullback_numpy(code, Q, aux, sigma, Q @ VV - TV)
     else:
         grad = P @ VV - TV
         X = P @ P.T - np.eye(d)
@@ -1098,9 +1098,11 @@ def problem(V: np.ndarray, T: np.ndarray, params: np.ndarray,
                    trajectory=OrthogonalTrajectory, extra=extra)
 
 
-def _params(algorithm: int, rate: float, *, orthogonalizer: int = GRAM_SCHMIDT,
-            momentum: float = 0.0, penalty: float = 0.0, retraction: int = EXACT,
-            episode_steps: int = 0, flow: bool = False) -> np.ndarray:
+def kernel_parameters(algorithm: int, rate: float, *, orthogonalizer: int = GRAM_SCHMIDT,
+                      momentum: float = 0.0, penalty: float = 0.0, retraction: int = EXACT,
+                      episode_steps: int = 0, flow: bool = False) -> np.ndarray:
+    """The kernel's parameter vector (slots :data:`ALGORITHM` ... :data:`FLOW`) for the
+    codes given (unvalidated: the solvers validate their arguments first)."""
     params = np.zeros(8)
     params[[ALGORITHM, MAP, RATE, MOMENTUM, PENALTY_WEIGHT, RETRACTION, EPISODE_STEPS, FLOW]] = (
         algorithm, orthogonalizer, rate, momentum, penalty, retraction, episode_steps, flow)
@@ -1155,8 +1157,8 @@ def parametrized_descent(V, T, A0, *, lr: float, steps, orthogonalizer: str = "g
     A0 = _start_matrix("A0", A0, V.shape[0])
     if code in (GRAM_SCHMIDT, LOWDIN):
         _nonsingular(A0, orthogonalizer)
-    params = _params(PARAMETRIZED, validation.positive_scalar("lr", lr), orthogonalizer=code,
-                     momentum=_momentum(momentum))
+    params = kernel_parameters(PARAMETRIZED, validation.positive_scalar("lr", lr),
+                               orthogonalizer=code, momentum=_momentum(momentum))
     return solve.discrete(problem(V, T, params), _state(A0, np.zeros_like(A0)), steps, **options)
 
 
@@ -1170,8 +1172,8 @@ def parametrized_flow(V, T, A0, *, times, eta: float = 1.0,
     A0 = _start_matrix("A0", A0, V.shape[0])
     if code in (GRAM_SCHMIDT, LOWDIN):
         _nonsingular(A0, orthogonalizer)
-    params = _params(PARAMETRIZED, validation.positive_scalar("eta", eta), orthogonalizer=code,
-                     flow=True)
+    params = kernel_parameters(PARAMETRIZED, validation.positive_scalar("eta", eta),
+                               orthogonalizer=code, flow=True)
     return solve.flow(problem(V, T, params), _state(A0), times, **options)
 
 
@@ -1187,8 +1189,9 @@ def penalty_descent(V, T, R0, *, lr: float, steps, penalty: float = 0.1, momentu
     """
     V, T = _task("V", V, "T", T)
     R0 = _start_matrix("R0", R0, V.shape[0])
-    params = _params(PENALTY, validation.positive_scalar("lr", lr), momentum=_momentum(momentum),
-                     penalty=validation.nonnegative_scalar("penalty", penalty))
+    params = kernel_parameters(PENALTY, validation.positive_scalar("lr", lr),
+                               momentum=_momentum(momentum),
+                               penalty=validation.nonnegative_scalar("penalty", penalty))
     return solve.discrete(problem(V, T, params), _state(R0, np.zeros_like(R0)), steps, **options)
 
 
@@ -1213,8 +1216,9 @@ def orthogonal_descent(V, T, R0=None, *, lr: float, steps, momentum: float = 0.0
     """
     V, T = _task("V", V, "T", T)
     R0 = np.eye(V.shape[0]) if R0 is None else _start_matrix("R0", R0, V.shape[0])
-    params = _params(OGD, validation.positive_scalar("lr", lr), momentum=_momentum(momentum),
-                     retraction=_retraction_code(retraction))
+    params = kernel_parameters(OGD, validation.positive_scalar("lr", lr),
+                               momentum=_momentum(momentum),
+                               retraction=_retraction_code(retraction))
     return solve.discrete(problem(V, T, params), _state(R0, np.zeros_like(R0)), steps, **options)
 
 
@@ -1248,8 +1252,9 @@ def stochastic_descent(V, T, *, lr: float, steps, subset_size: int, episode_step
     episode_steps = validation.count("episode_steps", episode_steps)
     horizon = int(validation.sample_steps("steps", steps)[-1])
     subsets = coordinate_subsets(dim, subset_size, -(-horizon // episode_steps), seed)
-    params = _params(STOCHASTIC, validation.positive_scalar("lr", lr), orthogonalizer=code,
-                     momentum=_momentum(momentum), episode_steps=episode_steps)
+    params = kernel_parameters(STOCHASTIC, validation.positive_scalar("lr", lr),
+                               orthogonalizer=code, momentum=_momentum(momentum),
+                               episode_steps=episode_steps)
     e = subsets.shape[1]
     y0 = _state(np.eye(dim), np.eye(e), np.zeros((e, e)), np.zeros(1))
     return solve.discrete(problem(V, T, params, subsets), y0, steps, **options)

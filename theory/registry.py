@@ -10,7 +10,8 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-SETTINGS: tuple[str, ...] = ("linear_chain", "max_margin", "deep_linear", "diagonal_linear")
+SETTINGS: tuple[str, ...] = ("linear_chain", "max_margin", "deep_linear", "diagonal_linear",
+                           "orthogonal")
 """Every setting, in the order reports list them."""
 
 COLUMNS: tuple[str, ...] = ("theory", "analytic", "verify", "figures", "benchmarks")

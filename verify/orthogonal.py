@@ -141,7 +141,8 @@ def _check_energy_drift(rng: np.random.Generator) -> Evidence:
         predicted={"energy drift": "> 1e-12 (invariance lost)", "defect": "> 0"},
         passed=min(drifts) > 10 * INVARIANCE_TOL,
         note=f"{description}; R0 Haar-random (orthogonal at the start), 2000 steps, momentum "
-             "0.9; the penalty runs at lr 0.05; s = 1, euclidean; drift = max_t |E(R_t V)/E(V) - 1|")
+             "0.9; the penalty runs at lr 0.05; s = 1, euclidean; drift = max_t "
+             "|E(R_t V)/E(V) - 1|")
 
 
 # --------------------------------------------------------------------------- OGD defect
@@ -265,7 +266,8 @@ def _check_defect_vs_condition(rng: np.random.Generator) -> Evidence:
         | ratios,
         predicted={"classical GS slope": 2.0, "modified GS slope": 1.0,
                    "householder, lowdin slope": 0.0, "classical GS ratio": f"<= d = {dim}",
-                   "modified GS ratio": f"<= d = {dim}", "householder, lowdin": f"<= 10 d = {10 * dim}",
+                   "modified GS ratio": f"<= d = {dim}",
+                   "householder, lowdin": f"<= 10 d = {10 * dim}",
                    "cayley": "<= 1"},
         passed=bool(passed),
         note=f"d = {dim}; A = U diag(sigma) W^T, sigma log-spaced from 1 to kappa (shuffled), "
@@ -397,7 +399,8 @@ def _check_procrustes(rng: np.random.Generator) -> Evidence:
     O_value = exact.procrustes_optimum(V, T)[1]
     return Evidence(
         measured=measured, predicted=predicted, passed=bool(passed),
-        note=f"{description}; {PROCRUSTES_STEPS} steps (S-OPT {SOPT_STEPS}); R* the closed-form optimum over the "
+        note=f"{description}; {PROCRUSTES_STEPS} steps (S-OPT {SOPT_STEPS}); R* the "
+             "closed-form optimum over the "
              f"component of the final det R (the O(d) optimum's value is {O_value:.6g}); "
              "parametrized lr 0.2, momentum 0.5, from A0 (Cayley from S = 0, R = I); OGD lr "
              "0.05, momentum 0.9, from I; S-OPT (Gram-Schmidt) d // 2 coordinates, 25 steps per "
@@ -424,7 +427,8 @@ def _check_frozen_row(rng: np.random.Generator) -> Evidence:
     conditions = [np.linalg.cond(P) for P in traj.parameters]
     side = traj.rotations[:, -1, :] @ A0[-1]
     return Evidence(
-        measured={"last row of A moved": moved, "min |R_t - R*| (t >= 1000)": float(error[1:].min()),
+        measured={"last row of A moved": moved,
+                  "min |R_t - R*| (t >= 1000)": float(error[1:].min()),
                   "r_d(t) . a_d(0) min": float(side.min()),
                   "kappa(A) start": conditions[0], "kappa(A) max": float(max(conditions)),
                   "r*_d . a_d(0)": float(R_star[-1] @ A0[-1])},
@@ -557,7 +561,8 @@ CLAIMS = [
                   "R orthogonal to round-off.",
         source=SOURCE_OPT + " (opt_ogd's update); Li, Fuxin & Todorovic 2020 (Cayley "
                "retraction by fixed-point iteration); the polynomial and its defect derived "
-               "here with sympy (docs/orthogonal.md §6b.6; analytic.orthogonal.ogd_iteration_expr)",
+               "here with sympy (docs/orthogonal.md §6b.6; "
+               "analytic.orthogonal.ogd_iteration_expr)",
         regime=TASK_REGIME + "; R0 Haar, momentum 0.9, 1000 steps at lr 1e-3, 1e-2, 1e-1; "
                "one step from R0 with zero momentum at alpha |W| from 1e-3 to 0.3",
         tolerance="per-step change of R^T R within 1e-13 of the closed form (round-off, "
@@ -592,7 +597,8 @@ CLAIMS = [
                   "with the first d - 1 signs fixed and det (-1)^(d-1); Gram-Schmidt is the QR "
                   "of A^T with a positive diagonal, det = sign det A; Cayley has det +1.",
         source=SOURCE_OPT + " (the maps of opt_gs, opt_hr, opt_ls, opt_cp); the polar "
-               "decomposition and Procrustes (Schönemann 1966); docs/orthogonal.md §6a.3 and §6b.3",
+               "decomposition and Procrustes (Schönemann 1966); "
+               "docs/orthogonal.md §6a.3 and §6b.3",
         regime="drawn: 30 matrices c U diag(sigma) W^T, d ~ U{3..12}, kappa = 10^U[0, 3]",
         tolerance="1e-12 (SVD round-off) for the polar factor and the distance; 1e-13 kappa "
                   "and 1e-13 kappa^2 for the QR relations (forward errors of QR and classical "
