@@ -41,7 +41,10 @@ SOLVER_ARGS: dict[str, dict] = {
     "penalty_descent": {"lr": 0.05, "momentum": 0.9, "penalty": 0.1},
     "orthogonal_descent": {"lr": 0.05, "momentum": 0.9},
     "stochastic_descent": {"lr": 0.2, "momentum": 0.5, "episode_steps": 25, "seed": 7},
+    "network_descent": {"lr": 0.2, "momentum": 0.9, "orthogonalizer": "cayley"},
 }
+NETWORK_SAMPLES = {SMALL: 60, LARGE: 1000}
+"""Training samples of the network cases (a 3-class Gaussian mixture in d dimensions)."""
 STAGES = {name: 4 if name.endswith("_flow") else 1 for name in SOLVER_ARGS}
 MAX_RUN_STEPS = 200_000
 RACE_T = 5.0
@@ -55,6 +58,17 @@ def problem(dim: int, n_neurons: int) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return V, T, A0
 
 
+def network_problem(dim: int, n_neurons: int) -> tuple:
+    """(X, y, V, A0, U0) of the network case: mixture_task with NETWORK_SAMPLES samples,
+    V with N(0, 2/d) entries (He), U0 with N(0, 1/N), A0 = I + 0.1 G."""
+    X, y, _, _ = orthogonal.mixture_task(NETWORK_SAMPLES[(dim, n_neurons)], 1, dim, 3, 1.0,
+                                         SEED)
+    rng = np.random.default_rng(START_SEED)
+    V = rng.standard_normal((dim, n_neurons)) * np.sqrt(2.0 / dim)
+    U0 = rng.standard_normal((n_neurons, 3)) / np.sqrt(n_neurons)
+    return X, y, V, np.eye(dim) + 0.1 * rng.standard_normal((dim, dim)), U0
+
+
 def run_solver(name: str, backend: str, steps: int, V, T, A0) -> int:
     """Run solver ``name`` for ``steps`` steps (flows: to T = steps dt); the steps taken."""
     kwargs = dict(SOLVER_ARGS[name])
@@ -63,6 +77,9 @@ def run_solver(name: str, backend: str, steps: int, V, T, A0) -> int:
     if name == "stochastic_descent":
         kwargs["subset_size"] = V.shape[0] // 2
         traj = orthogonal.stochastic_descent(V, T, backend=backend, **kwargs, **horizon)
+    elif name == "network_descent":
+        traj = orthogonal.network_descent(*network_problem(*V.shape), backend=backend,
+                                          **kwargs, **horizon)
     elif name == "orthogonal_descent":
         traj = orthogonal.orthogonal_descent(V, T, backend=backend, **kwargs, **horizon)
     else:
@@ -71,16 +88,24 @@ def run_solver(name: str, backend: str, steps: int, V, T, A0) -> int:
     return traj.steps
 
 
-def _work(name: str, dim: int) -> tuple[float, float, float]:
+def _work(name: str, dim: int, n_neurons: int) -> tuple[float, float, float]:
     """(flops, bytes, working set) of one step (module docstring): the matrix work per
     field evaluation times the stages; every d x d operand (state, momentum, V V^T, T V^T
-    and about six scratch matrices) read or written once per evaluation."""
+    and about six scratch matrices) read or written once per evaluation. The network adds
+    its sample products, 2 P d N twice (X W and X^T delta), 2 P N C three times, 2 d^2 N
+    twice (map(A) V and the gradient times V^T), and streams X and two P x N arrays."""
     d3 = float(dim) ** 3
     e3 = (dim // 2) ** 3
+    matrices = 10.0 * dim * dim
+    if name == "network_descent":
+        P, C = NETWORK_SAMPLES[(dim, n_neurons)], 3
+        flops = (12 * d3 + 4 * P * dim * n_neurons + 6 * P * n_neurons * C
+                 + 4 * dim * dim * n_neurons)
+        data = P * dim + 2 * P * n_neurons + 4 * dim * n_neurons + matrices
+        return flops, 8.0 * data, 8.0 * data
     per_eval = {"parametrized_descent": 9 * d3, "parametrized_flow": 9 * d3,
                 "penalty_descent": 6 * d3, "orthogonal_descent": 13 * d3,
                 "stochastic_descent": 2 * d3 + 2 * (dim // 2) * dim ** 2 + 7 * e3}[name]
-    matrices = 10.0 * dim * dim
     stages = STAGES[name]
     return stages * per_eval, stages * 8.0 * matrices, 8.0 * matrices
 
@@ -95,7 +120,7 @@ def cases(quick: bool) -> list[Case]:
                 return run_solver(name, backend, steps, V, T, A0)
 
             out.append(Case("orthogonal", name, size, f"d={dim}, N={n_neurons}", run,
-                            *_work(name, dim), MAX_RUN_STEPS))
+                            *_work(name, dim, n_neurons), MAX_RUN_STEPS))
     return out
 
 

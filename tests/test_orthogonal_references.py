@@ -262,3 +262,66 @@ def test_the_reference_maps_are_the_package_maps():
     for name in MAPS:
         np.testing.assert_allclose(np.real(reference_map(name, A)),
                                    sim.orthogonalize(A, name), atol=1e-12)
+
+
+# --------------------------------------------------------------------------- network
+
+
+X_NET, Y_NET, _, _ = sim.mixture_task(12, 1, D, 3, 2.0, seed=6)
+V_NET = np.random.default_rng(7).standard_normal((D, 6)) * np.sqrt(2.0 / D)
+U_NET = 0.3 * np.random.default_rng(8).standard_normal((6, 3))
+ONE_HOT = np.eye(3)[Y_NET]
+
+
+def network_loss(W, U):
+    """Mean cross-entropy of logits relu(X W) U (docs/orthogonal.md §6a.6), complex-safe:
+    relu as a selection by the real part, log-sum-exp without a shift (logits are O(1))."""
+    hidden = X_NET @ W
+    logits = np.where(hidden.real > 0.0, hidden, 0.0) @ U
+    return np.mean(np.log(np.sum(np.exp(logits), axis=1)) - np.sum(ONE_HOT * logits, axis=1))
+
+
+def network_field(case: Case):
+    kw = case.kwargs
+    name, lr, mu = kw.get("orthogonalizer"), kw["lr"], kw.get("momentum", 0.0)
+    P0 = case.args[3]
+    size = P0.size
+
+    def loss(x):
+        P, U = x[:size].reshape(P0.shape), x[size:].reshape(U_NET.shape)
+        W = P if name is None else reference_map(name, P) @ V_NET
+        return network_loss(W, U)
+
+    def step(y):
+        x, m = y[:y.size // 2], y[y.size // 2:]
+        m_new = mu * m - complex_step_gradient(lambda b: np.array([loss(r) for r in b]), x)
+        return np.concatenate((lr * m_new, m_new - m))
+
+    return np.concatenate((P0.ravel(), U_NET.ravel(), np.zeros(size + U_NET.size))), step
+
+
+FIELDS["network_descent"] = network_field
+NETWORK_CASES = [
+    case("network_descent", "plain", (X_NET, Y_NET, V_NET, V_NET, U_NET), lr=0.3, momentum=0.5,
+         steps=STEPS),
+    case("network_descent", "lowdin", (X_NET, Y_NET, V_NET, A0, U_NET), lr=0.3, momentum=0.5,
+         orthogonalizer="lowdin", steps=STEPS),
+    case("network_descent", "gram_schmidt", (X_NET, Y_NET, V_NET, A0, U_NET), lr=0.2,
+         orthogonalizer="gram_schmidt", steps=STEPS),
+]
+NETWORK_STOP = [case("network_descent", "stop", (X_NET, Y_NET, V_NET, A0, U_NET), lr=0.5,
+                     orthogonalizer="cayley", stop_tol=5e-4, steps=[10, 100, 20000])]
+
+
+@references("formula", NETWORK_CASES)
+@pytest.mark.parametrize("case", NETWORK_CASES, ids=repr)
+def test_network_descent_matches_the_hand_iterated_step(case):
+    y0, field = real_field(case)
+    check_discrete(case, field, y0)
+
+
+@references("formula", NETWORK_STOP)
+def test_network_descent_stop_tol_branch():
+    (case,) = NETWORK_STOP
+    y0, field = real_field(case)
+    check_stop(case, field, y0)

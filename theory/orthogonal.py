@@ -1260,12 +1260,246 @@ def stochastic_descent(V, T, *, lr: float, steps, subset_size: int, episode_step
     return solve.discrete(problem(V, T, params, subsets), y0, steps, **options)
 
 
+# --------------------------------------------------------------------------- network
+
+
+def mixture_task(n_train: int, n_test: int, dim: int, n_classes: int, separation: float,
+                 seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(X_train, y_train, X_test, y_test) of a Gaussian mixture (docs/orthogonal.md §6a.6):
+    class means separation u_c with u_c iid uniform on the unit sphere, samples
+    x = mean of its class + N(0, I/dim), classes drawn uniformly; rows are samples, labels
+    integers 0..n_classes-1. Built from ``default_rng(seed)``."""
+    n_train = validation.count("n_train", n_train)
+    n_test = validation.count("n_test", n_test)
+    dim = validation.count("dim", dim, minimum=2)
+    n_classes = validation.count("n_classes", n_classes, minimum=2)
+    separation = validation.positive_scalar("separation", separation)
+    rng = np.random.default_rng(validation.count("seed", seed, minimum=0))
+    means = rng.standard_normal((n_classes, dim))
+    means *= separation / np.linalg.norm(means, axis=1, keepdims=True)
+
+    def draw(n):
+        labels = rng.integers(0, n_classes, n)
+        return means[labels] + rng.standard_normal((n, dim)) / np.sqrt(dim), labels
+
+    X_train, y_train = draw(n_train)
+    X_test, y_test = draw(n_test)
+    return X_train, y_train, X_test, y_test
+
+
+NETWORK_MAP, NETWORK_RATE, NETWORK_MOMENTUM = range(3)
+"""Slots of the network kernel's parameter vector (map code, or -1 for plain training)."""
+PLAIN = -1
+"""The network kernel's code for plain training: the neurons W themselves are learned."""
+
+
+@dataclass(frozen=True)
+class NetworkTrajectory(Trajectory):
+    """A :class:`~theory.results.Trajectory` of :func:`network_descent`: the state is P (A,
+    d x d, for OPT; W, d x N, for plain training), U (N x C), then their momenta."""
+
+    dim: int = 0
+    neurons: np.ndarray | None = None
+    n_classes: int = 0
+    orthogonalizer: int = PLAIN
+
+    def weights_at(self, index: int = -1) -> tuple[np.ndarray, np.ndarray]:
+        """(W, U) at sample ``index``: W = map(A) V for OPT."""
+        d, n, c = self.dim, self.neurons.shape[1], self.n_classes
+        state = self.states[index]
+        if self.orthogonalizer == PLAIN:
+            W, offset = state[:d * n].reshape(d, n), d * n
+        else:
+            A = state[:d * d].reshape(d, d)
+            W, offset = orthogonalize_numpy(self.orthogonalizer, A)[0] @ self.neurons, d * d
+        return W, state[offset:offset + n * c].reshape(n, c)
+
+
+def network_outputs(X, W, U) -> np.ndarray:
+    """Logits relu(X W) U of the one-hidden-layer network (rows are samples)."""
+    return np.maximum(validation.finite_matrix("X", X) @ W, 0.0) @ U
+
+
+@jit
+def _network_gradients(P, U, X, Y, V, code, mats, subs, hidden, activation, out_logits, gP,
+                       gU):
+    """Cross-entropy gradients in (P, U) (docs/orthogonal.md §6a.6); ``hidden`` holds
+    X W, then the gradient in it; ``activation`` relu(X W), then the gradient in it."""
+    d = X.shape[1]
+    n_samples, n_classes = Y.shape
+    W = subs[0]
+    if code == PLAIN:
+        for i in range(d):
+            for j in range(W.shape[1]):
+                W[i, j] = P[i, j]
+    else:
+        Q, aux = mats[0], mats[1]
+        orthogonalize_kernel(code, P, Q, aux, mats[4][0], mats[4][1])
+        _matmul(Q, V, W)
+    _matmul(X, W, hidden)
+    for k in range(hidden.shape[0]):
+        for j in range(hidden.shape[1]):
+            activation[k, j] = hidden[k, j] if hidden[k, j] > 0.0 else 0.0
+    _matmul(activation, U, out_logits)
+    for k in range(n_samples):  # softmax - one-hot, over P
+        top = out_logits[k, 0]
+        for c in range(1, n_classes):
+            top = max(top, out_logits[k, c])
+        total = 0.0
+        for c in range(n_classes):
+            out_logits[k, c] = np.exp(out_logits[k, c] - top)
+            total += out_logits[k, c]
+        for c in range(n_classes):
+            out_logits[k, c] = (out_logits[k, c] / total - Y[k, c]) / n_samples
+    _matmul(activation.T, out_logits, gU)
+    _matmul(out_logits, U.T, activation)
+    for k in range(hidden.shape[0]):
+        for j in range(hidden.shape[1]):
+            hidden[k, j] = activation[k, j] if hidden[k, j] > 0.0 else 0.0
+    if code == PLAIN:
+        _matmul(X.T, hidden, gP)
+    else:
+        gW = subs[1]
+        _matmul(X.T, hidden, gW)
+        G = mats[2]
+        _matmul(gW, V.T, G)
+        pullback_kernel(code, mats[0], mats[1], mats[4][0], G, gP, mats[3], mats[5])
+
+
+@jit
+def network_field(y, args, out, work):
+    """One step of :func:`network_descent` (new state minus old): heavy-ball momentum on
+    (P, U); ``args`` = (X, Y one-hot, V, params)."""
+    X, Y, V, params = args
+    mats, subs, hidden, activation, logits, gP, gU = work
+    d, n = V.shape
+    c = Y.shape[1]
+    code = int(params[NETWORK_MAP])
+    size = n * d if code == PLAIN else d * d
+    rows = d
+    columns = n if code == PLAIN else d
+    P = y[:size].reshape((rows, columns))
+    U = y[size:size + n * c].reshape((n, c))
+    offset = size + n * c
+    _network_gradients(P, U, X, Y, V, code, mats, subs, hidden, activation, logits, gP, gU)
+    rate, mu = params[NETWORK_RATE], params[NETWORK_MOMENTUM]
+    flat_P = gP.reshape(size)
+    flat_U = gU.reshape(n * c)
+    for i in range(size):
+        m = mu * y[offset + i] - flat_P[i]
+        out[i] = rate * m
+        out[offset + i] = m - y[offset + i]
+    for i in range(n * c):
+        m = mu * y[offset + size + i] - flat_U[i]
+        out[size + i] = rate * m
+        out[offset + size + i] = m - y[offset + size + i]
+
+
+@jit
+def network_workspace(y, args):
+    """Scratch of :func:`network_field`."""
+    X, Y, V, params = args
+    d, n = V.shape
+    code = int(params[NETWORK_MAP])
+    gP = np.empty((d, n)) if code == PLAIN else np.empty((d, d))
+    return (np.empty((6, d, d)), np.empty((2, d, n)), np.empty((X.shape[0], n)),
+            np.empty((X.shape[0], n)), np.empty(Y.shape), gP, np.empty((n, Y.shape[1])))
+
+
+NETWORK_LOOPS = compile_loops(network_field, project, network_workspace)
+
+
+def network_field_numpy(y: np.ndarray, X: np.ndarray, Y: np.ndarray, V: np.ndarray,
+                        params: np.ndarray) -> np.ndarray:
+    """NumPy twin of :func:`network_field`."""
+    d, n = V.shape
+    c = Y.shape[1]
+    code = int(params[NETWORK_MAP])
+    size = n * d if code == PLAIN else d * d
+    P = y[:size].reshape(d, n if code == PLAIN else d)
+    U = y[size:size + n * c].reshape(n, c)
+    moments = y[size + n * c:]
+    if code == PLAIN:
+        W = P
+    else:
+        Q, aux, sigma = orthogonalize_numpy(code, P)
+        W = Q @ V
+    hidden = X @ W
+    activation = np.maximum(hidden, 0.0)
+    logits = activation @ U
+    probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
+    probabilities /= probabilities.sum(axis=1, keepdims=True)
+    delta = (probabilities - Y) / X.shape[0]
+    gU = activation.T @ delta
+    gW = X.T @ ((delta @ U.T) * (hidden > 0.0))
+    gP = gW if code == PLAIN else pullback_numpy(code, Q, aux, sigma, gW @ V.T)
+    gradient = np.concatenate((gP.ravel(), gU.ravel()))
+    m = params[NETWORK_MOMENTUM] * moments - gradient
+    return np.concatenate((params[NETWORK_RATE] * m, m - moments))
+
+
+def network_descent(X, y, V, P0, U0, *, lr: float, steps, orthogonalizer: str | None = None,
+                    momentum: float = 0.0, **options) -> NetworkTrajectory:
+    """A one-hidden-layer ReLU classifier, logits relu(X W) U, trained by gradient descent
+    with heavy-ball momentum on the mean cross-entropy (docs/orthogonal.md §6a.6): OPT
+    learns W = map(A) V with V fixed (``orthogonalizer`` a name of
+    :data:`ORTHOGONALIZERS`; ``P0`` = A0, d x d), plain training learns W itself
+    (``orthogonalizer=None``; ``P0`` = W0, d x N); U is learned in both.
+
+    Parameters
+    ----------
+    X : array_like, shape (P, d)
+        Samples as rows.
+    y : array_like of int, shape (P,)
+        Labels 0..C-1; C = the number of columns of ``U0``.
+    V : array_like, shape (d, N)
+        The fixed neurons of OPT (also sets N for plain training).
+    P0, U0 : array_like
+        The start.
+    lr, steps, momentum, **options
+        As in :func:`parametrized_descent`.
+    """
+    X = validation.finite_matrix("X", X)
+    V = validation.finite_matrix("V", V)
+    U0 = validation.finite_matrix("U0", U0)
+    d, n = V.shape
+    if X.shape[1] != d:
+        raise ValueError(f"X must have d = {d} columns (the rows of V), got {X.shape[1]}")
+    if U0.shape[0] != n or U0.shape[1] < 2:
+        raise ValueError(f"U0 must be {n} x C with C >= 2 classes, got shape {U0.shape}")
+    labels = np.asarray(y)
+    if (labels.shape != (X.shape[0],) or not np.issubdtype(labels.dtype, np.integer)
+            or labels.min() < 0 or labels.max() >= U0.shape[1]):
+        raise ValueError(f"y must hold {X.shape[0]} integer labels in 0..{U0.shape[1] - 1}")
+    if orthogonalizer is None:
+        code = PLAIN
+        P0 = validation.finite_matrix("P0", P0)
+        if P0.shape != (d, n):
+            raise ValueError(f"P0 (W0) must be {d} x {n}, got shape {P0.shape}")
+    else:
+        code = _orthogonalizer_code(orthogonalizer)
+        P0 = _start_matrix("P0", P0, d)
+        if code in (GRAM_SCHMIDT, LOWDIN):
+            _nonsingular(P0, orthogonalizer)
+    params = np.array([code, validation.positive_scalar("lr", lr), _momentum(momentum)],
+                      dtype=np.float64)
+    Y = np.ascontiguousarray(np.eye(U0.shape[1])[labels])
+    y0 = _state(P0, U0, np.zeros(P0.size + U0.size))
+    problem = Problem(NETWORK_LOOPS, (X, Y, V, params),
+                      lambda state: network_field_numpy(state, X, Y, V, params),
+                      trajectory=NetworkTrajectory,
+                      extra={"dim": d, "neurons": V, "n_classes": U0.shape[1],
+                             "orthogonalizer": code})
+    return solve.discrete(problem, y0, steps, **options)
+
+
 SOLVERS = {
     "parametrized_descent": parametrized_descent,
     "parametrized_flow": parametrized_flow,
     "penalty_descent": penalty_descent,
     "orthogonal_descent": orthogonal_descent,
     "stochastic_descent": stochastic_descent,
+    "network_descent": network_descent,
 }
 """Every solver of this setting, by name."""
 
@@ -1282,4 +1516,14 @@ def examples() -> dict[str, tuple[tuple, dict]]:
             "penalty_descent": ((V, T, A0), discrete),
             "orthogonal_descent": ((V, T), {"retraction": "iterative", **discrete}),
             "stochastic_descent": ((V, T), {"subset_size": 2, "episode_steps": 7, "seed": 3,
-                                            **discrete})}
+                                            **discrete}),
+            "network_descent": _network_example(discrete)}
+
+
+def _network_example(discrete: dict) -> tuple[tuple, dict]:
+    X, y, _, _ = mixture_task(12, 1, 4, 3, 2.0, seed=4)
+    rng = np.random.default_rng(5)
+    V = rng.standard_normal((4, 6)) * np.sqrt(2.0 / 4)
+    A0 = np.eye(4) + 0.1 * rng.standard_normal((4, 4))
+    return (X, y, V, A0, 0.1 * rng.standard_normal((6, 3))), {"orthogonalizer": "cayley",
+                                                               **discrete}
