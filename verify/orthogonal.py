@@ -20,8 +20,9 @@ from verify.claims import Claim, Evidence, draw_seed
 from verify.intervals import t_interval
 
 SETTING = "orthogonal"
-SOURCE_OPT = ("Liu, Lin, Yu, Ba, Song, Li, Liu & Song, Orthogonal over-parameterized training "
-              "(CVPR 2021, arXiv:2004.04690): abstract, and the authors' code (wy1iu/OPT)")
+SOURCE_OPT = ("Liu, Lin, Liu, Rehg, Paull, Xiong, Song & Weller, Orthogonal over-parameterized "
+              "training (CVPR 2021, arXiv:2004.04690): abstract, and the authors' code "
+              "(wy1iu/OPT)")
 SOURCE_MHE = "Liu et al., Learning towards minimum hyperspherical energy (NeurIPS 2018)"
 
 TASK_REGIME = ("drawn: procrustes_instance(d ~ U{6..10}, N ~ U{16..40}, noise ~ U[0.2, 0.8], "
