@@ -160,6 +160,8 @@ EXPECTED_FIGURES = {
                      "linear_chain_t_epsilon.png"],
     "max_margin": ["max_margin_angle.png", "max_margin_gd_norm_loss.png",
                    "max_margin_multipliers.png", "max_margin_separators_2d.png"],
+    "orthogonal": ["orthogonal_defect_vs_condition.png", "orthogonal_energy.png",
+                   "orthogonal_procrustes.png", "orthogonal_random_over_minimum.png"],
 }
 
 
@@ -171,7 +173,7 @@ def test_every_figure_is_registered_under_its_file_name():
 
 
 CHEAP_FIGURES = ["linear_chain_phase_plane", "max_margin_separators_2d", "deep_linear_saxe",
-                 "diagonal_linear_paths_2d"]
+                 "diagonal_linear_paths_2d", "orthogonal_defect_vs_condition"]
 """One figure per setting, the cheapest: the command end to end in seconds, not minutes
 (``python -m figures`` draws all of them; each figure's computations are those of the
 claims, which ``verify`` and the property tests check)."""
