@@ -125,11 +125,13 @@ def cases(quick: bool) -> list[Case]:
 
 
 def races() -> list[Race]:
-    """The parametrized flow (Gram-Schmidt and Löwdin) at the ``verify`` size to t = 5,
-    ours fixed-step rk4 against solve_ivp on the NumPy twin's field."""
+    """The parametrized flow (Löwdin and Cayley) at the ``verify`` size to t = 5, ours
+    fixed-step rk4 against solve_ivp on the NumPy twin's field. Not Gram-Schmidt: from this
+    start its flow runs into a singular A (docs/orthogonal.md §6b.7), where no integrator
+    reaches the horizon."""
     V, T, A0 = problem(*SMALL)
     out = []
-    for name in ("gram_schmidt", "lowdin"):
+    for name in ("lowdin", "cayley"):
         params = orthogonal.kernel_parameters(orthogonal.PARAMETRIZED, 1.0,
                                     orthogonalizer=orthogonal.ORTHOGONALIZERS[name], flow=True)
         twin = orthogonal.problem(V, T, params)
