@@ -21,6 +21,9 @@ preserves inner products, every hyperspherical energy of W equals that of V
   fixed-point iterations of the authors' code) and :func:`stochastic_descent` (S-OPT:
   episodes on random coordinate subsets). Discrete algorithms are unit Euler steps whose
   field is the whole update (new state minus old), momentum included.
+- A one-hidden-layer ReLU classifier on a Gaussian mixture (:func:`mixture_task`), its
+  neurons learned by OPT or directly (:func:`network_descent`, docs/orthogonal.md §6a.6),
+  with its own compiled loops (:data:`NETWORK_LOOPS`).
 
 Each map and the energy have a jitted kernel and a NumPy twin (``backend="numpy"``), as
 every solver does.
