@@ -163,6 +163,8 @@ EXPECTED_FIGURES = {
     "relu_network": ["relu_network_minnorm_training.png", "relu_network_multipliers.png",
                      "relu_network_digits_accuracy.png", "relu_network_digits_training.png",
                      "relu_network_digits_flipped.png"],
+    "orthogonal": ["orthogonal_defect_vs_condition.png", "orthogonal_energy.png",
+                   "orthogonal_procrustes.png", "orthogonal_random_over_minimum.png"],
 }
 
 
@@ -174,7 +176,8 @@ def test_every_figure_is_registered_under_its_file_name():
 
 
 CHEAP_FIGURES = ["linear_chain_phase_plane", "max_margin_separators_2d", "deep_linear_saxe",
-                 "diagonal_linear_paths_2d", "relu_network_multipliers"]
+                 "diagonal_linear_paths_2d", "relu_network_multipliers",
+                 "orthogonal_defect_vs_condition"]
 """One figure per setting, the cheapest: the command end to end in seconds, not minutes
 (``python -m figures`` draws all of them; each figure's computations are those of the
 claims, which ``verify`` and the property tests check)."""

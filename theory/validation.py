@@ -107,6 +107,16 @@ def finite_matrix(name: str, value) -> np.ndarray:
     return np.ascontiguousarray(x)
 
 
+def square_matrix(name: str, value, min_size: int = 1) -> np.ndarray:
+    """:func:`finite_matrix` with as many rows as columns, at least ``min_size`` of each."""
+    x = finite_matrix(name, value)
+    if x.shape[0] != x.shape[1]:
+        raise ValueError(f"{name} must be square, got shape {x.shape}")
+    if x.shape[0] < min_size:
+        raise ValueError(f"{name} must be at least {min_size} x {min_size}, got shape {x.shape}")
+    return x
+
+
 def labels(name: str, value, size: int) -> np.ndarray:
     """Binary labels: a 1-D array of ``size`` entries, each -1 or +1, as float64."""
     y = finite_vector(name, value, size=size)

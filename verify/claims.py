@@ -21,6 +21,8 @@ PREDICTION_METHODS: dict[str, str] = {
     "hand-derived closed form": "an exact value derived by hand in the claim's source (a "
                                 "conserved quantity, a rate, a bound), not by sympy",
     "pseudo-inverse": "numpy pinv (min-norm maps and solutions)",
+    "SVD closed form": "a closed form in the singular value decomposition of a matrix (numpy "
+                       "svd): the polar factor, the Procrustes optimum",
     "linear program": "scipy linprog (l1 minimization, separability certificates)",
     "quadratic program": "the hard-margin SVM: an SLSQP start, then the KKT system solved on "
                          "the active set, its residuals certified",
