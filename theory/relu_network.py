@@ -130,19 +130,24 @@ def squared_norm(weights) -> float:
     return float(sum(np.sum(W * W) for W in weights))
 
 
-def loss(X, y, weights, beta: float = 0.0) -> float:
-    """The objective of gradient descent and L2: mean cross-entropy (1-D labels y) or
-    (1/2P) ||Y - F||^2 (2-D targets), plus beta/2 sum_l ||W_l||^2. Plain NumPy, from the
-    outputs only: independent of the kernel's backpropagation."""
+def example_losses(X, y, weights) -> np.ndarray:
+    """Cross-entropy of every example, log sum_k e^{f_k(x)} - f_y(x) (NumPy)."""
     F = outputs(X, weights)
-    P = F.shape[0]
+    shifted = F - F.max(axis=1, keepdims=True)
+    labels = np.asarray(y, dtype=np.int64)
+    return np.log(np.exp(shifted).sum(axis=1)) - shifted[np.arange(F.shape[0]), labels]
+
+
+def loss(X, y, weights, beta: float = 0.0) -> float:
+    """The objective of gradient descent and L2: mean cross-entropy (1-D labels y,
+    :func:`example_losses`) or (1/2P) ||Y - F||^2 (2-D targets), plus beta/2 sum_l
+    ||W_l||^2. Plain NumPy, from the outputs only: independent of the kernel's
+    backpropagation."""
     if np.ndim(y) == 1:
-        labels = np.asarray(y, dtype=np.int64)
-        shifted = F - F.max(axis=1, keepdims=True)
-        log_softmax = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        data = -np.sum(log_softmax[np.arange(P), labels]) / P
+        data = float(np.mean(example_losses(X, y, weights)))
     else:
-        data = 0.5 * np.sum((np.asarray(y) - F) ** 2) / P
+        F = outputs(X, weights)
+        data = 0.5 * np.sum((np.asarray(y) - F) ** 2) / F.shape[0]
     return float(data + 0.5 * beta * squared_norm(weights))
 
 
@@ -772,14 +777,6 @@ def flip_labels(y, fraction: float, n_classes: int, seed: int) -> tuple[np.ndarr
     labels = y.copy()
     labels[chosen] = (y[chosen] + rng.integers(1, n_classes, chosen.size)) % n_classes
     return labels, flipped
-
-
-def example_losses(X, y, weights) -> np.ndarray:
-    """Cross-entropy of every example, log sum_k e^{f_k(x)} - f_y(x) (NumPy)."""
-    F = outputs(X, weights)
-    shifted = F - F.max(axis=1, keepdims=True)
-    labels = np.asarray(y, dtype=np.int64)
-    return np.log(np.exp(shifted).sum(axis=1)) - shifted[np.arange(F.shape[0]), labels]
 
 
 def norm_at_unit_margin(X, y, weights) -> float:
