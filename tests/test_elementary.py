@@ -129,3 +129,37 @@ def test_matmul_agrees_with_numpy_for_every_layout(shape):
     assert tiny == (shape in [(2, 3, 4), (4, 4, 4), (5, 5, 5)])
     for result in out:  # sums of <= 16 products of N(0, 1): within 1e-13
         np.testing.assert_allclose(result, A @ B, rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 4), (4, 4, 4), (5, 5, 5), (9, 3, 2), (12, 16, 7)])
+def test_products_with_a_layer_of_a_flat_state_agree_with_numpy(shape):
+    """theory.linalg.weight_times, weight_transpose_times and times_transpose_into read or
+    write a matrix stored row-major inside a flat vector, at an offset, on both sides of
+    TINY_PRODUCT; the entries around the layer stay untouched."""
+    from numba import njit
+
+    from theory.linalg import times_transpose_into, weight_times, weight_transpose_times
+
+    m, k, n = shape
+    rng = np.random.default_rng(3)
+    offset = 5
+    W = rng.standard_normal((m, k))
+    state = np.concatenate((rng.standard_normal(offset), W.ravel(), rng.standard_normal(3)))
+    B, C = rng.standard_normal((k, n)), rng.standard_normal((m, n))
+    G, A = rng.standard_normal((m, n)), rng.standard_normal((k, n))
+
+    @njit
+    def products(state, B, C, G, A, WB, WtC, flat):
+        weight_times(state, offset, B, WB)
+        weight_transpose_times(state, offset, C, WtC)
+        times_transpose_into(G, A, flat, offset)
+
+    WB, WtC = np.full((m, n), np.nan), np.full((k, n), np.nan)
+    flat = np.full(state.size, np.nan)
+    products(state, B, C, G, A, WB, WtC, flat)
+    # sums of <= 16 products of N(0, 1): within 1e-13
+    np.testing.assert_allclose(WB, W @ B, rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(WtC, W.T @ C, rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(flat[offset:offset + m * k].reshape(m, k), G @ A.T,
+                               rtol=1e-13, atol=1e-13)
+    assert np.isnan(flat[:offset]).all() and np.isnan(flat[offset + m * k:]).all()

@@ -36,7 +36,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from theory import solve, validation
-from theory.linalg import matmul
+from theory.linalg import (matmul, times_transpose_into, weight_times,
+                           weight_transpose_times)
 from theory.numba_options import jit
 from theory.layers import (LayeredTrajectory, gaussian_weights, layer_offsets, pack,
                            unpack)
@@ -199,9 +200,10 @@ def whitened_teacher(strengths, n_in: int = 6, n_samples: int = 12,
 @jit
 def field(y, args, out, work):
     """Write F(y) into ``out`` (module docstring); ``args`` = (X_k, Y_k, widths, params)
-    from :func:`kernel_data`, ``work`` = (offsets, acts, back_a, back_b): the layer
-    offsets in the state, and scratch of sizes sum_l n_l K and max_l n_l K (twice), K
-    the number of columns of X_k.
+    from :func:`kernel_data`, ``work`` = (offsets, acts, errors): the layer offsets in
+    the state, and per layer l = 1..D two n_l x K scratch matrices (lists indexed from 0),
+    K the number of columns of X_k. Weights are read and gradients written in the flat
+    state (:func:`theory.linalg.weight_times`), never through a reshaped view.
 
     Data form (X_k = X_c, Y_k = Y_c): activations A_l = W_l A_{l-1} (A_0 = X_c), error
     G_D = (Lambda + c R) / P, G_{l-1} = W_l^T G_l, gradient part G_l A_{l-1}^T.
@@ -210,31 +212,27 @@ def field(y, args, out, work):
     G_1 itself) and G_D = c (S_yx - A_D S_xx), since R X_c^T / P = S_yx - M S_xx.
     """
     X, Y, widths, params = args
-    offsets, acts, back_a, back_b = work
+    offsets, acts, errors = work
     depth = widths.size - 1
     K = X.shape[1]
     covariance = params[FORM] == COVARIANCE
     eta_w = params[ETA_W]
     beta = params[BETA]
     # forward: A_l = W_l A_{l-1}
-    prev = X
-    a_off = 0
     for l in range(depth):
-        n_out, n_in = widths[l + 1], widths[l]
-        W = y[offsets[l]:offsets[l + 1]].reshape((n_out, n_in))
-        A = acts[a_off:a_off + n_out * K].reshape((n_out, K))
+        A = acts[l]
         if covariance and l == 0:
-            for i in range(n_out):
+            n_in = widths[0]
+            for i in range(widths[1]):
                 for j in range(n_in):
-                    A[i, j] = W[i, j]
+                    A[i, j] = y[i * n_in + j]
         else:
-            matmul(W, prev, A)
-        prev = A
-        a_off += n_out * K
+            weight_times(y, offsets[l], X if l == 0 else acts[l - 1], A)
     # output error G_D, and the multiplier field
     n_o = widths[depth]
     lam_off = offsets[depth]
-    G = back_a[:n_o * K].reshape((n_o, K))
+    prev = acts[depth - 1]
+    G = errors[depth - 1]
     if covariance:
         matmul(prev, X, G)
         for i in range(n_o):
@@ -251,30 +249,20 @@ def field(y, args, out, work):
             for mu in range(K):
                 G[i, mu] = params[C] * (Y[i, mu] - prev[i, mu]) / K
     # backward: dW_l = eta_w (G_l A_{l-1}^T - beta W_l), G_{l-1} = W_l^T G_l
-    use_a = True
     for l in range(depth - 1, -1, -1):
-        n_out, n_in = widths[l + 1], widths[l]
-        a_off -= n_out * K
-        W = y[offsets[l]:offsets[l + 1]].reshape((n_out, n_in))
-        dW = out[offsets[l]:offsets[l + 1]].reshape((n_out, n_in))
+        G = errors[l]
+        start, stop = offsets[l], offsets[l + 1]
         if l == 0 and covariance:
-            for i in range(n_out):
+            n_in = widths[0]
+            for i in range(widths[1]):
                 for j in range(n_in):
-                    dW[i, j] = G[i, j]
-        elif l == 0:
-            matmul(G, X.T, dW)
+                    out[start + i * n_in + j] = G[i, j]
         else:
-            A_prev = acts[a_off - n_in * K:a_off].reshape((n_in, K))
-            matmul(G, A_prev.T, dW)
-        for i in range(n_out):
-            for j in range(n_in):
-                dW[i, j] = eta_w * (dW[i, j] - beta * W[i, j])
+            times_transpose_into(G, X if l == 0 else acts[l - 1], out, start)
+        for i in range(start, stop):
+            out[i] = eta_w * (out[i] - beta * y[i])
         if l > 0:
-            target = back_b if use_a else back_a
-            G_next = target[:n_in * K].reshape((n_in, K))
-            matmul(W.T, G, G_next)
-            G = G_next
-            use_a = not use_a
+            weight_transpose_times(y, start, G, errors[l - 1])
 
 
 @jit
@@ -290,8 +278,8 @@ def workspace(y, args):
     offsets = np.zeros(widths.size, dtype=np.int64)
     for l in range(widths.size - 1):
         offsets[l + 1] = offsets[l] + widths[l + 1] * widths[l]
-    return (offsets, np.empty(widths[1:].sum() * K), np.empty(widths.max() * K),
-            np.empty(widths.max() * K))
+    return (offsets, [np.empty((widths[l + 1], K)) for l in range(widths.size - 1)],
+            [np.empty((widths[l + 1], K)) for l in range(widths.size - 1)])
 
 
 LOOPS = compile_loops(field, project, workspace)

@@ -123,13 +123,19 @@ there a BLAS call's fixed cost (more with a transposed operand) exceeds the arit
 
 
 @jit_inline
+def is_tiny(m, k, n):
+    """Whether an (m x k)(k x n) product runs as loops (:data:`TINY_PRODUCT`)."""
+    return m <= 8 and n <= 8 and k <= 8 and m * n * k <= TINY_PRODUCT
+
+
+@jit_inline
 def matmul(A, B, out):
     """out = A B for any layouts (views such as ``X.T`` included): loops for tiny
     products (:data:`TINY_PRODUCT`), where LLVM knows the trip counts are small and keeps
     them scalar, else BLAS (np.dot into ``out``)."""
     m, k = A.shape
     n = B.shape[1]
-    if m <= 8 and n <= 8 and k <= 8 and m * n * k <= TINY_PRODUCT:
+    if is_tiny(m, k, n):
         for i in range(min(m, 8)):
             for j in range(min(n, 8)):
                 acc = 0.0
@@ -138,6 +144,63 @@ def matmul(A, B, out):
                 out[i, j] = acc
     else:
         np.dot(A, B, out)
+
+
+@jit_inline
+def weight_times(y, offset, B, out):
+    """out = W B, W the out.shape[0] x B.shape[0] matrix stored row-major in y from
+    ``offset`` (a layer of a flat state).
+
+    Indexing y directly instead of taking ``y[...].reshape(...)``: a reshape costs numba a
+    call of a C helper (about 20 ns), more than a tiny product's arithmetic.
+    """
+    m, k = out.shape[0], B.shape[0]
+    n = B.shape[1]
+    if is_tiny(m, k, n):
+        for i in range(min(m, 8)):
+            row = offset + i * k
+            for j in range(min(n, 8)):
+                acc = 0.0
+                for p in range(min(k, 8)):
+                    acc += y[row + p] * B[p, j]
+                out[i, j] = acc
+    else:
+        np.dot(y[offset:offset + m * k].reshape((m, k)), B, out)
+
+
+@jit_inline
+def weight_transpose_times(y, offset, B, out):
+    """out = W^T B, W the B.shape[0] x out.shape[0] matrix stored row-major in y from
+    ``offset`` (as :func:`weight_times`)."""
+    m, k = out.shape[0], B.shape[0]
+    n = B.shape[1]
+    if is_tiny(m, k, n):
+        for i in range(min(m, 8)):
+            for j in range(min(n, 8)):
+                acc = 0.0
+                for p in range(min(k, 8)):
+                    acc += y[offset + p * m + i] * B[p, j]
+                out[i, j] = acc
+    else:
+        np.dot(y[offset:offset + k * m].reshape((k, m)).T, B, out)
+
+
+@jit_inline
+def times_transpose_into(A, B, out, offset):
+    """out[offset:] = A B^T row-major (A: m x k, B: n x k), a layer of a flat state (as
+    :func:`weight_times`)."""
+    m, k = A.shape
+    n = B.shape[0]
+    if is_tiny(m, k, n):
+        for i in range(min(m, 8)):
+            row = offset + i * n
+            for j in range(min(n, 8)):
+                acc = 0.0
+                for p in range(min(k, 8)):
+                    acc += A[i, p] * B[j, p]
+                out[row + j] = acc
+    else:
+        np.dot(A, B.T, out[offset:offset + m * n].reshape((m, n)))
 
 
 @jit_inline
