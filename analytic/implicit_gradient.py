@@ -181,6 +181,32 @@ def local_error_series_expr() -> dict:
             "modified": sp.series(step - sp.exp(h * mu_1), h, 0, 5).removeO()}
 
 
+@stored.numeric(SETTING, samples=lambda: [(1.0, 0.01), (3.0, 0.002), (0.5, 0.1)])
+def _plain_local_error() -> stored.Form:
+    sym = symbols()
+    return stored.Form((sym["lam"], sym["h"]), local_error_series_expr()["plain"])
+
+
+@stored.numeric(SETTING, samples=lambda: [(1.0, 0.01), (3.0, 0.002), (0.5, 0.1)])
+def _modified_local_error() -> stored.Form:
+    sym = symbols()
+    return stored.Form((sym["lam"], sym["h"]), local_error_series_expr()["modified"])
+
+
+def quadratic_local_errors(A, theta0, h: float) -> dict[str, np.ndarray]:
+    """One GD step of size h on E = theta^T A theta / 2 minus the time-h map of the plain
+    flow and of the first-order modified flow, from the series of
+    :func:`local_error_series_expr` (through h^4) per eigendirection of A (numpy eigh):
+    the leading terms are -(h^2/2) A^2 theta0 and -(h^3/3) A^3 theta0."""
+    A = validation.square_matrix("A", A)
+    theta0 = validation.finite_vector("theta0", theta0, size=A.shape[0])
+    h = validation.positive_scalar("h", h)
+    lam, Q = np.linalg.eigh((A + A.T) / 2)
+    c = Q.T @ theta0
+    return {"plain": Q @ (_plain_local_error()(lam, h) * c),
+            "modified": Q @ (_modified_local_error()(lam, h) * c)}
+
+
 def quadratic_exact_errors(A, theta0, h: float, steps: int) -> dict[str, np.ndarray]:
     """GD after ``steps`` steps of size h on E = theta^T A theta / 2 minus the plain flow
     and minus the first-order modified flow at t = steps h, exactly, per eigendirection

@@ -11,6 +11,14 @@ def modified_rate(lam, h):
     return -1/2*h*lam**2 - lam
 
 
+def plain_local_error(lam, h):
+    return -1/24*h**4*lam**4 + (1/6)*h**3*lam**3 - 1/2*h**2*lam**2
+
+
+def modified_local_error(lam, h):
+    return (1/12)*h**4*lam**4 - 1/3*h**3*lam**3
+
+
 def balancing_factor(a, b, y, h):
     return -(-a*b*h + h*y - 1)*(-a*b*h + h*y + 1)
 
