@@ -128,9 +128,10 @@ def network_init(model: Model, scale: float, seed: int) -> np.ndarray:
 
 # --------------------------------------------------------------------------- instances
 
-AB_INSTANCE: dict = {"y": 1.0, "theta0": (2.0, 0.4)}
+AB_INSTANCE: dict = {"y": 1.0, "theta0": (2.0, -0.5)}
 """The named ab-model run (docs/implicit_gradient.md §11a.4): target 1, an unbalanced
-start a^2 - b^2 = 3.84 whose plain-flow minimum has lambda_max = sqrt(3.84^2 + 4)."""
+start with ab = -1 and a^2 - b^2 = 3.75, whose gradient-flow minimum has lambda_max =
+sqrt(3.75^2 + 4) = 4.25."""
 
 NET_INSTANCE: dict = {"n_in": 3, "hidden": 4, "n_out": 2, "n_samples": 8, "scale": 1.0}
 """Sizes of the small networks (docs/implicit_gradient.md §11a.4): X ~ N(0, 1), targets
