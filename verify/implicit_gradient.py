@@ -41,7 +41,6 @@ HORIZON = 4.0
 """T lambda_0 of the global errors."""
 ORDER_TOL = 0.1
 """Tolerance of a fitted order in the asymptotic windows (reasoned in the claims)."""
-MODELS = ("ab", "linear", "tanh", "quadratic")
 REGIME = ("drawn from the claim's generator: the ab-model (y ~ U(0.5, 1.5), a0 ~ U(1, 2), "
           "b0 ~ U(0.1, 0.5)), the linear and the tanh network (network_instance: N_in 3, "
           "hidden 4, N_out 2, P 8, a random teacher, seeds drawn), a quadratic (eigenvalues "
