@@ -35,6 +35,10 @@ PRE_ASYMPTOTIC_WINDOW = (0.2, 0.4, 0.8)
 """c of the pre-asymptotic fits: below the series' radius h lambda_0 = 1."""
 EDGE_C = 1.9
 """c past the radius 1 and below the stability edge 2."""
+EDGE_RATIO = 0.1
+"""The modified flow's error over the plain flow's above which its order-of-magnitude
+advantage is lost: in the asymptotic window it scales like h, and at h lambda_0 = 0.05 it
+was 0.008 to 0.062 over root seeds 0-19 (claim order.global reports it)."""
 DIVERGENT_C = 2.5
 """c past the stability edge (the quadratic diverges)."""
 HORIZON = 4.0
@@ -129,6 +133,7 @@ def _check_global(rng: np.random.Generator) -> Evidence:
             measured[f"{name}_{label}_order"], predicted[f"{name}_{label}_order"] = slope, order
             ok &= abs(slope - order) <= ORDER_TOL
         measured[f"{name}_advantage_at_smallest_h"] = plain[-1] / modified[-1]
+        measured[f"{name}_modified_over_plain_at_0.05"] = modified[1] / plain[1]
         if name == "quadratic":  # GD and both flows in closed form
             lam0 = sim.sharpness(model, theta0)
             c = GLOBAL_WINDOW[-1]
@@ -196,20 +201,29 @@ def _check_edge(rng: np.random.Generator) -> Evidence:
         e_plain, e_mod, run = _global_errors(model, theta0, h, steps)
         ratio = float(np.linalg.norm(e_mod) / np.linalg.norm(e_plain))
         measured[f"{name}_modified_over_plain"] = ratio
-        predicted[f"{name}_modified_over_plain"] = ">= 0.4"
-        ok &= ratio >= 0.4
+        predicted[f"{name}_modified_over_plain"] = f"> {EDGE_RATIO}"
+        ok &= ratio > EDGE_RATIO
         if name == "quadratic":
             closed = exact.quadratic_exact_errors(model.A, theta0, h, steps)
             predicted[f"{name}_modified_over_plain"] = float(
                 np.linalg.norm(closed["modified"]) / np.linalg.norm(closed["plain"]))
             ok &= abs(ratio - predicted[f"{name}_modified_over_plain"]) <= 1e-6
+            lam, Q = np.linalg.eigh(model.A)
+            top = Q[:, -1]  # the mode with h lam = 1.9: GD flips its sign every step
+            measured["quadratic_top_mode_relative_error"] = float(
+                abs(top @ e_mod) / abs(top @ run.final))
+            predicted["quadratic_top_mode_relative_error"] = float(
+                abs(top @ closed["modified"]) / abs((1.0 - h * lam[-1]) ** steps * (top @ theta0)))
+            ok &= abs(measured["quadratic_top_mode_relative_error"]
+                      - predicted["quadratic_top_mode_relative_error"]) <= 1e-6
+            ok &= measured["quadratic_top_mode_relative_error"] >= 1.0
             h_div = DIVERGENT_C / lam0
             diverging = sim.gradient_descent(model, theta0, lr=h_div, steps=[10_000])
             measured["quadratic_diverged_at"] = diverging.diverged_at or -1
             predicted["quadratic_diverged_at"] = _divergence_step(model, theta0, h_div)
             ok &= measured["quadratic_diverged_at"] == predicted["quadratic_diverged_at"]
     return Evidence(measured, predicted, bool(ok),
-                    note=f"h lambda_0 = {EDGE_C} for ceil({HORIZON:g} / {EDGE_C}) steps; the "
+                    note=f"h lambda_0 = {EDGE_C} for ceil({HORIZON:g} / {EDGE_C}) = 3 steps; the "
                          f"quadratic also at h lambda_0 = {DIVERGENT_C}")
 
 
@@ -408,18 +422,20 @@ CLAIMS = [
         id="implicit_gradient.edge.no_advantage", setting=SETTING,
         statement="Failing regime: at h lambda_0 = 1.9, past the radius of convergence "
                   "h lambda = 1 of the modified flow's series and below the stability edge 2, "
-                  "the modified flow is no longer much closer to gradient descent than the "
-                  "plain flow (its error is >= 0.4 times the plain flow's, against <= 0.1 at "
-                  "h lambda_0 = 0.1); on the quadratic the top mode flips sign every step "
-                  "(1 - h lam < 0), which no real flow does, and at h lambda_0 = 2.5 GD "
-                  "diverges at the step the closed form predicts.",
+                  "the modified flow loses its order-of-magnitude advantage over the plain "
+                  "flow (error ratio > 0.1 on every model; measured 0.26 to 1.0 over root seeds "
+                  "0-19, against 0.008 to 0.062 at h lambda_0 = 0.05); on the quadratic gradient "
+                  "descent flips the sign of the top mode every step (1 - h lam = -0.9), so the "
+                  "modified flow's error in that mode exceeds the mode itself (relative error "
+                  ">= 1, as the closed form says), and at h lambda_0 = 2.5 GD diverges at the "
+                  "step the closed form predicts.",
         source=SOURCE + " (the expansion assumes small h); derived here "
                         "(docs/implicit_gradient.md §11b.2, §C11.4)",
         regime=REGIME + "; ceil(4 / 1.9) = 3 steps to t = 3 h",
-        tolerance="ratio >= 0.4 per model (at h lambda_0 = 0.1 it was <= 0.1 on every drawn "
-                  "instance, claim order.global); quadratic ratio equal to its closed form within "
-                  "1e-6; divergence step exact (the bound 1e100 is crossed by a factor 1.5 per "
-                  "step, far from rounding)",
+        tolerance="ratio > 0.1 per model (the boundary of the asymptotic advantage, "
+                  "EDGE_RATIO); quadratic ratio and top-mode error equal to the closed form "
+                  "within 1e-6; divergence step exact (the bound 1e100 is crossed by a factor "
+                  "1.5 per step, far from rounding)",
         check=_check_edge,
         prediction="sympy closed form"),
     Claim(
