@@ -88,7 +88,7 @@ def field_of(case: Case):
 
 def test_reference_gradient_is_the_complex_step_gradient_of_the_loss():
     """The hand-written backpropagation against the complex step of the loss (both written
-    here from §11a.1)."""
+    here from docs/implicit_gradient.md §11a.1)."""
     for theta, X_, Y_, hidden, tanh in ((THETA0, X, Y, HIDDEN, True),
                                         (AB0, np.ones((1, 1)), np.ones((1, 1)), 1, False)):
         act = np.tanh if tanh else (lambda z: z)
