@@ -547,7 +547,7 @@ def regression_data(n_in: int, n_out: int, n_samples: int, seed: int,
 
 
 ROW_SCALED: dict[str, float] = {"n_in": 8, "hidden": 16, "n_out": 4, "n_samples": 64,
-                                "spread": 2.0, "seed": 0}
+                                "spread": 1.0, "seed": 0}
 """The named instance of the figures (docs/conditioning.md §7a.3): a depth-3 network
 8 -> 16 -> 16 -> 4 whose layers have row-scaled starts (:func:`scaled_rows`)."""
 
