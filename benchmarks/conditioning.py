@@ -2,7 +2,7 @@
 
 Cases (``python -m benchmarks``): both solvers with row equilibration in every layer, at
 the figures' size (``row_scaled_instance()``: 8-16-16-4, P = 64) and a large one
-(64-256-256-16, P = 1024, rows scaled by e^U(-1, 1)). Work per field evaluation
+(32-128-128-8, P = 256, rows scaled by e^U(-1, 1)). Work per field evaluation
 (:func:`_work`): the forward products C(W_l) A_{l-1} (2 P n_l n_{l-1} flops each), the
 gradient products G_l A_{l-1}^T and, except at the first layer, C(W_l)^T G_l (the same
 each), and about 8 flops per weight for the conditioner and its pullback.
@@ -26,7 +26,7 @@ from benchmarks.harness import Case, Race
 from theory import conditioning
 from theory.output_files import write_atomic
 
-LARGE_WIDTHS, LARGE_SAMPLES = (64, 256, 256, 16), 1024
+LARGE_WIDTHS, LARGE_SAMPLES = (32, 128, 128, 8), 256
 SOLVER_ARGS: dict[str, dict] = {
     "gradient_descent": {"lr": 0.01},
     "gradient_flow": {"method": "rk4", "dt": 0.01},
