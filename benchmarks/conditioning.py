@@ -101,7 +101,7 @@ def races() -> list[Race]:
                                           method="rk4", dt=RACE_T / int(steps)).states[-1]
 
     return [Race("conditioning", "gradient_flow/row", "widths 8-16-16-4, P=64", ours, 20,
-                 lambda t, y: conditioning.field_numpy(y, X_c, Y_c, widths, np.array([1.0]),
+                 lambda t, y: conditioning.field_numpy(y, X_c, Y_c, widths, np.array([1.0, 0.0]),
                                                        codes, trained),
                  conditioning.pack(weights0), RACE_T)]
 

@@ -29,25 +29,36 @@ DRAWS = 4
 
 def figures() -> dict[str, Callable[[Path, str], Path]]:
     """Every figure of this setting by name (the file is ``conditioning_<name>.<fmt>``)."""
-    return {"training": training, "iterations": iterations}
+    return {"training": training, "mlp_training": mlp_training, "iterations": iterations}
 
 
 @lru_cache(maxsize=None)
-def _run(name: str) -> sim.ConditionedTrajectory:
+def _run(name: str, activation: str) -> sim.ConditionedTrajectory:
     X, Y, weights = sim.row_scaled_instance()
-    return sim.gradient_descent(X, Y, weights, lr=LR, steps=STEPS, conditioner=name)
+    return sim.gradient_descent(X, Y, weights, lr=LR, steps=STEPS, conditioner=name,
+                                activation=activation)
 
 
 @styled
 def training(out_dir: Path, fmt: str) -> Path:
-    """The loss and kappa(C_l(W_l)) of every layer against the step, per normalizer
-    (docs/conditioning.md §7a.1; standardization removes each row's mean, so its layers
-    with fan-in below their width are singular and it cannot fit the data)."""
+    """The loss and kappa(C_l(W_l)) of every layer against the step, per normalizer, deep
+    linear network (docs/conditioning.md §7a.1; standardization removes each row's mean, so
+    its layers with fan-in below their width are singular and it cannot fit the data)."""
+    return _training(out_dir, fmt, "linear")
+
+
+@styled
+def mlp_training(out_dir: Path, fmt: str) -> Path:
+    """As :func:`training`, with tanh on the hidden layers (docs/conditioning.md §7a.2)."""
+    return _training(out_dir, fmt, "tanh")
+
+
+def _training(out_dir: Path, fmt: str, activation: str) -> Path:
     X, Y, _ = sim.row_scaled_instance()
     fig = Figure(figsize=(10.0, 7.0), layout="constrained")
     axes = fig.subplots(2, 2).ravel()
     for name, (color, style) in STYLES.items():
-        traj = _run(name)
+        traj = _run(name, activation)
         kappas = np.minimum(traj.condition_numbers, 1e17)
         axes[0].plot(traj.times[1:], traj.losses(X, Y)[1:], color=color, ls=style, label=name)
         for layer in range(3):
@@ -59,9 +70,11 @@ def training(out_dir: Path, fmt: str) -> Path:
                             ylabel=rf"$\kappa(C(W_{layer + 1}))$",
                             title=f"layer {layer + 1} (kappa capped at 1e17)")
     axes[0].legend()
-    fig.suptitle("Conditioners in the forward pass: deep linear 8-16-16-4, rows scaled by "
+    network = "deep linear" if activation == "linear" else "tanh MLP"
+    fig.suptitle(f"Conditioners in the forward pass: {network} 8-16-16-4, rows scaled by "
                  r"$e^{U(-1,1)}$")
-    return save(fig, out_dir, "conditioning_training", fmt)
+    stem = "conditioning_training" if activation == "linear" else "conditioning_mlp_training"
+    return save(fig, out_dir, stem, fmt)
 
 
 def _iterations(X, Y, W2, start, conditioned: bool) -> tuple[float, float]:

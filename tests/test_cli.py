@@ -165,7 +165,8 @@ EXPECTED_FIGURES = {
                      "relu_network_digits_flipped.png"],
     "orthogonal": ["orthogonal_defect_vs_condition.png", "orthogonal_energy.png",
                    "orthogonal_procrustes.png", "orthogonal_random_over_minimum.png"],
-    "conditioning": ["conditioning_iterations.png", "conditioning_training.png"],
+    "conditioning": ["conditioning_iterations.png", "conditioning_mlp_training.png",
+                     "conditioning_training.png"],
 }
 
 

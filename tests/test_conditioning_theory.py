@@ -16,8 +16,9 @@ def _network(seed: int = 4):
     return X, Y, weights
 
 
-def _loss(X, Y, weights, gains, conditioner, conditioned):
-    """The loss written independently of the package: each conditioner from its definition."""
+def _loss(X, Y, weights, gains, conditioner, conditioned, activation="linear"):
+    """The loss written independently of the package: each conditioner from its definition,
+    tanh on the hidden layers of the MLP."""
     out = X.T
     for l, W in enumerate(weights):
         if l in conditioned and conditioner in ("row", "weight_norm"):
@@ -30,12 +31,15 @@ def _loss(X, Y, weights, gains, conditioner, conditioned):
             centred = W - np.mean(W, axis=1)[:, None]
             W = centred / np.sqrt(np.mean(centred * centred, axis=1))[:, None]
         out = W @ out
+        if activation == "tanh" and l < len(weights) - 1:
+            out = np.tanh(out)
     return 0.5 * np.sum((Y.T - out) ** 2) / X.shape[0]
 
 
 @pytest.mark.parametrize("conditioner", list(sim.CONDITIONERS))
 @pytest.mark.parametrize("conditioned", [None, [1]])
-def test_gradient_matches_central_differences_of_the_loss(conditioner, conditioned):
+@pytest.mark.parametrize("activation", list(sim.ACTIVATIONS))
+def test_gradient_matches_central_differences_of_the_loss(conditioner, conditioned, activation):
     X, Y, weights = _network()
     layers = [0, 1, 2] if conditioned is None else conditioned
     gains = {l: np.linspace(0.5, 2.0, weights[l].shape[0]) for l in layers}
@@ -43,7 +47,7 @@ def test_gradient_matches_central_differences_of_the_loss(conditioner, condition
     gains_arg = [gains.get(l) for l in range(3)] if wn else None  # indexed by layer
     gradient = sim.loss_gradient(X, Y, weights, conditioner=conditioner,
                                  conditioned_layers=conditioned,
-                                 gains=gains_arg)
+                                 gains=gains_arg, activation=activation)
     sizes = [W.size for W in weights]
     h = 1e-6
     flat = np.concatenate([W.ravel() for W in weights])
@@ -56,7 +60,7 @@ def test_gradient_matches_central_differences_of_the_loss(conditioner, condition
             point[k] += sign * h
             parts = np.split(point, np.cumsum(sizes)[:-1])
             mats = [p.reshape(W.shape) for p, W in zip(parts, weights)]
-            shifted.append(_loss(X, Y, mats, use_gains, conditioner, layers))
+            shifted.append(_loss(X, Y, mats, use_gains, conditioner, layers, activation))
         numeric[k] = (shifted[0] - shifted[1]) / (2 * h)
     scale = np.abs(numeric).max()
     np.testing.assert_allclose(gradient[:flat.size], numeric, atol=1e-7 * scale)
@@ -67,19 +71,20 @@ def test_gradient_matches_central_differences_of_the_loss(conditioner, condition
                 for sign in (1.0, -1.0):
                     moved = {k: v.copy() for k, v in gains.items()}
                     moved[l][i] += sign * h
-                    values.append(_loss(X, Y, weights, moved, conditioner, layers))
+                    values.append(_loss(X, Y, weights, moved, conditioner, layers, activation))
                 offset = flat.size + sum(weights[j].shape[0] for j in layers if j < l)
                 assert gradient[offset + i] == pytest.approx(
                     (values[0] - values[1]) / (2 * h), abs=1e-7 * scale)
 
 
 @pytest.mark.parametrize("conditioner", list(sim.CONDITIONERS))
-def test_jitted_solver_matches_its_twin_for_every_conditioner(conditioner):
+@pytest.mark.parametrize("activation", list(sim.ACTIVATIONS))
+def test_jitted_solver_matches_its_twin_for_every_conditioner(conditioner, activation):
     X, Y, weights = _network()
-    fast = sim.gradient_descent(X, Y, weights, lr=0.02, steps=[3, 30], conditioner=conditioner,
-                                trained_layers=[0, 2])
-    slow = sim.gradient_descent(X, Y, weights, lr=0.02, steps=[3, 30], conditioner=conditioner,
-                                trained_layers=[0, 2], backend="numpy")
+    options = {"lr": 0.02, "steps": [3, 30], "conditioner": conditioner,
+               "trained_layers": [0, 2], "activation": activation}
+    fast = sim.gradient_descent(X, Y, weights, **options)
+    slow = sim.gradient_descent(X, Y, weights, backend="numpy", **options)
     np.testing.assert_allclose(fast.states, slow.states, rtol=1e-12, atol=1e-14)
     np.testing.assert_array_equal(fast.weights[1][-1], weights[1])  # frozen
 
@@ -171,6 +176,9 @@ def test_trajectory_records_condition_numbers_and_losses():
     assert kappas[0, 1] == pytest.approx(sim.condition_number(sim.row_equilibrate(weights[1])))
     losses = traj.losses(X, Y)
     assert losses[-1] < losses[0]
+    mlp = sim.gradient_descent(X, Y, weights, lr=0.01, steps=[10], activation="tanh")
+    assert mlp.losses(X, Y)[-1] == pytest.approx(
+        _loss(X, Y, mlp.weights_at(), {}, "none", [], "tanh"), rel=1e-13)
 
 
 def test_a_large_step_is_reported_as_divergence():
@@ -196,6 +204,7 @@ def test_bad_conditioner_input_raises_value_error_naming_it(call, match):
 
 @pytest.mark.parametrize("kwargs,match", [
     ({"conditioner": "spectral"}, "conditioner must be one of"),
+    ({"activation": "relu"}, "activation must be one of"),
     ({"lr": 0.0}, "lr must be positive"),
     ({"trained_layers": [3]}, "trained_layers: layer 3 does not exist"),
     ({"conditioned_layers": [-1]}, "conditioned_layers must be an integer"),

@@ -41,6 +41,11 @@ CONDITIONERS: dict[str, int] = {"none": NONE, "row": ROW, "column": COLUMN,
                                 "weight_norm": WEIGHT_NORM, "standardize": STANDARDIZE}
 """The conditioners by name (module docstring) and their kernel codes."""
 
+LINEAR, TANH = range(2)
+ACTIVATIONS: dict[str, int] = {"linear": LINEAR, "tanh": TANH}
+"""The hidden layers' activation by name: ``linear`` (the deep linear network) or ``tanh``
+(a small MLP, docs/conditioning.md §7a.2); the output layer is linear."""
+
 
 # --------------------------------------------------------------------------- conditioners
 
@@ -250,6 +255,7 @@ class ConditionedTrajectory(LayeredTrajectory):
     the WeightNorm layers follow the weights in the state."""
 
     codes: tuple = ()
+    activation: int = LINEAR
 
     def gains_at(self, index: int = -1) -> list[np.ndarray]:
         """Per layer the WeightNorm gains at sample ``index`` (an empty array elsewhere)."""
@@ -269,15 +275,19 @@ class ConditionedTrajectory(LayeredTrajectory):
     def losses(self, X, Y) -> np.ndarray:
         """(1/2P) ||Y - f(X)||_F^2 at every sample (X, Y with samples as rows)."""
         X, Y = validation.paired_samples(X, Y)
-        return np.array([network_loss(X, Y, self.effective_weights_at(i))
+        return np.array([network_loss(X, Y, self.effective_weights_at(i), self.activation)
                          for i in range(len(self.times))])
 
 
-def network_loss(X: np.ndarray, Y: np.ndarray, effective: list[np.ndarray]) -> float:
-    """(1/2P) ||Y_c - W_L ... W_1 X_c||_F^2 for effective weights [W_1, ..., W_L]."""
+def network_loss(X: np.ndarray, Y: np.ndarray, effective: list[np.ndarray],
+                 activation: int = LINEAR) -> float:
+    """(1/2P) ||Y_c - f(X_c)||_F^2 for effective weights [W_1, ..., W_L], f = W_L phi(...
+    phi(W_1 X_c)) with phi the identity (LINEAR) or tanh (TANH) on the hidden layers."""
     out = X.T
-    for W in effective:
+    for l, W in enumerate(effective):
         out = W @ out
+        if activation == TANH and l < len(effective) - 1:
+            out = np.tanh(out)
     return float(0.5 * np.sum((Y.T - out) ** 2) / X.shape[0])
 
 
@@ -300,22 +310,29 @@ def split_gains(state: np.ndarray, widths, codes) -> list[np.ndarray]:
 @jit
 def field(y, args, out, work):
     """Write F(y) = -eta dL/d(W, g) into ``out``; ``args`` = (X_c, Y_c, widths, params,
-    codes, trained), params = (eta,), codes and trained one entry per layer; ``work``
-    (:func:`workspace`) = (offsets, gain offsets, activations, errors, C(W) flat,
-    dL/dC(W) flat, scales). Forward A_l = C_l(W_l) A_{l-1} (A_0 = X_c), output error
-    G_L = (Y_c - A_L) / P, backward G_{l-1} = C_l(W_l)^T G_l; dL/dC(W_l) = -G_l A_{l-1}^T,
-    pulled back through the conditioner (docs/conditioning.md §7a.2). Frozen layers get
-    a zero field.
+    codes, trained), params = (eta, activation), codes and trained one entry per layer;
+    ``work`` (:func:`workspace`) = (offsets, gain offsets, activations, errors, C(W) flat,
+    dL/dC(W) flat, scales). Forward A_l = phi(C_l(W_l) A_{l-1}) (A_0 = X_c; phi = tanh on
+    hidden layers of an MLP, else the identity), output error G_L = (Y_c - A_L) / P,
+    backward G_{l-1} = (C_l(W_l)^T G_l) * phi'(.) with tanh' = 1 - A_{l-1}^2;
+    dL/dC(W_l) = -G_l A_{l-1}^T, pulled back through the conditioner
+    (docs/conditioning.md §7a.2). Frozen layers get a zero field.
     """
     X, Y, widths, params, codes, trained = args
     offsets, goffsets, acts, errors, effective, grad_eff, scales = work
     depth = widths.size - 1
     K = X.shape[1]
     eta = params[0]
+    hidden_tanh = params[1] == TANH
     for l in range(depth):
         condition_into(y, offsets[l], widths[l + 1], widths[l], codes[l], y, goffsets[l],
                        effective, offsets[l], scales[l])
         weight_times(effective, offsets[l], X if l == 0 else acts[l - 1], acts[l])
+        if hidden_tanh and l < depth - 1:
+            A = acts[l]
+            for i in range(A.shape[0]):
+                for j in range(K):
+                    A[i, j] = np.tanh(A[i, j])
     G = errors[depth - 1]
     last = acts[depth - 1]
     for i in range(widths[depth]):
@@ -339,6 +356,11 @@ def field(y, args, out, work):
                 out[i] = 0.0
         if l > 0:
             weight_transpose_times(effective, start, G, errors[l - 1])
+            if hidden_tanh:
+                E, A = errors[l - 1], acts[l - 1]
+                for i in range(E.shape[0]):
+                    for j in range(K):
+                        E[i, j] *= 1.0 - A[i, j] * A[i, j]
 
 
 @jit
@@ -375,8 +397,9 @@ def field_numpy(y: np.ndarray, X: np.ndarray, Y: np.ndarray, widths: np.ndarray,
     gains = split_gains(y, widths, codes)
     effective = [condition_numpy(W, c, g) for W, c, g in zip(weights, codes, gains)]
     acts = [X]
-    for W in effective:
-        acts.append(W @ acts[-1])
+    for l, W in enumerate(effective):
+        pre = W @ acts[-1]
+        acts.append(np.tanh(pre) if params[1] == TANH and l < len(effective) - 1 else pre)
     G = (Y - acts[-1]) / X.shape[1]
     grads, gain_grads = [None] * len(weights), [None] * len(weights)
     for l in range(len(weights) - 1, -1, -1):
@@ -386,6 +409,8 @@ def field_numpy(y: np.ndarray, X: np.ndarray, Y: np.ndarray, widths: np.ndarray,
         if not trained[l]:
             grads[l], gain_grads[l] = 0.0 * grads[l], 0.0 * gain_grads[l]
         G = effective[l].T @ G
+        if params[1] == TANH:
+            G = G * (1.0 - acts[l] ** 2)  # at l = 0 unused
     return params[0] * np.concatenate([g.ravel() for g in grads] + gain_grads)
 
 
@@ -437,7 +462,9 @@ def layer_codes(conditioner: str, conditioned_layers, depth: int) -> np.ndarray:
 
 
 def _start(X, Y, weights0, eta: float, conditioner: str, conditioned_layers, trained_layers,
-           gains0) -> tuple[Problem, np.ndarray]:
+           gains0, activation: str = "linear") -> tuple[Problem, np.ndarray]:
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {tuple(ACTIVATIONS)}, got {activation!r}")
     X, Y = validation.paired_samples(X, Y)
     if isinstance(weights0, np.ndarray) or not weights0:
         raise ValueError("weights0 must be a list of at least one matrix [W_1, ..., W_L]")
@@ -461,19 +488,20 @@ def _start(X, Y, weights0, eta: float, conditioner: str, conditioned_layers, tra
     if gains0 is not None and not np.any(codes == WEIGHT_NORM):
         raise ValueError("gains0 is only for conditioner='weight_norm'")
     y0 = np.ascontiguousarray(np.concatenate([pack(weights)] + gains))
-    params = np.array([eta])
+    params = np.array([eta, ACTIVATIONS[activation]])
     X_c, Y_c = np.ascontiguousarray(X.T), np.ascontiguousarray(Y.T)
     problem = Problem(LOOPS, (X_c, Y_c, widths, params, codes, trained),
                       lambda y: field_numpy(y, X_c, Y_c, widths, params, codes, trained),
                       trajectory=ConditionedTrajectory,
                       extra={"widths": tuple(int(w) for w in widths),
-                             "codes": tuple(int(c) for c in codes)})
+                             "codes": tuple(int(c) for c in codes),
+                             "activation": ACTIVATIONS[activation]})
     return problem, y0
 
 
 def gradient_descent(X, Y, weights0, *, lr: float, steps, conditioner: str = "none",
                      conditioned_layers=None, trained_layers=None, gains0=None,
-                     **options) -> ConditionedTrajectory:
+                     activation: str = "linear", **options) -> ConditionedTrajectory:
     """Gradient descent W_l <- W_l - lr dL/dW_l through the conditioners
     (docs/conditioning.md §7a.2) from ``weights0`` = [W_1..W_L], X (P x N_i), Y (P x N_o).
 
@@ -485,31 +513,36 @@ def gradient_descent(X, Y, weights0, *, lr: float, steps, conditioner: str = "no
     trained_layers : sequence of int, optional
         The layers that move (None: all); the others stay at ``weights0``.
     gains0 : list of arrays, optional
-        WeightNorm's initial gains per layer (default: the row norms, so that C(W0) = W0).
+        WeightNorm's initial gains, one entry per layer (read for the WeightNorm layers;
+        default: the row norms, so that C(W0) = W0).
+    activation : {"linear", "tanh"}
+        The hidden layers' activation (:data:`ACTIVATIONS`): a deep linear network or a
+        small tanh MLP.
     steps, **options
         Sample step indices; ``stop_tol``, ``max_steps``, ``backend`` (:mod:`theory.solve`).
     """
     eta = validation.positive_scalar("lr", lr)
     return solve.discrete(*_start(X, Y, weights0, eta, conditioner, conditioned_layers,
-                                  trained_layers, gains0), steps, **options)
+                                  trained_layers, gains0, activation), steps, **options)
 
 
 def gradient_flow(X, Y, weights0, *, times, eta: float = 1.0, conditioner: str = "none",
                   conditioned_layers=None, trained_layers=None, gains0=None,
-                  **options) -> ConditionedTrajectory:
+                  activation: str = "linear", **options) -> ConditionedTrajectory:
     """Gradient flow dW_l/dt = -eta dL/dW_l through the conditioners (arguments as
     :func:`gradient_descent`; ``**options``: the integration options of
     :func:`theory.solve.flow`)."""
     eta = validation.positive_scalar("eta", eta)
     return solve.flow(*_start(X, Y, weights0, eta, conditioner, conditioned_layers,
-                              trained_layers, gains0), times, **options)
+                              trained_layers, gains0, activation), times, **options)
 
 
 def loss_gradient(X, Y, weights, *, conditioner: str = "none", conditioned_layers=None,
-                  gains=None) -> np.ndarray:
+                  gains=None, activation: str = "linear") -> np.ndarray:
     """dL/d(W, g) at ``weights`` (the jitted field with eta = 1, negated), flat as the
     solvers' state."""
-    problem, y = _start(X, Y, weights, 1.0, conditioner, conditioned_layers, None, gains)
+    problem, y = _start(X, Y, weights, 1.0, conditioner, conditioned_layers, None, gains,
+                        activation)
     out = np.empty(y.size)
     field(y, problem.args, out, workspace(y, problem.args))
     return -out
@@ -569,4 +602,5 @@ def examples() -> dict[str, tuple[tuple, dict]]:
     weights = [scaled_rows(3, 4, 1.0, 2), scaled_rows(2, 3, 1.0, 3)]
     return {"gradient_descent": ((X, Y, weights), {"lr": 0.1, "steps": [5, 40],
                                                    "conditioner": "weight_norm"}),
-            "gradient_flow": ((X, Y, weights), {"times": [0.5, 2.0], "conditioner": "row"})}
+            "gradient_flow": ((X, Y, weights), {"times": [0.5, 2.0], "conditioner": "row",
+                                                "activation": "tanh"})}
