@@ -95,3 +95,37 @@ def test_bad_matrices_raise_value_error_naming_the_argument(m, n, kind):
         match = "W must be a non-empty 2-D array"
     with pytest.raises(ValueError, match=match):
         sim.row_equilibrate(A)
+
+
+@settings(max_examples=25)
+@given(st.lists(st.integers(2, 5), min_size=2, max_size=5), st.integers(2, 8),
+       st.sampled_from(sorted(sim.CONDITIONERS)), st.sampled_from(sorted(sim.ACTIVATIONS)),
+       st.integers(0, 2 ** 31 - 1))
+def test_gradient_matches_differences_at_random_widths_and_depths(widths, samples, conditioner,
+                                                                 activation, seed):
+    """The jitted gradient against central differences of the loss computed from the
+    NumPy conditioners (theory.conditioning.condition_numpy), WeightNorm gains included."""
+    rng = np.random.default_rng(seed)
+    X, Y = sim.regression_data(widths[0], widths[-1], samples, seed=seed)
+    weights = [sim.scaled_rows(widths[l + 1], widths[l], 1.0, seed + l)
+               for l in range(len(widths) - 1)]
+    code = sim.CONDITIONERS[conditioner]
+    gains = [np.exp(rng.uniform(-0.5, 0.5, W.shape[0])) for W in weights]
+    wn = conditioner == "weight_norm"
+    gradient = sim.loss_gradient(X, Y, weights, conditioner=conditioner,
+                                 gains=gains if wn else None, activation=activation)
+    state = np.concatenate([W.ravel() for W in weights] + (gains if wn else []))
+    sizes = [W.size for W in weights] + ([g.size for g in gains] if wn else [])
+
+    def loss(point):
+        parts = np.split(point, np.cumsum(sizes)[:-1])
+        mats = [p.reshape(W.shape) for p, W in zip(parts, weights)]
+        g = parts[len(weights):] if wn else [np.ones(W.shape[0]) for W in weights]
+        effective = [sim.condition_numpy(W, code, gi) for W, gi in zip(mats, g)]
+        return sim.network_loss(X, Y, effective, sim.ACTIVATIONS[activation])
+
+    h = 1e-6
+    numeric = np.array([(loss(state + h * e) - loss(state - h * e)) / (2 * h)
+                        for e in np.eye(state.size)])
+    # central differences: truncation ~h^2 |L'''|, round-off ~1e-16 |L| / h
+    np.testing.assert_allclose(gradient, numeric, atol=1e-6 * max(1.0, np.abs(numeric).max()))
