@@ -29,6 +29,9 @@ PREDICTION_METHODS: dict[str, str] = {
     "convex dual (Newton)": "the dual of a strictly convex program solved by Newton's method",
     "quasi-Newton minimizer": "scipy BFGS on a smooth convex loss",
     "Monte Carlo": "an expectation estimated from independent draws, with its interval",
+    "finite differences": "central differences of an independently computed function (an "
+                          "output or a gradient), with a step chosen against its truncation "
+                          "and round-off errors",
     "simulation (ordering between runs)": "no number is predicted: the claim orders "
                                           "simulations of different algorithms or settings",
 }
