@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from theory import solve, validation
+from theory.elementary import exp
 from theory.numba_options import jit, jit_inline
 from theory.results import Trajectory
 from theory.solve import Problem, compile_loops
@@ -56,12 +57,14 @@ MAX_DENSE = 2048
 @jit_inline
 def _activation(code, z):
     """(phi(z), phi'(z), phi''(z)) of the activation ``code``."""
-    if code == TANH:
-        t = np.tanh(z)
+    if code == TANH:  # tanh |z| = (1 - e)/(1 + e), e = exp(-2|z|): vectorizable
+        e = exp(-2.0 * abs(z))
+        t = (1.0 - e) / (1.0 + e)
+        t = t if z >= 0.0 else -t
         s = 1.0 - t * t
         return t, s, -2.0 * t * s
     if code == SOFTPLUS:
-        e = np.exp(-abs(z))
+        e = exp(-abs(z))
         value = np.log1p(e) + max(z, 0.0)
         sigma = 1.0 / (1.0 + e) if z >= 0.0 else e / (1.0 + e)
         return value, sigma, sigma * (1.0 - sigma)
@@ -436,21 +439,52 @@ class WeightNormTrajectory(Trajectory):
 # --------------------------------------------------------------------------- training field
 
 
+@jit_inline
+def _activation_pass(code, Phi, C, inverse_rho):
+    """Phi[i, k] <- phi(Phi[i, k] / rho_k), C[i, k] <- phi'(same): one evaluation of the
+    activation per pair, in a loop without reductions, one per activation (LLVM
+    vectorizes the tanh loop: its exponential is :func:`theory.elementary.exp`; the
+    formulas are those of :func:`_activation`)."""
+    n, m = Phi.shape
+    if code == TANH:
+        for i in range(n):
+            for k in range(m):
+                z = Phi[i, k] * inverse_rho[k]
+                e = exp(-2.0 * abs(z))
+                t = (1.0 - e) / (1.0 + e)
+                t = t if z >= 0.0 else -t
+                Phi[i, k] = t
+                C[i, k] = 1.0 - t * t
+    elif code == SOFTPLUS:  # log1p stays a libm call
+        for i in range(n):
+            for k in range(m):
+                z = Phi[i, k] * inverse_rho[k]
+                e = exp(-abs(z))
+                Phi[i, k] = np.log1p(e) + max(z, 0.0)
+                C[i, k] = (1.0 if z >= 0.0 else e) / (1.0 + e)
+    else:
+        for i in range(n):
+            for k in range(m):
+                z = Phi[i, k] * inverse_rho[k]
+                Phi[i, k] = max(z, 0.0)
+                C[i, k] = 1.0 if z > 0.0 else 0.0
+
+
 @jit
 def field(y, args, out, work):
     """F(y) = -rate (grad L + lambda y) (module docstring) into ``out``; ``args`` = (X,
-    targets, params), ``work`` = (Z, C, rho, residual, GW).
+    targets, params), ``work`` = (Phi, C, inverse_rho, residual, GW).
 
-    With Z = X W^T, u_ik = Z_ik / rho_k, r_i = (f(x_i) - y_i)/n and C_ik = r_i a_k
-    phi'(u_ik) / (sqrt(m) rho_k): dL/dw_k = (C^T X)_k - (sum_i C_ik u_ik) w_k / rho_k
-    (the component along w_k is removed: the gradient is orthogonal to w_k,
-    docs/weightnorm_hessian.md §8b.4) and dL/da_k = sum_i r_i phi(u_ik) / sqrt(m).
+    With u_ik = x_i . w_k / rho_k, r_i = (f(x_i) - y_i)/n and C_ik = r_i a_k phi'(u_ik) /
+    (sqrt(m) rho_k): dL/da = Phi^T r / sqrt(m) (Phi_ik = phi(u_ik)) and dL/dw_k =
+    P_k (C^T X)_k, P_k = I - w^_k w^_k^T, since the derivative of 1/rho_k removes the
+    component ((C^T X)_k . w^_k) w^_k: the gradient is orthogonal to w_k
+    (docs/weightnorm_hessian.md §8b.4). Phi first holds X W^T; the products are BLAS.
     """
     X, targets, params = args
-    Z, C, rho, residual, GW = work
+    Phi, C, inverse_rho, residual, GW = work
     n, d = X.shape
-    m = rho.size
-    code = int(params[ACTIVATION])
+    m = inverse_rho.size
     rate = params[RATE]
     decay = params[DECAY]
     scale = 1.0 / np.sqrt(m)
@@ -458,34 +492,27 @@ def field(y, args, out, work):
         acc = 0.0
         for j in range(d):
             acc += y[k * d + j] * y[k * d + j]
-        rho[k] = np.sqrt(acc)
-    np.dot(X, y[:m * d].reshape((m, d)).T, Z)
+        inverse_rho[k] = 1.0 / np.sqrt(acc)
+    np.dot(X, y[:m * d].reshape((m, d)).T, Phi)
+    _activation_pass(int(params[ACTIVATION]), Phi, C, inverse_rho)
+    a = y[m * d:]
+    np.dot(Phi, a, residual)
     for i in range(n):
-        total = 0.0
-        for k in range(m):
-            u = Z[i, k] / rho[k]
-            phi, phi1, _ = _activation(code, u)
-            Z[i, k] = u
-            C[i, k] = phi  # phi for now; the coefficient below once r_i is known
-            total += y[m * d + k] * phi
-        residual[i] = (scale * total - targets[i]) / n
-    for k in range(m):
-        out[m * d + k] = 0.0
+        residual[i] = (scale * residual[i] - targets[i]) / n
+    np.dot(Phi.T, residual, out[m * d:])
     for i in range(n):
-        r = residual[i]
+        r = residual[i] * scale
         for k in range(m):
-            out[m * d + k] += r * C[i, k]
-            _, phi1, _ = _activation(code, Z[i, k])
-            C[i, k] = r * y[m * d + k] * phi1 * scale / rho[k]
+            C[i, k] *= r * a[k] * inverse_rho[k]
     np.dot(C.T, X, GW)
     for k in range(m):
         along = 0.0
-        for i in range(n):
-            along += C[i, k] * Z[i, k]
-        along /= rho[k]
+        for j in range(d):
+            along += GW[k, j] * y[k * d + j]
+        along *= inverse_rho[k] * inverse_rho[k]
         for j in range(d):
             out[k * d + j] = -rate * (GW[k, j] - along * y[k * d + j] + decay * y[k * d + j])
-        out[m * d + k] = -rate * (scale * out[m * d + k] + decay * y[m * d + k])
+        out[m * d + k] = -rate * (scale * out[m * d + k] + decay * a[k])
 
 
 @jit

@@ -13,7 +13,9 @@ import numpy as np
 
 from analytic import weightnorm_hessian as exact
 from theory import weightnorm_hessian as sim
+from theory.measure import loglog_slope
 from verify.claims import Claim, Evidence, draw_seed
+from verify.intervals import t_interval
 
 SETTING = "weightnorm_hessian"
 SOURCE = ("Cisneros-Velarde, Chen, Koyejo & Banerjee, Optimization and generalization "
@@ -184,30 +186,41 @@ def _check_sphere_width(rng: np.random.Generator) -> Evidence:
              "closed-form block norm maximized over u in [-|x|, |x|]")
 
 
-GROWTH_MIN = 2.0
-"""The Gaussian init's rho_min ~ m^(-1/d) makes the 1/rho^2 terms grow like m^(2/d) = 4
-from m = 16 to 16384 at d = 10; the claim asks for half of that."""
+GAUSSIAN_SWEEPS = 20
+SLOPE_MIN = 0.1
+"""The Gaussian init's rho_min ~ m^(-1/d) (P(rho < r) ~ r^d for small r) makes the
+1/rho^2 terms grow like m^(2/d): a log-log slope of sqrt(m)|grad^2 f| in m of 2/d = 0.2 at
+d = 10 (a width-only bound C/sqrt(m): slope 0). The slope of one sweep scatters with the
+drawn rho_min at the narrow widths, so the claim is on the mean over sweeps: its 95 %
+interval must lie above half of 2/d."""
 
 
 def _check_gaussian_width(rng: np.random.Generator) -> Evidence:
-    x = sim.unit_input(SWEEP_DIM, draw_seed(rng))
-    scaled, bounds, rho_min = _sweep(rng, "gaussian", x, 1.0)
-    growth = float(scaled[-1] / scaled[0])
+    widths = np.array(WIDTHS, dtype=float)
+    slopes, rho_slopes, growths, worst, lowest = [], [], [], 0.0, np.inf
+    for _ in range(GAUSSIAN_SWEEPS):
+        x = sim.unit_input(SWEEP_DIM, draw_seed(rng))
+        scaled, bounds, rho_min = _sweep(rng, "gaussian", x, 1.0)
+        slopes.append(loglog_slope(widths, scaled))
+        rho_slopes.append(loglog_slope(widths, rho_min ** -2))
+        growths.append(scaled[-1] / scaled[0])
+        worst = max(worst, float((scaled / bounds).max()))
+        lowest = min(lowest, float((scaled / bounds).min()))
+    slope = t_interval(slopes)
     return Evidence(
-        measured={"sqrt(m)|grad^2 f| at m = 16": float(scaled[0]),
-                  f"sqrt(m)|grad^2 f| at m = {WIDTHS[-1]}": float(scaled[-1]),
-                  "growth of sqrt(m)|grad^2 f| over the sweep": growth,
-                  "rho_min at m = 16": float(rho_min[0]),
-                  f"rho_min at m = {WIDTHS[-1]}": float(rho_min[-1]),
-                  "growth of rho_min^-2 over the sweep": float((rho_min[0] / rho_min[-1]) ** 2),
-                  "max over widths |grad^2 f| / bound": float((scaled / bounds).max()),
-                  "min over widths |grad^2 f| / bound": float((scaled / bounds).min())},
-        predicted={"growth (a bound C/sqrt(m) alone: 1)": f">= {GROWTH_MIN} (m^(2/d) = "
-                   f"{(WIDTHS[-1] / WIDTHS[0]) ** (2 / SWEEP_DIM):.3g})",
-                   "ratio to the rho-dependent bound": "<= 1"},
-        passed=bool(growth >= GROWTH_MIN and np.all(scaled <= bounds)),
-        note=f"Gaussian init W ~ N(0, 1/d), a_k = +-1, unit x, d = {SWEEP_DIM}, "
-             f"{SWEEP_ACTIVATION}; widths {WIDTHS[0]} ... {WIDTHS[-1]}")
+        measured=slope.as_measured("slope of log sqrt(m)|grad^2 f| in log m")
+        | t_interval(rho_slopes).as_measured("slope of log rho_min^-2 in log m")
+        | {"growth sqrt(m)|grad^2 f| from m = 16 to 16384: min over sweeps": float(min(growths)),
+           "growth from m = 16 to 16384: max over sweeps": float(max(growths)),
+           "max over sweeps and widths |grad^2 f| / bound": worst,
+           "min over sweeps and widths |grad^2 f| / bound": lowest},
+        predicted={"slope (a width-only bound C/sqrt(m): 0)": f"2/d = {2 / SWEEP_DIM:g}; "
+                   f"95% interval above {SLOPE_MIN:g}",
+                   "ratio to the rho-dependent bound": "<= 1 at every width of every sweep"},
+        passed=bool(slope.low > SLOPE_MIN and worst <= 1.0),
+        note=f"{GAUSSIAN_SWEEPS} sweeps, each with its own unit x and initializations W ~ "
+             f"N(0, 1/d), a_k = +-1; d = {SWEEP_DIM}, {SWEEP_ACTIVATION}; widths {WIDTHS[0]} "
+             f"... {WIDTHS[-1]}; least-squares slopes over the 11 widths")
 
 
 # --------------------------------------------------------------------------- training
@@ -398,14 +411,16 @@ CLAIMS = [
         id="weightnorm_hessian.width.gaussian_failing", setting=SETTING,
         statement="Failing regime of a width-only bound: with a Gaussian initialization the "
                   "smallest rho_k shrinks with the width (like m^(-1/d)), and sqrt(m)|grad^2 f| "
-                  "grows instead of staying constant (at least 2-fold from m = 16 to 16384), "
-                  "while the bound in the normalization terms, m^(-1/2) max_k (|a_k| (S2 |x|^2 "
-                  "+ 2 S1 |x|/sqrt 3)/rho_k^2 + S1 |x|/rho_k), holds at every width.",
+                  "grows instead of staying constant: its mean log-log slope in m over drawn "
+                  "sweeps m = 16 ... 16384 is near 2/d (95 % interval above 1/d), while the "
+                  "bound in the normalization terms, m^(-1/2) max_k (|a_k| (S2 |x|^2 + 2 S1 "
+                  "|x|/sqrt 3)/rho_k^2 + S1 |x|/rho_k), holds at every width of every sweep.",
         source=SOURCE + "; the bound derived here (docs/weightnorm_hessian.md §8b.3)",
-        regime=f"drawn: unit x, the initializations W ~ N(0, 1/d); d = {SWEEP_DIM}, "
-               f"{SWEEP_ACTIVATION}, a_k = +-1, widths 2^4 ... 2^14",
-        tolerance=f"growth >= {GROWTH_MIN} (half the predicted m^(2/d) = 4); the bound with "
-                  "no slack",
+        regime=f"in expectation over {GAUSSIAN_SWEEPS} drawn sweeps (Student-t 95 % "
+               f"interval): unit x, W ~ N(0, 1/d); d = {SWEEP_DIM}, {SWEEP_ACTIVATION}, "
+               f"a_k = +-1, widths 2^4 ... 2^14",
+        tolerance=f"slope interval above {SLOPE_MIN:g} (half the predicted 2/d); the bound "
+                  "with no slack",
         check=_check_gaussian_width,
         prediction="sympy closed form; hand-derived closed form"),
     Claim(
