@@ -6,14 +6,17 @@ Derived with sympy (the results stored in ``analytic._generated``):
   directly in R^3 and matched to the structured form a (phi'' g g^T + phi' grad^2 u),
   phi' g (:func:`neuron_hessian_expr`, docs/weightnorm_hessian.md §8b.1); in the frame
   w = rho e_1, x = u e_1 + q e_2 the same derivative gives the block's eigenvalues in
-  closed form (:func:`block_eigenvalues_expr`, §8b.2);
+  closed form (:func:`block_eigenvalues_expr`,
+  docs/weightnorm_hessian.md §8b.2);
 - the bound on |grad^2 f| in m, |a_k|, |x|, rho_k and the suprema of |phi'| and |phi''|
-  (:func:`hessian_bound_expr`, :func:`activation_sup_expr`, §8b.3);
+  (:func:`hessian_bound_expr`, :func:`activation_sup_expr`,
+  docs/weightnorm_hessian.md §8b.3);
 - the homogeneity H_ww(cW) = H_ww(W)/c^2, H_wa(cW) = H_wa(W)/c (:func:`homogeneity_expr`,
-  §8b.1);
+  docs/weightnorm_hessian.md §8b.1);
 - the orthogonality w . grad_w u = 0 and what it does to rho = |w|: under gradient descent
   rho^2 gains exactly lr^2 |grad_w L|^2 per step (less the weight decay's shrinking), under
-  gradient flow rho(t) = rho(0) exp(-eta lambda t) (:func:`norm_dynamics_expr`, §8b.4).
+  gradient flow rho(t) = rho(0) exp(-eta lambda t) (:func:`norm_dynamics_expr`,
+  docs/weightnorm_hessian.md §8b.4).
 
 The numeric functions evaluate the generated code with NumPy; :func:`sphere_supremum`
 maximizes the closed-form block norm over a grid of u (with q^2 = |x|^2 - u^2). Importing
@@ -345,7 +348,7 @@ def sphere_supremum(activation: str = "tanh", x_norm: float = 1.0, rho: float = 
                     a_abs: float = 1.0, points: int = 200_001) -> float:
     """sup over unit directions w^ of sqrt(m) |H_k|_2 for neurons with |w_k| = rho and
     |a_k| = a_abs at an input of norm ``x_norm`` (d >= 3): the closed-form block norm
-    (§8b.2) maximized over u in [-|x|, |x|] with q = sqrt(|x|^2 - u^2), on a grid of
+    (docs/weightnorm_hessian.md §8b.2) maximized over u in [-|x|, |x|] with q = sqrt(|x|^2 - u^2), on a grid of
     ``points`` values of u refined by a bounded scalar maximizer around the best one
     (docs/weightnorm_hessian.md §8b.3). Every neuron of a sphere initialization of radius
     rho has sqrt(m) |H_k| at most this, whatever m."""

@@ -595,7 +595,7 @@ def gradient_descent(X, y, W0, a0, *, lr: float, steps, weight_decay: float = 0.
     """Gradient descent theta <- theta - lr (grad L + lambda theta) on both layers from
     (W0, a0), X (n x d, samples as rows) and targets y (n) (docs/weightnorm_hessian.md
     §8a.2). Without weight decay every rho_k grows: rho_k^2 gains exactly
-    lr^2 |dL/dw_k|^2 per step (§8b.4).
+    lr^2 |dL/dw_k|^2 per step (docs/weightnorm_hessian.md §8b.4).
 
     ``steps``: sample step indices; ``**options``: ``stop_tol``, ``max_steps``, ``backend``
     (:mod:`theory.solve`).
@@ -610,7 +610,8 @@ def gradient_flow(X, y, W0, a0, *, times, eta: float = 1.0, weight_decay: float 
                   activation: str = "tanh", **options) -> WeightNormTrajectory:
     """Gradient flow d theta/dt = -eta (grad L + lambda theta) (docs/weightnorm_hessian.md
     §8a.2): every rho_k is constant without weight decay and rho_k(0) exp(-eta lambda t)
-    with it (§8b.4). ``**options``: the integration options of :func:`theory.solve.flow`."""
+    with it (docs/weightnorm_hessian.md §8b.4). ``**options``: the integration options of
+    :func:`theory.solve.flow`."""
     params = kernel_parameters(validation.positive_scalar("eta", eta),
                                validation.nonnegative_scalar("weight_decay", weight_decay),
                                _checked_activation(activation))
