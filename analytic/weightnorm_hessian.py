@@ -317,7 +317,8 @@ def hessian_bound_expr() -> dict:
     critical = [c for c in sp.solve(sp.diff(largest, v), v) if c.is_nonnegative]
     candidates = [largest.subs(v, c) for c in critical + [sp.Integer(0), r]]
     sup = sp.simplify(sp.Max(*[sp.simplify(c) for c in candidates]))
-    block_bound = (a_abs * (S2 * r ** 2 + S1 * sup * rho ** 2) / rho ** 2 + S1 * r / rho) / sp.sqrt(m)
+    block_bound = ((a_abs * (S2 * r ** 2 + S1 * sup * rho ** 2) / rho ** 2 + S1 * r / rho)
+                   / sp.sqrt(m))
     return {"u_hessian_eigenvalues": eigenvalues, "u_critical": critical,
             "u_hessian_sup": sup, "block_bound": sp.expand(block_bound)}
 
@@ -348,8 +349,9 @@ def sphere_supremum(activation: str = "tanh", x_norm: float = 1.0, rho: float = 
                     a_abs: float = 1.0, points: int = 200_001) -> float:
     """sup over unit directions w^ of sqrt(m) |H_k|_2 for neurons with |w_k| = rho and
     |a_k| = a_abs at an input of norm ``x_norm`` (d >= 3): the closed-form block norm
-    (docs/weightnorm_hessian.md §8b.2) maximized over u in [-|x|, |x|] with q = sqrt(|x|^2 - u^2), on a grid of
-    ``points`` values of u refined by a bounded scalar maximizer around the best one
+    (docs/weightnorm_hessian.md §8b.2) maximized over u in [-|x|, |x|] with
+    q = sqrt(|x|^2 - u^2), on a grid of ``points`` values of u refined by a bounded scalar
+    maximizer (scipy) around the best one
     (docs/weightnorm_hessian.md §8b.3). Every neuron of a sphere initialization of radius
     rho has sqrt(m) |H_k| at most this, whatever m."""
     from scipy.optimize import minimize_scalar
@@ -362,14 +364,14 @@ def sphere_supremum(activation: str = "tanh", x_norm: float = 1.0, rho: float = 
 
     def norm(u):
         u = np.asarray(u, dtype=float)
-        W = np.stack([u, np.sqrt(np.maximum(r * r - u * u, 0.0))], axis=-1)
+        q = np.sqrt(np.maximum(r * r - u * u, 0.0))
         if activation == "tanh":
             t = np.tanh(u)
             phi1, phi2 = 1.0 - t * t, -2.0 * t * (1.0 - t * t)
         else:
             sigma = 0.5 * (1.0 + np.tanh(u / 2))
             phi1, phi2 = sigma, sigma * (1.0 - sigma)
-        complement, pair = block_spectrum(u, W[..., 1], rho, a_abs, phi1, phi2, 1.0)
+        complement, pair = block_spectrum(u, q, rho, a_abs, phi1, phi2, 1.0)
         return np.maximum(np.abs(pair).max(axis=-1), np.abs(complement))
 
     grid = np.linspace(-r, r, validation.count("points", points, minimum=3))

@@ -165,7 +165,8 @@ def test_initializations():
     assert set(a) == {-1.0, 1.0}
     W, a = wn.gaussian_init(20_000, 10, seed=2)
     assert np.mean(wn.norms(W) ** 2) == pytest.approx(1.0, abs=0.02)  # chi^2_10/10: sd 0.0032
-    np.testing.assert_array_equal(wn.gaussian_init(5, 3, seed=4)[0], wn.gaussian_init(5, 3, seed=4)[0])
+    np.testing.assert_array_equal(wn.gaussian_init(5, 3, seed=4)[0],
+                                  wn.gaussian_init(5, 3, seed=4)[0])
     assert np.linalg.norm(wn.unit_input(6, 3)) == pytest.approx(1.0, rel=1e-15)
     X, y = wn.regression_task(9, 4, seed=5)
     assert X.shape == (9, 4) and y.shape == (9,)

@@ -118,10 +118,11 @@ def _check_homogeneity(rng: np.random.Generator) -> Evidence:
         scaled = sim.hessian_blocks(c * W, a, x, activation=activation)
         f_ww = float(ww_factor.subs(c_symbol, c))
         f_wa = float(wa_factor.subs(c_symbol, c))
-        worst_ww = max(worst_ww, float(np.abs(scaled[:, :dim, :dim] - f_ww * base[:, :dim, :dim]).max()
-                                       / (f_ww * np.abs(base[:, :dim, :dim]).max())))
-        worst_wa = max(worst_wa, float(np.abs(scaled[:, :dim, dim] - f_wa * base[:, :dim, dim]).max()
-                                       / (f_wa * np.abs(base[:, :dim, dim]).max())))
+        ww, wa = base[:, :dim, :dim], base[:, :dim, dim]
+        worst_ww = max(worst_ww, float(np.abs(scaled[:, :dim, :dim] - f_ww * ww).max()
+                                       / (f_ww * np.abs(ww).max())))
+        worst_wa = max(worst_wa, float(np.abs(scaled[:, :dim, dim] - f_wa * wa).max()
+                                       / (f_wa * np.abs(wa).max())))
         worst_aa = max(worst_aa, float(np.abs(scaled[:, dim, dim]).max()))
     return Evidence(
         measured={"max |H_ww(cW) - H_ww(W)/c^2| / max |H_ww(W)/c^2|": worst_ww,
@@ -239,7 +240,8 @@ def _grad_w_squared(X, y, W, a, activation: str) -> np.ndarray:
     r = sim.network_output(W, a, X, activation=activation) - y
     G = np.zeros(W.shape)
     for x_i, r_i in zip(X, r):
-        G += r_i * sim.parameter_gradient(W, a, x_i, activation=activation)[:W.size].reshape(W.shape)
+        gradient = sim.parameter_gradient(W, a, x_i, activation=activation)
+        G += r_i * gradient[:W.size].reshape(W.shape)
     G /= X.shape[0]
     return np.sum(G * G, axis=1)
 
