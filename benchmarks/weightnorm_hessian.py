@@ -12,7 +12,8 @@ The detailed benchmark ``python -m benchmarks.weightnorm_hessian`` also times wh
 cases do not cover: the Hessian norm max_k |H_k| at m = 1024 and 16384 (d = 10), jitted
 (one block at a time, LAPACK's symmetric eigensolver) against its NumPy twin (all blocks
 formed, batched eigvalsh) and, when JAX is installed, against ``jax.jit`` of the same
-batched computation; and the whole width sweep 16 ... 16384 of the claims.
+batched computation; the whole width sweep 16 ... 16384 of the claims; and, with JAX,
+gradient descent at both sizes against a ``jax.jit`` ``lax.fori_loop`` of the same update.
 
 Run from the repository root::
 
@@ -178,6 +179,70 @@ def hessian_timings(quick: bool) -> dict[str, dict[str, float]]:
     return report
 
 
+TRAINING_STEPS = {SMALL: (2000, 400), LARGE: (20, 5)}
+"""(full, quick) gradient-descent steps of the JAX comparison per size."""
+
+
+def _jax_descent(X, y, W0, a0, lr: float):
+    """``run(n)``: ``n`` gradient-descent steps on the same loss in one ``jax.jit``-compiled
+    ``lax.fori_loop`` (the update written out with the products of our kernel), returning
+    the final flat state; None without JAX."""
+    try:
+        import jax
+        import jax.numpy as jnp
+    except ImportError:
+        return None
+    jax.config.update("jax_enable_x64", True)
+    m, d = W0.shape
+    n = X.shape[0]
+
+    def step(_, state):
+        W, a = state[:m * d].reshape(m, d), state[m * d:]
+        inverse_rho = 1.0 / jnp.sqrt(jnp.sum(W * W, axis=1))
+        phi = jnp.tanh((X @ W.T) * inverse_rho)
+        r = (phi @ a / jnp.sqrt(m) - y) / n
+        C = (r[:, None] * (1.0 - phi * phi)) * (a * inverse_rho / jnp.sqrt(m))
+        G = C.T @ X
+        G = G - (jnp.sum(G * W, axis=1) * inverse_rho ** 2)[:, None] * W
+        return state - lr * jnp.concatenate((G.ravel(), phi.T @ r / jnp.sqrt(m)))
+
+    run = jax.jit(lambda state, steps: jax.lax.fori_loop(0, steps, step, state),
+                  static_argnums=1)
+    state0 = jnp.asarray(np.concatenate((W0.ravel(), a0)))
+    return lambda steps: np.asarray(jax.block_until_ready(run(state0, steps)))
+
+
+def jax_training_timings(quick: bool) -> dict[str, dict[str, float]]:
+    """Seconds per gradient-descent step (tanh, lr 0.5), ours (the public solver) against
+    the JAX loop of :func:`_jax_descent`, marginal over a long and a short run (each the
+    best of three), with the relative difference of the final states; empty without JAX."""
+    report = {}
+    for size in (SMALL, LARGE):
+        X, y, W0, a0 = problem(*size)
+        jax_run = _jax_descent(X, y, W0, a0, SOLVER_ARGS["gradient_descent"]["lr"])
+        if jax_run is None:
+            return report
+        steps = TRAINING_STEPS[size][1 if quick else 0]
+        short = max(1, steps // 5)
+
+        def ours(n, X=X, y=y, W0=W0, a0=a0):
+            return weightnorm_hessian.gradient_descent(X, y, W0, a0, lr=0.5, steps=[n]).final
+
+        difference = float(np.abs(ours(steps) - jax_run(steps)).max()
+                           / np.abs(ours(steps)).max())
+        jax_run(short)
+        row = {"relative_difference": difference}
+        for label, run in (("numba", ours), ("jax", jax_run)):
+            long_s = min(_seconds(lambda: run(steps)) for _ in range(3))
+            short_s = min(_seconds(lambda: run(short)) for _ in range(3))
+            row[f"{label}_s_per_step"] = (long_s - short_s) / (steps - short)
+        row["jax_ratio"] = row["jax_s_per_step"] / row["numba_s_per_step"]
+        report[f"gradient_descent m={size[0]}, d={size[1]}, n={size[2]}"] = row
+        print(f"GD vs JAX m={size[0]:5d}: " + "  ".join(f"{k} {v:.3g}" for k, v in row.items()),
+              flush=True)
+    return report
+
+
 def _seconds(run) -> float:
     start = time.perf_counter()
     run()
@@ -210,6 +275,7 @@ def main(argv: list[str] | None = None) -> dict:
                   f"numpy {entry['numpy_steps_per_s']:9.1f}/s  ratio {entry['ratio']:6.1f}",
                   flush=True)
     report["hessian"] = hessian_timings(args.quick)
+    report["jax_training"] = jax_training_timings(args.quick)
     if args.json:
         write_atomic(args.json, json.dumps(report, indent=2) + "\n")
     return report
