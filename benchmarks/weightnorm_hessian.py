@@ -6,7 +6,9 @@ Cases (``python -m benchmarks``): both solvers at a small size, the one ``verify
 fixed rk4 steps dt = 0.05. Work per field evaluation (module :func:`_work`): the two
 products X W^T and C^T X (2 n m d flops each), the activation and its derivative at every
 (sample, neuron) pair (about 30 flops with the exponential), and O(m d) for the norms and
-the projection off w_k; memory: X, the state and the two n x m scratch matrices.
+the projection off w_k; memory: X, the state and the two m x n scratch matrices. The
+tanh pass vectorizes (its exponential is :func:`theory.elementary.exp`); softplus calls
+libm's log1p once per pair and is several times slower per pair.
 
 The detailed benchmark ``python -m benchmarks.weightnorm_hessian`` also times what the
 cases do not cover: the Hessian norm max_k |H_k| at m = 1024 and 16384 (d = 10), jitted

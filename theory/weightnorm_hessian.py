@@ -441,45 +441,49 @@ class WeightNormTrajectory(Trajectory):
 
 @jit_inline
 def _activation_pass(code, Phi, C, inverse_rho):
-    """Phi[i, k] <- phi(Phi[i, k] / rho_k), C[i, k] <- phi'(same): one evaluation of the
+    """Phi[k, i] <- phi(Phi[k, i] / rho_k), C[k, i] <- phi'(same): one evaluation of the
     activation per pair, in a loop without reductions, one per activation (LLVM
     vectorizes the tanh loop: its exponential is :func:`theory.elementary.exp`; the
     formulas are those of :func:`_activation`)."""
-    n, m = Phi.shape
+    m, n = Phi.shape
     if code == TANH:
-        for i in range(n):
-            for k in range(m):
-                z = Phi[i, k] * inverse_rho[k]
+        for k in range(m):
+            scale = inverse_rho[k]
+            for i in range(n):
+                z = Phi[k, i] * scale
                 e = exp(-2.0 * abs(z))
                 t = (1.0 - e) / (1.0 + e)
                 t = t if z >= 0.0 else -t
-                Phi[i, k] = t
-                C[i, k] = 1.0 - t * t
+                Phi[k, i] = t
+                C[k, i] = 1.0 - t * t
     elif code == SOFTPLUS:  # log1p stays a libm call
-        for i in range(n):
-            for k in range(m):
-                z = Phi[i, k] * inverse_rho[k]
+        for k in range(m):
+            scale = inverse_rho[k]
+            for i in range(n):
+                z = Phi[k, i] * scale
                 e = exp(-abs(z))
-                Phi[i, k] = np.log1p(e) + max(z, 0.0)
-                C[i, k] = (1.0 if z >= 0.0 else e) / (1.0 + e)
+                Phi[k, i] = np.log1p(e) + max(z, 0.0)
+                C[k, i] = (1.0 if z >= 0.0 else e) / (1.0 + e)
     else:
-        for i in range(n):
-            for k in range(m):
-                z = Phi[i, k] * inverse_rho[k]
-                Phi[i, k] = max(z, 0.0)
-                C[i, k] = 1.0 if z > 0.0 else 0.0
+        for k in range(m):
+            scale = inverse_rho[k]
+            for i in range(n):
+                z = Phi[k, i] * scale
+                Phi[k, i] = max(z, 0.0)
+                C[k, i] = 1.0 if z > 0.0 else 0.0
 
 
 @jit
 def field(y, args, out, work):
     """F(y) = -rate (grad L + lambda y) (module docstring) into ``out``; ``args`` = (X,
-    targets, params), ``work`` = (Phi, C, inverse_rho, residual, GW).
+    targets, params), ``work`` = (Phi, C, inverse_rho, residual, GW), Phi and C of
+    m x n (a neuron per row).
 
-    With u_ik = x_i . w_k / rho_k, r_i = (f(x_i) - y_i)/n and C_ik = r_i a_k phi'(u_ik) /
-    (sqrt(m) rho_k): dL/da = Phi^T r / sqrt(m) (Phi_ik = phi(u_ik)) and dL/dw_k =
-    P_k (C^T X)_k, P_k = I - w^_k w^_k^T, since the derivative of 1/rho_k removes the
-    component ((C^T X)_k . w^_k) w^_k: the gradient is orthogonal to w_k
-    (docs/weightnorm_hessian.md §8b.4). Phi first holds X W^T; the products are BLAS.
+    With u_ki = w_k . x_i / rho_k, r_i = (f(x_i) - y_i)/n and C_ki = r_i a_k phi'(u_ki) /
+    (sqrt(m) rho_k): dL/da = Phi r / sqrt(m) (Phi_ki = phi(u_ki)) and dL/dw_k =
+    P_k (C X)_k, P_k = I - w^_k w^_k^T, since the derivative of 1/rho_k removes the
+    component ((C X)_k . w^_k) w^_k: the gradient is orthogonal to w_k
+    (docs/weightnorm_hessian.md §8b.4). Phi first holds W X^T; the products are BLAS.
     """
     X, targets, params = args
     Phi, C, inverse_rho, residual, GW = work
@@ -493,18 +497,18 @@ def field(y, args, out, work):
         for j in range(d):
             acc += y[k * d + j] * y[k * d + j]
         inverse_rho[k] = 1.0 / np.sqrt(acc)
-    np.dot(X, y[:m * d].reshape((m, d)).T, Phi)
+    np.dot(y[:m * d].reshape((m, d)), X.T, Phi)
     _activation_pass(int(params[ACTIVATION]), Phi, C, inverse_rho)
     a = y[m * d:]
-    np.dot(Phi, a, residual)
+    np.dot(a, Phi, residual)
     for i in range(n):
         residual[i] = (scale * residual[i] - targets[i]) / n
-    np.dot(Phi.T, residual, out[m * d:])
-    for i in range(n):
-        r = residual[i] * scale
-        for k in range(m):
-            C[i, k] *= r * a[k] * inverse_rho[k]
-    np.dot(C.T, X, GW)
+    np.dot(Phi, residual, out[m * d:])
+    for k in range(m):
+        coefficient = a[k] * inverse_rho[k] * scale
+        for i in range(n):
+            C[k, i] *= coefficient * residual[i]
+    np.dot(C, X, GW)
     for k in range(m):
         along = 0.0
         for j in range(d):
@@ -526,7 +530,7 @@ def workspace(y, args):
     X = args[0]
     n, d = X.shape
     m = y.size // (d + 1)
-    return (np.empty((n, m)), np.empty((n, m)), np.empty(m), np.empty(n), np.empty((m, d)))
+    return (np.empty((m, n)), np.empty((m, n)), np.empty(m), np.empty(n), np.empty((m, d)))
 
 
 LOOPS = compile_loops(field, project, workspace)
