@@ -440,37 +440,30 @@ class WeightNormTrajectory(Trajectory):
 
 
 @jit_inline
-def _activation_pass(code, Phi, C, inverse_rho):
-    """Phi[k, i] <- phi(Phi[k, i] / rho_k), C[k, i] <- phi'(same): one evaluation of the
-    activation per pair, in a loop without reductions, one per activation (LLVM
-    vectorizes the tanh loop: its exponential is :func:`theory.elementary.exp`; the
-    formulas are those of :func:`_activation`)."""
+def _activation_loop(code, Phi, C, inverse_rho):
+    """The loop of :func:`_activation_pass` for one activation ``code``."""
     m, n = Phi.shape
+    for k in range(m):
+        scale = inverse_rho[k]
+        for i in range(n):
+            phi, phi1, _ = _activation(code, Phi[k, i] * scale)
+            Phi[k, i] = phi
+            C[k, i] = phi1
+
+
+@jit_inline
+def _activation_pass(code, Phi, C, inverse_rho):
+    """Phi[k, i] <- phi(Phi[k, i] / rho_k), C[k, i] <- phi'(same): one evaluation of
+    :func:`_activation` per pair, in a loop without reductions. The loop is called with
+    a constant code per branch, so that the activation's own branches fold away and LLVM
+    vectorizes the tanh loop (its exponential is :func:`theory.elementary.exp`; softplus
+    keeps a libm log1p per pair)."""
     if code == TANH:
-        for k in range(m):
-            scale = inverse_rho[k]
-            for i in range(n):
-                z = Phi[k, i] * scale
-                e = exp(-2.0 * abs(z))
-                t = (1.0 - e) / (1.0 + e)
-                t = t if z >= 0.0 else -t
-                Phi[k, i] = t
-                C[k, i] = 1.0 - t * t
-    elif code == SOFTPLUS:  # log1p stays a libm call
-        for k in range(m):
-            scale = inverse_rho[k]
-            for i in range(n):
-                z = Phi[k, i] * scale
-                e = exp(-abs(z))
-                Phi[k, i] = np.log1p(e) + max(z, 0.0)
-                C[k, i] = (1.0 if z >= 0.0 else e) / (1.0 + e)
+        _activation_loop(TANH, Phi, C, inverse_rho)
+    elif code == SOFTPLUS:
+        _activation_loop(SOFTPLUS, Phi, C, inverse_rho)
     else:
-        for k in range(m):
-            scale = inverse_rho[k]
-            for i in range(n):
-                z = Phi[k, i] * scale
-                Phi[k, i] = max(z, 0.0)
-                C[k, i] = 1.0 if z > 0.0 else 0.0
+        _activation_loop(RELU, Phi, C, inverse_rho)
 
 
 @jit
