@@ -8,7 +8,7 @@ no code with the kernel or its twin. Gradient descent is the hand-iterated step
 theta <- theta - lr grad L; the flow d theta/dt = -eta grad L is compared with
 solve_ivp. The stopping cases run without weight decay: with it the W-part of the field,
 P_k grad + lambda w_k, vanishes only at w_k = 0 (the gradient is orthogonal to w_k,
-§8b.4), so the field never falls to a small stop_tol.
+docs/weightnorm_hessian.md §8b.4), so the field never falls to a small stop_tol.
 """
 from __future__ import annotations
 
