@@ -11,7 +11,8 @@ import importlib
 from types import ModuleType
 
 SETTINGS: tuple[str, ...] = ("linear_chain", "max_margin", "deep_linear", "diagonal_linear",
-                             "relu_network", "orthogonal", "conditioning")
+                             "relu_network", "orthogonal", "conditioning",
+                             "weightnorm_hessian")
 """Every setting, in the order reports list them."""
 
 COLUMNS: tuple[str, ...] = ("theory", "analytic", "verify", "figures", "benchmarks")
