@@ -1,6 +1,6 @@
 """Our jitted gradient-descent solvers against the loop a researcher would write in JAX.
 
-For each case of :data:`CASES` (plain gradient descent, discrete steps, in four settings)
+For each case of :data:`CASES` (plain gradient descent, discrete steps, in five settings)
 the same dynamics run two ways, in float64 on the CPU, from the same start with the same
 step size and the same number of steps:
 
@@ -46,6 +46,8 @@ steps takes a fraction of a second to about a second on the slower side):
 9-10. ``margin_P30``, ``margin_P3000``: :func:`theory.max_margin.gradient_descent`,
      logistic loss, ``separable_data(P, d, 0.5, seed=1)`` with d = 5 and d = 50, w0 = 0,
      lr = 1 / lambda_max(Z^T Z).
+11. ``conditioned_N16``: :func:`theory.conditioning.gradient_descent` with every layer
+     row-equilibrated, the data, start and step of ``deep_N16``.
 
 ``--threads N`` re-executes the benchmark in a subprocess whose environment limits every
 thread pool before NumPy, numba and JAX are imported: OMP_NUM_THREADS,
@@ -82,7 +84,7 @@ import numpy as np
 
 from benchmarks.common import (ROOT, THREAD_VARIABLES, add_version_argument, check_output_paths,
                                check_trajectory, description, machine_info)
-from theory import deep_linear, diagonal_linear, linear_chain, max_margin
+from theory import conditioning, deep_linear, diagonal_linear, linear_chain, max_margin
 from theory.output_files import write_atomic
 from theory.results import Trajectory
 
@@ -245,6 +247,45 @@ def _ours_deep(X: np.ndarray, Y: np.ndarray, weights0: list[np.ndarray], lr: flo
     return deep_linear.gradient_descent(X, Y, weights0, lr=lr, steps=[steps])
 
 
+def _conditioned(width: int) -> Setup:
+    """Deep linear network with every layer row-equilibrated in the forward pass, depth 3,
+    every width and the number of samples ``width`` (the data and start of :func:`_deep`)."""
+    jnp = _jax().numpy
+    rng = np.random.default_rng(DEEP_SEED)
+    X = rng.standard_normal((width, width))
+    Y = X @ (rng.standard_normal((width, width)) / np.sqrt(width)).T
+    weights0 = deep_linear.gaussian_init([width] * (DEEP_DEPTH + 1), DEEP_SIGMA0, DEEP_SEED + 1)
+
+    def loss(weights, data):
+        inputs, targets = data
+        outputs = inputs
+        for W in weights:
+            outputs = outputs @ (W / jnp.sqrt(jnp.sum(W * W, axis=1, keepdims=True))).T
+        return 0.5 * jnp.sum((targets - outputs) ** 2) / inputs.shape[0]
+
+    def step(weights, data):
+        inputs, targets = data
+        norms = [jnp.sqrt(jnp.sum(W * W, axis=1, keepdims=True)) for W in weights]
+        units = [W / r for W, r in zip(weights, norms)]
+        acts = [inputs]
+        for U in units:
+            acts.append(acts[-1] @ U.T)
+        G = (targets - acts[-1]) / inputs.shape[0]
+        new = []
+        for l in range(len(weights) - 1, -1, -1):
+            g = G.T @ acts[l]  # -dL/dC(W_l), pulled back: (g - (g . u) u) / |w|
+            along = jnp.sum(g * units[l], axis=1, keepdims=True)
+            new.append(weights[l] + DEEP_LR * (g - along * units[l]) / norms[l])
+            if l > 0:
+                G = G @ units[l]
+        return tuple(reversed(new))
+
+    return Setup(lambda n: conditioning.gradient_descent(X, Y, weights0, lr=DEEP_LR, steps=[n],
+                                                         conditioner="row"),
+                 lambda traj: np.concatenate([W.ravel() for W in traj.weights_at(-1)]),
+                 _peers(loss, step, DEEP_LR, tuple(weights0), (X, Y)))
+
+
 def _diagonal(n: int, sparsity: int) -> Setup:
     """Diagonal linear network, depth 2, N = ``n`` unknowns and M = n / 2 samples."""
     jnp = _jax().numpy
@@ -298,6 +339,7 @@ _CASES: dict[str, Case] = {
     "diagonal_N4000": Case("N=4000, M=2000", 100, 10, lambda: _diagonal(4000, 30)),
     "margin_P30": Case("P=30, d=5", 1_000_000, 100_000, lambda: _margin(30, 5)),
     "margin_P3000": Case("P=3000, d=50", 10_000, 1_000, lambda: _margin(3000, 50)),
+    "conditioned_N16": Case("N=P=16, row", 50_000, 5_000, lambda: _conditioned(16)),
 }
 CASES: tuple[str, ...] = tuple(_CASES)
 """Names of the cases, in the order they are measured."""

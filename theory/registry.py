@@ -11,7 +11,8 @@ import importlib
 from types import ModuleType
 
 SETTINGS: tuple[str, ...] = ("linear_chain", "max_margin", "deep_linear", "diagonal_linear",
-                             "relu_network", "orthogonal", "implicit_gradient")
+                             "relu_network", "orthogonal", "conditioning",
+                             "weightnorm_hessian", "implicit_gradient")
 """Every setting, in the order reports list them."""
 
 COLUMNS: tuple[str, ...] = ("theory", "analytic", "verify", "figures", "benchmarks")

@@ -28,7 +28,12 @@ PREDICTION_METHODS: dict[str, str] = {
                          "the active set, its residuals certified",
     "convex dual (Newton)": "the dual of a strictly convex program solved by Newton's method",
     "quasi-Newton minimizer": "scipy BFGS on a smooth convex loss",
+    "multi-start minimizer": "scipy BFGS from several starts on a non-convex objective: "
+                             "the smallest value found, an upper estimate of the minimum",
     "Monte Carlo": "an expectation estimated from independent draws, with its interval",
+    "finite differences": "central differences of an independently computed function (an "
+                          "output or a gradient), with a step chosen against its truncation "
+                          "and round-off errors",
     "simulation (ordering between runs)": "no number is predicted: the claim orders "
                                           "simulations of different algorithms or settings",
 }
