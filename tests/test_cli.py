@@ -168,6 +168,7 @@ EXPECTED_FIGURES = {
     "conditioning": ["conditioning_iterations.png", "conditioning_mlp_training.png",
                      "conditioning_training.png"],
     "weightnorm_hessian": ["weightnorm_hessian_width.png", "weightnorm_hessian_norms.png"],
+    "implicit_gradient": ["implicit_gradient_orders.png", "implicit_gradient_balancing.png"],
 }
 
 
@@ -181,7 +182,8 @@ def test_every_figure_is_registered_under_its_file_name():
 CHEAP_FIGURES = ["linear_chain_phase_plane", "max_margin_separators_2d", "deep_linear_saxe",
                  "diagonal_linear_paths_2d", "relu_network_multipliers",
                  "orthogonal_defect_vs_condition", "conditioning_iterations",
-                 "weightnorm_hessian_width"]
+                 "weightnorm_hessian_width",
+                 "implicit_gradient_balancing"]
 """One figure per setting, the cheapest: the command end to end in seconds, not minutes
 (``python -m figures`` draws all of them; each figure's computations are those of the
 claims, which ``verify`` and the property tests check)."""
