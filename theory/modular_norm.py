@@ -402,14 +402,18 @@ def linear_chain(widths, masses=None) -> Module:
     return module
 
 
-def residual_mlp(n_in: int, width: int, n_out: int, depth: int) -> Module:
-    """The network of the module docstring: Linear(width, n_in), ``depth`` residual
-    blocks (1 - 1/depth) Id + (1/depth) Linear(width, width) o GELU, Linear(n_out, width),
-    every Linear of mass 1."""
+def residual_mlp(n_in: int, width: int, n_out: int, depth: int,
+                 blocks_mass: float = 1.0) -> Module:
+    """The network of the module docstring: Linear(width, n_in) of mass 1, ``depth``
+    residual blocks (1 - 1/depth) Id + (1/depth) Linear(width, width) o GELU of mass
+    ``blocks_mass``/depth each (the reference implementation's ``tare``: the blocks
+    together weigh ``blocks_mass`` at every depth), Linear(n_out, width) of mass 1."""
     depth = validation.depth(depth)
+    block_mass = validation.positive_scalar("blocks_mass", blocks_mass) / depth
     module: Module = Linear(width, n_in)
     for _ in range(depth):
-        module = Compose(residual(Compose(Linear(width, width), Bond("gelu")), depth), module)
+        block = Compose(Linear(width, width, block_mass), Bond("gelu"))
+        module = Compose(residual(block, depth), module)
     return Compose(Linear(n_out, width), module)
 
 
@@ -454,8 +458,15 @@ def teacher(n_in: int, n_out: int, n_samples: int, seed: int, hidden: int = 16
 
 NONE, POWER, EXACT = 0, 1, 2
 """Normalization of the update (kernel parameter NORM): none, one power step, converged."""
-LR, NORM, DEPTH = range(3)
+LR, NORM, DEPTH, BASE = range(4)
 """Slots of the kernel's parameter vector."""
+
+GRADIENT, SIGN = 0, 1
+"""The base direction (kernel parameter BASE): the gradient G, or its signs sign(G) (the
+limit of Adam without momentum, whose entries all have size 1; docs/modular_norm.md
+§8a.5)."""
+
+BASES = {"gradient": GRADIENT, "sign": SIGN}
 
 EXACT_TOL = 1e-13
 """Converged power iteration stops when sigma grows by <= EXACT_TOL sigma in a step."""
@@ -578,6 +589,9 @@ def field(y, args, out, work):
     # the step
     lr = params[LR]
     norm = int(params[NORM])
+    if int(params[BASE]) == SIGN:
+        for i in range(offsets[B + 2]):
+            out[i] = 0.0 if out[i] == 0.0 else (1.0 if out[i] > 0.0 else -1.0)
     n_layers = B + 2
     for l in range(n_layers):
         start, stop = offsets[l], offsets[l + 1]
@@ -655,7 +669,7 @@ def loss_gradient_numpy(weights: list[np.ndarray], X_c: np.ndarray, Y_c: np.ndar
 
 
 def field_numpy(y: np.ndarray, X_c: np.ndarray, Y_c: np.ndarray, shapes: list, depth: int,
-                lr: float, norm: int, targets: np.ndarray) -> np.ndarray:
+                lr: float, norm: int, targets: np.ndarray, base: int = GRADIENT) -> np.ndarray:
     """NumPy twin of :func:`field`."""
     offsets = state_offsets(shapes, norm != NONE)
     L = len(shapes)
@@ -663,6 +677,8 @@ def field_numpy(y: np.ndarray, X_c: np.ndarray, Y_c: np.ndarray, shapes: list, d
     _, grads = loss_gradient_numpy(weights, X_c, Y_c, depth)
     out = np.zeros_like(y)
     for l, g in enumerate(grads):
+        if base == SIGN:
+            g = np.sign(g)
         if norm == NONE:
             out[offsets[l]:offsets[l + 1]] = -lr * g.ravel()
             continue
@@ -704,8 +720,12 @@ class MLPTrajectory(LayeredTrajectory):
                 for l, s in enumerate(self.shapes)]
 
 
-def _start(X, Y, weights0, depth, lr, norm: int, name: str) -> tuple[Problem, np.ndarray]:
+def _start(X, Y, weights0, depth, lr, norm: int, name: str, base: str = "gradient"
+           ) -> tuple[Problem, np.ndarray]:
     X, Y = validation.paired_samples(X, Y)
+    if base not in BASES:
+        raise ValueError(f"base must be one of {tuple(BASES)}, got {base!r}")
+    base_code = BASES[base]
     depth = validation.depth(depth)
     lr = validation.positive_scalar(name, lr)
     n_in, n_out = X.shape[1], Y.shape[1]
@@ -722,33 +742,37 @@ def _start(X, Y, weights0, depth, lr, norm: int, name: str) -> tuple[Problem, np
     y0 = np.ascontiguousarray(np.concatenate(parts))
     targets = network.targets()
     X_c, Y_c = np.ascontiguousarray(X.T), np.ascontiguousarray(Y.T)
-    params = np.array([lr, float(norm), float(depth)])
+    params = np.array([lr, float(norm), float(depth), float(base_code)])
     dims = np.array([n_in, width, n_out], dtype=np.int64)
     problem = Problem(LOOPS, (X_c, Y_c, dims, params, targets, offsets),
-                      lambda y: field_numpy(y, X_c, Y_c, shapes, depth, lr, norm, targets),
+                      lambda y: field_numpy(y, X_c, Y_c, shapes, depth, lr, norm, targets,
+                                                    base_code),
                       trajectory=MLPTrajectory,
                       extra={"widths": (n_in, width, n_out), "shapes": tuple(shapes)})
     return problem, y0
 
 
-def gradient_descent(X, Y, weights0, *, depth: int, lr: float, steps,
+def gradient_descent(X, Y, weights0, *, depth: int, lr: float, steps, base: str = "gradient",
                      **options) -> MLPTrajectory:
-    """W_l <- W_l - lr G_l (plain gradient descent on the residual MLP of ``depth``
-    blocks; docs/modular_norm.md §8a.5). ``**options``: ``stop_tol``, ``max_steps``,
-    ``backend`` (:mod:`theory.solve`)."""
-    return solve.discrete(*_start(X, Y, weights0, depth, lr, NONE, "lr"), steps, **options)
+    """W_l <- W_l - lr D_l, D_l = G_l (``base="gradient"``: plain gradient descent on the
+    residual MLP of ``depth`` blocks) or sign(G_l) (``base="sign"``); docs/modular_norm.md
+    §8a.5. ``**options``: ``stop_tol``, ``max_steps``, ``backend`` (:mod:`theory.solve`)."""
+    return solve.discrete(*_start(X, Y, weights0, depth, lr, NONE, "lr", base), steps,
+                          **options)
 
 
 def normalized_descent(X, Y, weights0, *, depth: int, lr: float, steps, norm: str = "power",
-                       **options) -> MLPTrajectory:
-    """W_l <- W_l - lr t_l G_l / ||G_l||_2 with the targets t_l of :func:`residual_mlp`
+                       base: str = "gradient", **options) -> MLPTrajectory:
+    """W_l <- W_l - lr t_l D_l / ||D_l||_2 (D_l = G_l, or sign(G_l) with ``base="sign"``)
+    with the targets t_l of :func:`residual_mlp`
     (docs/modular_norm.md §8a.3 and §8a.5): ``norm="power"`` estimates ||G_l||_2 by one
     power step from the vector kept in the state (the reference implementation), ``"exact"``
     iterates it to convergence (:func:`converged_power`)."""
     if norm not in ("power", "exact"):
         raise ValueError(f"norm must be 'power' or 'exact', got {norm!r}")
     code = POWER if norm == "power" else EXACT
-    return solve.discrete(*_start(X, Y, weights0, depth, lr, code, "lr"), steps, **options)
+    return solve.discrete(*_start(X, Y, weights0, depth, lr, code, "lr", base), steps,
+                          **options)
 
 
 def gradient_flow(X, Y, weights0, *, depth: int, times, eta: float = 1.0,

@@ -11,7 +11,7 @@ import importlib
 from types import ModuleType
 
 SETTINGS: tuple[str, ...] = ("linear_chain", "max_margin", "deep_linear", "diagonal_linear",
-                             "relu_network", "orthogonal")
+                             "relu_network", "orthogonal", "modular_norm")
 """Every setting, in the order reports list them."""
 
 COLUMNS: tuple[str, ...] = ("theory", "analytic", "verify", "figures", "benchmarks")
