@@ -35,8 +35,7 @@ import numpy as np
 
 from theory import solve, validation
 from theory.layers import LayeredTrajectory
-from theory.linalg import times_transpose_into, weight_times, weight_transpose_times
-from theory.numba_options import jit, jit_inline
+from theory.numba_options import jit, jit_inline, jit_sum
 from theory.solve import Problem, compile_loops
 
 GELU_SENSITIVITY = 1.0 / math.sqrt(2.0)
@@ -402,6 +401,24 @@ def linear_chain(widths, masses=None) -> Module:
     return module
 
 
+def linear_chain_gradient(weights, x, r) -> list[np.ndarray]:
+    """d<r, f(x)>/dW_l of the linear chain f = s W_L ... W_1 x (s = prod sqrt(out/in) =
+    sqrt(n_L/n_0)): s (W_L ... W_{l+1})^T r (W_{l-1} ... W_1 x)^T."""
+    weights = linear_chain([np.shape(weights[0])[1]] + [np.shape(w)[0] for w in weights]
+                           ).check_weights("weights", weights)
+    x = validation.finite_vector("x", x, size=weights[0].shape[1])
+    r = validation.finite_vector("r", r, size=weights[-1].shape[0])
+    scale = math.sqrt(weights[-1].shape[0] / weights[0].shape[1])
+    below = [x]
+    for W in weights[:-1]:
+        below.append(W @ below[-1])
+    above = [r]
+    for W in reversed(weights[1:]):
+        above.append(W.T @ above[-1])
+    above.reverse()
+    return [scale * np.outer(above[l], below[l]) for l in range(len(weights))]
+
+
 def residual_mlp(n_in: int, width: int, n_out: int, depth: int,
                  blocks_mass: float = 1.0) -> Module:
     """The network of the module docstring: Linear(width, n_in) of mass 1, ``depth``
@@ -471,6 +488,51 @@ BASES = {"gradient": GRADIENT, "sign": SIGN}
 EXACT_TOL = 1e-13
 """Converged power iteration stops when sigma grows by <= EXACT_TOL sigma in a step."""
 EXACT_MAX_ITERATIONS = 20_000
+
+
+@jit_inline
+def weight_times(y, offset, B, out):
+    """out = W B, W the out.shape[0] x B.shape[0] matrix stored row-major in y from
+    ``offset``: loops whose inner one runs along a row of B (vectorized), no BLAS (a
+    multithreaded BLAS on a busy machine was ten times slower at these sizes)."""
+    m, k = out.shape[0], B.shape[0]
+    for i in range(m):
+        row = offset + i * k
+        for j in range(out.shape[1]):
+            out[i, j] = 0.0
+        for p in range(k):
+            w = y[row + p]
+            for j in range(out.shape[1]):
+                out[i, j] += w * B[p, j]
+
+
+@jit_inline
+def weight_transpose_times(y, offset, G, out):
+    """out = W^T G, W the G.shape[0] x out.shape[0] matrix stored row-major in y from
+    ``offset`` (loops as :func:`weight_times`)."""
+    m, k = G.shape[0], out.shape[0]
+    for i in range(k):
+        for j in range(out.shape[1]):
+            out[i, j] = 0.0
+    for p in range(m):
+        row = offset + p * k
+        for i in range(k):
+            w = y[row + i]
+            for j in range(out.shape[1]):
+                out[i, j] += w * G[p, j]
+
+
+@jit_sum
+def times_transpose_into(A, B, out, offset):
+    """out[offset:] = A B^T row-major (A: m x P, B: n x P): dot products of rows, summed
+    with reassociation (vector lanes, as BLAS does)."""
+    m, n, P = A.shape[0], B.shape[0], A.shape[1]
+    for i in range(m):
+        for j in range(n):
+            acc = 0.0
+            for mu in range(P):
+                acc += A[i, mu] * B[j, mu]
+            out[offset + i * n + j] = acc
 
 
 @jit_inline
