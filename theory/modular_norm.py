@@ -860,6 +860,39 @@ def loss_gradient(X, Y, weights, depth: int) -> list[np.ndarray]:
     return grads
 
 
+def best_log2_lr(lrs: np.ndarray, losses: np.ndarray) -> float:
+    """log2 of the best learning rate: the grid minimum refined by a parabola through the
+    log-losses at it and its neighbours; unrefined when a neighbour diverged (the minimum
+    then sits at the edge of stability); NaN if the minimum is at the grid's edge."""
+    i = int(np.argmin(losses))
+    if i == 0 or i == losses.size - 1 or not np.isfinite(losses[i]):
+        return float("nan")
+    if not np.all(np.isfinite(losses[i - 1:i + 2])):
+        return float(math.log2(lrs[i]))
+    a, b, c = np.log(losses[i - 1:i + 2])
+    step = math.log2(lrs[i + 1] / lrs[i])
+    return float(math.log2(lrs[i]) + step * 0.5 * (a - c) / (a - 2.0 * b + c))
+
+
+def lr_sweep(X, Y, width: int, depth: int, lrs, normalized: bool, base: str, seeds,
+             steps: int = 30) -> np.ndarray:
+    """Final training loss after ``steps`` steps per learning rate of ``lrs``, averaged
+    over orthogonal starts from ``seeds``, for the residual MLP of ``width`` and ``depth``
+    blocks (inf where a run diverged; docs/modular_norm.md §8c.4)."""
+    net = residual_mlp(X.shape[1], width, Y.shape[1], depth)
+    out = []
+    for lr in lrs:
+        values = []
+        for seed in seeds:
+            W0 = orthogonal_init(net, seed)
+            solver = normalized_descent if normalized else gradient_descent
+            traj = solver(X, Y, W0, depth=depth, lr=float(lr), steps=[steps], base=base)
+            values.append(training_loss(X, Y, traj.weights_at(-1), depth)
+                          if traj.status.success else np.inf)
+        out.append(np.mean(values))
+    return np.array(out)
+
+
 SOLVERS = {
     "gradient_descent": gradient_descent,
     "normalized_descent": normalized_descent,

@@ -184,38 +184,6 @@ def _check_power_step(rng: np.random.Generator) -> Evidence:
 # --------------------------------------------------------------------------- transfer
 
 
-def best_log2_lr(lrs: np.ndarray, losses: np.ndarray) -> float:
-    """log2 of the best learning rate: the grid minimum refined by a parabola through the
-    log-losses at it and its neighbours; unrefined when a neighbour diverged (the minimum
-    then sits at the edge of stability); NaN if the minimum is at the grid's edge."""
-    i = int(np.argmin(losses))
-    if i == 0 or i == losses.size - 1 or not np.isfinite(losses[i]):
-        return float("nan")
-    if not np.all(np.isfinite(losses[i - 1:i + 2])):
-        return float(math.log2(lrs[i]))
-    a, b, c = np.log(losses[i - 1:i + 2])
-    step = math.log2(lrs[i + 1] / lrs[i])
-    return float(math.log2(lrs[i]) + step * 0.5 * (a - c) / (a - 2.0 * b + c))
-
-
-def sweep(X, Y, width: int, depth: int, lrs, normalized: bool, base: str, seeds,
-          steps: int = STEPS) -> np.ndarray:
-    """Final training loss per learning rate, averaged over the initializations ``seeds``
-    (inf where a run diverged)."""
-    net = sim.residual_mlp(X.shape[1], width, Y.shape[1], depth)
-    out = []
-    for lr in lrs:
-        values = []
-        for seed in seeds:
-            W0 = sim.orthogonal_init(net, seed)
-            solver = sim.normalized_descent if normalized else sim.gradient_descent
-            traj = solver(X, Y, W0, depth=depth, lr=float(lr), steps=[steps], base=base)
-            values.append(sim.training_loss(X, Y, traj.weights_at(-1), depth)
-                          if traj.status.success else np.inf)
-        out.append(np.mean(values))
-    return np.array(out)
-
-
 SIGN_GRIDS = {True: 2.0 ** np.arange(-4, 2), False: 2.0 ** np.arange(-11, -4)}
 """Learning-rate grids of sign descent, normalized and not."""
 
@@ -228,9 +196,9 @@ def _check_width_sign(rng: np.random.Generator) -> Evidence:
     measured = {}
     for normalized in (True, False):
         for n in widths:
-            value = best_log2_lr(SIGN_GRIDS[normalized],
-                                 sweep(X, Y, n, 2, SIGN_GRIDS[normalized], normalized, "sign",
-                                       seeds))
+            lrs = SIGN_GRIDS[normalized]
+            value = sim.best_log2_lr(lrs, sim.lr_sweep(X, Y, n, 2, lrs, normalized, "sign",
+                                                       seeds, STEPS))
             best[normalized].append(value)
             measured[f"{'normalized' if normalized else 'plain'}_n{n}_log2_lr"] = value
     spread = float(np.ptp(best[True]))
@@ -254,7 +222,8 @@ def _check_gradient_base(rng: np.random.Generator) -> Evidence:
     for normalized in (True, False):
         for n, depth in configs:
             lrs = GRADIENT_GRIDS[normalized]
-            value = best_log2_lr(lrs, sweep(X, Y, n, depth, lrs, normalized, "gradient", seeds))
+            losses = sim.lr_sweep(X, Y, n, depth, lrs, normalized, "gradient", seeds, STEPS)
+            value = sim.best_log2_lr(lrs, losses)
             best[normalized].append(value)
             measured[f"{'normalized' if normalized else 'plain'}_n{n}_B{depth}_log2_lr"] = value
     spread = {k: float(np.ptp(v)) for k, v in best.items()}
