@@ -1,19 +1,19 @@
-"""The modular norm's recursions (docs/modular_norm.md §8b), derived with sympy.
+"""The modular norm's recursions (docs/modular_norm.md §9b), derived with sympy.
 
 Derived (sympy):
 
 - :func:`composition_rules_expr`: mass, sensitivity and the sharpness constants (alpha,
   beta, gamma) of M2 after M1, from the chain rule of the second derivative, each term
   bounded by the parts' constants and the weight norms that the modular norm allows
-  (docs/modular_norm.md §8b.1);
+  (docs/modular_norm.md §9b.1);
 - :func:`concatenation_rules_expr`: the same for a tuple of two modules on one input with
-  summed outputs (§8b.2);
+  summed outputs (§9b.2);
 - :func:`chain_closed_form_expr`: the L-layer linear chain with unit masses: the
   recursions solved (summing factor: ``product`` and ``summation``; alpha_L = (L - 1)/L, beta_L = 1, gamma_L = 0), and the
   induction step checked symbolically: the recursion maps the closed form at L to the
-  closed form at L + 1 (§8b.3);
+  closed form at L + 1 (§9b.3);
 - :func:`gelu_slope_expr`: the largest slope of GELU, at z = sqrt(2) (solve gelu'' = 0):
-  the Lipschitz constant that the sensitivity 1/sqrt(2) undercuts (§8b.4).
+  the Lipschitz constant that the sensitivity 1/sqrt(2) undercuts (§9b.4).
 
 Numeric: :func:`sharpness` walks a module tree of :mod:`theory.modular_norm` with the
 generated rules. Importing this module does not import sympy.
@@ -44,7 +44,7 @@ def symbols() -> dict:
 
 @stored.expression(SETTING)
 def composition_rules_expr() -> dict:
-    """(mu, nu, alpha, beta, gamma) of M = M2 o M1 (docs/modular_norm.md §8b.1).
+    """(mu, nu, alpha, beta, gamma) of M = M2 o M1 (docs/modular_norm.md §9b.1).
 
     With w = (w1, w2), ||w||_M = max(nu2 (mu/mu1) ||w1||, (mu/mu2) ||w2||), the norm of
     a part is at most its share: ||w1|| <= mu1/(mu nu2) ||w||_M, ||w2|| <= mu2/mu ||w||_M.
@@ -73,7 +73,7 @@ def composition_rules_expr() -> dict:
 @stored.expression(SETTING)
 def concatenation_rules_expr() -> dict:
     """(mu, nu, alpha, beta, gamma) of two modules on one input, outputs summed
-    (docs/modular_norm.md §8b.2): ||w||_M = max_i (mu/mu_i) ||w_i||, so ||w_i|| <=
+    (docs/modular_norm.md §9b.2): ||w||_M = max_i (mu/mu_i) ||w_i||, so ||w_i|| <=
     (mu_i/mu) ||w||_M, and every derivative is the sum of the parts'."""
     s = symbols()
     mu1, mu2 = s["mu1"], s["mu2"]
@@ -102,7 +102,7 @@ def _first_order(rhs, x, k, x1):
 
 @stored.expression(SETTING)
 def chain_closed_form_expr() -> dict:
-    """The L-layer linear chain with unit masses (docs/modular_norm.md §8b.3): M_L =
+    """The L-layer linear chain with unit masses (docs/modular_norm.md §9b.3): M_L =
     Linear o M_{L-1}, Linear (mu, nu, alpha, beta, gamma) = (1, 1, 0, 1, 0). The rules of
     :func:`composition_rules_expr` give first-order linear recursions in L, solved from
     M_1 = Linear with their summing factor. Returns the closed forms ``alpha``, ``beta``,
@@ -148,7 +148,7 @@ def chain_closed_form_expr() -> dict:
 def gelu_slope_expr() -> dict:
     """GELU's slope gelu'(z) = Phi(z) + z phi(z), its critical points (solve gelu''(z) =
     phi(z)(2 - z^2) = 0: z = +-sqrt(2)) and its largest value gelu'(sqrt(2)), the Lipschitz
-    constant of GELU (docs/modular_norm.md §8b.4)."""
+    constant of GELU (docs/modular_norm.md §9b.4)."""
     import sympy as sp
 
     z = sp.Symbol("z", real=True)
@@ -203,18 +203,18 @@ def _gelu_max_slope() -> stored.Form:
 
 def chain_alpha(depth: int) -> float:
     """alpha_L = (L - 1)/L of the L-layer linear chain with unit masses
-    (docs/modular_norm.md §8b.3; sympy: :func:`chain_closed_form_expr`)."""
+    (docs/modular_norm.md §9b.3; sympy: :func:`chain_closed_form_expr`)."""
     return float(_chain_alpha()(float(validation.depth(depth))))
 
 
 def gelu_max_slope() -> float:
-    """max_z gelu'(z) = gelu'(sqrt(2)) (docs/modular_norm.md §8b.4)."""
+    """max_z gelu'(z) = gelu'(sqrt(2)) (docs/modular_norm.md §9b.4)."""
     return float(_gelu_max_slope()())
 
 
 def sharpness(module: modules.Module) -> tuple[float, float, float, float, float]:
     """(mass, sensitivity, alpha, beta, gamma) of a module tree by the sympy-derived rules
-    (docs/modular_norm.md §8b.1 and §8b.2): Linear is (mu, 1, 0, 1, 0), the identity and
+    (docs/modular_norm.md §9b.1 and §9b.2): Linear is (mu, 1, 0, 1, 0), the identity and
     Mul(c) (:class:`~theory.modular_norm.Scale`) have mass 0, sensitivity 1 and |c| and
     no curvature. GELU and ReLU have no sharpness constants in the RMS norm (ReLU is not
     differentiable; GELU's elementwise curvature, measured in RMS norms, grows like

@@ -5,11 +5,11 @@ teacher ``teacher(16, 4, 32, seed=0)``, orthogonal starts with seeds 1 and 2 (th
 loss of the two), 30 full-batch steps per learning rate, as in the transfer claims of
 :mod:`verify.modular_norm` (which draw their instances), over the full sweep: widths 32, 64,
 128, 256, 512 at 2 blocks, and 2, 4, 8 blocks at width 64; sign descent and gradient descent,
-normalized and not (docs/modular_norm.md §8c.4).
+normalized and not (docs/modular_norm.md §9c.4).
 
 alpha_L: the sympy closed form against the composition rule walked over chain trees, and
 the attained ratio at the configuration of the sharpness claim (u = e_1, n = 16;
-docs/modular_norm.md §8b.3).
+docs/modular_norm.md §9b.3).
 """
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def _sweeps() -> dict:
 def lr_transfer(out_dir: Path, fmt: str) -> Path:
     """Final loss against the learning rate: rows sign / gradient base, columns normalized
     or not across widths, and normalized or not across depths; the best lr (parabola
-    through the grid minimum) marked (docs/modular_norm.md §8c.4)."""
+    through the grid minimum) marked (docs/modular_norm.md §9c.4)."""
     sweeps = _sweeps()
     fig = Figure(figsize=(13.0, 7.0), layout="constrained")
     axes = fig.subplots(2, 4)
@@ -97,7 +97,7 @@ def lr_transfer(out_dir: Path, fmt: str) -> Path:
 def alpha_depth(out_dir: Path, fmt: str) -> Path:
     """alpha_L = (L - 1)/L (sympy) against the rule walked over chain trees and the ratio
     ||D^2 f[dw, dw]||_RMS / ||dw||_M^2 at the attaining configuration (docs/modular_norm.md
-    §8b.3)."""
+    §9b.3)."""
     depths = np.arange(1, 17)
     closed = [exact.chain_alpha(L) for L in depths]
     walked = [exact.sharpness(sim.linear_chain([4] * (L + 1)))[2] for L in depths]

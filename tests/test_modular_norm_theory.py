@@ -70,7 +70,7 @@ def test_chain_gradient_matches_the_jets():
 
 
 def test_chain_norm_is_depth_times_the_largest_spectral_norm():
-    """||dw||_M = L max_i ||dW_i||_2 for unit masses (docs/modular_norm.md §8b.3)."""
+    """||dw||_M = L max_i ||dW_i||_2 for unit masses (docs/modular_norm.md §9b.3)."""
     rng = np.random.default_rng(3)
     for L in (1, 2, 5):
         net = sim.linear_chain([3] + [4] * L)

@@ -2,18 +2,18 @@
 
 Two parts.
 
-**Modules** (NumPy, docs/modular_norm.md §8a): a network is a tree of modules, each with a
+**Modules** (NumPy, docs/modular_norm.md §9a): a network is a tree of modules, each with a
 mass mu and a sensitivity nu. Atoms: :class:`Linear` (forward sqrt(out/in) W x, orthogonal
 initialization, norm ||W||_2). Bonds, without weights: :class:`Bond` (GELU, ReLU, identity;
 nu = 1/sqrt(2) for GELU and ReLU as in the reference implementation). Compounds:
 :class:`Compose` (M2 after M1), :class:`Concat` (a tuple of modules on one input, outputs
 summed: the paper's tuple followed by its Add bond), :class:`Scale` (the Mul(c) bond after a
 module) and :func:`residual` ((1 - 1/L) Id + (1/L) block). Every module gives its modular
-norm (:meth:`Module.norm`, recursive, §8a.2), the per-atom factors of the normalized update
-(:meth:`Module.targets`, §8a.3), and Taylor jets of its output along a direction of weights
-and input (:meth:`Module.jet`: f, Df and D^2 f/2 exactly, §8a.4).
+norm (:meth:`Module.norm`, recursive, §9a.2), the per-atom factors of the normalized update
+(:meth:`Module.targets`, §9a.3), and Taylor jets of its output along a direction of weights
+and input (:meth:`Module.jet`: f, Df and D^2 f/2 exactly, §9a.4).
 
-**Training** (jitted, docs/modular_norm.md §8a.5): a GELU/linear residual MLP
+**Training** (jitted, docs/modular_norm.md §9a.5): a GELU/linear residual MLP
 
     h_0 = sqrt(n/d) W_0 x,  h_b = (1 - 1/B) h_{b-1} + (1/B) W_b gelu(h_{b-1})  (b = 1..B),
     f(x) = sqrt(o/n) W_{B+1} h_B,
@@ -40,7 +40,7 @@ from theory.solve import Problem, compile_loops
 
 GELU_SENSITIVITY = 1.0 / math.sqrt(2.0)
 """The sensitivity the reference implementation gives GELU and ReLU (docs/modular_norm.md
-§8a.1): a typical gain, not a Lipschitz bound (GELU' reaches 1.129)."""
+§9a.1): a typical gain, not a Lipschitz bound (GELU' reaches 1.129)."""
 
 
 def rms(v: np.ndarray) -> float:
@@ -71,7 +71,7 @@ def gelu_derivatives(z) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 class Module:
     """A module: ``mass``, ``sensitivity``, its atoms (the :class:`Linear` layers, in the
     order their weights are listed), the modular norm, the targets of normalized updates
-    and Taylor jets (docs/modular_norm.md §8a)."""
+    and Taylor jets (docs/modular_norm.md §9a)."""
 
     mass: float
     sensitivity: float
@@ -84,11 +84,11 @@ class Module:
         return len(self.atoms())
 
     def norm_of(self, norms: list[float]) -> float:
-        """The modular norm from the atoms' norms (recursion of §8a.2)."""
+        """The modular norm from the atoms' norms (recursion of §9a.2)."""
         raise NotImplementedError
 
     def target_factors(self) -> list[float]:
-        """Per atom, the norm an update must have for a modular norm of 1 (§8a.3)."""
+        """Per atom, the norm an update must have for a modular norm of 1 (§9a.3)."""
         raise NotImplementedError
 
     def jet_of(self, weights: list, direction: list, c0, c1, c2) -> tuple:
@@ -112,7 +112,7 @@ class Module:
         return out
 
     def norm(self, weights, exact: bool = True) -> float:
-        """The modular norm ||w||_M (docs/modular_norm.md §8a.2), each atom's ||W||_2 exact
+        """The modular norm ||w||_M (docs/modular_norm.md §9a.2), each atom's ||W||_2 exact
         (LAPACK) or, with ``exact=False``, the one-step power estimate from a ones vector."""
         weights = self.check_weights("weights", weights)
         norms = [spectral_norm(w) if exact else power_step(w, np.ones(w.shape[1]))[0]
@@ -125,7 +125,7 @@ class Module:
 
     def normalize(self, direction, target: float = 1.0, method: str = "exact",
                   vectors=None) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """The normalized update (docs/modular_norm.md §8a.3): each atom's direction
+        """The normalized update (docs/modular_norm.md §9a.3): each atom's direction
         scaled to norm ``target`` t_i, so that an exact normalization has modular norm
         ``target``. ``method``: ``"exact"`` (||D||_2 by LAPACK) or ``"power"`` (one power
         step from ``vectors``, default ones, as the reference implementation).
@@ -152,7 +152,7 @@ class Module:
     def jet(self, weights, x, direction=None, dx=None) -> tuple[np.ndarray, np.ndarray,
                                                                np.ndarray]:
         """(f, Df, D^2 f) of f(w + s dw, x + s dx) at s = 0, exactly (Taylor jets,
-        docs/modular_norm.md §8a.4); ``x``: one input or P inputs as rows."""
+        docs/modular_norm.md §9a.4); ``x``: one input or P inputs as rows."""
         weights = self.check_weights("weights", weights)
         direction = ([np.zeros_like(w) for w in weights] if direction is None
                      else self.check_weights("direction", direction))
@@ -175,7 +175,7 @@ def spectral_norm(W: np.ndarray) -> float:
 
 def power_step(W: np.ndarray, u: np.ndarray) -> tuple[float, np.ndarray]:
     """One power-iteration step of the reference implementation (docs/modular_norm.md
-    §8a.3): v = W u / ||W u||, u' = W^T v; returns (||u'||, u'/||u'||). ||u'|| <= ||W||_2."""
+    §9a.3): v = W u / ||W u||, u' = W^T v; returns (||u'||, u'/||u'||). ||u'|| <= ||W||_2."""
     v = W @ u
     nv = np.linalg.norm(v)
     if nv == 0.0:
@@ -261,7 +261,7 @@ class Bond(Module):
 @dataclass(frozen=True)
 class Compose(Module):
     """outer after inner: mu = mu_1 + mu_2, nu = nu_1 nu_2, ||(w_1, w_2)|| =
-    max(nu_2 (mu/mu_1) ||w_1||, (mu/mu_2) ||w_2||) (docs/modular_norm.md §8a.2)."""
+    max(nu_2 (mu/mu_1) ||w_1||, (mu/mu_2) ||w_2||) (docs/modular_norm.md §9a.2)."""
 
     outer: Module
     inner: Module
@@ -306,7 +306,7 @@ class Compose(Module):
 @dataclass(frozen=True)
 class Concat(Module):
     """Modules on one input, outputs summed (the tuple module and its Add bond): mu =
-    sum mu_i, nu = sum nu_i, ||w|| = max_i (mu/mu_i) ||w_i|| (docs/modular_norm.md §8a.2)."""
+    sum mu_i, nu = sum nu_i, ||w|| = max_i (mu/mu_i) ||w_i|| (docs/modular_norm.md §9a.2)."""
 
     parts: tuple
 
@@ -379,7 +379,7 @@ class Scale(Module):
 
 
 def residual(block: Module, depth: int) -> Module:
-    """(1 - 1/depth) Id + (1/depth) block (docs/modular_norm.md §8a.2)."""
+    """(1 - 1/depth) Id + (1/depth) block (docs/modular_norm.md §9a.2)."""
     depth = validation.depth(depth)
     if depth == 1:
         return Scale(1.0, block)
@@ -460,7 +460,7 @@ def teacher(n_in: int, n_out: int, n_samples: int, seed: int, hidden: int = 16
             ) -> tuple[np.ndarray, np.ndarray]:
     """(X, Y): X of unit-RMS rows (Gaussian directions), Y = V gelu(U x) sqrt(2 hidden)/
     ||...|| scaled to unit RMS over the set, U (hidden x n_in) and V (n_out x hidden)
-    Gaussian (docs/modular_norm.md §8a.5). Same seed, same data."""
+    Gaussian (docs/modular_norm.md §9a.5). Same seed, same data."""
     rng = np.random.default_rng(validation.count("seed", seed, minimum=0))
     n_in, n_out = validation.count("n_in", n_in), validation.count("n_out", n_out)
     n_samples, hidden = validation.count("n_samples", n_samples), validation.count("hidden", hidden)
@@ -481,7 +481,7 @@ LR, NORM, DEPTH, BASE = range(4)
 GRADIENT, SIGN = 0, 1
 """The base direction (kernel parameter BASE): the gradient G, or its signs sign(G) (the
 limit of Adam without momentum, whose entries all have size 1; docs/modular_norm.md
-§8a.5)."""
+§9a.5)."""
 
 BASES = {"gradient": GRADIENT, "sign": SIGN}
 
@@ -818,7 +818,7 @@ def gradient_descent(X, Y, weights0, *, depth: int, lr: float, steps, base: str 
                      **options) -> MLPTrajectory:
     """W_l <- W_l - lr D_l, D_l = G_l (``base="gradient"``: plain gradient descent on the
     residual MLP of ``depth`` blocks) or sign(G_l) (``base="sign"``); docs/modular_norm.md
-    §8a.5. ``**options``: ``stop_tol``, ``max_steps``, ``backend`` (:mod:`theory.solve`)."""
+    §9a.5. ``**options``: ``stop_tol``, ``max_steps``, ``backend`` (:mod:`theory.solve`)."""
     return solve.discrete(*_start(X, Y, weights0, depth, lr, NONE, "lr", base), steps,
                           **options)
 
@@ -827,7 +827,7 @@ def normalized_descent(X, Y, weights0, *, depth: int, lr: float, steps, norm: st
                        base: str = "gradient", **options) -> MLPTrajectory:
     """W_l <- W_l - lr t_l D_l / ||D_l||_2 (D_l = G_l, or sign(G_l) with ``base="sign"``)
     with the targets t_l of :func:`residual_mlp`
-    (docs/modular_norm.md §8a.3 and §8a.5): ``norm="power"`` estimates ||G_l||_2 by one
+    (docs/modular_norm.md §9a.3 and §9a.5): ``norm="power"`` estimates ||G_l||_2 by one
     power step from the vector kept in the state (the reference implementation), ``"exact"``
     iterates it to convergence (:func:`converged_power`)."""
     if norm not in ("power", "exact"):
@@ -878,7 +878,7 @@ def lr_sweep(X, Y, width: int, depth: int, lrs, normalized: bool, base: str, see
              steps: int = 30) -> np.ndarray:
     """Final training loss after ``steps`` steps per learning rate of ``lrs``, averaged
     over orthogonal starts from ``seeds``, for the residual MLP of ``width`` and ``depth``
-    blocks (inf where a run diverged; docs/modular_norm.md §8c.4)."""
+    blocks (inf where a run diverged; docs/modular_norm.md §9c.4)."""
     net = residual_mlp(X.shape[1], width, Y.shape[1], depth)
     out = []
     for lr in lrs:

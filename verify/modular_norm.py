@@ -5,7 +5,7 @@ Instances are drawn from the claim's generator: orthogonal initializations
 (``orthogonal_init`` with a drawn seed), inputs x of unit RMS norm (Gaussian directions),
 targets and directions Gaussian, the teacher of the training claims (``teacher`` with a
 drawn seed: 32 samples, 16 inputs, 4 outputs). Derivatives are the exact Taylor jets of
-``Module.jet`` (docs/modular_norm.md §8a.4), RMS norms throughout.
+``Module.jet`` (docs/modular_norm.md §9a.4), RMS norms throughout.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ SETTING = "modular_norm"
 SOURCE = "Large, Liu, Huh, Bahng, Isola, Bernstein (NeurIPS 2024, arXiv:2405.14813)"
 N_IN, N_OUT, N_SAMPLES = 16, 4, 32
 STEPS = 30
-"""Training steps of the learning-rate sweeps (docs/modular_norm.md §8c.4)."""
+"""Training steps of the learning-rate sweeps (docs/modular_norm.md §9c.4)."""
 INIT_DRAWS = 2
 """Initializations averaged per learning rate."""
 
@@ -308,7 +308,7 @@ CLAIMS = [
                   "tried; Gaussian directions normalized the same way stay far below (ratio "
                   "about 0.2, falling with width).",
         source=SOURCE + ", well-normed modules (Definition of well-normed, Linear atom); "
-               "tightness derived here (docs/modular_norm.md §8c.1)",
+               "tightness derived here (docs/modular_norm.md §9c.1)",
         regime=CHAIN_REGIME + "; L in {2, 4, 8}, n in {16, 64, 128}",
         tolerance="1e-12 on the gradient ratio (a sum of L rank-one terms through at most 8 "
                   "orthogonal factors: round-off of order 1e-15); random ratios <= 1",
@@ -318,7 +318,7 @@ CLAIMS = [
         statement="On the GELU/linear residual MLP the bound ||Df[dw]||_RMS <= ||dw||_M holds for "
                   "normalized gradient and random directions but is not attained: the gradient "
                   "direction reaches a fraction of it (0.3-0.5 on seed 0).",
-        source=SOURCE + ", well-normed composite modules (docs/modular_norm.md §8c.1)",
+        source=SOURCE + ", well-normed composite modules (docs/modular_norm.md §9c.1)",
         regime="residual_mlp(8, n, 4, B), n in {16, 64, 128}, B in {2, 4, 8}; orthogonal "
                "initialization, x of unit RMS norm, target y ~ N(0, I), 3 random directions "
                "each, all drawn",
@@ -331,7 +331,7 @@ CLAIMS = [
                   "mixed bound beta_L = 1 is attained there too (dx = x); drawn orthogonal "
                   "chains with gradient and random directions stay below alpha_L.",
         source=SOURCE + ", sharpness of compound modules; closed form derived here "
-               "(docs/modular_norm.md §8b.3 and §8c.2)",
+               "(docs/modular_norm.md §9b.3 and §9c.2)",
         regime="L in {2, 3, 4, 8}; attaining configuration n = 16 with u drawn; drawn chains "
                "as in " + "the chain claims, widths 16 and 128",
         tolerance="1e-12 on the attained values (exact jets, round-off only); drawn ratios "
@@ -345,7 +345,7 @@ CLAIMS = [
                   "carried along the run tracks the top singular vector: from step 20 on the "
                   "estimate is within 1 % of ||G||_2.",
         source=SOURCE + ", Linear.normalize of the reference implementation (docs/modular_norm.md "
-               "§8a.3 and §8c.3)",
+               "§9a.3 and §9c.3)",
         regime="normalized descent of residual_mlp(16, 64, 4, 2), lr 0.3, 40 steps, teacher and "
                "initialization drawn",
         tolerance="estimate <= ||G||_2 (1 + 1e-12); >= 0.99 ||G||_2 over steps 20-40",
@@ -358,7 +358,7 @@ CLAIMS = [
                   "unnormalized sign descent's best lr falls like 1/width (slope of log2 lr* on "
                   "log2 width about -1). Reduced sweep; the full one (widths 32-512) is the "
                   "figure modular_norm_lr_transfer.",
-        source=SOURCE + ", learning-rate transfer experiments (docs/modular_norm.md §8c.4)",
+        source=SOURCE + ", learning-rate transfer experiments (docs/modular_norm.md §9c.4)",
         regime=f"residual MLP with 2 blocks on the drawn teacher ({N_SAMPLES} samples, "
                f"{N_IN} -> {N_OUT}), widths 32, 64, 128, {STEPS} full-batch steps, "
                f"{INIT_DRAWS} drawn initializations; lr grids 2^-4..2^1 (normalized) and "
@@ -375,7 +375,7 @@ CLAIMS = [
                   "not drift systematically with width here (the sqrt(out/in) factors and "
                   "orthogonal initialization already put its updates on the spectral scale); "
                   "its spread is measured and reported (2.1 on seed 0, irregular in direction).",
-        source=SOURCE + ", learning-rate transfer (docs/modular_norm.md §8c.4)",
+        source=SOURCE + ", learning-rate transfer (docs/modular_norm.md §9c.4)",
         regime=f"as modular_norm.transfer.width_sign with the gradient as base; configurations "
                "(width, blocks) = (32, 2), (128, 2), (32, 8); lr grids 0.1 * 2^-1..2^4 "
                "(normalized), 2^-2..2^3 (plain)",
@@ -389,7 +389,7 @@ CLAIMS = [
                   "bound; and normalized descent without weight decay carries the weights there "
                   "(spectral norms about 2 after 100 steps on seed 0).",
         source=SOURCE + " (the bounds assume weights in the unit ball); ratio derived here "
-               "(docs/modular_norm.md §8c.5)",
+               "(docs/modular_norm.md §9c.5)",
         regime=CHAIN_REGIME + "; L in {2, 4, 8}, n = 32, c ~ U(1.2, 2) drawn; training: "
                "residual_mlp(16, 64, 4, 2), lr 0.3, 100 steps, teacher and start drawn",
         tolerance="relative 1e-12 on c^(L-1); trained max ||W_l||_2 > 1",
@@ -399,7 +399,7 @@ CLAIMS = [
         statement="Failing regime: inputs of RMS norm r > 1 scale the first-order change: the "
                   "normalized gradient direction gives ||Df[dw]|| = r ||dw||_M.",
         source=SOURCE + " (inputs assumed RMS-normalized); derived here (docs/modular_norm.md "
-               "§8c.5)",
+               "§9c.5)",
         regime=CHAIN_REGIME + " and then scaled to RMS r ~ U(2, 5); L in {2, 4}, n in {16, 128}",
         tolerance="relative 1e-12 (round-off)",
         check=_check_unnormalized_inputs, prediction="hand-derived closed form"),
@@ -411,7 +411,7 @@ CLAIMS = [
                   "1/sqrt(2) on some draws (0.77, the largest of 20 on seed 0): measured and "
                   "reported.",
         source=SOURCE + " (GELU bond of the reference implementation); maximum derived here "
-               "(docs/modular_norm.md §8b.4)",
+               "(docs/modular_norm.md §9b.4)",
         regime="width 64, dx ~ N(0, I) drawn, 20 drawn Gaussian inputs",
         tolerance="1e-12 on the worst gain (exact derivative; sympy's maximum in closed form); "
                   "typical gains reported",
