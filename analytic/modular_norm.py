@@ -7,13 +7,15 @@ Derived (sympy):
   bounded by the parts' constants and the weight norms that the modular norm allows
   (docs/modular_norm.md §9b.1);
 - :func:`concatenation_rules_expr`: the same for a tuple of two modules on one input with
-  summed outputs (§9b.2);
+  summed outputs (docs/modular_norm.md §9b.2);
 - :func:`chain_closed_form_expr`: the L-layer linear chain with unit masses: the
-  recursions solved (summing factor: ``product`` and ``summation``; alpha_L = (L - 1)/L, beta_L = 1, gamma_L = 0), and the
-  induction step checked symbolically: the recursion maps the closed form at L to the
-  closed form at L + 1 (§9b.3);
+  recursions solved with their summing factor (sympy ``product`` and ``summation``):
+  alpha_L = (L - 1)/L, beta_L = 1, gamma_L = 0; and the induction step checked
+  symbolically: the recursion maps the closed form at L to the closed form at L + 1
+  (docs/modular_norm.md §9b.3);
 - :func:`gelu_slope_expr`: the largest slope of GELU, at z = sqrt(2) (solve gelu'' = 0):
-  the Lipschitz constant that the sensitivity 1/sqrt(2) undercuts (§9b.4).
+  the Lipschitz constant that the sensitivity 1/sqrt(2) undercuts
+  (docs/modular_norm.md §9b.4).
 
 Numeric: :func:`sharpness` walks a module tree of :mod:`theory.modular_norm` with the
 generated rules. Importing this module does not import sympy.

@@ -165,6 +165,7 @@ EXPECTED_FIGURES = {
                      "relu_network_digits_flipped.png"],
     "orthogonal": ["orthogonal_defect_vs_condition.png", "orthogonal_energy.png",
                    "orthogonal_procrustes.png", "orthogonal_random_over_minimum.png"],
+    "modular_norm": ["modular_norm_lr_transfer.png", "modular_norm_alpha_depth.png"],
 }
 
 
@@ -177,7 +178,7 @@ def test_every_figure_is_registered_under_its_file_name():
 
 CHEAP_FIGURES = ["linear_chain_phase_plane", "max_margin_separators_2d", "deep_linear_saxe",
                  "diagonal_linear_paths_2d", "relu_network_multipliers",
-                 "orthogonal_defect_vs_condition"]
+                 "orthogonal_defect_vs_condition", "modular_norm_alpha_depth"]
 """One figure per setting, the cheapest: the command end to end in seconds, not minutes
 (``python -m figures`` draws all of them; each figure's computations are those of the
 claims, which ``verify`` and the property tests check)."""

@@ -9,9 +9,10 @@ nu = 1/sqrt(2) for GELU and ReLU as in the reference implementation). Compounds:
 :class:`Compose` (M2 after M1), :class:`Concat` (a tuple of modules on one input, outputs
 summed: the paper's tuple followed by its Add bond), :class:`Scale` (the Mul(c) bond after a
 module) and :func:`residual` ((1 - 1/L) Id + (1/L) block). Every module gives its modular
-norm (:meth:`Module.norm`, recursive, §9a.2), the per-atom factors of the normalized update
-(:meth:`Module.targets`, §9a.3), and Taylor jets of its output along a direction of weights
-and input (:meth:`Module.jet`: f, Df and D^2 f/2 exactly, §9a.4).
+norm (:meth:`Module.norm`, recursive, docs/modular_norm.md §9a.2), the per-atom factors of
+the normalized update (:meth:`Module.targets`, docs/modular_norm.md §9a.3), and Taylor jets
+of its output along a direction of weights and input (:meth:`Module.jet`: f, Df and
+D^2 f/2 exactly, docs/modular_norm.md §9a.4).
 
 **Training** (jitted, docs/modular_norm.md §9a.5): a GELU/linear residual MLP
 
@@ -84,11 +85,12 @@ class Module:
         return len(self.atoms())
 
     def norm_of(self, norms: list[float]) -> float:
-        """The modular norm from the atoms' norms (recursion of §9a.2)."""
+        """The modular norm from the atoms' norms (docs/modular_norm.md §9a.2)."""
         raise NotImplementedError
 
     def target_factors(self) -> list[float]:
-        """Per atom, the norm an update must have for a modular norm of 1 (§9a.3)."""
+        """Per atom, the norm an update must have for a modular norm of 1
+        (docs/modular_norm.md §9a.3)."""
         raise NotImplementedError
 
     def jet_of(self, weights: list, direction: list, c0, c1, c2) -> tuple:
@@ -463,7 +465,8 @@ def teacher(n_in: int, n_out: int, n_samples: int, seed: int, hidden: int = 16
     Gaussian (docs/modular_norm.md §9a.5). Same seed, same data."""
     rng = np.random.default_rng(validation.count("seed", seed, minimum=0))
     n_in, n_out = validation.count("n_in", n_in), validation.count("n_out", n_out)
-    n_samples, hidden = validation.count("n_samples", n_samples), validation.count("hidden", hidden)
+    n_samples = validation.count("n_samples", n_samples)
+    hidden = validation.count("hidden", hidden)
     X = unit_rms_rows(rng.standard_normal((n_samples, n_in)))
     U = rng.standard_normal((hidden, n_in)) / math.sqrt(n_in)
     V = rng.standard_normal((n_out, hidden))

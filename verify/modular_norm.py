@@ -71,9 +71,9 @@ def _check_chain_tight(rng: np.random.Generator) -> Evidence:
     measured["random_max"] = float(max(max(v) for v in random_ratios.values()))
     predicted["random_max"] = "<= 1"
     return Evidence(measured, predicted, bool(ok),
-                    note="gradient of |f - y|^2/2 at one input, normalized exactly to modular norm "
-                         "1 (each layer to 1/L); random: Gaussian directions normalized the same "
-                         "way, 5 per (L, n)")
+                    note="gradient of |f - y|^2/2 at one input, normalized exactly to modular "
+                         "norm 1 (each layer to 1/L); random: Gaussian directions normalized "
+                         "the same way, 5 per (L, n)")
 
 
 def _check_mlp_bound(rng: np.random.Generator) -> Evidence:
@@ -87,7 +87,8 @@ def _check_mlp_bound(rng: np.random.Generator) -> Evidence:
             grads = sim.loss_gradient(x[None], y[None], W, depth)
             direction, _ = net.normalize(grads)
             ratio = _first_order_ratio(net, W, x, direction)
-            measured[f"B{depth}_n{n}_gradient"], predicted[f"B{depth}_n{n}_gradient"] = ratio, "<= 1"
+            key = f"B{depth}_n{n}_gradient"
+            measured[key], predicted[key] = ratio, "<= 1"
             ok &= ratio <= 1.0
             for _ in range(3):
                 r = _first_order_ratio(net, W, x, net.normalize(
@@ -176,9 +177,9 @@ def _check_power_step(rng: np.random.Generator) -> Evidence:
     return Evidence({"first_step_min": first, "steps_20_40_min": late,
                      "max": float(ratios.max())},
                     {"max": "<= 1", "steps_20_40_min": ">= 0.99"}, bool(ok),
-                    note="estimate / ||G_l||_2 (LAPACK) per layer, the estimate one power step from "
-                         "the vector the run carries; normalized descent lr = 0.3, width 64, 2 "
-                         "blocks, 40 steps")
+                    note="estimate / ||G_l||_2 (LAPACK) per layer, the estimate one power step "
+                         "from the vector the run carries; normalized descent lr = 0.3, width "
+                         "64, 2 blocks, 40 steps")
 
 
 # --------------------------------------------------------------------------- transfer
@@ -344,8 +345,8 @@ CLAIMS = [
                   "at the first step it can be far below (0.56 on seed 0), and the vector "
                   "carried along the run tracks the top singular vector: from step 20 on the "
                   "estimate is within 1 % of ||G||_2.",
-        source=SOURCE + ", Linear.normalize of the reference implementation (docs/modular_norm.md "
-               "§9a.3 and §9c.3)",
+        source=SOURCE + ", Linear.normalize of the reference implementation "
+               "(docs/modular_norm.md §9a.3 and §9c.3)",
         regime="normalized descent of residual_mlp(16, 64, 4, 2), lr 0.3, 40 steps, teacher and "
                "initialization drawn",
         tolerance="estimate <= ||G||_2 (1 + 1e-12); >= 0.99 ||G||_2 over steps 20-40",
@@ -398,8 +399,8 @@ CLAIMS = [
         id="modular_norm.failing.unnormalized_inputs", setting=SETTING,
         statement="Failing regime: inputs of RMS norm r > 1 scale the first-order change: the "
                   "normalized gradient direction gives ||Df[dw]|| = r ||dw||_M.",
-        source=SOURCE + " (inputs assumed RMS-normalized); derived here (docs/modular_norm.md "
-               "§9c.5)",
+        source=SOURCE + " (inputs assumed RMS-normalized); derived here "
+               "(docs/modular_norm.md §9c.5)",
         regime=CHAIN_REGIME + " and then scaled to RMS r ~ U(2, 5); L in {2, 4}, n in {16, 128}",
         tolerance="relative 1e-12 (round-off)",
         check=_check_unnormalized_inputs, prediction="hand-derived closed form"),
