@@ -376,8 +376,8 @@ CLAIMS = [
                   "blocks. Failing part of the paper's claim: unnormalized gradient descent does "
                   "not drift systematically with width here (the sqrt(out/in) factors and "
                   "orthogonal initialization already put its updates on the spectral scale); "
-                  "its spread is measured and reported (1.7-2.1 over root seeds 0-2, irregular in "
-                  "direction).",
+                  "its spread is measured and reported (1.7-2.1 over root seeds 0-2, most of it "
+                  "width 32 at the edge of stability and the growth with depth).",
         source=SOURCE + ", learning-rate transfer (docs/modular_norm.md §9c.4)",
         regime=f"as modular_norm.transfer.width_sign with the gradient as base; configurations "
                "(width, blocks) = (32, 2), (128, 2), (32, 8); lr grids 0.1 * 2^-1..2^4 "
