@@ -1,7 +1,9 @@
 """Property tests of the modular norm over random widths, depths, masses and directions."""
 import math
+import re
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -77,3 +79,27 @@ def test_targets_split_the_norm_between_residual_blocks(depth, width, blocks_mas
     d = [rng.standard_normal(a.shape) for a in net.atoms()]
     scaled = [t * u / np.linalg.norm(u, 2) for t, u in zip(net.targets(), d)]
     assert abs(net.norm(scaled) - 1.0) <= 1e-12
+
+
+@settings(max_examples=PROPERTY_EXAMPLES)
+@given(st.one_of(st.floats(max_value=0.0), st.just(float("nan")), st.just(float("inf"))),
+       st.integers(1, 5), st.integers(0, 3))
+def test_non_positive_or_non_finite_masses_are_rejected_by_name(mass, depth, position):
+    """Any Linear mass <= 0, NaN or inf raises ValueError naming ``mass`` (at whatever
+    layer of the chain it sits)."""
+    masses = [1.0] * depth
+    masses[position % depth] = mass
+    with pytest.raises(ValueError, match="mass"):
+        sim.linear_chain([3] * (depth + 1), masses)
+
+
+@settings(max_examples=PROPERTY_EXAMPLES)
+@given(st.integers(1, 4), st.integers(2, 8), st.integers(0, 6), st.integers(0, 6))
+def test_weights_of_the_wrong_shape_are_rejected_by_position(depth, width, extra_rows, index):
+    net = sim.residual_mlp(3, width, 2, depth)
+    weights = sim.orthogonal_init(net, 0)
+    position = index % len(weights)
+    m, k = weights[position].shape
+    weights[position] = np.ones((m + extra_rows + 1, k))
+    with pytest.raises(ValueError, match=re.escape(f"weights[{position}]")):
+        net.norm(weights)
