@@ -169,6 +169,7 @@ EXPECTED_FIGURES = {
                      "conditioning_training.png"],
     "weightnorm_hessian": ["weightnorm_hessian_width.png", "weightnorm_hessian_norms.png"],
     "implicit_gradient": ["implicit_gradient_orders.png", "implicit_gradient_balancing.png"],
+    "modular_norm": ["modular_norm_lr_transfer.png", "modular_norm_alpha_depth.png"],
 }
 
 
@@ -183,7 +184,7 @@ CHEAP_FIGURES = ["linear_chain_phase_plane", "max_margin_separators_2d", "deep_l
                  "diagonal_linear_paths_2d", "relu_network_multipliers",
                  "orthogonal_defect_vs_condition", "conditioning_iterations",
                  "weightnorm_hessian_width",
-                 "implicit_gradient_balancing"]
+                 "implicit_gradient_balancing", "modular_norm_alpha_depth"]
 """One figure per setting, the cheapest: the command end to end in seconds, not minutes
 (``python -m figures`` draws all of them; each figure's computations are those of the
 claims, which ``verify`` and the property tests check)."""
