@@ -21,7 +21,7 @@ import numba
 import numpy as np
 
 import theory
-from theory.output_files import file_problem
+from theory.output_files import file_problem, write_atomic
 from theory.results import Status, Trajectory
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -143,3 +143,42 @@ def check_output_paths(parser: argparse.ArgumentParser, **paths: Path | None) ->
             sys.exit(2)
 
 
+
+
+def detail_command(prog: str, doc: str, argv: list[str] | None, quick_help: str = "short runs",
+                   configure: Callable[[argparse.ArgumentParser], None] | None = None
+                   ) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
+    """The command line of a setting's detailed benchmark (``python -m
+    benchmarks.<setting>``): ``--quick`` (help ``quick_help``), ``--json PATH``,
+    ``--version`` and whatever ``configure(parser)`` adds; the output path is checked
+    before any work (:func:`check_output_paths`). Returns the parser and the arguments."""
+    parser = argparse.ArgumentParser(prog=prog, description=description(doc))
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    parser.add_argument("--json", type=Path, metavar="PATH", help="write the report here")
+    if configure is not None:
+        configure(parser)
+    add_version_argument(parser)
+    args = parser.parse_args(argv)
+    check_output_paths(parser, json=args.json)
+    return parser, args
+
+
+def twin_rates(run: Callable[[str, int], int], steps: dict[str, int], label: str,
+               unit: str = "steps", repeats: int = 3) -> dict[str, float]:
+    """Rates of a solver jitted and as its NumPy twin: ``run(backend, n)`` runs ``n``
+    steps on ``backend`` and returns the steps taken; ``steps`` maps each backend to its
+    ``n``. Returns ``{"<backend>_<unit>_per_s": median rate, ..., "ratio": numba / numpy}``
+    and prints it as one line headed by ``label``."""
+    entry = {f"{backend}_{unit}_per_s": median_rate(lambda: run(backend, n), repeats)[0]
+             for backend, n in steps.items()}
+    entry["ratio"] = entry[f"numba_{unit}_per_s"] / entry[f"numpy_{unit}_per_s"]
+    print(f"{label:28s} numba {entry[f'numba_{unit}_per_s']:10.1f}/s  numpy "
+          f"{entry[f'numpy_{unit}_per_s']:9.1f}/s  ratio {entry['ratio']:6.1f}", flush=True)
+    return entry
+
+
+def write_json_report(path: Path | None, report: dict) -> None:
+    """Write ``report`` as indented JSON to ``path`` atomically (nothing when None; NumPy
+    scalars as floats)."""
+    if path is not None:
+        write_atomic(path, json.dumps(report, indent=2, default=float) + "\n")

@@ -14,17 +14,12 @@ jitted against its NumPy twin, at both sizes. Run from the repository root::
 """
 from __future__ import annotations
 
-import argparse
-import json
-from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import (add_version_argument, check_output_paths, check_trajectory,
-                                description, median_rate)
+from benchmarks.common import check_trajectory, detail_command, twin_rates, write_json_report
 from benchmarks.harness import Case, Race
 from theory import conditioning
-from theory.output_files import write_atomic
 
 LARGE_WIDTHS, LARGE_SAMPLES = (32, 128, 128, 8), 256
 SOLVER_ARGS: dict[str, dict] = {
@@ -109,31 +104,19 @@ def races() -> list[Race]:
 def main(argv: list[str] | None = None) -> dict:
     """Steps per second of every solver and conditioner (both sizes, jitted and twin);
     optionally write the report as JSON."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.conditioning",
-                                     description=description(__doc__))
-    parser.add_argument("--quick", action="store_true", help="short runs")
-    parser.add_argument("--json", type=Path, metavar="PATH", help="write the report here")
-    add_version_argument(parser)
-    args = parser.parse_args(argv)
-    check_output_paths(parser, json=args.json)
-    steps = {"numba": 2000 if args.quick else 10000, "numpy": 200 if args.quick else 1000}
+    _, args = detail_command("python -m benchmarks.conditioning", __doc__, argv)
     report: dict = {}
     for size in ("small", "large"):
         X, Y, weights0 = problem(size)
+        scale = 1 if size == "small" else 50
+        steps = {"numba": max((2000 if args.quick else 10000) // scale, 10),
+                 "numpy": max((200 if args.quick else 1000) // scale, 10)}
         for conditioner in conditioning.CONDITIONERS:
-            entry = {}
-            for backend, n in steps.items():
-                n = n if size == "small" else max(n // 50, 10)
-                rate, _ = median_rate(lambda: run_solver("gradient_descent", backend, n, X, Y,
-                                                         weights0, conditioner), 3)
-                entry[f"{backend}_steps_per_s"] = rate
-            entry["ratio"] = entry["numba_steps_per_s"] / entry["numpy_steps_per_s"]
-            report[f"gradient_descent {conditioner} {size}"] = entry
-            print(f"{conditioner:12s} {size:5s}  numba {entry['numba_steps_per_s']:10.1f}/s  "
-                  f"numpy {entry['numpy_steps_per_s']:9.1f}/s  ratio {entry['ratio']:6.1f}",
-                  flush=True)
-    if args.json:
-        write_atomic(args.json, json.dumps(report, indent=2) + "\n")
+            label = f"gradient_descent {conditioner} {size}"
+            report[label] = twin_rates(
+                lambda backend, n, c=conditioner: run_solver("gradient_descent", backend, n, X, Y,
+                                                             weights0, c), steps, label)
+    write_json_report(args.json, report)
     return report
 
 

@@ -32,20 +32,15 @@ Run from the repository root::
 """
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import statistics
 import time
-from pathlib import Path
 
 import numba
 import numpy as np
 
-from benchmarks.common import (add_version_argument, check_output_paths, check_trajectory,
-                                compile_times as _compile_times, description, machine_info,
-                                median_rate, print_probe)
-from theory.output_files import write_atomic
+from benchmarks.common import (check_trajectory, compile_times, detail_command, machine_info,
+                              median_rate, print_probe, write_json_report)
 from benchmarks.harness import Case, Race
 from theory import deep_linear
 
@@ -216,13 +211,8 @@ def compile_times() -> dict[str, dict]:
 
 def main(argv: list[str] | None = None) -> dict:
     """Run the benchmark, print the table and optionally write JSON; return the report."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.deep_linear",
-                                     description=description(__doc__))
-    parser.add_argument("--quick", action="store_true", help="short runs (< ~60 s in all)")
-    parser.add_argument("--json", type=Path, metavar="PATH", help="write the report here")
-    add_version_argument(parser)
-    args = parser.parse_args(argv)
-    check_output_paths(parser, json=args.json)
+    _, args = detail_command("python -m benchmarks.deep_linear", __doc__, argv,
+                             "short runs (< ~60 s in all)")
     target, repeats = (0.05, 3) if args.quick else (0.2, 5)
 
     threads = thread_info()
@@ -297,8 +287,7 @@ def main(argv: list[str] | None = None) -> dict:
               "matmul_gflops": {f"{MATMUL_SIZE}x{MATMUL_SIZE}": peak,
                                 "benchmark_shape_by_width": matmul},
               "solvers": results, "compile": compile_}
-    if args.json:
-        write_atomic(args.json, json.dumps(report, indent=2) + "\n")
+    write_json_report(args.json, report)
     return report
 
 

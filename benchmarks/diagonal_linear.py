@@ -50,22 +50,17 @@ Run from the repository root::
 """
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import os
 import time
 import warnings
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
 from scipy.integrate import solve_ivp
 
-from benchmarks.common import (add_version_argument, check_output_paths, check_trajectory,
-                                compile_times as _compile_times, description, machine_info,
-                                median_rate, print_probe)
-from theory.output_files import write_atomic
+from benchmarks.common import (check_trajectory, compile_times, detail_command, machine_info,
+                              median_rate, print_probe, write_json_report)
 from benchmarks import harness as h
 from benchmarks.harness import Case, Race
 from theory import diagonal_linear as dl
@@ -367,16 +362,11 @@ def print_discrete(discrete: dict) -> None:
 
 def main(argv: list[str] | None = None) -> dict:
     """Run the benchmark, print the table and optionally write JSON; return the report."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.diagonal_linear",
-                                     description=description(__doc__))
-    parser.add_argument("--quick", action="store_true",
-                        help="flows at N = 40 only, short tolerance list, no bisection (~1-2 min)")
-    parser.add_argument("--size", choices=("small", "large", "all"), default="all",
-                        help="restrict the run to N = 40 (small) or N = 4000 (large)")
-    parser.add_argument("--json", type=Path, metavar="PATH", help="write the report here")
-    add_version_argument(parser)
-    args = parser.parse_args(argv)
-    check_output_paths(parser, json=args.json)
+    _, args = detail_command(
+        "python -m benchmarks.diagonal_linear", __doc__, argv,
+        "flows at N = 40 only, short tolerance list, no bisection (~1-2 min)",
+        lambda p: p.add_argument("--size", choices=("small", "large", "all"), default="all",
+                                 help="restrict the run to N = 40 (small) or N = 4000 (large)"))
     target, repeats = (0.1, 3) if args.quick else (0.3, 5)
 
     flows: dict[str, dict] = {}
@@ -426,8 +416,7 @@ def main(argv: list[str] | None = None) -> dict:
                              "numpy_cap_s": NUMPY_CAP_S, "repeats": repeats,
                              "quick": args.quick, "size": args.size},
               "flows": flows, "discrete": discrete, "compile": compile_}
-    if args.json:
-        write_atomic(args.json, json.dumps(report, indent=2, default=float) + "\n")
+    write_json_report(args.json, report)
     return report
 
 

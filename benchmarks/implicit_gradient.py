@@ -20,17 +20,12 @@ which prints steps per second, jitted and NumPy twin, and their ratio.
 """
 from __future__ import annotations
 
-import argparse
-import json
-from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import (add_version_argument, check_output_paths, check_trajectory,
-                               description, median_rate)
+from benchmarks.common import check_trajectory, detail_command, twin_rates, write_json_report
 from benchmarks.harness import Case, Race
 from theory import implicit_gradient
-from theory.output_files import write_atomic
 
 SOLVER_ARGS: dict[str, dict[str, float]] = {
     "gradient_descent": {"lr": 0.05},
@@ -124,29 +119,19 @@ def races() -> list[Race]:
 
 def main(argv: list[str] | None = None) -> dict:
     """Steps per second of every solver at both sizes, jitted and NumPy twin."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.implicit_gradient",
-                                     description=description(__doc__))
-    parser.add_argument("--quick", action="store_true", help="short runs")
-    parser.add_argument("--json", type=Path, metavar="PATH", help="write the report here")
-    add_version_argument(parser)
-    args = parser.parse_args(argv)
-    check_output_paths(parser, json=args.json)
+    _, args = detail_command("python -m benchmarks.implicit_gradient", __doc__, argv)
     report: dict[str, dict[str, float]] = {}
     for size in ("small", "large"):
         model, theta0 = problem(size)
-        steps = {"numba": 2000 if args.quick else 20000, "numpy": 200 if args.quick else 2000}
+        scale = 1 if size == "small" else 100
+        steps = {"numba": max((2000 if args.quick else 20000) // scale, 10),
+                 "numpy": max((200 if args.quick else 2000) // scale, 10)}
         for name in SOLVER_ARGS:
-            entry = {}
-            for backend, n in steps.items():
-                n = n if size == "small" else max(n // 100, 10)
-                rate, _ = median_rate(lambda: run_solver(name, backend, n, model, theta0), 3)
-                entry[f"{backend}_steps_per_s"] = rate
-            entry["ratio"] = entry["numba_steps_per_s"] / entry["numpy_steps_per_s"]
-            report[f"{name} {size}"] = entry
-            print(f"{name:18s} {size:5s} numba {entry['numba_steps_per_s']:10.1f}/s  numpy "
-                  f"{entry['numpy_steps_per_s']:9.1f}/s  ratio {entry['ratio']:6.1f}", flush=True)
-    if args.json:
-        write_atomic(args.json, json.dumps(report, indent=2) + "\n")
+            label = f"{name} {size}"
+            report[label] = twin_rates(
+                lambda backend, n, name=name: run_solver(name, backend, n, model, theta0),
+                steps, label)
+    write_json_report(args.json, report)
     return report
 
 

@@ -13,19 +13,14 @@ Run from the repository root::
 """
 from __future__ import annotations
 
-import argparse
-import json
 import time
-from pathlib import Path
 
 import numpy as np
 
 from typing import Callable
 
-from benchmarks.common import (add_version_argument, check_output_paths, check_trajectory,
-                                compile_times as _compile_times, description, machine_info,
-                                median_rate, print_probe)
-from theory.output_files import write_atomic
+from benchmarks.common import (check_trajectory, compile_times, detail_command, machine_info,
+                              median_rate, print_probe, write_json_report)
 from benchmarks.harness import Case, Race
 from theory import linear_chain
 
@@ -114,14 +109,10 @@ def compile_times() -> dict[str, dict]:
 
 def main(argv: list[str] | None = None) -> dict:
     """Run the benchmark, print the table and optionally write JSON; return the report."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.linear_chain",
-                                     description=description(__doc__))
-    parser.add_argument("--quick", action="store_true", help="short runs (< ~30 s in all)")
-    parser.add_argument("--json", type=Path, metavar="PATH", help="write the report here")
-    parser.add_argument("--depth", type=int, default=3, help="chain depth L (default 3)")
-    add_version_argument(parser)
-    args = parser.parse_args(argv)
-    check_output_paths(parser, json=args.json)
+    parser, args = detail_command(
+        "python -m benchmarks.linear_chain", __doc__, argv, "short runs (< ~30 s in all)",
+        lambda p: p.add_argument("--depth", type=int, default=3,
+                                 help="chain depth L (default 3)"))
     if args.depth < 1:
         parser.error("--depth must be >= 1")
     target, repeats, numpy_steps = (0.05, 3, 500) if args.quick else (0.2, 5, 2000)
@@ -154,8 +145,7 @@ def main(argv: list[str] | None = None) -> dict:
                              "repeats": repeats, "numba_target_s": target,
                              "numpy_steps": numpy_steps, "quick": args.quick},
               "solvers": solvers, "compile": compile_}
-    if args.json:
-        write_atomic(args.json, json.dumps(report, indent=2) + "\n")
+    write_json_report(args.json, report)
     return report
 
 

@@ -19,17 +19,12 @@ Run from the repository root::
 """
 from __future__ import annotations
 
-import argparse
-import json
 import time
-from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import (add_version_argument, check_output_paths, check_trajectory,
-                                compile_times as _compile_times, description, machine_info,
-                                median_rate, print_probe)
-from theory.output_files import write_atomic
+from benchmarks.common import (check_trajectory, compile_times, detail_command, machine_info,
+                              median_rate, print_probe, write_json_report)
 from benchmarks.harness import Case, Race
 from theory import max_margin
 
@@ -134,13 +129,8 @@ def compile_times() -> dict[str, dict]:
 
 def main(argv: list[str] | None = None) -> dict:
     """Run the benchmark, print the table and optionally write JSON; return the report."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.max_margin",
-                                     description=description(__doc__))
-    parser.add_argument("--quick", action="store_true", help="short runs (< ~40 s in all)")
-    parser.add_argument("--json", type=Path, metavar="PATH", help="write the report here")
-    add_version_argument(parser)
-    args = parser.parse_args(argv)
-    check_output_paths(parser, json=args.json)
+    _, args = detail_command("python -m benchmarks.max_margin", __doc__, argv,
+                             "short runs (< ~40 s in all)")
     target, repeats = (0.05, 3) if args.quick else (0.2, 5)
 
     results: dict[str, dict[str, dict]] = {}
@@ -188,8 +178,7 @@ def main(argv: list[str] | None = None) -> dict:
                              "stages": STAGES, "data": data_info,
                              "repeats": repeats, "target_s": target, "quick": args.quick},
               "solvers": results, "compile": compile_}
-    if args.json:
-        write_atomic(args.json, json.dumps(report, indent=2) + "\n")
+    write_json_report(args.json, report)
     return report
 
 

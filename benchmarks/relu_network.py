@@ -19,18 +19,13 @@ which prints epochs per second, jitted and NumPy twin, and their ratio.
 """
 from __future__ import annotations
 
-import argparse
-import json
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import (add_version_argument, check_output_paths, check_trajectory,
-                               description, median_rate)
+from benchmarks.common import check_trajectory, detail_command, twin_rates, write_json_report
 from benchmarks.harness import Case, Race
 from theory import relu_network
-from theory.output_files import write_atomic
 
 SOLVER_ARGS: dict[str, dict[str, float]] = {
     "gradient_descent": {"lr": 0.5},
@@ -142,27 +137,13 @@ def races() -> list[Race]:
 
 def main(argv: list[str] | None = None) -> dict:
     """Epochs per second of every solver on the digits, jitted and NumPy twin."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.relu_network",
-                                     description=description(__doc__))
-    parser.add_argument("--quick", action="store_true", help="short runs")
-    parser.add_argument("--json", type=Path, metavar="PATH", help="write the report here")
-    add_version_argument(parser)
-    args = parser.parse_args(argv)
-    check_output_paths(parser, json=args.json)
+    _, args = detail_command("python -m benchmarks.relu_network", __doc__, argv)
     steps = {"numba": 200 if args.quick else 1000, "numpy": 20 if args.quick else 100}
     X, y, weights0 = large_problem()
-    report: dict[str, dict[str, float]] = {}
-    for name in SOLVER_ARGS:
-        entry = {}
-        for backend, n in steps.items():
-            rate, _ = median_rate(lambda: run_solver(name, backend, n, X, y, weights0), 3)
-            entry[f"{backend}_epochs_per_s"] = rate
-        entry["ratio"] = entry["numba_epochs_per_s"] / entry["numpy_epochs_per_s"]
-        report[name] = entry
-        print(f"{name:18s} numba {entry['numba_epochs_per_s']:9.1f}/s  numpy "
-              f"{entry['numpy_epochs_per_s']:8.1f}/s  ratio {entry['ratio']:5.2f}")
-    if args.json:
-        write_atomic(args.json, json.dumps(report, indent=2) + "\n")
+    report = {name: twin_rates(lambda backend, n, name=name: run_solver(
+        name, backend, n, X, y, weights0), steps, name, unit="epochs")
+        for name in SOLVER_ARGS}
+    write_json_report(args.json, report)
     return report
 
 

@@ -23,18 +23,13 @@ Run from the repository root::
 """
 from __future__ import annotations
 
-import argparse
-import json
 import time
-from pathlib import Path
 
 import numpy as np
 
-from benchmarks.common import (add_version_argument, check_output_paths, check_trajectory,
-                                description, median_rate)
+from benchmarks.common import check_trajectory, detail_command, twin_rates, write_json_report
 from benchmarks.harness import Case, Race
 from theory import weightnorm_hessian
-from theory.output_files import write_atomic
 
 SMALL, LARGE = (200, 10, 40), (4096, 32, 512)
 """(m, d, n) of the two sizes."""
@@ -254,32 +249,21 @@ def _seconds(run) -> float:
 def main(argv: list[str] | None = None) -> dict:
     """Steps per second of both solvers (both sizes, jitted and twin) and the Hessian
     timings; optionally write the report as JSON."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.weightnorm_hessian",
-                                     description=description(__doc__))
-    parser.add_argument("--quick", action="store_true", help="short runs")
-    parser.add_argument("--json", type=Path, metavar="PATH", help="write the report here")
-    add_version_argument(parser)
-    args = parser.parse_args(argv)
-    check_output_paths(parser, json=args.json)
-    steps = {"numba": 200 if args.quick else 1000, "numpy": 20 if args.quick else 100}
+    _, args = detail_command("python -m benchmarks.weightnorm_hessian", __doc__, argv)
     report: dict = {"solvers": {}}
     for size in (SMALL, LARGE):
         X, y, W0, a0 = problem(*size)
+        scale = 1 if size == SMALL else 20
+        steps = {"numba": max((200 if args.quick else 1000) // scale, 5),
+                 "numpy": max((20 if args.quick else 100) // scale, 5)}
         for name in SOLVER_ARGS:
-            entry = {}
-            for backend, n in steps.items():
-                n = n if size == SMALL else max(n // 20, 5)
-                rate, _ = median_rate(lambda: run_solver(name, backend, n, X, y, W0, a0), 3)
-                entry[f"{backend}_steps_per_s"] = rate
-            entry["ratio"] = entry["numba_steps_per_s"] / entry["numpy_steps_per_s"]
-            report["solvers"][f"{name} m={size[0]}"] = entry
-            print(f"{name:18s} m={size[0]:5d}  numba {entry['numba_steps_per_s']:10.1f}/s  "
-                  f"numpy {entry['numpy_steps_per_s']:9.1f}/s  ratio {entry['ratio']:6.1f}",
-                  flush=True)
+            label = f"{name} m={size[0]}"
+            report["solvers"][label] = twin_rates(
+                lambda backend, n, name=name: run_solver(name, backend, n, X, y, W0, a0),
+                steps, label)
     report["hessian"] = hessian_timings(args.quick)
     report["jax_training"] = jax_training_timings(args.quick)
-    if args.json:
-        write_atomic(args.json, json.dumps(report, indent=2) + "\n")
+    write_json_report(args.json, report)
     return report
 
 
