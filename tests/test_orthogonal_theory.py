@@ -85,8 +85,8 @@ def test_pullbacks_match_finite_differences(name):
     code = opt.ORTHOGONALIZERS[name]
     Q, aux, sigma, v = (np.empty((dim, dim)), np.empty((dim, dim)), np.empty(dim),
                         np.empty(dim))
-    opt.orthogonalize_kernel(code, A, Q, aux, sigma, v)
     grad, t1, t2 = np.empty((dim, dim)), np.empty((dim, dim)), np.empty((dim, dim))
+    opt.orthogonalize_kernel(code, A, Q, aux, sigma, v, t1)
     opt.pullback_kernel(code, Q, aux, sigma, C, grad, t1, t2)
     h, reference = 1e-6, np.empty((dim, dim))
     for i in range(dim):
@@ -312,3 +312,53 @@ def test_parallel_energy_equals_the_serial_kernel_exactly(distance, half_space):
     assert opt.hyperspherical_energy(V, 1.5, distance=distance, half_space=half_space) == \
         pytest.approx(opt.hyperspherical_energy(V, 1.5, distance=distance,
                                                 half_space=half_space, backend="numpy"), rel=1e-12)
+
+
+ALLOCATION_PROBE = """
+import json
+import numpy as np
+from numba.core.runtime import rtsys
+from theory import orthogonal as opt, solve
+solve.FIRST_CALL_STEPS = 10 ** 9  # one call of the jitted loop per run
+V, T, _ = opt.procrustes_instance(4, 10, 0.4, seed=2)
+A0 = np.eye(4) + 0.1 * np.random.default_rng(3).standard_normal((4, 4))
+runs = {f"parametrized_descent/{name}": lambda steps, name=name: opt.parametrized_descent(
+            V, T, A0, lr=0.05, steps=[steps], orthogonalizer=name) for name in MAPS}
+runs.update({f"orthogonal_descent/{r}": lambda steps, r=r: opt.orthogonal_descent(
+    V, T, lr=0.05, steps=[steps], retraction=r) for r in opt.RETRACTIONS})
+runs["penalty_descent"] = lambda steps: opt.penalty_descent(V, T, A0, lr=0.05, steps=[steps])
+runs["stochastic_descent"] = lambda steps: opt.stochastic_descent(
+    V, T, lr=0.05, steps=[steps], subset_size=3, episode_steps=4, seed=1, orthogonalizer="cayley")
+runs["parametrized_flow"] = lambda steps: opt.parametrized_flow(
+    V, T, A0, times=[0.01 * steps], orthogonalizer="cayley", method="rk4", dt=0.01)
+runs["network_descent"] = lambda steps: opt.network_descent(
+    *opt.examples()["network_descent"][0], lr=0.05, steps=[steps], orthogonalizer="cayley")
+counts = {}
+for label, run in runs.items():
+    run(1)  # compiles or loads the loops (and starts numba's runtime, which counts)
+    per_run = []
+    for steps in (1, 300):
+        before = rtsys.get_allocation_stats().alloc
+        run(steps)
+        per_run.append(rtsys.get_allocation_stats().alloc - before)
+    counts[label] = per_run
+print(json.dumps(counts))
+"""
+
+
+def test_jitted_steps_allocate_nothing():
+    """numba's own allocation counter (NUMBA_NRT_STATS) over a run of 1 step and of 300:
+    equal counts mean no allocation per step (the loops allocate their scratch once per
+    call). Löwdin is the exception: LAPACK's SVD (np.linalg.svd) allocates its outputs."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = ALLOCATION_PROBE.replace("MAPS", repr([m for m in MAPS if m != "lowdin"]))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "NUMBA_NRT_STATS": "1"}, check=True)
+    counts = json.loads(out.stdout.splitlines()[-1])
+    assert len(counts) == 9
+    for label, (one_step, many_steps) in counts.items():
+        assert many_steps == one_step, label

@@ -1,4 +1,5 @@
-"""Products with a data matrix for the jitted kernels, and integer powers.
+"""Products with a data matrix for the jitted kernels, integer powers, and a linear solve
+that allocates nothing (:func:`solve_in_place`).
 
 The settings multiply by a fixed data matrix A (M x N, rows are samples) twice per
 evaluation of the field: the forward product m = A x, a pointwise map r = phi(m), and the
@@ -201,6 +202,49 @@ def times_transpose_into(A, B, out, offset):
                 out[row + j] = acc
     else:
         np.dot(A, B.T, out[offset:offset + m * n].reshape((m, n)))
+
+
+@jit
+def solve_in_place(A, B):
+    """B <- A^-1 B for a square nonsingular A, allocating nothing: Gaussian elimination
+    with partial pivoting (at column c the row of largest |a_ic|, i >= c, is swapped into
+    place, in A and in B), then back substitution. A is overwritten by its upper factor
+    (and the multipliers below the diagonal); B may be any view, e.g. ``X.T``.
+
+    Backward stable like LAPACK's gesv (the same algorithm, unblocked): the computed x
+    solves (A + E) x = b with |E| <= c n eps |L| |U|. A zero pivot (A singular) gives
+    inf or NaN in B, which the time loops report as a divergence.
+    """
+    n = A.shape[0]
+    m = B.shape[1]
+    for c in range(n):
+        pivot_row = c
+        largest = abs(A[c, c])
+        for i in range(c + 1, n):
+            if abs(A[i, c]) > largest:
+                largest = abs(A[i, c])
+                pivot_row = i
+        if pivot_row != c:
+            for j in range(c, n):
+                A[c, j], A[pivot_row, j] = A[pivot_row, j], A[c, j]
+            for j in range(m):
+                B[c, j], B[pivot_row, j] = B[pivot_row, j], B[c, j]
+        pivot = A[c, c]
+        for i in range(c + 1, n):
+            factor = A[i, c] / pivot
+            A[i, c] = factor
+            for j in range(c + 1, n):
+                A[i, j] -= factor * A[c, j]
+            for j in range(m):
+                B[i, j] -= factor * B[c, j]
+    for c in range(n - 1, -1, -1):
+        for k in range(c + 1, n):
+            factor = A[c, k]
+            for j in range(m):
+                B[c, j] -= factor * B[k, j]
+        pivot = A[c, c]
+        for j in range(m):
+            B[c, j] /= pivot
 
 
 @jit_inline

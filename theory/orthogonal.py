@@ -36,6 +36,7 @@ import numba
 import numpy as np
 
 from theory import solve, validation
+from theory.linalg import solve_in_place
 from theory.numba_options import jit, jit_parallel, jit_sum
 from theory.results import Trajectory
 from theory.solve import Problem, compile_loops
@@ -368,10 +369,10 @@ def _lowdin(A, Q, W, sigma):
 
 
 @jit
-def _cayley(A, Q, plus):
-    """Q = (I - S)^-1 (I + S), S = triu(A, 1) - triu(A, 1)^T; ``plus`` receives I + S."""
+def _cayley(A, Q, plus, minus):
+    """Q = (I - S)^-1 (I + S), S = triu(A, 1) - triu(A, 1)^T; ``plus`` receives I + S,
+    ``minus`` (scratch) I - S and then its LU factors."""
     d = A.shape[0]
-    minus = np.empty((d, d))
     for i in range(d):
         plus[i, i] = 1.0
         minus[i, i] = 1.0
@@ -380,16 +381,16 @@ def _cayley(A, Q, plus):
             plus[j, i] = -A[i, j]
             minus[i, j] = -A[i, j]
             minus[j, i] = A[i, j]
-    solution = np.linalg.solve(minus, plus)
     for i in range(d):
         for j in range(d):
-            Q[i, j] = solution[i, j]
+            Q[i, j] = plus[i, j]
+    solve_in_place(minus, Q)
 
 
 @jit
-def orthogonalize_kernel(code, A, Q, aux, sigma, v):
+def orthogonalize_kernel(code, A, Q, aux, sigma, v, scratch):
     """Q = map(A) for the map ``code``; ``aux`` keeps what its pullback needs (L, R, W or
-    I + S), ``sigma`` the singular values (Löwdin)."""
+    I + S), ``sigma`` the singular values (Löwdin); ``scratch`` (d x d) is overwritten."""
     if code == GRAM_SCHMIDT:
         _gram_schmidt(A, Q, aux, False)
     elif code == HOUSEHOLDER:
@@ -397,7 +398,7 @@ def orthogonalize_kernel(code, A, Q, aux, sigma, v):
     elif code == LOWDIN:
         _lowdin(A, Q, aux, sigma)
     else:
-        _cayley(A, Q, aux)
+        _cayley(A, Q, aux, scratch)
 
 
 @jit
@@ -463,7 +464,7 @@ def _lowdin_pullback(Q, W, sigma, G, grad, t1, t2):
 
 
 @jit
-def _cayley_pullback(Q, plus, G, grad, t1):
+def _cayley_pullback(Q, plus, G, grad, t1, t2):
     """grad = triu(K - K^T, 1), K = (I + Q^T) G (I + S)^-1: the gradient through the Cayley
     map (docs/orthogonal.md §6b.5); ``plus`` = I + S, so (I + S)^T = I - S."""
     d = Q.shape[0]
@@ -471,12 +472,13 @@ def _cayley_pullback(Q, plus, G, grad, t1):
     for i in range(d):
         for j in range(d):
             t1[i, j] += G[i, j]
-    # K (I + S) = t1  <=>  (I - S) K^T = t1^T
-    k_transposed = np.linalg.solve(np.ascontiguousarray(plus.T), np.ascontiguousarray(t1.T))
+            t2[i, j] = plus[j, i]
+    # K (I + S) = t1  <=>  (I - S) K^T = t1^T: solved into t1^T, so t1 becomes K
+    solve_in_place(t2, t1.T)
     for i in range(d):
         grad[i, i] = 0.0
         for j in range(i + 1, d):
-            grad[i, j] = k_transposed[j, i] - k_transposed[i, j]
+            grad[i, j] = t1[i, j] - t1[j, i]
             grad[j, i] = 0.0
 
 
@@ -491,7 +493,7 @@ def pullback_kernel(code, Q, aux, sigma, G, grad, t1, t2):
     elif code == LOWDIN:
         _lowdin_pullback(Q, aux, sigma, G, grad, t1, t2)
     else:
-        _cayley_pullback(Q, aux, G, grad, t1)
+        _cayley_pullback(Q, aux, G, grad, t1, t2)
 
 
 # --------------------------------------------------------------------------- map twins
@@ -596,7 +598,7 @@ def _nonsingular(A: np.ndarray, map_name: str) -> np.ndarray:
 def _map_kernel_call(code: int, A: np.ndarray) -> np.ndarray:
     d = A.shape[0]
     Q, aux, sigma, v = np.empty((d, d)), np.empty((d, d)), np.empty(d), np.empty(d)
-    orthogonalize_kernel(code, A, Q, aux, sigma, v)
+    orthogonalize_kernel(code, A, Q, aux, sigma, v, np.empty((d, d)))
     return Q
 
 
@@ -851,7 +853,7 @@ def _ogd_step(R, M, VV, TV, params, dR, dM, mats):
     alpha = min(params[RATE], 1.0 / (np.sqrt(norm) + OGD_EPSILON))
     half = 0.5 * alpha
     if int(params[RETRACTION]) == EXACT:
-        lhs = np.empty((d, d))
+        lhs = mats[5]  # I - alpha/2 W: W skew, so its eigenvalues are 1 - i alpha/2 w != 0
         for i in range(d):
             for j in range(d):
                 lhs[i, j] = -half * W[i, j]
@@ -859,10 +861,10 @@ def _ogd_step(R, M, VV, TV, params, dR, dM, mats):
             lhs[i, i] += 1.0
             t1[i, i] += 1.0
         _matmul(t1, R, t2)
-        solution = np.linalg.solve(lhs, t2)
+        solve_in_place(lhs, t2)
         for i in range(d):
             for j in range(d):
-                dR[i, j] = solution[i, j] - R[i, j]
+                dR[i, j] = t2[i, j] - R[i, j]
     else:
         for i in range(d):        # t1 = R + Y_0 = 2 R + alpha M+
             for j in range(d):
@@ -912,7 +914,7 @@ def _stochastic_field(y, VV, TV, params, subsets, out, mats, subs, vecs):
     Q, aux, Gs, grad, t1, t2 = subs[0], subs[1], subs[2], subs[3], subs[4], subs[5]
     sigma, v = vecs[0][:e], vecs[1][:e]
     effective, G = mats[0], mats[1]
-    orthogonalize_kernel(code, A, Q, aux, sigma, v)
+    orthogonalize_kernel(code, A, Q, aux, sigma, v, t1)
     for i in range(d):
         for j in range(d):
             effective[i, j] = R[i, j]
@@ -938,7 +940,7 @@ def _stochastic_field(y, VV, TV, params, subsets, out, mats, subs, vecs):
         for a in range(e):
             for b in range(e):
                 t1[a, b] = A[a, b] + dA[a, b]
-        orthogonalize_kernel(code, t1, Q, aux, sigma, v)
+        orthogonalize_kernel(code, t1, Q, aux, sigma, v, t2)
         for a in range(e):
             for j in range(d):
                 acc = 0.0
@@ -974,7 +976,7 @@ def field(y, args, out, work):
     Q, aux, G, grad, t1, t2 = mats[0], mats[1], mats[2], mats[3], mats[4], mats[5]
     if algorithm == PARAMETRIZED:
         code = int(params[MAP])
-        orthogonalize_kernel(code, P, Q, aux, vecs[0], vecs[1])
+        orthogonalize_kernel(code, P, Q, aux, vecs[0], vecs[1], t1)
         _procrustes_gradient(Q, VV, TV, G)
         pullback_kernel(code, Q, aux, vecs[0], G, grad, t1, t2)
     else:
@@ -1337,7 +1339,7 @@ def _network_gradients(P, U, X, Y, V, code, mats, subs, hidden, activation, out_
                 W[i, j] = P[i, j]
     else:
         Q, aux = mats[0], mats[1]
-        orthogonalize_kernel(code, P, Q, aux, mats[4][0], mats[4][1])
+        orthogonalize_kernel(code, P, Q, aux, mats[4][0], mats[4][1], mats[3])
         _matmul(Q, V, W)
     _matmul(X, W, hidden)
     for k in range(hidden.shape[0]):
