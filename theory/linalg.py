@@ -117,23 +117,26 @@ def transposed_blocks(A: np.ndarray, rows: int = TRANSPOSED_BLOCK_ROWS) -> np.nd
     return np.ascontiguousarray(padded.reshape(blocks, r, n).transpose(0, 2, 1))
 
 
-TINY_PRODUCT = 128
-"""Matrix products of at most this many multiplications (every side <= 8) run as loops:
-there a BLAS call's fixed cost (more with a transposed operand) exceeds the arithmetic
-(``python -m benchmarks.jax_peer``, case deep_N4)."""
+TINY_SIDE = 8
+"""Matrix products whose every side is at most this (at most 512 multiplications) run as
+loops: there a BLAS call's fixed cost (more with a transposed operand) exceeds the
+arithmetic (``python -m benchmarks.jax_peer``, case deep_N4: 4 x 4 x 4;
+``python -m benchmarks.orthogonal``: 8 x 8 x 8), and LLVM, knowing the trip counts are
+small, keeps the loops scalar."""
 
 
 @jit_inline
 def is_tiny(m, k, n):
-    """Whether an (m x k)(k x n) product runs as loops (:data:`TINY_PRODUCT`)."""
-    return m <= 8 and n <= 8 and k <= 8 and m * n * k <= TINY_PRODUCT
+    """Whether an (m x k)(k x n) product runs as loops (:data:`TINY_SIDE`)."""
+    return m <= TINY_SIDE and n <= TINY_SIDE and k <= TINY_SIDE
 
 
 @jit_inline
 def matmul(A, B, out):
-    """out = A B for any layouts (views such as ``X.T`` included): loops for tiny
-    products (:data:`TINY_PRODUCT`), where LLVM knows the trip counts are small and keeps
-    them scalar, else BLAS (np.dot into ``out``)."""
+    """out = A B for any layouts (views such as ``X.T`` included; ``out`` distinct from
+    both): loops for tiny products (:data:`TINY_SIDE`), where LLVM knows the trip counts
+    are small and keeps them scalar, else BLAS (np.dot into ``out``). The one product
+    helper of every setting's kernels."""
     m, k = A.shape
     n = B.shape[1]
     if is_tiny(m, k, n):

@@ -36,7 +36,7 @@ import numba
 import numpy as np
 
 from theory import solve, validation
-from theory.linalg import solve_in_place
+from theory.linalg import matmul, solve_in_place
 from theory.numba_options import jit, jit_parallel, jit_sum
 from theory.results import Trajectory
 from theory.solve import Problem, compile_loops
@@ -255,29 +255,6 @@ def orthogonality_defect(Q) -> float:
 # --------------------------------------------------------------------------- map kernels
 
 
-LOOP_PRODUCT = 512
-"""Products of at most this many multiplications run as loops; larger ones call BLAS
-(np.dot), whose fixed cost a small product does not repay."""
-
-
-@jit
-def _matmul(A, B, out):
-    """out = A B (``A``, ``B`` C- or F-contiguous, e.g. a transposed matrix; ``out``
-    C-contiguous and distinct from both)."""
-    m, k = A.shape
-    n = B.shape[1]
-    if m * n * k > LOOP_PRODUCT:
-        np.dot(A, B, out)
-        return
-    for i in range(m):
-        for j in range(n):
-            out[i, j] = 0.0
-        for p in range(k):
-            a = A[i, p]
-            for j in range(n):
-                out[i, j] += a * B[p, j]
-
-
 @jit
 def _gram_schmidt(A, Q, L, modified):
     """Rows of ``A`` orthonormalized in order into ``Q``, A = L Q with L lower triangular
@@ -476,9 +453,9 @@ def _qr_pullback(Q, R, G, grad, K):
     triangular and invertible, the signs of its diagonal fixed): grad = Q B R^-T,
     B = tril(Q^T G - G^T Q, -1) (docs/orthogonal.md §6b.5)."""
     d = Q.shape[0]
-    _matmul(Q.T, G, K)
+    matmul(Q.T, G, K)
     _strict_lower_antisymmetric(K)
-    _matmul(Q, K, grad)
+    matmul(Q, K, grad)
     for i in range(d):  # grad <- grad R^-T: x R^T = row, back substitution (R upper)
         for j in range(d - 1, -1, -1):
             acc = grad[i, j]
@@ -493,9 +470,9 @@ def _row_qr_pullback(Q, L, G, grad, K):
     grad = L^-T B'^T Q with B' = tril(Q G^T - G Q^T, -1) (docs/orthogonal.md §6b.5). The last
     row of B'^T is zero, and so is the last row of grad (docs/orthogonal.md §6b.7)."""
     d = Q.shape[0]
-    _matmul(Q, G.T, K)
+    matmul(Q, G.T, K)
     _strict_lower_antisymmetric(K)
-    _matmul(K.T, Q, grad)
+    matmul(K.T, Q, grad)
     for c in range(d):  # grad <- L^-T grad: L^T y = column, back substitution (L^T upper)
         for i in range(d - 1, -1, -1):
             acc = grad[i, c]
@@ -509,15 +486,15 @@ def _lowdin_pullback(Q, W, sigma, G, grad, t1, t2):
     """grad = Q W Y W^T, Y_ij = (M_ij - M_ji)/(sigma_i + sigma_j), M = W^T Q^T G W: the
     gradient through the polar factor (docs/orthogonal.md §6b.5)."""
     d = Q.shape[0]
-    _matmul(Q.T, G, t1)
-    _matmul(W.T, t1, t2)
-    _matmul(t2, W, t1)
+    matmul(Q.T, G, t1)
+    matmul(W.T, t1, t2)
+    matmul(t2, W, t1)
     for i in range(d):
         for j in range(d):
             t2[i, j] = (t1[i, j] - t1[j, i]) / (sigma[i] + sigma[j])
-    _matmul(W, t2, t1)
-    _matmul(t1, W.T, t2)
-    _matmul(Q, t2, grad)
+    matmul(W, t2, t1)
+    matmul(t1, W.T, t2)
+    matmul(Q, t2, grad)
 
 
 @jit
@@ -525,7 +502,7 @@ def _cayley_pullback(Q, plus, G, grad, t1, t2):
     """grad = triu(K - K^T, 1), K = (I + Q^T) G (I + S)^-1: the gradient through the Cayley
     map (docs/orthogonal.md §6b.5); ``plus`` = I + S, so (I + S)^T = I - S."""
     d = Q.shape[0]
-    _matmul(Q.T, G, t1)
+    matmul(Q.T, G, t1)
     for i in range(d):
         for j in range(d):
             t1[i, j] += G[i, j]
@@ -852,7 +829,7 @@ class OrthogonalTrajectory(Trajectory):
 @jit
 def _procrustes_gradient(R, VV, TV, G):
     """G = R V V^T - T V^T, the gradient of 1/2 |R V - T|_F^2 in R."""
-    _matmul(R, VV, G)
+    matmul(R, VV, G)
     d = R.shape[0]
     for i in range(d):
         for j in range(d):
@@ -864,7 +841,7 @@ def _add_penalty_gradient(R, weight, grad, X):
     """grad += weight 2 (R R^T - I) R / |R R^T - I|_F, the gradient of weight |R R^T - I|_F
     (0 where R is orthogonal: the penalty is not differentiable there)."""
     d = R.shape[0]
-    _matmul(R, R.T, X)
+    matmul(R, R.T, X)
     norm = 0.0
     for i in range(d):
         X[i, i] -= 1.0
@@ -894,10 +871,10 @@ def _ogd_step(R, M, VV, TV, params, dR, dM, mats):
     for i in range(d):
         for j in range(d):
             Mn[i, j] = mu * M[i, j] - G[i, j]
-    _matmul(R.T, Mn, t1)      # R^T M+
-    _matmul(t1, R.T, t2)      # R^T M+ R^T
-    _matmul(R, t2, t1)        # R (R^T M+ R^T)
-    _matmul(Mn, R.T, t2)      # M+ R^T
+    matmul(R.T, Mn, t1)      # R^T M+
+    matmul(t1, R.T, t2)      # R^T M+ R^T
+    matmul(R, t2, t1)        # R (R^T M+ R^T)
+    matmul(Mn, R.T, t2)      # M+ R^T
     norm = 0.0
     for i in range(d):
         for j in range(d):
@@ -906,7 +883,7 @@ def _ogd_step(R, M, VV, TV, params, dR, dM, mats):
         for j in range(d):
             W[i, j] = t2[i, j] - t2[j, i]
             norm += W[i, j] * W[i, j]
-    _matmul(W, R, Mn)
+    matmul(W, R, Mn)
     alpha = min(params[RATE], 1.0 / (np.sqrt(norm) + OGD_EPSILON))
     half = 0.5 * alpha
     if int(params[RETRACTION]) == EXACT:
@@ -917,7 +894,7 @@ def _ogd_step(R, M, VV, TV, params, dR, dM, mats):
                 t1[i, j] = half * W[i, j]
             lhs[i, i] += 1.0
             t1[i, i] += 1.0
-        _matmul(t1, R, t2)
+        matmul(t1, R, t2)
         solve_in_place(lhs, t2)
         for i in range(d):
             for j in range(d):
@@ -926,11 +903,11 @@ def _ogd_step(R, M, VV, TV, params, dR, dM, mats):
         for i in range(d):        # t1 = R + Y_0 = 2 R + alpha M+
             for j in range(d):
                 t1[i, j] = 2.0 * R[i, j] + alpha * Mn[i, j]
-        _matmul(W, t1, t2)        # Y_1 - R = alpha/2 W (R + Y_0)
+        matmul(W, t1, t2)        # Y_1 - R = alpha/2 W (R + Y_0)
         for i in range(d):
             for j in range(d):
                 t1[i, j] = 2.0 * R[i, j] + half * t2[i, j]
-        _matmul(W, t1, t2)        # R+ - R = alpha/2 W (R + Y_1)
+        matmul(W, t1, t2)        # R+ - R = alpha/2 W (R + Y_1)
         for i in range(d):
             for j in range(d):
                 dR[i, j] = half * t2[i, j]
@@ -1397,12 +1374,12 @@ def _network_gradients(P, U, X, Y, V, code, mats, subs, hidden, activation, out_
     else:
         Q, aux = mats[0], mats[1]
         orthogonalize_kernel(code, P, Q, aux, mats[4][0], mats[4][1], mats[3])
-        _matmul(Q, V, W)
-    _matmul(X, W, hidden)
+        matmul(Q, V, W)
+    matmul(X, W, hidden)
     for k in range(hidden.shape[0]):
         for j in range(hidden.shape[1]):
             activation[k, j] = hidden[k, j] if hidden[k, j] > 0.0 else 0.0
-    _matmul(activation, U, out_logits)
+    matmul(activation, U, out_logits)
     for k in range(n_samples):  # softmax - one-hot, over P
         top = out_logits[k, 0]
         for c in range(1, n_classes):
@@ -1413,18 +1390,18 @@ def _network_gradients(P, U, X, Y, V, code, mats, subs, hidden, activation, out_
             total += out_logits[k, c]
         for c in range(n_classes):
             out_logits[k, c] = (out_logits[k, c] / total - Y[k, c]) / n_samples
-    _matmul(activation.T, out_logits, gU)
-    _matmul(out_logits, U.T, activation)
+    matmul(activation.T, out_logits, gU)
+    matmul(out_logits, U.T, activation)
     for k in range(hidden.shape[0]):
         for j in range(hidden.shape[1]):
             hidden[k, j] = activation[k, j] if hidden[k, j] > 0.0 else 0.0
     if code == PLAIN:
-        _matmul(X.T, hidden, gP)
+        matmul(X.T, hidden, gP)
     else:
         gW = subs[1]
-        _matmul(X.T, hidden, gW)
+        matmul(X.T, hidden, gW)
         G = mats[2]
-        _matmul(gW, V.T, G)
+        matmul(gW, V.T, G)
         pullback_kernel(code, mats[0], mats[1], mats[4][0], G, gP, mats[3], mats[5])
 
 
