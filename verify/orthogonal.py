@@ -16,6 +16,9 @@ import numpy as np
 from analytic import orthogonal as exact
 from theory import orthogonal as sim
 from theory.measure import loglog_slope
+from theory.orthogonal_energy import hyperspherical_energy
+from theory.orthogonal_maps import (ORTHOGONALIZERS, gram_schmidt, householder, lowdin,
+                                    orthogonality_defect, orthogonalize)
 from verify.claims import Claim, Evidence, draw_seed
 from verify.intervals import t_interval
 
@@ -62,7 +65,7 @@ def _draw_start(rng: np.random.Generator, dim: int) -> np.ndarray:
 
 def _learn(name: str, V, T, A0, steps, seed: int) -> sim.OrthogonalTrajectory:
     """Run the learner ``name`` (an orthogonalizer, 'ogd', 's-opt', 'ogd-iterative')."""
-    if name in sim.ORTHOGONALIZERS:
+    if name in ORTHOGONALIZERS:
         return sim.parametrized_descent(V, T, A0, lr=LR, steps=steps, orthogonalizer=name,
                                         momentum=MOMENTUM)
     if name in ("ogd", "ogd-iterative"):
@@ -88,10 +91,10 @@ def _energy_deviation(V: np.ndarray, rotations: np.ndarray) -> float:
     n = V.shape[1]
     for s in POWERS:
         for distance, half in VARIANTS:
-            start = sim.hyperspherical_energy(V, s, distance=distance, half_space=half)
+            start = hyperspherical_energy(V, s, distance=distance, half_space=half)
             pairs = (2 * n) * (2 * n - 1) / 2 if half else n * (n - 1) / 2
             for R in rotations:
-                value = sim.hyperspherical_energy(R @ V, s, distance=distance, half_space=half)
+                value = hyperspherical_energy(R @ V, s, distance=distance, half_space=half)
                 worst = max(worst, abs(value - start) / max(abs(start), pairs))
     return worst
 
@@ -123,7 +126,7 @@ def _check_energy_drift(rng: np.random.Generator) -> Evidence:
     V, T, description = _draw_task(rng)
     R0 = sim.haar_orthogonal(V.shape[0], draw_seed(rng))
     steps = np.arange(0, 2001, 100)[1:]
-    start = sim.hyperspherical_energy(V, 1.0)
+    start = hyperspherical_energy(V, 1.0)
     measured = {}
     for penalty in (0.0, 0.1, 1.0):
         traj = sim.penalty_descent(V, T, R0, lr=0.05, steps=steps, penalty=penalty, momentum=0.9)
@@ -238,11 +241,11 @@ def _check_defect_vs_condition(rng: np.random.Generator) -> Evidence:
         for j in range(MAP_DRAWS):
             A = _conditioned(rng, dim, kappa)
             S = np.triu(A, 1) - np.triu(A, 1).T
-            defects["classical GS"][i, j] = sim.orthogonality_defect(sim.gram_schmidt(A))
-            defects["modified GS"][i, j] = sim.orthogonality_defect(
-                sim.gram_schmidt(A, modified=True))
+            defects["classical GS"][i, j] = orthogonality_defect(gram_schmidt(A))
+            defects["modified GS"][i, j] = orthogonality_defect(
+                gram_schmidt(A, modified=True))
             for name in ("householder", "lowdin", "cayley"):
-                defects[name][i, j] = sim.orthogonality_defect(sim.orthogonalize(A, name))
+                defects[name][i, j] = orthogonality_defect(orthogonalize(A, name))
             cayley_bound[i, j] = dim * eps * np.sqrt(1.0 + np.linalg.norm(S, 2) ** 2)
     kappas = np.array(KAPPAS)
     slopes = {name: loglog_slope(kappas, np.median(values, axis=1))
@@ -292,14 +295,14 @@ def _check_nearest(rng: np.random.Generator) -> Evidence:
         A = _conditioned(rng, dim, kappa) * np.exp(rng.uniform(-1.0, 1.0))
         if rng.random() < 0.5:
             A[0] = -A[0]
-        L = sim.lowdin(A)
+        L = lowdin(A)
         Q_star, distance = exact.nearest_orthogonal(A)
         worst["lowdin vs scipy polar"] = max(worst["lowdin vs scipy polar"],
                                              float(np.abs(L - polar(A)[0]).max()))
         worst["distance vs sqrt(sum (sigma - 1)^2)"] = max(
             worst["distance vs sqrt(sum (sigma - 1)^2)"],
             abs(float(np.linalg.norm(A - L)) - distance) / max(distance, 1.0))
-        others = [np.linalg.norm(A - sim.orthogonalize(A, name))
+        others = [np.linalg.norm(A - orthogonalize(A, name))
                   for name in ("gram_schmidt", "householder", "cayley")]
         others += [np.linalg.norm(A - sim.haar_orthogonal(dim, draw_seed(rng)) * sign)
                    for sign in (1.0, -1.0) for _ in range(100)]
@@ -308,7 +311,7 @@ def _check_nearest(rng: np.random.Generator) -> Evidence:
             float(np.linalg.norm(A - L) - min(others)))
         Q, R = np.linalg.qr(A)
         reference = Q * np.sign(np.diag(R))
-        H = sim.householder(A)
+        H = householder(A)
         worst["householder vs QR (first d - 1 columns)"] = max(
             worst["householder vs QR (first d - 1 columns)"],
             float(np.abs(H[:, :-1] - reference[:, :-1]).max()) / kappa)
@@ -318,12 +321,12 @@ def _check_nearest(rng: np.random.Generator) -> Evidence:
         Qt, Rt = np.linalg.qr(A.T)
         worst["gram_schmidt vs QR of A^T"] = max(
             worst["gram_schmidt vs QR of A^T"],
-            float(np.abs(sim.gram_schmidt(A) - (Qt * np.sign(np.diag(Rt))).T).max()) / kappa ** 2)
+            float(np.abs(gram_schmidt(A) - (Qt * np.sign(np.diag(Rt))).T).max()) / kappa ** 2)
         sign = np.sign(np.linalg.det(A))
         expected = {"gram_schmidt": sign, "lowdin": sign, "householder": (-1.0) ** (dim - 1),
                     "cayley": 1.0}
         worst["determinant sign errors"] += sum(
-            float(np.sign(np.linalg.det(sim.orthogonalize(A, name))) != value)
+            float(np.sign(np.linalg.det(orthogonalize(A, name))) != value)
             for name, value in expected.items())
     tolerances = {"lowdin vs scipy polar": 1e-12, "distance vs sqrt(sum (sigma - 1)^2)": 1e-12,
                   "lowdin distance - min(other maps, 200 Haar samples)": 1e-12,
@@ -452,7 +455,7 @@ MC_CASES = ((10, 50, 1.0), (100, 64, 2.0), (3, 10, 0.5), (1000, 64, 2.0))
 def _check_random_mean(rng: np.random.Generator) -> Evidence:
     measured, predicted, passed = {}, {}, True
     for d, n, s in MC_CASES:
-        samples = [sim.hyperspherical_energy(rng.standard_normal((d, n)), s)
+        samples = [hyperspherical_energy(rng.standard_normal((d, n)), s)
                    for _ in range(MC_DRAWS)]
         interval = t_interval(samples, confidence=0.999)
         expected = exact.mean_random_energy(n, s, d)
@@ -495,7 +498,7 @@ def _check_near_minimal(rng: np.random.Generator) -> Evidence:
     high = exact.random_to_minimum_ratio(64, 2.0, 1000)
     expansion = (64 / 63) * (1 + 8 / 8000)
     middle = exact.random_to_minimum_ratio(64, 2.0, 100)
-    samples = [sim.hyperspherical_energy(rng.standard_normal((100, 64)), 2.0)
+    samples = [hyperspherical_energy(rng.standard_normal((100, 64)), 2.0)
                / exact.simplex_energy_bound(64, 2.0) for _ in range(MC_DRAWS)]
     interval = t_interval(samples, confidence=0.999)
     small_simplex = exact.random_to_minimum_ratio(4, 1.0, 3)
