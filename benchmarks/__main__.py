@@ -21,7 +21,7 @@ For each setting of :data:`theory.registry.SETTINGS` (its ``benchmarks.<setting>
   sympy derivation (first and second call);
 - without ``--quick``: ``python -m verify`` wall time with a warm cache, -j 1 and -j 2;
 - without ``--quick``: the JAX peer (:mod:`benchmarks.jax_peer`, when JAX is installed:
-  ``pip install '.[bench]'``): ten gradient-descent cases timed against ``jax.jit`` +
+  ``pip install '.[bench]'``): fourteen gradient-descent cases timed against ``jax.jit`` +
   ``lax.scan`` in float64 on the CPU, with default thread pools and with one thread; the
   target is a ratio JAX time / our time above 1 on every case.
 
