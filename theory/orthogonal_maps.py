@@ -277,21 +277,23 @@ def _lowdin_pullback(Q, W, sigma, G, grad, t1, t2):
 
 
 @jit
-def _cayley_pullback(Q, plus, G, grad, t1, t2):
+def _cayley_pullback(Q, G, grad, t1, t2):
     """grad = triu(K - K^T, 1), K = (I + Q^T) G (I + S)^-1: the gradient through the Cayley
-    map (docs/orthogonal.md §6b.5); ``plus`` = I + S, so (I + S)^T = I - S."""
+    map (docs/orthogonal.md §6b.5), with (I + S)^-1 = (I + Q^T)/2 (Q = 2 (I - S)^-1 - I),
+    so K = (I + Q^T) G (I + Q^T)/2: two products, no solve."""
     d = Q.shape[0]
     matmul(Q.T, G, t1)
     for i in range(d):
         for j in range(d):
             t1[i, j] += G[i, j]
-            t2[i, j] = plus[j, i]
-    # K (I + S) = t1  <=>  (I - S) K^T = t1^T: solved into t1^T, so t1 becomes K
-    solve_in_place(t2, t1.T)
-    for i in range(d):
+            t2[i, j] = Q[j, i]
+        t2[i, i] += 1.0
+    matmul(t1, t2, grad)  # 2 K
+    for i in range(d):  # each pair read before written
         grad[i, i] = 0.0
         for j in range(i + 1, d):
-            grad[i, j] = t1[i, j] - t1[j, i]
+            upper = 0.5 * (grad[i, j] - grad[j, i])
+            grad[i, j] = upper
             grad[j, i] = 0.0
 
 
@@ -306,7 +308,7 @@ def pullback_kernel(code, Q, aux, sigma, G, grad, t1, t2):
     elif code == LOWDIN:
         _lowdin_pullback(Q, aux, sigma, G, grad, t1, t2)
     else:
-        _cayley_pullback(Q, aux, G, grad, t1, t2)
+        _cayley_pullback(Q, G, grad, t1, t2)
 
 
 # --------------------------------------------------------------------------- map twins
