@@ -252,12 +252,16 @@ def _row_qr_pullback(Q, L, G, grad, K):
     matmul(Q, G.T, K)
     _strict_lower_antisymmetric(K)
     matmul(K.T, Q, grad)
-    for c in range(d):  # grad <- L^-T grad: L^T y = column, back substitution (L^T upper)
-        for i in range(d - 1, -1, -1):
-            acc = grad[i, c]
-            for k in range(i + 1, d):
-                acc -= L[k, i] * grad[k, c]
-            grad[i, c] = acc / L[i, i]
+    # grad <- L^-T grad: back substitution with L^T (upper), a whole row at a time (the
+    # loop over columns is contiguous; each entry sees the same operations as column-wise)
+    for i in range(d - 1, -1, -1):
+        for k in range(i + 1, d):
+            factor = L[k, i]
+            for c in range(d):
+                grad[i, c] -= factor * grad[k, c]
+        pivot = L[i, i]
+        for c in range(d):
+            grad[i, c] /= pivot
 
 
 @jit
