@@ -10,6 +10,10 @@ For each setting of :data:`theory.registry.SETTINGS` (its ``benchmarks.<setting>
   bytes / streaming bandwidth) reached, both rates the best measured in this run;
 - every flow raced against ``scipy.integrate.solve_ivp`` (RK45, DOP853) to the same
   accuracy at the same final time;
+- the hot kernels that are not solvers, for settings whose module provides
+  ``kernels(quick)`` (:class:`benchmarks.harness.Kernel`; ``--quick``: its smaller
+  sizes): seconds per call jitted, of the NumPy twin and of JAX when installed, their
+  ratios and the relative difference of their values;
 - compile cost: numba compilation during the timings (the cold cost on a clean
   checkout, zero with a warm cache); without ``--quick`` also the first call of every
   solver in fresh processes, cold (empty temporary cache) and from that cache;
@@ -17,7 +21,7 @@ For each setting of :data:`theory.registry.SETTINGS` (its ``benchmarks.<setting>
   sympy derivation (first and second call);
 - without ``--quick``: ``python -m verify`` wall time with a warm cache, -j 1 and -j 2;
 - without ``--quick``: the JAX peer (:mod:`benchmarks.jax_peer`, when JAX is installed:
-  ``pip install '.[bench]'``): eleven gradient-descent cases timed against ``jax.jit`` +
+  ``pip install '.[bench]'``): fifteen gradient-descent cases timed against ``jax.jit`` +
   ``lax.scan`` in float64 on the CPU, with default thread pools and with one thread; the
   target is a ratio JAX time / our time above 1 on every case.
 
@@ -174,6 +178,56 @@ def race_line(row: dict) -> str:
             f"{row['ours']['knob']:.3g}, {row['label']}")
 
 
+KERNEL_HEADER = (f"{'setting':<16}{'kernel':<29}{'size':<8}{'numba s':>10}{'numpy s':>10}"
+                 f"{'ratio':>8}{'jax s':>10}{'ratio':>8}{'rel. diff':>10}")
+
+
+def measure_kernel(kernel: h.Kernel, quick: bool) -> dict:
+    """One row of the kernel table (:func:`benchmarks.harness.time_kernel`), ``status``
+    "ok" or "error" (with ``error``)."""
+    row = {"setting": kernel.setting, "kernel": kernel.kernel, "size": kernel.size,
+           "label": kernel.label}
+    try:
+        row.update(h.time_kernel(kernel, quick), status="ok")
+    except Exception as exc:
+        row.update(status="error", error=describe(exc))
+    return row
+
+
+def kernel_line(row: dict) -> str:
+    """The printed line of a kernel row."""
+    head = f"{row['setting']:<16}{row['kernel']:<29}{row['size']:<8}"
+    if row["status"] == "error":
+        return f"{head}  ERROR {row['error']}"
+    jax = row.get("jax", {}).get("s")
+    difference = max(row[b]["relative_difference"] for b in ("numba", "numpy", "jax") if b in row)
+    return (f"{head}{row['numba']['s']:>10.3g}{row['numpy']['s']:>10.3g}"
+            f"{row['numpy_ratio']:>8.1f}{_number(jax, '.3g', 10)}"
+            f"{_number(row.get('jax_ratio'), '.2f', 8)}{difference:>10.1e}  {row['label']}")
+
+
+def measure_kernels(report: Report, name: str, quick: bool) -> None:
+    """Every kernel row of setting ``name`` (none if its module has no ``kernels``), each
+    added to the report as it is measured (numba compilation meanwhile is added to
+    ``compile_in_run_s``); a setting whose kernels cannot be built gets one error row."""
+    with CompileClock() as clock:
+        try:
+            module = setting_module(name)
+            items = module.kernels(quick) if hasattr(module, "kernels") else []
+        except Exception as exc:
+            items = []
+            row = {"setting": name, "kernel": "(all)", "size": "", "label": "",
+                   "status": "error", "error": describe(exc)}
+            report.add("kernels", row)
+            print(kernel_line(row), flush=True)
+        for item in items:
+            row = measure_kernel(item, quick)
+            report.add("kernels", row)
+            print(kernel_line(row), flush=True)
+    spent = report.data["compile_in_run_s"].get(name, 0.0)
+    report.set("compile_in_run_s", name, spent + clock.seconds)
+
+
 def setting_module(name: str) -> ModuleType:
     """``benchmarks.<name>``, the setting's cases and races."""
     return importlib.import_module(f"benchmarks.{name}")
@@ -284,7 +338,7 @@ def run(report: Report, settings: list[str], quick: bool) -> None:
     sections: dict[str, float] = {}
     report.data.update(version=package_version(), machine=machine_info(), quick=quick,
                        complete=False, interrupted=False, targets=TARGETS, cases=[],
-                       races=[], compile_in_run_s={}, section_seconds=sections)
+                       races=[], kernels=[], compile_in_run_s={}, section_seconds=sections)
     report.save()
 
     def section_done(name: str, begin: float) -> None:
@@ -328,7 +382,15 @@ def run(report: Report, settings: list[str], quick: bool) -> None:
     for name in settings:
         measure_setting(report, name, "races", quick)
     section_done("races", begin)
-    print("\nnumba compilation during the timings and races above (0 with a warm cache): "
+    print("\nkernels that are not solvers: seconds per call (jitted, twin, JAX), ratios to "
+          "the jitted, largest relative difference of the values")
+    print(KERNEL_HEADER)
+    begin = time.perf_counter()
+    for name in settings:
+        measure_kernels(report, name, quick)
+    section_done("kernels", begin)
+    print("\nnumba compilation during the timings, races and kernels above (0 with a warm "
+          "cache): "
           + ", ".join(f"{k} {v:.1f} s" for k, v in report.data["compile_in_run_s"].items()))
 
     if not quick:

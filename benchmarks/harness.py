@@ -3,8 +3,9 @@ NumPy twin), the machine's bounds (dense-matmul rate, streaming bandwidth), the 
 fraction, and the race of a flow against ``scipy.integrate.solve_ivp`` at equal accuracy.
 
 Each setting's benchmark module describes its solvers as :class:`Case` objects (one per
-solver and size) and its flows as :class:`Race` objects; this module measures them the
-same way for every setting.
+solver and size), its flows as :class:`Race` objects and, optionally, its hot kernels
+that are not solvers as :class:`Kernel` objects; this module measures them the same way
+for every setting.
 """
 from __future__ import annotations
 
@@ -105,6 +106,47 @@ class Race:
     y0: np.ndarray = field(repr=False)
     T: float
     adaptive: bool = False
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """A hot kernel of a setting that is not a solver (``benchmarks.<setting>.kernels``),
+    one call computing the same value by each backend.
+
+    Attributes
+    ----------
+    runs : dict
+        Backend -> ``run() -> float``: ``"numba"`` (the jitted kernel, the reference),
+        ``"numpy"`` (its twin) and, when JAX is installed, ``"jax"`` (``jax.jit`` of the
+        same computation, waited for).
+    """
+
+    setting: str
+    kernel: str
+    size: str
+    label: str
+    runs: dict[str, Callable[[], float]] = field(repr=False)
+
+
+KERNEL_REPEATS, QUICK_KERNEL_REPEATS = 5, 3
+"""Timed calls per backend of :func:`time_kernel` (the shortest counts)."""
+
+
+def time_kernel(kernel: Kernel, quick: bool) -> dict:
+    """Seconds per call of each backend of ``kernel`` (:func:`best_seconds`; the untimed
+    first call, which also compiles, gives the value), each backend's value relative to
+    numba's, ``|value / numba - 1|``, and the ratios backend time / numba time
+    (``numpy_ratio``: the twin ratio; ``jax_ratio``: > 1 when ours is faster)."""
+    repeats = QUICK_KERNEL_REPEATS if quick else KERNEL_REPEATS
+    reference = kernel.runs["numba"]()
+    row: dict = {}
+    for backend, run in kernel.runs.items():
+        value = run()
+        row[backend] = {"s": best_seconds(run, repeats, warm_up=False),
+                        "relative_difference": abs(value / reference - 1.0)}
+    for backend in [b for b in row if b != "numba"]:
+        row[f"{backend}_ratio"] = row[backend]["s"] / row["numba"]["s"]
+    return row
 
 
 def median_seconds(run: Callable[[], object], repeats: int, warm_up: bool = True) -> float:

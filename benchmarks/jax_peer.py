@@ -1,11 +1,12 @@
 """Our jitted gradient-descent solvers against the loop a researcher would write in JAX.
 
-For each case of :data:`CASES` (plain gradient descent, discrete steps, in five settings)
+For each case of :data:`CASES` (gradient descent, discrete steps, in six settings)
 the same dynamics run two ways, in float64 on the CPU, from the same start with the same
 step size and the same number of steps:
 
-- ours: the public solver ``theory.<setting>.gradient_descent(..., steps=[n])``, the whole
-  call (validation, packing, the numba time loop, building the trajectory);
+- ours: the public solver ``theory.<setting>.gradient_descent(..., steps=[n])`` (the
+  orthogonal setting: ``parametrized_descent``, ``orthogonal_descent``), the whole call
+  (validation, packing, the numba time loop, building the trajectory);
 - JAX, two variants, each one ``jax.jit``-compiled ``run(state0, data, n)`` with ``n``
   static whose ``lax.fori_loop`` holds the whole step: ``grad``, gradient descent on the
   loss by ``jax.grad`` (what a JAX user writes first), and ``hand``, the update written
@@ -46,7 +47,15 @@ steps takes a fraction of a second to about a second on the slower side):
 9-10. ``margin_P30``, ``margin_P3000``: :func:`theory.max_margin.gradient_descent`,
      logistic loss, ``separable_data(P, d, 0.5, seed=1)`` with d = 5 and d = 50, w0 = 0,
      lr = 1 / lambda_max(Z^T Z).
-11. ``conditioned_N16``: :func:`theory.conditioning.gradient_descent` with every layer
+11-12. ``opt_cayley_d8``, ``opt_cayley_d64``: :func:`theory.orthogonal.parametrized_descent`
+     through the Cayley map (heavy ball, lr = 0.2, mu = 0.5) on the Procrustes task of
+     :mod:`benchmarks.orthogonal` at its two sizes (d, N) = (8, 32), (64, 256), from its
+     A0; JAX solves with ``jnp.linalg.solve`` (``grad``: through the map by ``jax.grad``;
+     ``hand``: the kernel's pullback).
+13-14. ``ogd_d8``, ``ogd_d64``: :func:`theory.orthogonal.orthogonal_descent` with the exact
+     Cayley retraction (lr = 0.05, mu = 0.9) from R = I on the same tasks; ``grad`` takes
+     the Euclidean gradient by ``jax.grad``. Its tolerance is :data:`OGD_TOLERANCE`.
+15. ``conditioned_N16``: :func:`theory.conditioning.gradient_descent` with every layer
      row-equilibrated, the data, start and step of ``deep_N16``.
 
 ``--threads N`` re-executes the benchmark in a subprocess whose environment limits every
@@ -84,12 +93,18 @@ import numpy as np
 
 from benchmarks.common import (ROOT, THREAD_VARIABLES, add_version_argument, check_output_paths,
                                check_trajectory, description, machine_info)
-from theory import conditioning, deep_linear, diagonal_linear, linear_chain, max_margin
+from theory import conditioning, deep_linear, diagonal_linear, linear_chain, max_margin, orthogonal
 from theory.output_files import write_atomic
 from theory.results import Trajectory
 
 TOLERANCE = 1e-12
-"""Largest accepted max |ours - JAX| / max |ours| of the final states."""
+"""Largest accepted max |ours - JAX| / max |ours| of the final states (the default of
+:class:`Case`)."""
+OGD_TOLERANCE = 1e-10
+"""The OGD cases' tolerance: R is a product of one orthogonal factor per step, which
+carries every earlier rounding error along unchanged instead of contracting it, so the two
+sides' difference walks, about sqrt(n) eps per entry times a factor of order d (measured:
+1e-12 after 2e5 steps at d = 8); 1e-10 leaves a margin of about 100."""
 SHORT = 5
 """The short run has n // SHORT steps (time per step = difference of the two runs)."""
 ROUNDS, QUICK_ROUNDS = 5, 3
@@ -99,6 +114,9 @@ CHAIN_P_STAR, CHAIN_SIGMA, CHAIN_LR = 2.0, 1.0, 1e-3
 DEEP_DEPTH, DEEP_SIGMA0, DEEP_LR, DEEP_SEED = 3, 0.5, 0.01, 0
 DIAGONAL_ALPHA, DIAGONAL_LR = 0.1, 0.01
 MARGIN_VALUE, MARGIN_SEED = 0.5, 1
+OPT_CAYLEY_LR, OPT_CAYLEY_MOMENTUM = 0.2, 0.5
+OGD_LR, OGD_MOMENTUM = 0.05, 0.9
+"""As :data:`benchmarks.orthogonal.SOLVER_ARGS`."""
 
 
 @dataclass(frozen=True)
@@ -124,12 +142,15 @@ class Setup:
 
 @dataclass(frozen=True)
 class Case:
-    """A benchmark case: its size label, step counts and how to build it."""
+    """A benchmark case: its size label, step counts, how to build it, and the largest
+    accepted relative difference of the final states (:data:`TOLERANCE` unless the
+    dynamics do not contract round-off)."""
 
     size: str
     steps: int
     quick_steps: int
     build: Callable[[], Setup]
+    tolerance: float = TOLERANCE
 
 
 # --------------------------------------------------------------------------- JAX
@@ -328,6 +349,99 @@ def _margin(n_samples: int, dim: int) -> Setup:
                  lambda traj: traj.final, _peers(loss, step, lr, np.zeros(dim), (Z,)))
 
 
+def _orthogonal_problem(dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(V, T, A0) at ``dim`` x 4 ``dim`` neurons, as :mod:`benchmarks.orthogonal` builds
+    them (its two sizes are d = 8 and d = 64)."""
+    from benchmarks import orthogonal as bench
+
+    return bench.problem(dim, 4 * dim)
+
+
+def _cayley_jax(A):
+    """(Q, I + S): the Cayley map (I - S)^-1 (I + S), S = triu(A, 1) - triu(A, 1)^T."""
+    jnp = _jax().numpy
+    upper = jnp.triu(A, 1)
+    S = upper - upper.T
+    eye = jnp.eye(A.shape[0])
+    return jnp.linalg.solve(eye - S, eye + S), eye + S
+
+
+def _heavy_ball(state, gradient, lr: float, mu: float):
+    """(P, M) <- (P + lr M+, M+), M+ = mu M - gradient."""
+    P, M = state
+    M = mu * M - gradient
+    return P + lr * M, M
+
+
+def _opt_cayley(dim: int) -> Setup:
+    """OPT by the Cayley map: :func:`theory.orthogonal.parametrized_descent` with
+    ``orthogonalizer='cayley'`` and heavy-ball momentum, on the Procrustes task of
+    :mod:`benchmarks.orthogonal`; the state is (A, M)."""
+    jax = _jax()
+    jnp = jax.numpy
+    V, T, A0 = _orthogonal_problem(dim)
+    lr, mu = OPT_CAYLEY_LR, OPT_CAYLEY_MOMENTUM
+
+    def loss(A, data):
+        neurons, targets = data
+        return 0.5 * jnp.sum((_cayley_jax(A)[0] @ neurons - targets) ** 2)
+
+    def by_grad(state, data):
+        return _heavy_ball(state, jax.grad(loss)(state[0], data), lr, mu)
+
+    def by_hand(state, data):  # the kernel's pullback (docs/orthogonal.md §6b.5)
+        VV, TV = data
+        Q, plus = _cayley_jax(state[0])
+        G = Q @ VV - TV
+        K = jnp.linalg.solve(plus.T, (G + Q.T @ G).T).T
+        return _heavy_ball(state, jnp.triu(K - K.T, 1), lr, mu)
+
+    state0 = (A0, np.zeros_like(A0))
+    return Setup(lambda n: orthogonal.parametrized_descent(V, T, A0, lr=lr, momentum=mu,
+                                                           orthogonalizer="cayley", steps=[n]),
+                 lambda traj: traj.states[-1],
+                 {"grad": _peer(by_grad, state0, (V, T)),
+                  "hand": _peer(by_hand, state0, (V @ V.T, T @ V.T))})
+
+
+def _ogd(dim: int) -> Setup:
+    """OGD with the exact Cayley retraction (:func:`theory.orthogonal.orthogonal_descent`,
+    heavy-ball momentum) from R = I on the Procrustes task of :mod:`benchmarks.orthogonal`;
+    the state is (R, M). ``grad`` takes the Euclidean gradient by ``jax.grad``, ``hand``
+    as R V V^T - T V^T."""
+    jax = _jax()
+    jnp = jax.numpy
+    V, T, _ = _orthogonal_problem(dim)
+    lr, mu = OGD_LR, OGD_MOMENTUM
+
+    def loss(R, data):
+        neurons, targets = data
+        return 0.5 * jnp.sum((R @ neurons - targets) ** 2)
+
+    def update(state, G):  # docs/orthogonal.md §6a.4
+        R, M = state
+        M = mu * M - G
+        W_hat = M @ R.T - 0.5 * R @ (R.T @ M @ R.T)
+        W = W_hat - W_hat.T
+        alpha = jnp.minimum(lr, 1.0 / (jnp.linalg.norm(W) + orthogonal.OGD_EPSILON))
+        eye = jnp.eye(R.shape[0])
+        return jnp.linalg.solve(eye - 0.5 * alpha * W, (eye + 0.5 * alpha * W) @ R), W @ R
+
+    def by_grad(state, data):
+        return update(state, jax.grad(loss)(state[0], data))
+
+    def by_hand(state, data):
+        VV, TV = data
+        return update(state, state[0] @ VV - TV)
+
+    state0 = (np.eye(dim), np.zeros((dim, dim)))
+    return Setup(lambda n: orthogonal.orthogonal_descent(V, T, lr=lr, momentum=mu,
+                                                         retraction="cayley", steps=[n]),
+                 lambda traj: traj.states[-1],
+                 {"grad": _peer(by_grad, state0, (V, T)),
+                  "hand": _peer(by_hand, state0, (V @ V.T, T @ V.T))})
+
+
 _CASES: dict[str, Case] = {
     "chain_L3": Case("L=3", 10_000_000, 1_000_000, lambda: _chain(3)),
     "chain_L6": Case("L=6", 10_000_000, 1_000_000, lambda: _chain(6)),
@@ -339,6 +453,10 @@ _CASES: dict[str, Case] = {
     "diagonal_N4000": Case("N=4000, M=2000", 100, 10, lambda: _diagonal(4000, 30)),
     "margin_P30": Case("P=30, d=5", 1_000_000, 100_000, lambda: _margin(30, 5)),
     "margin_P3000": Case("P=3000, d=50", 10_000, 1_000, lambda: _margin(3000, 50)),
+    "opt_cayley_d8": Case("d=8, N=32", 200_000, 20_000, lambda: _opt_cayley(8)),
+    "opt_cayley_d64": Case("d=64, N=256", 2_000, 200, lambda: _opt_cayley(64)),
+    "ogd_d8": Case("d=8, N=32", 200_000, 20_000, lambda: _ogd(8), OGD_TOLERANCE),
+    "ogd_d64": Case("d=64, N=256", 3_000, 300, lambda: _ogd(64), OGD_TOLERANCE),
     "conditioned_N16": Case("N=P=16, row", 50_000, 5_000, lambda: _conditioned(16)),
 }
 CASES: tuple[str, ...] = tuple(_CASES)
@@ -381,8 +499,8 @@ def measure(case_name: str, quick: bool) -> dict:
     Raises
     ------
     RuntimeError
-        If our run diverged or ended subnormal, or a final state differs by more than
-        :data:`TOLERANCE`.
+        If our run diverged or ended subnormal, or a final state differs by more than the
+        case's tolerance.
     """
     case = _CASES[case_name]
     setup = case.build()
@@ -396,10 +514,10 @@ def measure(case_name: str, quick: bool) -> dict:
     differences = {}
     for variant, peer in setup.peers.items():
         differences[variant] = float(np.max(np.abs(ours_final - _flat(peer(long)))) / scale)
-        if not differences[variant] <= TOLERANCE:
+        if not differences[variant] <= case.tolerance:
             raise RuntimeError(f"{case_name}: the final states of ours and JAX {variant} differ "
                                f"by {differences[variant]:.3g} of the state's largest entry "
-                               f"(tolerance {TOLERANCE:g})")
+                               f"(tolerance {case.tolerance:g})")
     for run in sides.values():
         run(short)
     best = {(side, steps): [math.inf, math.inf] for side in sides for steps in (short, long)}

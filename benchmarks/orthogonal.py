@@ -8,10 +8,11 @@ gradient R V V^T - T V^T (2 d^3 flops), the map and its pullback (Gram-Schmidt: 
 2 d^3, pullback about 5 d^3), OGD's products and solve (about 12 d^3 + 2/3 d^3), the
 penalty's R R^T and its product (4 d^3); S-OPT works on e = d/2 coordinates.
 
-The detailed benchmark ``python -m benchmarks.orthogonal`` also times the hot kernel the
-cases do not cover, the pairwise energy E_s (O(N^2 d)), jitted against its NumPy twin and,
-when JAX is installed, against ``jax.jit`` of the same pair sum (all pairs from the Gram
-matrix, 2 - 2 u_i . u_j, which is what a JAX user writes; less accurate for close pairs).
+The hot kernel the cases do not cover, the pairwise energy E_s (O(N^2 d)), is a kernel
+row (:func:`kernels`, shown by ``python -m benchmarks`` and by the detailed benchmark
+``python -m benchmarks.orthogonal``): jitted against its NumPy twin and, when JAX is
+installed, against ``jax.jit`` of the same pair sum (all pairs from the Gram matrix,
+2 - 2 u_i . u_j, which is what a JAX user writes; less accurate for close pairs).
 
 Run from the repository root::
 
@@ -21,15 +22,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 
 import numpy as np
 
 from benchmarks.common import (add_version_argument, check_output_paths, check_trajectory,
                                 description, median_rate)
-from benchmarks.harness import Case, Race
+from benchmarks.harness import Case, Kernel, Race, time_kernel
 from theory import orthogonal
+from theory.orthogonal_energy import hyperspherical_energy
+from theory.orthogonal_maps import ORTHOGONALIZERS
 from theory.output_files import write_atomic
 
 SMALL, LARGE = (8, 32), (64, 256)
@@ -133,7 +135,7 @@ def races() -> list[Race]:
     out = []
     for name in ("lowdin", "cayley"):
         params = orthogonal.kernel_parameters(orthogonal.PARAMETRIZED, 1.0,
-                                    orthogonalizer=orthogonal.ORTHOGONALIZERS[name], flow=True)
+                                    orthogonalizer=ORTHOGONALIZERS[name], flow=True)
         twin = orthogonal.problem(V, T, params)
 
         def ours(steps, name=name):
@@ -146,8 +148,8 @@ def races() -> list[Race]:
     return out
 
 
-ENERGY_SIZES = ((16, 64), (64, 512), (128, 2048))
-"""(d, N) of the energy timings."""
+ENERGY_SIZES = {"small": (16, 64), "medium": (64, 512), "large": (128, 2048)}
+"""(d, N) of the energy kernel rows (``--quick``: the first two)."""
 
 
 def _jax_energy():
@@ -169,35 +171,35 @@ def _jax_energy():
     return lambda V, s: float(energy(V, s).block_until_ready())
 
 
-def energy_timings(quick: bool) -> dict[str, dict[str, float]]:
-    """Seconds per evaluation of E_1 at :data:`ENERGY_SIZES`: numba, the NumPy twin and JAX
-    (when installed), with the largest relative difference to numba's value."""
+def kernels(quick: bool) -> list[Kernel]:
+    """The pairwise energy E_1 (:func:`theory.orthogonal_energy.hyperspherical_energy`) of
+    N Gaussian neurons in d dimensions at :data:`ENERGY_SIZES`: jitted, its NumPy twin and,
+    when JAX is installed, ``jax.jit`` from the Gram matrix (module docstring)."""
     jax_energy = _jax_energy()
-    repeats = 3 if quick else 5
-    report = {}
-    for dim, n in ENERGY_SIZES:
+    out = []
+    for size, (dim, n) in list(ENERGY_SIZES.items())[:2 if quick else None]:
         V = np.random.default_rng(0).standard_normal((dim, n))
-        row: dict[str, float] = {}
-        reference = orthogonal.hyperspherical_energy(V, 1.0)
-        runners = {"numba": lambda: orthogonal.hyperspherical_energy(V, 1.0),
-                   "numpy": lambda: orthogonal.hyperspherical_energy(V, 1.0, backend="numpy")}
+        runs = {"numba": lambda V=V: hyperspherical_energy(V, 1.0),
+                "numpy": lambda V=V: hyperspherical_energy(V, 1.0, backend="numpy")}
         if jax_energy is not None:
-            runners["jax"] = lambda: jax_energy(V, 1.0)
-        for label, run in runners.items():
-            value = run()
-            row[f"{label}_relative_difference"] = abs(value / reference - 1.0)
-            times = []
-            for _ in range(repeats):
-                start = time.perf_counter()
-                run()
-                times.append(time.perf_counter() - start)
-            row[f"{label}_s"] = min(times)
-        row["twin_ratio"] = row["numpy_s"] / row["numba_s"]
-        if "jax_s" in row:
-            row["jax_ratio"] = row["jax_s"] / row["numba_s"]
-        report[f"d={dim}, N={n}"] = row
-        print(f"E_1 d={dim:4d} N={n:5d}: " + "  ".join(
-            f"{k} {v:.3g}" for k, v in row.items()), flush=True)
+            runs["jax"] = lambda V=V: jax_energy(V, 1.0)
+        out.append(Kernel("orthogonal", "hyperspherical_energy", size, f"d={dim}, N={n}",
+                          runs))
+    return out
+
+
+def energy_timings(quick: bool) -> dict[str, dict]:
+    """:func:`benchmarks.harness.time_kernel` of every kernel row (:func:`kernels`, all
+    sizes; ``quick``: fewer repeats), by size label."""
+    report = {}
+    for kernel in kernels(quick=False):
+        row = time_kernel(kernel, quick)
+        report[kernel.label] = row
+        print(f"E_1 {kernel.label:>14}: " + "  ".join(
+            f"{backend} {row[backend]['s']:.3g} s (rel. diff. "
+            f"{row[backend]['relative_difference']:.1e})" for backend in kernel.runs)
+            + "".join(f"  {key} {value:.3g}" for key, value in row.items()
+                      if key.endswith("_ratio")), flush=True)
     return report
 
 

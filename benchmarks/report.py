@@ -6,6 +6,7 @@ the console output (:func:`summary`)."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from benchmarks import harness as h
@@ -16,7 +17,7 @@ TARGETS = {"small_ratio": 20.0, "large_ratio": 1.0, "large_fraction": 0.5,
            "derivation_s": 2.0, "jax_ratio": 1.0}
 """Issue 6 targets: jitted/twin ratio at small sizes, at large sizes; fraction of the
 bound at large sizes; speed-up over solve_ivp; verify wall time with a warm cache;
-import time; one sympy derivation."""
+import time; one sympy derivation; JAX time over ours (the JAX peer and the kernel rows)."""
 
 class Report:
     """The report as it grows: every change is written at once (atomically) to the JSON
@@ -102,6 +103,11 @@ def misses(report: dict) -> list[str]:
             if row["status"] == "ok" and row["ratio_wall"] < TARGETS["jax_ratio"]:
                 out.append(f"JAX peer {row['case']} ({row['size']}, threads {threads}): JAX takes "
                            f"{row['ratio_wall']:.2f}x our time, target > {TARGETS['jax_ratio']:g}x")
+    for row in report.get("kernels", []):
+        if row["status"] == "ok" and row.get("jax_ratio", math.inf) < TARGETS["jax_ratio"]:
+            out.append(f"kernel {row['setting']}/{row['kernel']} ({row['size']}, "
+                       f"{row['label']}): JAX takes {row['jax_ratio']:.2f}x our time, target > "
+                       f"{TARGETS['jax_ratio']:g}x")
     for jobs, v in report.get("verify", {}).items():
         if "wall_s" in v and v["wall_s"] > TARGETS["verify_warm_s"]:
             out.append(f"python -m verify -j {jobs}: {v['wall_s']:.0f} s warm, target "
@@ -113,10 +119,10 @@ def problems(report: dict) -> dict[str, list[str]]:
     """``errors`` (rows and sections that raised) and ``noisy`` (rows whose timings are not
     to be trusted), one line each."""
     errors, noisy = [], []
-    for section in ("cases", "races"):
+    for section in ("cases", "races", "kernels"):
         for row in report.get(section, []):
-            name = f"{row['setting']}/{row['solver']}" + (f" ({row['size']})" if
-                                                            row.get("size") else "")
+            name = f"{row['setting']}/{row.get('solver', row.get('kernel'))}" + (
+                f" ({row['size']})" if row.get("size") else "")
             if row["status"] == "error":
                 errors.append(f"{name}: {row['error']}")
             elif row["status"] == "noisy":
@@ -163,8 +169,8 @@ def to_markdown(report: dict) -> str:
              f"{'--quick' if report.get('quick') else 'full'} run, {state}, "
              f"{report.get('seconds', 0.0):.0f} s."]
     found = problems(report)
-    counted = report.get("cases", []) + report.get("races", [])
-    lines += ["", f"Cases and races: {sum(r['status'] == 'ok' for r in counted)} ok, "
+    counted = report.get("cases", []) + report.get("races", []) + report.get("kernels", [])
+    lines += ["", f"Cases, races and kernels: {sum(r['status'] == 'ok' for r in counted)} ok, "
               f"{sum(r['status'] == 'noisy' for r in counted)} noisy, "
               f"{sum(r['status'] == 'error' for r in counted)} errors; errors elsewhere: "
               f"{len(found['errors']) - sum(r['status'] == 'error' for r in counted)}; "
@@ -207,6 +213,24 @@ def to_markdown(report: dict) -> str:
         knob_text = f"rtol {knob:.2g}" if isinstance(knob, float) else f"{knob} steps"
         lines.append(_cells([r["setting"], r["solver"], where, f"{r['ours']['time_s']:.3g}",
                              knob_text] + cells + ["ok"]))
+    if report.get("kernels"):
+        lines += ["", "Kernels that are not solvers (seconds per call; ratios to the jitted; "
+                  "largest relative difference of the values):", "",
+                  "| setting | kernel | size | jitted s | twin s | twin ratio | JAX s | "
+                  "JAX ratio | rel. diff. | status |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in report.get("kernels", []):
+        size = f"{r['size']}: {r['label']}" if r["label"] else r["size"]
+        if r["status"] == "error":
+            lines.append(_cells([r["setting"], r["kernel"], size] + ["–"] * 6
+                                + [f"error: {r['error']}"]))
+            continue
+        jax = r.get("jax")
+        difference = max(r[b]["relative_difference"] for b in ("numba", "numpy", "jax")
+                         if b in r)
+        lines.append(_cells([r["setting"], r["kernel"], size, f"{r['numba']['s']:.3g}",
+                             f"{r['numpy']['s']:.3g}", f"{r['numpy_ratio']:.1f}",
+                             "–" if jax is None else f"{jax['s']:.3g}",
+                             _fmt(r.get("jax_ratio"), ".2f"), f"{difference:.1e}", "ok"]))
     lines += ["", "Compilation (s): " + ", ".join(
         f"{k} {v:.1f}" for k, v in report.get("compile_in_run_s", {}).items())
         + " (during the timings; 0 = warm cache)."]
@@ -271,7 +295,7 @@ def to_markdown(report: dict) -> str:
 def summary(data: dict) -> str:
     """The closing lines: rows by status, errors and noisy rows, targets missed, time."""
     found = problems(data)
-    rows = data.get("cases", []) + data.get("races", [])
+    rows = data.get("cases", []) + data.get("races", []) + data.get("kernels", [])
     lines = [f"\nrows: {sum(r['status'] == 'ok' for r in rows)} ok, "
              f"{sum(r['status'] == 'noisy' for r in rows)} noisy, "
              f"{sum(r['status'] == 'error' for r in rows)} errors"]

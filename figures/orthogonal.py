@@ -19,6 +19,9 @@ from matplotlib.figure import Figure
 from analytic import orthogonal as exact
 from figures.style import save, styled
 from theory import orthogonal as sim
+from theory.orthogonal_energy import hyperspherical_energy
+from theory.orthogonal_maps import (ORTHOGONALIZERS, cayley, gram_schmidt, householder, lowdin,
+                                    orthogonality_defect)
 
 DIM, N_NEURONS, NOISE, SEED = 8, 32, 0.5, 3
 STEPS = np.unique(np.geomspace(1, 20_000, 120).round().astype(np.int64))
@@ -54,7 +57,7 @@ def _task() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def _learner(name: str, long: bool = False) -> sim.OrthogonalTrajectory:
     V, T, A0 = _task()
     steps = LONG_STEPS if long else STEPS
-    if name in sim.ORTHOGONALIZERS:
+    if name in ORTHOGONALIZERS:
         start = np.zeros_like(A0) if name == "cayley" else A0
         return sim.parametrized_descent(V, T, start, lr=0.2, steps=steps, orthogonalizer=name,
                                         momentum=0.5)
@@ -71,7 +74,7 @@ def energy(out_dir: Path, fmt: str) -> Path:
     with the code's two fixed-point iterations drifts more at larger steps
     (docs/orthogonal.md §6b.6)."""
     V, T, A0 = _task()
-    start = sim.hyperspherical_energy(V, 1.0)
+    start = hyperspherical_energy(V, 1.0)
     fig = Figure(figsize=(10.0, 4.4), layout="constrained")
     left, right = fig.subplots(1, 2, sharey=True)
     for name, (color, style) in LEARNER_STYLES.items():
@@ -118,7 +121,7 @@ def random_over_minimum(out_dir: Path, fmt: str) -> Path:
         ax.plot(dims, ratio, color=color, label=f"closed form, $s={s:g}$")
         ax.plot(dims, first, color=color, ls=":",
                 label=r"$(\frac{N}{N-1})^{s/2}(1+\frac{s(s+2)}{8d})$")
-        means = [np.mean([sim.hyperspherical_energy(rng.standard_normal((d, n)), s)
+        means = [np.mean([hyperspherical_energy(rng.standard_normal((d, n)), s)
                           for _ in range(MC_DRAWS)]) / exact.simplex_energy_bound(n, s)
                  for d in MC_DIMS]
         ax.plot(MC_DIMS, means, "o", color=color, ms=5, label=f"Monte Carlo ({MC_DRAWS} draws)")
@@ -137,9 +140,9 @@ def defect_vs_condition(out_dir: Path, fmt: str) -> Path:
     """|Q^T Q - I|_F of each map against kappa(A) (d = 12; median and range over 5 matrices
     U diag(sigma) W^T per kappa), with eps kappa^2 and eps kappa (docs/orthogonal.md §6b.4)."""
     dim, draws = 12, 5
-    maps = {"classical GS (OPT code)": lambda A: sim.gram_schmidt(A),
-            "modified GS": lambda A: sim.gram_schmidt(A, modified=True),
-            "householder": sim.householder, "lowdin": sim.lowdin, "cayley": sim.cayley}
+    maps = {"classical GS (OPT code)": lambda A: gram_schmidt(A),
+            "modified GS": lambda A: gram_schmidt(A, modified=True),
+            "householder": householder, "lowdin": lowdin, "cayley": cayley}
     colors = ("tab:blue", "tab:cyan", "tab:orange", "tab:green", "tab:red")
     defects = {name: np.empty((KAPPAS.size, draws)) for name in maps}
     for i, kappa in enumerate(KAPPAS):
@@ -150,7 +153,7 @@ def defect_vs_condition(out_dir: Path, fmt: str) -> Path:
             A = ((sim.haar_orthogonal(dim, 2 * seed) * sigma)
                  @ sim.haar_orthogonal(dim, 2 * seed + 1).T)
             for name, function in maps.items():
-                defects[name][i, j] = sim.orthogonality_defect(function(A))
+                defects[name][i, j] = orthogonality_defect(function(A))
     fig = Figure(figsize=(6.8, 4.6), layout="constrained")
     ax = fig.add_subplot()
     for (name, values), color in zip(defects.items(), colors):

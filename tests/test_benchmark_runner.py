@@ -79,8 +79,10 @@ def fake_run(monkeypatch):
     monkeypatch.setattr(h, "derivation_report",
                         lambda name: {"x_expr": {"first_s": 0.1, "second_s": 1e-7, "derive_s": 0.5}})
 
-    def install(cases, races=()):
+    def install(cases, races=(), kernels=None):
         module = SimpleNamespace(cases=lambda quick: list(cases), races=lambda: list(races))
+        if kernels is not None:
+            module.kernels = lambda quick: list(kernels)
         monkeypatch.setattr(runner, "setting_module", lambda name: module)
 
     return install
@@ -298,3 +300,42 @@ def test_the_blocked_kernels_stream_their_data_matrix_once_per_evaluation(settin
         if case.size == "large":
             once = matrix_bytes * stages(module, case)
             assert once <= case.bytes <= 1.1 * once, case.solver
+
+
+def _kernel(name: str, runs: dict) -> h.Kernel:
+    return h.Kernel("toy", name, "small", "n=1", runs)
+
+
+def test_kernel_rows_reach_the_report_and_a_failing_kernel_is_an_error_row(fake_run, tmp_path,
+                                                                           capsys):
+    def broken():
+        raise ValueError("bad | kernel")
+
+    fake_run([_case("first", _steps)], kernels=[
+        _kernel("energy", {"numba": lambda: 2.0, "numpy": lambda: 2.0 * (1 + 1e-15),
+                           "jax": lambda: 2.0}),
+        _kernel("broken", {"numba": broken, "numpy": lambda: 1.0})])
+    path, markdown = tmp_path / "r.json", tmp_path / "r.md"
+    assert runner.main(["--quick", "--setting", SETTINGS[0], "--json", str(path),
+                        "--markdown", str(markdown)]) == 1
+    rows = json.loads(path.read_text())["kernels"]
+    assert [(r["kernel"], r["status"]) for r in rows] == [("energy", "ok"), ("broken", "error")]
+    ok = rows[0]
+    assert set(ok) >= {"numba", "numpy", "jax", "numpy_ratio", "jax_ratio"}
+    assert ok["numpy"]["relative_difference"] == pytest.approx(1e-15, rel=0.5)
+    assert ok["numba"]["relative_difference"] == 0.0 and ok["numba"]["s"] >= 0.0
+    assert "ValueError: bad | kernel" in rows[1]["error"]
+    out = capsys.readouterr().out
+    assert "toy/broken (small): ValueError" in out
+    table = [line for line in _table_rows(markdown.read_text()) if "| toy |" in line
+             and ("energy" in line or "broken" in line)]
+    assert len(table) == 2
+    header = next(line for line in _table_rows(markdown.read_text()) if "| kernel |" in line)
+    assert {_unescaped_pipes(line) for line in table} == {_unescaped_pipes(header)}
+
+
+def test_a_setting_without_kernels_adds_no_kernel_rows(fake_run, tmp_path):
+    fake_run([_case("first", _steps)])
+    path = tmp_path / "r.json"
+    assert runner.main(["--quick", "--setting", SETTINGS[0], "--json", str(path)]) == 0
+    assert json.loads(path.read_text())["kernels"] == []

@@ -6,7 +6,7 @@ import pytest
 
 from theory import diagonal_linear
 from theory.linalg import (PARALLEL_MIN_ENTRIES, ROW_PARTS, least_squares_gradient_in_parts,
-                           row_block, transposed_blocks)
+                           row_block, solve_in_place, transposed_blocks)
 
 LARGE = (512, PARALLEL_MIN_ENTRIES // 512)
 """The smallest A (M x N, M < N) that takes the parallel path."""
@@ -85,3 +85,76 @@ def test_idle_openmp_threads_sleep_unless_the_user_chose_otherwise():
     out = subprocess.run([sys.executable, "-c", code], env={**env, "OMP_WAIT_POLICY": "ACTIVE"},
                          capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "ACTIVE"
+
+
+# --------------------------------------------------------------------------- solve_in_place
+
+EPS = np.finfo(float).eps
+
+
+def _conditioned(n, condition, seed):
+    """A random n x n matrix U diag(s) W^T with singular values from 1 down to
+    1/condition (log-spaced) and Haar-like U, W (QR of Gaussians)."""
+    rng = np.random.default_rng(seed)
+    U = np.linalg.qr(rng.standard_normal((n, n)))[0]
+    W = np.linalg.qr(rng.standard_normal((n, n)))[0]
+    return U @ np.diag(np.logspace(0, -np.log10(condition), n)) @ W.T
+
+
+@pytest.mark.parametrize("n, m", [(1, 1), (2, 3), (5, 5), (8, 1), (8, 8), (64, 64), (64, 3)])
+@pytest.mark.parametrize("condition", [1.0, 1e4, 1e8, 1e12])
+def test_solve_in_place_is_backward_stable_and_agrees_with_lapack(n, m, condition):
+    # Partial pivoting is backward stable: the residual |A x - b| <= c n eps |A| |x| with
+    # a small growth factor for these matrices (c = 4 covers the factor of the bound's
+    # constant; a wrong pivot or a wrong substitution leaves a residual of order |b|).
+    # Two backward-stable solves differ in x by at most ~ kappa times their backward
+    # errors: |x - x_lapack| <= 8 n eps kappa |x|.
+    A = _conditioned(n, condition, seed=n + m)
+    B = np.random.default_rng(n * m).standard_normal((n, m))
+    factors, X = A.copy(), B.copy()
+    solve_in_place(factors, X)
+    assert np.linalg.norm(A @ X - B) <= 4 * n * EPS * np.linalg.norm(A) * np.linalg.norm(X)
+    expected = np.linalg.solve(A, B)
+    assert np.linalg.norm(X - expected) <= 8 * n * EPS * condition * np.linalg.norm(expected)
+
+
+def test_solve_in_place_pivots():
+    # a zero leading entry (no elimination without a swap) and a tiny one (elimination
+    # without pivoting loses every digit of x_1: 1 - 1e20 rounds to -1e20)
+    for A in (np.array([[0.0, 1.0], [1.0, 0.0]]), np.array([[1e-20, 1.0], [1.0, 1.0]])):
+        B = np.array([[1.0], [2.0]])
+        X = B.copy()
+        solve_in_place(A.copy(), X)
+        np.testing.assert_allclose(X, np.linalg.solve(A, B), rtol=4 * EPS, atol=0)
+
+
+def test_solve_in_place_into_a_transposed_view():
+    rng = np.random.default_rng(9)
+    A, C = rng.standard_normal((6, 6)), rng.standard_normal((4, 6))
+    expected = np.linalg.solve(A, C.T)
+    solve_in_place(A.copy(), C.T)  # C^T <- A^-1 C^T, written through the view
+    np.testing.assert_allclose(C.T, expected, rtol=0, atol=1e-12 * np.abs(expected).max())
+
+
+@pytest.mark.parametrize("scale", [1e-3, 1.0, 1e3, 1e8])
+def test_solve_in_place_on_cayley_systems(scale):
+    # I - (a/2) W with W skew (the OGD and Cayley systems): never singular; its condition
+    # number is sqrt(1 + (a/2)^2 |w|_max^2) at most, so the 8 n eps kappa bound applies.
+    rng = np.random.default_rng(int(np.log10(scale)) + 10)
+    G = rng.standard_normal((16, 16))
+    W = scale * (G - G.T)
+    A = np.eye(16) - 0.5 * W
+    B = (np.eye(16) + 0.5 * W) @ np.linalg.qr(rng.standard_normal((16, 16)))[0]
+    X = B.copy()
+    solve_in_place(A.copy(), X)
+    condition = np.linalg.cond(A)
+    expected = np.linalg.solve(A, B)
+    assert np.linalg.norm(X - expected) <= 8 * 16 * EPS * condition * np.linalg.norm(expected)
+    # the Cayley retraction of an orthogonal matrix is orthogonal to round-off
+    assert np.linalg.norm(X.T @ X - np.eye(16)) <= 8 * 16 * EPS * condition
+
+
+def test_solve_in_place_of_a_singular_matrix_is_not_finite():
+    X = np.ones((2, 1))
+    solve_in_place(np.array([[1.0, 2.0], [2.0, 4.0]]), X)
+    assert not np.all(np.isfinite(X))

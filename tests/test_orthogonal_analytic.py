@@ -15,6 +15,7 @@ from scipy.special import gammaln
 from analytic import orthogonal as exact
 from analytic import stored
 from theory import orthogonal as opt
+from theory import orthogonal_energy as energy
 
 
 def riesz_by_quadrature(s: float, d: int) -> float:
@@ -78,7 +79,7 @@ def test_mean_random_energy_counts_unordered_pairs():
 def test_the_regular_simplex_attains_the_bound(n, d, s):
     U = exact.simplex_vectors(n, d)
     np.testing.assert_allclose(U.T @ U, exact.simplex_gram(n), atol=1e-14)
-    assert opt.hyperspherical_energy(U, s) == pytest.approx(exact.simplex_energy_bound(n, s),
+    assert energy.hyperspherical_energy(U, s) == pytest.approx(exact.simplex_energy_bound(n, s),
                                                             rel=1e-12, abs=1e-12)
 
 

@@ -23,6 +23,7 @@ import pytest
 from solver_references import (Case, check_discrete, check_flow, check_order, check_stop,
                                complex_step_gradient, references)
 from theory import orthogonal as sim
+from theory import orthogonal_maps as maps
 from theory.integrators import TABLEAUX
 
 SETTING = "orthogonal"
@@ -261,7 +262,7 @@ def test_the_reference_maps_are_the_package_maps():
     A = np.random.default_rng(10).standard_normal((5, 5))
     for name in MAPS:
         np.testing.assert_allclose(np.real(reference_map(name, A)),
-                                   sim.orthogonalize(A, name), atol=1e-12)
+                                   maps.orthogonalize(A, name), atol=1e-12)
 
 
 # --------------------------------------------------------------------------- network

@@ -7,9 +7,11 @@ from scipy.linalg import polar
 from scipy.spatial.distance import pdist
 
 from theory import orthogonal as opt
+from theory import orthogonal_energy as energy
+from theory import orthogonal_maps as maps
 from theory.results import Status
 
-MAPS = sorted(opt.ORTHOGONALIZERS)
+MAPS = sorted(maps.ORTHOGONALIZERS)
 
 
 def gaussian(shape, seed):
@@ -23,10 +25,10 @@ def gaussian(shape, seed):
 @pytest.mark.parametrize("dim", [1, 2, 5, 9])
 def test_each_map_matches_its_twin_and_is_orthogonal(name, dim):
     A = gaussian((dim, dim), seed=dim)
-    fast = opt.orthogonalize(A, name)
-    slow = opt.orthogonalize(A, name, backend="numpy")
+    fast = maps.orthogonalize(A, name)
+    slow = maps.orthogonalize(A, name, backend="numpy")
     np.testing.assert_allclose(fast, slow, rtol=0, atol=1e-13)
-    assert opt.orthogonality_defect(fast) <= 1e-13
+    assert maps.orthogonality_defect(fast) <= 1e-13
 
 
 def test_gram_schmidt_is_the_qr_of_the_transpose_with_a_positive_diagonal():
@@ -34,9 +36,9 @@ def test_gram_schmidt_is_the_qr_of_the_transpose_with_a_positive_diagonal():
     Q, R = np.linalg.qr(A.T)
     signs = np.sign(np.diag(R))
     for modified in (False, True):
-        np.testing.assert_allclose(opt.gram_schmidt(A, modified=modified), (Q * signs).T,
+        np.testing.assert_allclose(maps.gram_schmidt(A, modified=modified), (Q * signs).T,
                                    rtol=0, atol=1e-13)
-    assert np.sign(np.linalg.det(opt.gram_schmidt(A))) == np.sign(np.linalg.det(A))
+    assert np.sign(np.linalg.det(maps.gram_schmidt(A))) == np.sign(np.linalg.det(A))
 
 
 @pytest.mark.parametrize("dim", [2, 3, 6, 7])
@@ -44,7 +46,7 @@ def test_householder_is_qr_with_signs_fixed_but_the_last_and_det_is_minus_one_to
     A = gaussian((dim, dim), seed=dim + 10)
     Q, R = np.linalg.qr(A)
     reference = Q * np.sign(np.diag(R))
-    H = opt.householder(A)
+    H = maps.householder(A)
     np.testing.assert_allclose(H[:, :-1], reference[:, :-1], rtol=0, atol=1e-13)
     assert min(np.abs(H[:, -1] - reference[:, -1]).max(),
                np.abs(H[:, -1] + reference[:, -1]).max()) <= 1e-13
@@ -53,23 +55,24 @@ def test_householder_is_qr_with_signs_fixed_but_the_last_and_det_is_minus_one_to
 
 def test_householder_skips_a_column_already_reduced():
     """The identity needs no reflection: Q = I (det +1, even for even d)."""
-    np.testing.assert_array_equal(opt.householder(np.eye(4)), np.eye(4))
-    np.testing.assert_array_equal(opt.householder(np.eye(4), backend="numpy"), np.eye(4))
+    np.testing.assert_array_equal(maps.householder(np.eye(4)), np.eye(4))
+    np.testing.assert_array_equal(maps.householder(np.eye(4), backend="numpy"), np.eye(4))
 
 
 def test_lowdin_is_scipys_polar_factor_and_nearest_among_the_maps():
     A = gaussian((7, 7), seed=3)
-    Q = opt.lowdin(A)
+    Q = maps.lowdin(A)
     np.testing.assert_allclose(Q, polar(A)[0], rtol=0, atol=1e-13)
     nearest = np.linalg.norm(A - Q)
     for name in MAPS:
-        assert nearest <= np.linalg.norm(A - opt.orthogonalize(A, name)) + 1e-12
+        assert nearest <= np.linalg.norm(A - maps.orthogonalize(A, name)) + 1e-12
 
 
 def test_cayley_uses_the_strict_upper_triangle_and_is_a_rotation_without_eigenvalue_minus_one():
     A = gaussian((5, 5), seed=4)
-    Q = opt.cayley(A)
-    np.testing.assert_array_equal(Q, opt.cayley(np.triu(A, 1) + 7.0 * np.tril(gaussian((5, 5), 5))))
+    Q = maps.cayley(A)
+    np.testing.assert_array_equal(
+        Q, maps.cayley(np.triu(A, 1) + 7.0 * np.tril(gaussian((5, 5), 5))))
     assert np.linalg.det(Q) == pytest.approx(1.0, abs=1e-12)
     assert np.abs(np.linalg.eigvals(Q) + 1.0).min() > 1e-3
     S = np.triu(A, 1) - np.triu(A, 1).T
@@ -82,22 +85,22 @@ def test_pullbacks_match_finite_differences(name):
     the NumPy map (step 1e-6: error ~1e-9 relative)."""
     dim = 5
     A, C = gaussian((dim, dim), 6), gaussian((dim, dim), 7)
-    code = opt.ORTHOGONALIZERS[name]
+    code = maps.ORTHOGONALIZERS[name]
     Q, aux, sigma, v = (np.empty((dim, dim)), np.empty((dim, dim)), np.empty(dim),
                         np.empty(dim))
-    opt.orthogonalize_kernel(code, A, Q, aux, sigma, v)
     grad, t1, t2 = np.empty((dim, dim)), np.empty((dim, dim)), np.empty((dim, dim))
-    opt.pullback_kernel(code, Q, aux, sigma, C, grad, t1, t2)
+    maps.orthogonalize_kernel(code, A, Q, aux, sigma, v, t1)
+    maps.pullback_kernel(code, Q, aux, sigma, C, grad, t1, t2)
     h, reference = 1e-6, np.empty((dim, dim))
     for i in range(dim):
         for j in range(dim):
             E = np.zeros((dim, dim))
             E[i, j] = h
-            plus = np.sum(C * opt.orthogonalize(A + E, name, backend="numpy"))
-            minus = np.sum(C * opt.orthogonalize(A - E, name, backend="numpy"))
+            plus = np.sum(C * maps.orthogonalize(A + E, name, backend="numpy"))
+            minus = np.sum(C * maps.orthogonalize(A - E, name, backend="numpy"))
             reference[i, j] = (plus - minus) / (2 * h)
     np.testing.assert_allclose(grad, reference, rtol=0, atol=1e-8 * np.abs(reference).max())
-    np.testing.assert_allclose(opt.pullback_numpy(code, *opt.orthogonalize_numpy(code, A), C),
+    np.testing.assert_allclose(maps.pullback_numpy(code, *maps.orthogonalize_numpy(code, A), C),
                                grad, rtol=0, atol=1e-12)
 
 
@@ -106,12 +109,12 @@ def test_maps_that_need_full_rank_reject_a_singular_matrix(name):
     A = gaussian((4, 4), 8)
     A[3] = A[0] + A[1]
     with pytest.raises(ValueError, match="A must be nonsingular"):
-        opt.orthogonalize(A, name)
+        maps.orthogonalize(A, name)
 
 
 @pytest.mark.parametrize("name", ["householder", "cayley"])
 def test_maps_defined_everywhere_accept_a_singular_matrix(name):
-    assert opt.orthogonality_defect(opt.orthogonalize(np.zeros((3, 3)), name)) <= 1e-15
+    assert maps.orthogonality_defect(maps.orthogonalize(np.zeros((3, 3)), name)) <= 1e-15
 
 
 @pytest.mark.parametrize("bad,match", [
@@ -121,14 +124,14 @@ def test_maps_defined_everywhere_accept_a_singular_matrix(name):
 @pytest.mark.parametrize("name", MAPS)
 def test_maps_reject_bad_input(name, bad, match):
     with pytest.raises(ValueError, match=match):
-        opt.orthogonalize(bad, name)
+        maps.orthogonalize(bad, name)
 
 
 def test_unknown_map_and_backend_are_rejected():
     with pytest.raises(ValueError, match="orthogonalizer must be one of"):
-        opt.orthogonalize(np.eye(2), "qr")
+        maps.orthogonalize(np.eye(2), "qr")
     with pytest.raises(ValueError, match="backend must be"):
-        opt.lowdin(np.eye(2), backend="jax")
+        maps.lowdin(np.eye(2), backend="jax")
 
 
 # --------------------------------------------------------------------------- energy
@@ -141,8 +144,8 @@ VARIANTS = [("euclidean", False), ("euclidean", True), ("angular", False), ("ang
 @pytest.mark.parametrize("distance,half_space", VARIANTS)
 def test_energy_matches_its_twin(s, distance, half_space):
     V = gaussian((6, 15), 9)
-    fast = opt.hyperspherical_energy(V, s, distance=distance, half_space=half_space)
-    slow = opt.hyperspherical_energy(V, s, distance=distance, half_space=half_space,
+    fast = energy.hyperspherical_energy(V, s, distance=distance, half_space=half_space)
+    slow = energy.hyperspherical_energy(V, s, distance=distance, half_space=half_space,
                                      backend="numpy")
     assert fast == pytest.approx(slow, rel=1e-13)
 
@@ -153,26 +156,27 @@ def test_energy_against_scipy_pairwise_distances(s):
     U = V / np.linalg.norm(V, axis=0)
     z = pdist(U.T)
     expected = np.sum(-np.log(z)) if s == 0.0 else np.sum(z ** -s)
-    assert opt.hyperspherical_energy(3.0 * V, s) == pytest.approx(expected, rel=1e-12)
+    assert energy.hyperspherical_energy(3.0 * V, s) == pytest.approx(expected, rel=1e-12)
     theta = np.arccos(np.clip(1.0 - pdist(U.T, "cosine"), -1.0, 1.0)) / np.pi
     expected = np.sum(-np.log(theta)) if s == 0.0 else np.sum(theta ** -s)
-    assert opt.hyperspherical_energy(V, s, distance="angular") == pytest.approx(expected, rel=1e-9)
+    assert energy.hyperspherical_energy(V, s, distance="angular") == pytest.approx(expected,
+                                                                                rel=1e-9)
 
 
 @pytest.mark.parametrize("distance", ["euclidean", "angular"])
 @pytest.mark.parametrize("s", [0.0, 1.0, 2.0])
 def test_half_space_energy_is_the_energy_of_the_neurons_and_their_negatives(distance, s):
     V = gaussian((4, 9), 11)
-    direct = opt.hyperspherical_energy(np.hstack((V, -V)), s, distance=distance)
-    assert opt.hyperspherical_energy(V, s, distance=distance, half_space=True) == \
+    direct = energy.hyperspherical_energy(np.hstack((V, -V)), s, distance=distance)
+    assert energy.hyperspherical_energy(V, s, distance=distance, half_space=True) == \
         pytest.approx(direct, rel=1e-12)
 
 
 def test_energy_of_coincident_neurons_is_infinite_and_of_one_neuron_zero():
     V = gaussian((3, 4), 12)
     V[:, 2] = 5.0 * V[:, 1]
-    assert opt.hyperspherical_energy(V, 1.0) == np.inf
-    assert opt.hyperspherical_energy(V[:, :1], 1.0) == 0.0
+    assert energy.hyperspherical_energy(V, 1.0) == np.inf
+    assert energy.hyperspherical_energy(V[:, :1], 1.0) == 0.0
 
 
 @pytest.mark.parametrize("bad,kwargs,match", [
@@ -184,7 +188,7 @@ def test_energy_of_coincident_neurons_is_infinite_and_of_one_neuron_zero():
 ])
 def test_energy_rejects_bad_input(bad, kwargs, match):
     with pytest.raises(ValueError, match=match):
-        opt.hyperspherical_energy(bad, **kwargs)
+        energy.hyperspherical_energy(bad, **kwargs)
 
 
 # --------------------------------------------------------------------------- learners
@@ -204,7 +208,7 @@ def test_parametrized_flow_field_is_minus_the_gradient_of_the_loss(name):
     """The field at A (eta = 1) against central differences of 1/2 |map(A) V - T|^2."""
     V, T, _ = opt.procrustes_instance(4, 9, 0.3, seed=2)
     A = gaussian((4, 4), 13)
-    params = opt.kernel_parameters(opt.PARAMETRIZED, 1.0, orthogonalizer=opt.ORTHOGONALIZERS[name],
+    params = opt.kernel_parameters(opt.PARAMETRIZED, 1.0, orthogonalizer=maps.ORTHOGONALIZERS[name],
                          flow=True)
     problem = opt.problem(V, T, params)
     out = np.empty(16)
@@ -214,7 +218,7 @@ def test_parametrized_flow_field_is_minus_the_gradient_of_the_loss(name):
     for k in range(16):
         E = np.zeros(16)
         E[k] = h
-        loss = [opt.procrustes_loss(opt.orthogonalize((y + sign * E).reshape(4, 4), name,
+        loss = [opt.procrustes_loss(maps.orthogonalize((y + sign * E).reshape(4, 4), name,
                                                       backend="numpy"), V, T)
                 for sign in (1.0, -1.0)]
         reference[k] = -(loss[0] - loss[1]) / (2 * h)
@@ -249,10 +253,10 @@ def test_trajectory_accessors_agree_with_the_public_functions():
     args, kwargs = opt.examples()["parametrized_descent"]
     V, T, _ = args
     traj = opt.parametrized_descent(*args, **kwargs)
-    R = opt.lowdin(traj.parameters[-1])
+    R = maps.lowdin(traj.parameters[-1])
     np.testing.assert_allclose(traj.rotations[-1], R, atol=1e-14)
     assert traj.losses(V, T)[-1] == pytest.approx(opt.procrustes_loss(R, V, T), rel=1e-13)
-    assert traj.energies(V, 2.0)[-1] == pytest.approx(opt.hyperspherical_energy(R @ V, 2.0),
+    assert traj.energies(V, 2.0)[-1] == pytest.approx(energy.hyperspherical_energy(R @ V, 2.0),
                                                       rel=1e-13)
 
 
@@ -294,7 +298,7 @@ def test_instances_are_reproducible_and_reject_bad_sizes():
     first, second = opt.procrustes_instance(3, 5, 0.2, 7), opt.procrustes_instance(3, 5, 0.2, 7)
     for a, b in zip(first, second):
         np.testing.assert_array_equal(a, b)
-    assert opt.orthogonality_defect(first[2]) <= 1e-14
+    assert maps.orthogonality_defect(first[2]) <= 1e-14
     with pytest.raises(ValueError, match="dim must be an integer >= 2"):
         opt.procrustes_instance(1, 5, 0.2, 7)
     with pytest.raises(ValueError, match="noise must be non-negative"):
@@ -307,8 +311,58 @@ def test_parallel_energy_equals_the_serial_kernel_exactly(distance, half_space):
     V = gaussian((7, 300), 15)
     U = np.ascontiguousarray((V / np.linalg.norm(V, axis=0)).T)
     angular = distance == "angular"
-    assert opt.pair_energy(U, 1.5, angular, half_space) == \
-        opt.pair_energy_parallel(U, 1.5, angular, half_space)
-    assert opt.hyperspherical_energy(V, 1.5, distance=distance, half_space=half_space) == \
-        pytest.approx(opt.hyperspherical_energy(V, 1.5, distance=distance,
+    assert energy.pair_energy(U, 1.5, angular, half_space) == \
+        energy.pair_energy_parallel(U, 1.5, angular, half_space)
+    assert energy.hyperspherical_energy(V, 1.5, distance=distance, half_space=half_space) == \
+        pytest.approx(energy.hyperspherical_energy(V, 1.5, distance=distance,
                                                 half_space=half_space, backend="numpy"), rel=1e-12)
+
+
+ALLOCATION_PROBE = """
+import json
+import numpy as np
+from numba.core.runtime import rtsys
+from theory import orthogonal as opt, solve
+solve.FIRST_CALL_STEPS = 10 ** 9  # one call of the jitted loop per run
+V, T, _ = opt.procrustes_instance(4, 10, 0.4, seed=2)
+A0 = np.eye(4) + 0.1 * np.random.default_rng(3).standard_normal((4, 4))
+runs = {f"parametrized_descent/{name}": lambda steps, name=name: opt.parametrized_descent(
+            V, T, A0, lr=0.05, steps=[steps], orthogonalizer=name) for name in MAPS}
+runs.update({f"orthogonal_descent/{r}": lambda steps, r=r: opt.orthogonal_descent(
+    V, T, lr=0.05, steps=[steps], retraction=r) for r in opt.RETRACTIONS})
+runs["penalty_descent"] = lambda steps: opt.penalty_descent(V, T, A0, lr=0.05, steps=[steps])
+runs["stochastic_descent"] = lambda steps: opt.stochastic_descent(
+    V, T, lr=0.05, steps=[steps], subset_size=3, episode_steps=4, seed=1, orthogonalizer="cayley")
+runs["parametrized_flow"] = lambda steps: opt.parametrized_flow(
+    V, T, A0, times=[0.01 * steps], orthogonalizer="cayley", method="rk4", dt=0.01)
+runs["network_descent"] = lambda steps: opt.network_descent(
+    *opt.examples()["network_descent"][0], lr=0.05, steps=[steps], orthogonalizer="cayley")
+counts = {}
+for label, run in runs.items():
+    run(1)  # compiles or loads the loops (and starts numba's runtime, which counts)
+    per_run = []
+    for steps in (1, 300):
+        before = rtsys.get_allocation_stats().alloc
+        run(steps)
+        per_run.append(rtsys.get_allocation_stats().alloc - before)
+    counts[label] = per_run
+print(json.dumps(counts))
+"""
+
+
+def test_jitted_steps_allocate_nothing():
+    """numba's own allocation counter (NUMBA_NRT_STATS) over a run of 1 step and of 300:
+    equal counts mean no allocation per step (the loops allocate their scratch once per
+    call)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    code = ALLOCATION_PROBE.replace("MAPS", repr(MAPS))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "NUMBA_NRT_STATS": "1"}, check=True)
+    counts = json.loads(out.stdout.splitlines()[-1])
+    assert len(counts) == 10
+    for label, (one_step, many_steps) in counts.items():
+        assert many_steps == one_step, label

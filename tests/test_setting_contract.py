@@ -8,7 +8,8 @@
 - verify.<s>: ``CLAIMS``, ids ``<s>.*``, every field filled;
 - figures.<s>: ``figures()``, name -> function(out_dir, fmt) drawing that figure;
 - benchmarks.<s>: ``cases(quick)`` with every solver at a small and a large size, and
-  ``races()`` (flows against solve_ivp).
+  ``races()`` (flows against solve_ivp); optionally ``kernels(quick)``, hot kernels that
+  are not solvers, whose backends compute the same value.
 """
 import importlib
 import inspect
@@ -96,3 +97,28 @@ def test_benchmarks_cover_every_solver_at_two_sizes_and_race_the_flows(setting):
         assert field.shape == race.y0.shape and np.all(np.isfinite(field))
         coarse = race.ours(race.coarse)
         assert coarse.shape == race.y0.shape and np.all(np.isfinite(coarse))
+
+
+def _settings_with_kernel_rows():
+    return [s for s in SETTINGS if hasattr(setting_module("benchmarks", s), "kernels")]
+
+
+def test_the_orthogonal_energy_kernel_has_benchmark_rows():
+    assert "orthogonal" in _settings_with_kernel_rows()
+
+
+@pytest.mark.parametrize("setting", _settings_with_kernel_rows())
+def test_kernel_rows_name_their_setting_and_their_backends_agree(setting):
+    from benchmarks.harness import Kernel
+
+    module = setting_module("benchmarks", setting)
+    kernels = module.kernels(quick=True)
+    assert kernels and len(module.kernels(quick=False)) >= len(kernels)
+    for kernel in kernels:
+        assert isinstance(kernel, Kernel) and kernel.setting == setting
+        assert {"numba", "numpy"} <= set(kernel.runs) <= {"numba", "numpy", "jax"}
+        values = {backend: run() for backend, run in kernel.runs.items()}
+        # float64 sums of up to N^2/2 pair terms in different orders (JAX: from the Gram
+        # matrix, whose close pairs lose digits): well within 1e-10 of each other
+        for value in values.values():
+            assert value == pytest.approx(values["numba"], rel=1e-10)

@@ -1,4 +1,5 @@
-"""Products with a data matrix for the jitted kernels, and integer powers.
+"""Products with a data matrix for the jitted kernels, integer powers, and a linear solve
+that allocates nothing (:func:`solve_in_place`).
 
 The settings multiply by a fixed data matrix A (M x N, rows are samples) twice per
 evaluation of the field: the forward product m = A x, a pointwise map r = phi(m), and the
@@ -116,23 +117,26 @@ def transposed_blocks(A: np.ndarray, rows: int = TRANSPOSED_BLOCK_ROWS) -> np.nd
     return np.ascontiguousarray(padded.reshape(blocks, r, n).transpose(0, 2, 1))
 
 
-TINY_PRODUCT = 128
-"""Matrix products of at most this many multiplications (every side <= 8) run as loops:
-there a BLAS call's fixed cost (more with a transposed operand) exceeds the arithmetic
-(``python -m benchmarks.jax_peer``, case deep_N4)."""
+TINY_SIDE = 8
+"""Matrix products whose every side is at most this (at most 512 multiplications) run as
+loops: there a BLAS call's fixed cost (more with a transposed operand) exceeds the
+arithmetic (``python -m benchmarks.jax_peer``, case deep_N4: 4 x 4 x 4;
+``python -m benchmarks.orthogonal``: 8 x 8 x 8), and LLVM, knowing the trip counts are
+small, keeps the loops scalar."""
 
 
 @jit_inline
 def is_tiny(m, k, n):
-    """Whether an (m x k)(k x n) product runs as loops (:data:`TINY_PRODUCT`)."""
-    return m <= 8 and n <= 8 and k <= 8 and m * n * k <= TINY_PRODUCT
+    """Whether an (m x k)(k x n) product runs as loops (:data:`TINY_SIDE`)."""
+    return m <= TINY_SIDE and n <= TINY_SIDE and k <= TINY_SIDE
 
 
 @jit_inline
 def matmul(A, B, out):
-    """out = A B for any layouts (views such as ``X.T`` included): loops for tiny
-    products (:data:`TINY_PRODUCT`), where LLVM knows the trip counts are small and keeps
-    them scalar, else BLAS (np.dot into ``out``)."""
+    """out = A B for any layouts (views such as ``X.T`` included; ``out`` distinct from
+    both): loops for tiny products (:data:`TINY_SIDE`), where LLVM knows the trip counts
+    are small and keeps them scalar, else BLAS (np.dot into ``out``). The one product
+    helper of every setting's kernels."""
     m, k = A.shape
     n = B.shape[1]
     if is_tiny(m, k, n):
@@ -201,6 +205,49 @@ def times_transpose_into(A, B, out, offset):
                 out[row + j] = acc
     else:
         np.dot(A, B.T, out[offset:offset + m * n].reshape((m, n)))
+
+
+@jit
+def solve_in_place(A, B):
+    """B <- A^-1 B for a square nonsingular A, allocating nothing: Gaussian elimination
+    with partial pivoting (at column c the row of largest |a_ic|, i >= c, is swapped into
+    place, in A and in B), then back substitution. A is overwritten by its upper factor
+    (and the multipliers below the diagonal); B may be any view, e.g. ``X.T``.
+
+    Backward stable like LAPACK's gesv (the same algorithm, unblocked): the computed x
+    solves (A + E) x = b with |E| <= c n eps |L| |U|. A zero pivot (A singular) gives
+    inf or NaN in B, which the time loops report as a divergence.
+    """
+    n = A.shape[0]
+    m = B.shape[1]
+    for c in range(n):
+        pivot_row = c
+        largest = abs(A[c, c])
+        for i in range(c + 1, n):
+            if abs(A[i, c]) > largest:
+                largest = abs(A[i, c])
+                pivot_row = i
+        if pivot_row != c:
+            for j in range(c, n):
+                A[c, j], A[pivot_row, j] = A[pivot_row, j], A[c, j]
+            for j in range(m):
+                B[c, j], B[pivot_row, j] = B[pivot_row, j], B[c, j]
+        pivot = A[c, c]
+        for i in range(c + 1, n):
+            factor = A[i, c] / pivot
+            A[i, c] = factor
+            for j in range(c + 1, n):
+                A[i, j] -= factor * A[c, j]
+            for j in range(m):
+                B[i, j] -= factor * B[c, j]
+    for c in range(n - 1, -1, -1):
+        for k in range(c + 1, n):
+            factor = A[c, k]
+            for j in range(m):
+                B[c, j] -= factor * B[k, j]
+        pivot = A[c, c]
+        for j in range(m):
+            B[c, j] /= pivot
 
 
 @jit_inline

@@ -1,52 +1,50 @@
-"""Orthogonal over-parameterized training (OPT) and hyperspherical energy (docs/orthogonal.md).
+"""Orthogonal over-parameterized training (OPT): the setting module (docs/orthogonal.md).
 
 Neurons are the **columns** of a d x N matrix. OPT (Liu et al., CVPR 2021) fixes random
 neurons V and learns an orthogonal R, so that the trained neurons are W = R V; since R
 preserves inner products, every hyperspherical energy of W equals that of V
-(docs/orthogonal.md §6b.1).
+(docs/orthogonal.md §6b.1). Two modules hold the pieces the learners build on:
 
-- :func:`hyperspherical_energy`: E_s(V) = sum over pairs i < j of f_s(|v_i^ - v_j^|),
-  v^ = v/|v|, f_s(z) = z^-s (s > 0), log(1/z) (s = 0); the angular and half-space variants
-  of the MHE code (docs/orthogonal.md §6a.2).
-- The orthogonalizers of the OPT code, each mapping an unconstrained square A to an
-  orthogonal matrix (docs/orthogonal.md §6a.3): :func:`gram_schmidt` (the rows, in order:
-  A = L Q), :func:`householder` (Q = H_1 ... H_(d-1): A = Q R), :func:`lowdin` (the polar
-  factor A (A^T A)^(-1/2) = U W^T) and :func:`cayley` ((I + S)(I - S)^-1 with S the skew
-  part built from the strict upper triangle of A).
-- The learners on the Procrustes task min 1/2 |R V - T|_F^2 (docs/orthogonal.md §6a.4),
-  each a solver of :mod:`theory.solve`: :func:`parametrized_descent` /
-  :func:`parametrized_flow` (R = map(A), gradient through the map),
-  :func:`penalty_descent` (R free, soft penalty mu |R R^T - I|_F),
-  :func:`orthogonal_descent` (OGD: the Cayley retraction, exact or with the two
-  fixed-point iterations of the authors' code) and :func:`stochastic_descent` (S-OPT:
-  episodes on random coordinate subsets). Discrete algorithms are unit Euler steps whose
-  field is the whole update (new state minus old), momentum included.
-- A one-hidden-layer ReLU classifier on a Gaussian mixture (:func:`mixture_task`), its
+- :mod:`theory.orthogonal_energy`: the hyperspherical energy E_s and its variants
+  (docs/orthogonal.md §6a.2);
+- :mod:`theory.orthogonal_maps`: the orthogonalizers of the OPT code (Gram-Schmidt,
+  Householder, Löwdin, Cayley), their jitted kernels, pullbacks and NumPy twins
+  (docs/orthogonal.md §6a.3, §6b.5).
+
+This module holds the learners:
+
+- on the Procrustes task min 1/2 |R V - T|_F^2 (docs/orthogonal.md §6a.4), each a solver
+  of :mod:`theory.solve`: :func:`parametrized_descent` / :func:`parametrized_flow`
+  (R = map(A), gradient through the map), :func:`penalty_descent` (R free, soft penalty
+  mu |R R^T - I|_F), :func:`orthogonal_descent` (OGD: the Cayley retraction, exact or
+  with the two fixed-point iterations of the authors' code) and
+  :func:`stochastic_descent` (S-OPT: episodes on random coordinate subsets). Discrete
+  algorithms are unit Euler steps whose field is the whole update (new state minus old),
+  momentum included;
+- a one-hidden-layer ReLU classifier on a Gaussian mixture (:func:`mixture_task`), its
   neurons learned by OPT or directly (:func:`network_descent`, docs/orthogonal.md §6a.6),
   with its own compiled loops (:data:`NETWORK_LOOPS`).
 
-Each map and the energy have a jitted kernel and a NumPy twin (``backend="numpy"``), as
-every solver does.
+Every solver has a jitted field that allocates nothing per step (scratch from
+:func:`workspace`) and a NumPy twin (``backend="numpy"``).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 
 from theory import solve, validation
-from theory.numba_options import jit, jit_parallel, jit_sum
+from theory.linalg import matmul, solve_in_place
+from theory.numba_options import jit
+from theory.orthogonal_energy import hyperspherical_energy
+from theory.orthogonal_maps import (GRAM_SCHMIDT, LOWDIN, nonsingular, orthogonalize_kernel,
+                                    orthogonalize_numpy, orthogonalizer_code, pullback_kernel,
+                                    pullback_numpy)
 from theory.results import Trajectory
 from theory.solve import Problem, compile_loops
 
 # --------------------------------------------------------------------------- codes
-
-GRAM_SCHMIDT, HOUSEHOLDER, LOWDIN, CAYLEY = range(4)
-"""Orthogonalizer codes passed to the kernel."""
-ORTHOGONALIZERS: dict[str, int] = {"gram_schmidt": GRAM_SCHMIDT, "householder": HOUSEHOLDER,
-                                   "lowdin": LOWDIN, "cayley": CAYLEY}
-"""The orthogonalizers of the OPT code by name."""
 
 PARAMETRIZED, PENALTY, OGD, STOCHASTIC = range(4)
 """Algorithm codes passed to the kernel."""
@@ -64,612 +62,6 @@ updates."""
 
 OGD_EPSILON = 1e-8
 """The authors' guard in the OGD step bound alpha = min(lr, 1/(|W|_F + eps))."""
-
-DISTANCES = ("euclidean", "angular")
-"""Distances of :func:`hyperspherical_energy`: |u - v|, or the angle between u and v over pi."""
-
-
-# --------------------------------------------------------------------------- energy
-
-
-def _unit_rows(name: str, V) -> np.ndarray:
-    """The normalized neurons (columns of ``V``) as the rows of an N x d array."""
-    V = validation.finite_matrix(name, V)
-    norms = np.linalg.norm(V, axis=0)
-    if np.any(norms == 0.0):
-        raise ValueError(f"{name} has a zero column (neuron {int(np.argmin(norms))}): it has "
-                         "no direction on the sphere")
-    return np.ascontiguousarray((V / norms).T)
-
-
-def _energy_options(s: float, distance: str) -> tuple[float, bool]:
-    s = validation.nonnegative_scalar("s", s)
-    if distance not in DISTANCES:
-        raise ValueError(f"distance must be one of {DISTANCES}, got {distance!r}")
-    return s, distance == "angular"
-
-
-@jit
-def _potential(minus, plus, s, angular):
-    """f_s of one pair from |u - v|^2 (``minus``) and |u + v|^2 (``plus``): of the
-    distance, or of the angle 2 atan2(|u - v|, |u + v|) over pi (accurate near 0 and pi,
-    where arccos of the inner product is not)."""
-    if angular:
-        z = 2.0 * np.arctan2(np.sqrt(minus), np.sqrt(plus)) / np.pi
-        if s == 0.0:
-            return -np.log(z)
-        return z ** -s
-    if s == 0.0:
-        return -0.5 * np.log(minus)
-    if s == 1.0:
-        return 1.0 / np.sqrt(minus)
-    if s == 2.0:
-        return 1.0 / minus
-    return minus ** (-0.5 * s)
-
-
-@jit_sum
-def _squared_distances(U, i, minus, plus, both):
-    """|u_i - u_j|^2 into ``minus[j]`` and (if ``both``) |u_i + u_j|^2 into ``plus[j]`` for
-    j > i: sums of products, vectorized by reassociation."""
-    n, d = U.shape
-    for j in range(i + 1, n):
-        difference = 0.0
-        for k in range(d):
-            x = U[i, k] - U[j, k]
-            difference += x * x
-        minus[j] = difference
-        if both:
-            total = 0.0
-            for k in range(d):
-                x = U[i, k] + U[j, k]
-                total += x * x
-            plus[j] = total
-
-
-ENERGY_PARTS = 16
-"""The rows of the pair sum are split into this many interleaved parts (row r in part
-r mod ENERGY_PARTS, which balances the triangle), each summed alone, then in part order:
-the same result serially and on any number of threads."""
-
-PARALLEL_NEURONS = 256
-"""From this many neurons on, the parts run on numba's threads (below, waking the threads
-costs more than the pairs)."""
-
-
-@jit
-def _energy_part(U, s, angular, half_space, part):
-    """The pair sum of :func:`pair_energy` over the rows of one part."""
-    n = U.shape[0]
-    both = angular or half_space
-    minus = np.empty(n)
-    plus = np.empty(n)
-    total = 0.0
-    for i in range(part, n, ENERGY_PARTS):
-        _squared_distances(U, i, minus, plus, both)
-        for j in range(i + 1, n):
-            if half_space:
-                total += 2.0 * (_potential(minus[j], plus[j], s, angular)
-                                + _potential(plus[j], minus[j], s, angular))
-            else:
-                total += _potential(minus[j], plus[j], s, angular)
-    return total
-
-
-@jit
-def _combine_parts(partial, n, s, angular, half_space):
-    energy = 0.0
-    for part in range(ENERGY_PARTS):
-        energy += partial[part]
-    if half_space:
-        energy += n * _potential(4.0, 0.0, s, angular)
-    return energy
-
-
-@jit
-def pair_energy(U, s, angular, half_space):
-    """Sum of f_s over the pairs i < j of the rows of ``U`` (unit vectors); with
-    ``half_space`` over the pairs of the 2N points {+u_i, -u_i}: each pair i < j twice at
-    |u_i - u_j| and twice at |u_i + u_j|, and the N antipodal pairs at distance 2."""
-    partial = np.empty(ENERGY_PARTS)
-    for part in range(ENERGY_PARTS):
-        partial[part] = _energy_part(U, s, angular, half_space, part)
-    return _combine_parts(partial, U.shape[0], s, angular, half_space)
-
-
-@jit_parallel
-def pair_energy_parallel(U, s, angular, half_space):
-    """:func:`pair_energy` with the parts on numba's threads (the same result)."""
-    partial = np.empty(ENERGY_PARTS)
-    for part in numba.prange(ENERGY_PARTS):
-        partial[part] = _energy_part(U, s, angular, half_space, part)
-    return _combine_parts(partial, U.shape[0], s, angular, half_space)
-
-
-def _potential_numpy(minus: np.ndarray, plus: np.ndarray, s: float, angular: bool) -> np.ndarray:
-    with np.errstate(divide="ignore"):
-        if angular:
-            z = 2.0 * np.arctan2(np.sqrt(minus), np.sqrt(plus)) / np.pi
-            return -np.log(z) if s == 0.0 else z ** -s
-        return -0.5 * np.log(minus) if s == 0.0 else minus ** (-0.5 * s)
-
-
-def pair_energy_numpy(U: np.ndarray, s: float, angular: bool, half_space: bool) -> float:
-    """NumPy twin of :func:`pair_energy` (one row of pairs at a time)."""
-    n = U.shape[0]
-    total = 0.0
-    for i in range(n - 1):
-        minus = np.sum((U[i + 1:] - U[i]) ** 2, axis=1)
-        plus = np.sum((U[i + 1:] + U[i]) ** 2, axis=1)
-        if half_space:
-            total += 2.0 * float(np.sum(_potential_numpy(minus, plus, s, angular)
-                                        + _potential_numpy(plus, minus, s, angular)))
-        else:
-            total += float(np.sum(_potential_numpy(minus, plus, s, angular)))
-    if half_space:
-        total += n * float(_potential_numpy(np.array(4.0), np.array(0.0), s, angular))
-    return total
-
-
-def hyperspherical_energy(V, s: float = 1.0, *, distance: str = "euclidean",
-                          half_space: bool = False, backend: str = "numba") -> float:
-    """Hyperspherical energy of the neurons, the columns of ``V`` (docs/orthogonal.md §6a.2).
-
-        E_s(V) = sum_{i < j} f_s(|v^_i - v^_j|),  v^ = v/|v|,
-        f_s(z) = z^-s (s > 0),  f_0(z) = log(1/z),
-
-    over **unordered** pairs: half the ordered-pair sum sum_{i != j} of Liu et al.
-    (MHE, NeurIPS 2018, and OPT), whose code also averages over the N(N-1)/2 pairs and uses
-    -log(z^2) = 2 f_0(z) for s = 0. Coincident neurons give inf.
-
-    Parameters
-    ----------
-    V : array_like, shape (d, N)
-        Neurons as columns, none zero.
-    s : float
-        The power, s >= 0.
-    distance : {'euclidean', 'angular'}
-        'angular' replaces |v^_i - v^_j| by the angle theta_ij/pi (the MHE code's powers
-        a0, a1, a2).
-    half_space : bool
-        The half-space variant: the energy of the 2N points {+v^_i, -v^_i}.
-    backend : {'numba', 'numpy'}
-    """
-    U = _unit_rows("V", V)
-    s, angular = _energy_options(s, distance)
-    if backend == "numba":
-        kernel = pair_energy_parallel if U.shape[0] >= PARALLEL_NEURONS else pair_energy
-        return float(kernel(U, s, angular, bool(half_space)))
-    if backend == "numpy":
-        return pair_energy_numpy(U, s, angular, bool(half_space))
-    raise ValueError(f"backend must be 'numba' or 'numpy', got {backend!r}")
-
-
-def orthogonality_defect(Q) -> float:
-    """|Q^T Q - I|_F."""
-    Q = validation.finite_matrix("Q", Q)
-    return float(np.linalg.norm(Q.T @ Q - np.eye(Q.shape[1])))
-
-
-# --------------------------------------------------------------------------- map kernels
-
-
-LOOP_PRODUCT = 512
-"""Products of at most this many multiplications run as loops; larger ones call BLAS
-(np.dot), whose fixed cost a small product does not repay."""
-
-
-@jit
-def _matmul(A, B, out):
-    """out = A B (``A``, ``B`` C- or F-contiguous, e.g. a transposed matrix; ``out``
-    C-contiguous and distinct from both)."""
-    m, k = A.shape
-    n = B.shape[1]
-    if m * n * k > LOOP_PRODUCT:
-        np.dot(A, B, out)
-        return
-    for i in range(m):
-        for j in range(n):
-            out[i, j] = 0.0
-        for p in range(k):
-            a = A[i, p]
-            for j in range(n):
-                out[i, j] += a * B[p, j]
-
-
-@jit
-def _gram_schmidt(A, Q, L, modified):
-    """Rows of ``A`` orthonormalized in order into ``Q``, A = L Q with L lower triangular
-    (positive diagonal). Classical: each row's coefficients from the original row;
-    ``modified``: from the row as it is being reduced."""
-    d = A.shape[0]
-    for i in range(d):
-        for k in range(d):
-            Q[i, k] = A[i, k]
-        for j in range(i):
-            c = 0.0
-            for k in range(d):
-                c += Q[j, k] * (Q[i, k] if modified else A[i, k])
-            L[i, j] = c
-            if modified:
-                for k in range(d):
-                    Q[i, k] -= c * Q[j, k]
-        if not modified:
-            for j in range(i):
-                c = L[i, j]
-                for k in range(d):
-                    Q[i, k] -= c * Q[j, k]
-        r = 0.0
-        for k in range(d):
-            r += Q[i, k] * Q[i, k]
-        r = np.sqrt(r)
-        L[i, i] = r
-        for j in range(i + 1, d):
-            L[i, j] = 0.0
-        for k in range(d):
-            Q[i, k] /= r
-
-
-@jit
-def _householder(A, Q, R, v):
-    """Q = H_1 ... H_(d-1), H_c = I - 2 v v^T/|v|^2 with v = x - |x| e_c on the trailing block
-    of column c (so that A = Q R, r_cc = |x| >= 0 for c < d - 1); v_c by the cancellation-free
-    form -|x_(c+1:)|^2/(x_c + |x|) when x_c > 0; a column already of that form (v = 0) gets
-    no reflection."""
-    d = A.shape[0]
-    for i in range(d):
-        for j in range(d):
-            R[i, j] = A[i, j]
-            Q[i, j] = 1.0 if i == j else 0.0
-    for c in range(d - 1):
-        tail = 0.0
-        for i in range(c + 1, d):
-            tail += R[i, c] * R[i, c]
-        x0 = R[c, c]
-        norm = np.sqrt(x0 * x0 + tail)
-        if tail == 0.0 and x0 >= 0.0:
-            continue
-        v[c] = x0 - norm if x0 <= 0.0 else -tail / (x0 + norm)
-        vv = v[c] * v[c]
-        for i in range(c + 1, d):
-            v[i] = R[i, c]
-            vv += v[i] * v[i]
-        beta = 2.0 / vv
-        R[c, c] = norm
-        for i in range(c + 1, d):
-            R[i, c] = 0.0
-        for j in range(c + 1, d):
-            w = 0.0
-            for i in range(c, d):
-                w += v[i] * R[i, j]
-            w *= beta
-            for i in range(c, d):
-                R[i, j] -= w * v[i]
-        for i in range(d):
-            w = 0.0
-            for k in range(c, d):
-                w += Q[i, k] * v[k]
-            w *= beta
-            for k in range(c, d):
-                Q[i, k] -= w * v[k]
-
-
-@jit
-def _lowdin(A, Q, W, sigma):
-    """The polar factor Q = U W^T of A = U Sigma W^T (singular values into ``sigma``, the
-    right singular vectors as the columns of ``W``)."""
-    u, s, vt = np.linalg.svd(A)
-    d = A.shape[0]
-    for i in range(d):
-        sigma[i] = s[i]
-        for j in range(d):
-            W[i, j] = vt[j, i]
-    _matmul(u, vt, Q)
-
-
-@jit
-def _cayley(A, Q, plus):
-    """Q = (I - S)^-1 (I + S), S = triu(A, 1) - triu(A, 1)^T; ``plus`` receives I + S."""
-    d = A.shape[0]
-    minus = np.empty((d, d))
-    for i in range(d):
-        plus[i, i] = 1.0
-        minus[i, i] = 1.0
-        for j in range(i + 1, d):
-            plus[i, j] = A[i, j]
-            plus[j, i] = -A[i, j]
-            minus[i, j] = -A[i, j]
-            minus[j, i] = A[i, j]
-    solution = np.linalg.solve(minus, plus)
-    for i in range(d):
-        for j in range(d):
-            Q[i, j] = solution[i, j]
-
-
-@jit
-def orthogonalize_kernel(code, A, Q, aux, sigma, v):
-    """Q = map(A) for the map ``code``; ``aux`` keeps what its pullback needs (L, R, W or
-    I + S), ``sigma`` the singular values (Löwdin)."""
-    if code == GRAM_SCHMIDT:
-        _gram_schmidt(A, Q, aux, False)
-    elif code == HOUSEHOLDER:
-        _householder(A, Q, aux, v)
-    elif code == LOWDIN:
-        _lowdin(A, Q, aux, sigma)
-    else:
-        _cayley(A, Q, aux)
-
-
-@jit
-def _strict_lower_antisymmetric(K):
-    """K <- tril(K - K^T, -1) in place."""
-    d = K.shape[0]
-    for i in range(d):
-        for j in range(i):
-            K[i, j] = K[i, j] - K[j, i]
-    for i in range(d):
-        for j in range(i, d):
-            K[i, j] = 0.0
-
-
-@jit
-def _qr_pullback(Q, R, G, grad, K):
-    """The gradient in A of a loss with gradient G in Q, for A = Q R (Householder: R upper
-    triangular and invertible, the signs of its diagonal fixed): grad = Q B R^-T,
-    B = tril(Q^T G - G^T Q, -1) (docs/orthogonal.md §6b.5)."""
-    d = Q.shape[0]
-    _matmul(Q.T, G, K)
-    _strict_lower_antisymmetric(K)
-    _matmul(Q, K, grad)
-    for i in range(d):  # grad <- grad R^-T: x R^T = row, back substitution (R upper)
-        for j in range(d - 1, -1, -1):
-            acc = grad[i, j]
-            for k in range(j + 1, d):
-                acc -= grad[i, k] * R[j, k]
-            grad[i, j] = acc / R[j, j]
-
-
-@jit
-def _row_qr_pullback(Q, L, G, grad, K):
-    """The same for rows, A = L Q (Gram-Schmidt, L lower triangular): A^T = Q^T L^T gives
-    grad = L^-T B'^T Q with B' = tril(Q G^T - G Q^T, -1) (docs/orthogonal.md §6b.5). The last
-    row of B'^T is zero, and so is the last row of grad (docs/orthogonal.md §6b.7)."""
-    d = Q.shape[0]
-    _matmul(Q, G.T, K)
-    _strict_lower_antisymmetric(K)
-    _matmul(K.T, Q, grad)
-    for c in range(d):  # grad <- L^-T grad: L^T y = column, back substitution (L^T upper)
-        for i in range(d - 1, -1, -1):
-            acc = grad[i, c]
-            for k in range(i + 1, d):
-                acc -= L[k, i] * grad[k, c]
-            grad[i, c] = acc / L[i, i]
-
-
-@jit
-def _lowdin_pullback(Q, W, sigma, G, grad, t1, t2):
-    """grad = Q W Y W^T, Y_ij = (M_ij - M_ji)/(sigma_i + sigma_j), M = W^T Q^T G W: the
-    gradient through the polar factor (docs/orthogonal.md §6b.5)."""
-    d = Q.shape[0]
-    _matmul(Q.T, G, t1)
-    _matmul(W.T, t1, t2)
-    _matmul(t2, W, t1)
-    for i in range(d):
-        for j in range(d):
-            t2[i, j] = (t1[i, j] - t1[j, i]) / (sigma[i] + sigma[j])
-    _matmul(W, t2, t1)
-    _matmul(t1, W.T, t2)
-    _matmul(Q, t2, grad)
-
-
-@jit
-def _cayley_pullback(Q, plus, G, grad, t1):
-    """grad = triu(K - K^T, 1), K = (I + Q^T) G (I + S)^-1: the gradient through the Cayley
-    map (docs/orthogonal.md §6b.5); ``plus`` = I + S, so (I + S)^T = I - S."""
-    d = Q.shape[0]
-    _matmul(Q.T, G, t1)
-    for i in range(d):
-        for j in range(d):
-            t1[i, j] += G[i, j]
-    # K (I + S) = t1  <=>  (I - S) K^T = t1^T
-    k_transposed = np.linalg.solve(np.ascontiguousarray(plus.T), np.ascontiguousarray(t1.T))
-    for i in range(d):
-        grad[i, i] = 0.0
-        for j in range(i + 1, d):
-            grad[i, j] = k_transposed[j, i] - k_transposed[i, j]
-            grad[j, i] = 0.0
-
-
-@jit
-def pullback_kernel(code, Q, aux, sigma, G, grad, t1, t2):
-    """The gradient in A of a loss with gradient ``G`` in Q = map(A), from the forward
-    pass's ``Q``, ``aux`` and ``sigma`` (:func:`orthogonalize_kernel`)."""
-    if code == GRAM_SCHMIDT:
-        _row_qr_pullback(Q, aux, G, grad, t1)
-    elif code == HOUSEHOLDER:
-        _qr_pullback(Q, aux, G, grad, t1)
-    elif code == LOWDIN:
-        _lowdin_pullback(Q, aux, sigma, G, grad, t1, t2)
-    else:
-        _cayley_pullback(Q, aux, G, grad, t1)
-
-
-# --------------------------------------------------------------------------- map twins
-
-
-def _gram_schmidt_numpy(A: np.ndarray, modified: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """NumPy twin of :func:`_gram_schmidt`: (Q, L)."""
-    d = A.shape[0]
-    Q, L = np.zeros_like(A), np.zeros_like(A)
-    for i in range(d):
-        q = A[i].copy()
-        if modified:
-            for j in range(i):
-                L[i, j] = Q[j] @ q
-                q -= L[i, j] * Q[j]
-        else:
-            L[i, :i] = Q[:i] @ A[i]
-            q -= L[i, :i] @ Q[:i]
-        L[i, i] = np.linalg.norm(q)
-        Q[i] = q / L[i, i]
-    return Q, L
-
-
-def _householder_numpy(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """NumPy twin of :func:`_householder`: (Q, R)."""
-    d = A.shape[0]
-    R, Q = A.copy(), np.eye(d)
-    for c in range(d - 1):
-        x = R[c:, c].copy()
-        tail = float(x[1:] @ x[1:])
-        norm = np.sqrt(x[0] ** 2 + tail)
-        if tail == 0.0 and x[0] >= 0.0:
-            continue
-        x[0] = x[0] - norm if x[0] <= 0.0 else -tail / (x[0] + norm)
-        beta = 2.0 / (x @ x)
-        R[c, c], R[c + 1:, c] = norm, 0.0
-        R[c:, c + 1:] -= beta * np.outer(x, x @ R[c:, c + 1:])
-        Q[:, c:] -= beta * np.outer(Q[:, c:] @ x, x)
-    return Q, R
-
-
-def _lowdin_numpy(A: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """NumPy twin of :func:`_lowdin`: (Q, W, sigma)."""
-    u, s, vt = np.linalg.svd(A)
-    return u @ vt, vt.T, s
-
-
-def _cayley_numpy(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """NumPy twin of :func:`_cayley`: (Q, I + S)."""
-    S = np.triu(A, 1) - np.triu(A, 1).T
-    eye = np.eye(A.shape[0])
-    return np.linalg.solve(eye - S, eye + S), eye + S
-
-
-def orthogonalize_numpy(code: int, A: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """NumPy twin of :func:`orthogonalize_kernel`: (Q, aux, sigma)."""
-    if code == GRAM_SCHMIDT:
-        return (*_gram_schmidt_numpy(A), np.zeros(A.shape[0]))
-    if code == HOUSEHOLDER:
-        return (*_householder_numpy(A), np.zeros(A.shape[0]))
-    if code == LOWDIN:
-        return _lowdin_numpy(A)
-    return (*_cayley_numpy(A), np.zeros(A.shape[0]))
-
-
-def _qr_pullback_numpy(Q, R, G) -> np.ndarray:
-    B = np.tril(Q.T @ G - G.T @ Q, -1)
-    return np.linalg.solve(R, (Q @ B).T).T
-
-
-def pullback_numpy(code: int, Q, aux, sigma, G) -> np.ndarray:
-    """NumPy twin of :func:`pullback_kernel`."""
-    if code == GRAM_SCHMIDT:
-        return _qr_pullback_numpy(Q.T, aux.T, G.T).T
-    if code == HOUSEHOLDER:
-        return _qr_pullback_numpy(Q, aux, G)
-    if code == LOWDIN:
-        M = aux.T @ (Q.T @ G) @ aux
-        return Q @ aux @ ((M - M.T) / (sigma[:, None] + sigma[None, :])) @ aux.T
-    K = np.linalg.solve(aux.T, (G + Q.T @ G).T).T
-    return np.triu(K - K.T, 1)
-
-
-# --------------------------------------------------------------------------- public maps
-
-
-def _backend(backend: str) -> str:
-    if backend not in ("numba", "numpy"):
-        raise ValueError(f"backend must be 'numba' or 'numpy', got {backend!r}")
-    return backend
-
-
-def _nonsingular(A: np.ndarray, map_name: str) -> np.ndarray:
-    """``A`` if it has full rank numerically (sigma_min > d eps sigma_max), else ValueError."""
-    s = np.linalg.svd(A, compute_uv=False)
-    if s[-1] <= A.shape[0] * np.finfo(float).eps * s[0]:
-        raise ValueError(f"A must be nonsingular for {map_name} (full rank), got sigma_min/"
-                         f"sigma_max = {s[-1] / s[0] if s[0] > 0 else 0.0:.3g}")
-    return A
-
-
-def _map_kernel_call(code: int, A: np.ndarray) -> np.ndarray:
-    d = A.shape[0]
-    Q, aux, sigma, v = np.empty((d, d)), np.empty((d, d)), np.empty(d), np.empty(d)
-    orthogonalize_kernel(code, A, Q, aux, sigma, v)
-    return Q
-
-
-def gram_schmidt(A, *, modified: bool = False, backend: str = "numba") -> np.ndarray:
-    """The rows of ``A`` orthonormalized in order (the OPT code's ``tf_gram_schmidt``):
-    A = L Q with L lower triangular with a positive diagonal, so Q = Q_QR(A^T)^T and
-    det Q = sign det A (docs/orthogonal.md §6a.3).
-
-    Classical Gram-Schmidt (each row's coefficients from the original row, as in the OPT
-    code) loses orthogonality like eps kappa(A)^2; ``modified=True`` (coefficients from the
-    partly reduced row) like eps kappa(A) (docs/orthogonal.md §6b.4). ``A`` must be square
-    and nonsingular.
-    """
-    A = _nonsingular(validation.square_matrix("A", A), "gram_schmidt")
-    if _backend(backend) == "numpy":
-        return _gram_schmidt_numpy(A, bool(modified))[0]
-    d = A.shape[0]
-    Q, L = np.empty((d, d)), np.empty((d, d))
-    _gram_schmidt(A, Q, L, bool(modified))
-    return Q
-
-
-def householder(A, *, backend: str = "numba") -> np.ndarray:
-    """Q = H_1 ... H_(d-1), the product of the Householder reflections that triangularize
-    ``A`` (the OPT code's ``householder``): v = x - |x| e_1 on each trailing block, so
-    A = Q R with r_ii >= 0 for i < d and det Q = (-1)^(d-1) when every reflection is proper
-    (docs/orthogonal.md §6a.3). Defined for every square ``A``; a column already of the form
-    |x| e_1 gets no reflection.
-    """
-    A = validation.square_matrix("A", A)
-    if _backend(backend) == "numpy":
-        return _householder_numpy(A)[0]
-    return _map_kernel_call(HOUSEHOLDER, A)
-
-
-def lowdin(A, *, backend: str = "numba") -> np.ndarray:
-    """Löwdin's symmetric orthogonalization A (A^T A)^(-1/2) = U W^T for A = U Sigma W^T: the
-    polar factor, the orthogonal matrix nearest to ``A`` in the Frobenius norm
-    (docs/orthogonal.md §6b.3). ``A`` must be square and nonsingular.
-    """
-    A = _nonsingular(validation.square_matrix("A", A), "lowdin")
-    if _backend(backend) == "numpy":
-        return _lowdin_numpy(A)[0]
-    return _map_kernel_call(LOWDIN, A)
-
-
-def cayley(A, *, backend: str = "numba") -> np.ndarray:
-    """The Cayley transform (I + S)(I - S)^-1 of the skew matrix S = triu(A, 1) - triu(A, 1)^T
-    (the OPT code's ``cayley``): a rotation (det +1) without eigenvalue -1, defined for
-    every square ``A`` (I - S is always invertible) (docs/orthogonal.md §6a.3).
-    """
-    A = validation.square_matrix("A", A)
-    if _backend(backend) == "numpy":
-        return _cayley_numpy(A)[0]
-    return _map_kernel_call(CAYLEY, A)
-
-
-_PUBLIC_MAPS = {"gram_schmidt": gram_schmidt, "householder": householder, "lowdin": lowdin,
-                "cayley": cayley}
-
-
-def _orthogonalizer_code(orthogonalizer: str) -> int:
-    try:
-        return ORTHOGONALIZERS[orthogonalizer]
-    except (KeyError, TypeError):
-        raise ValueError(f"orthogonalizer must be one of {sorted(ORTHOGONALIZERS)}, got "
-                         f"{orthogonalizer!r}") from None
-
-
-def orthogonalize(A, orthogonalizer: str, *, backend: str = "numba") -> np.ndarray:
-    """``orthogonalizer`` (a name of :data:`ORTHOGONALIZERS`) applied to ``A``."""
-    _orthogonalizer_code(orthogonalizer)
-    return _PUBLIC_MAPS[orthogonalizer](A, backend=backend)
 
 
 # --------------------------------------------------------------------------- Procrustes task
@@ -781,8 +173,8 @@ class OrthogonalTrajectory(Trajectory):
         return 0.5 * np.sum((self.rotations @ V - T) ** 2, axis=(1, 2))
 
     def energies(self, V, s: float = 1.0, **variant) -> np.ndarray:
-        """:func:`hyperspherical_energy` of the neurons R(t) V at every sample (``variant``:
-        its ``distance``, ``half_space`` and ``backend``)."""
+        """:func:`theory.orthogonal_energy.hyperspherical_energy` of the neurons R(t) V at
+        every sample (``variant``: its ``distance``, ``half_space`` and ``backend``)."""
         V = validation.finite_matrix("V", V)
         return np.array([hyperspherical_energy(R @ V, s, **variant) for R in self.rotations])
 
@@ -793,7 +185,7 @@ class OrthogonalTrajectory(Trajectory):
 @jit
 def _procrustes_gradient(R, VV, TV, G):
     """G = R V V^T - T V^T, the gradient of 1/2 |R V - T|_F^2 in R."""
-    _matmul(R, VV, G)
+    matmul(R, VV, G)
     d = R.shape[0]
     for i in range(d):
         for j in range(d):
@@ -805,7 +197,7 @@ def _add_penalty_gradient(R, weight, grad, X):
     """grad += weight 2 (R R^T - I) R / |R R^T - I|_F, the gradient of weight |R R^T - I|_F
     (0 where R is orthogonal: the penalty is not differentiable there)."""
     d = R.shape[0]
-    _matmul(R, R.T, X)
+    matmul(R, R.T, X)
     norm = 0.0
     for i in range(d):
         X[i, i] -= 1.0
@@ -835,10 +227,10 @@ def _ogd_step(R, M, VV, TV, params, dR, dM, mats):
     for i in range(d):
         for j in range(d):
             Mn[i, j] = mu * M[i, j] - G[i, j]
-    _matmul(R.T, Mn, t1)      # R^T M+
-    _matmul(t1, R.T, t2)      # R^T M+ R^T
-    _matmul(R, t2, t1)        # R (R^T M+ R^T)
-    _matmul(Mn, R.T, t2)      # M+ R^T
+    matmul(R.T, Mn, t1)      # R^T M+
+    matmul(t1, R.T, t2)      # R^T M+ R^T
+    matmul(R, t2, t1)        # R (R^T M+ R^T)
+    matmul(Mn, R.T, t2)      # M+ R^T
     norm = 0.0
     for i in range(d):
         for j in range(d):
@@ -847,31 +239,31 @@ def _ogd_step(R, M, VV, TV, params, dR, dM, mats):
         for j in range(d):
             W[i, j] = t2[i, j] - t2[j, i]
             norm += W[i, j] * W[i, j]
-    _matmul(W, R, Mn)
+    matmul(W, R, Mn)
     alpha = min(params[RATE], 1.0 / (np.sqrt(norm) + OGD_EPSILON))
     half = 0.5 * alpha
     if int(params[RETRACTION]) == EXACT:
-        lhs = np.empty((d, d))
+        lhs = mats[5]  # I - alpha/2 W: W skew, so its eigenvalues are 1 - i alpha/2 w != 0
         for i in range(d):
             for j in range(d):
                 lhs[i, j] = -half * W[i, j]
                 t1[i, j] = half * W[i, j]
             lhs[i, i] += 1.0
             t1[i, i] += 1.0
-        _matmul(t1, R, t2)
-        solution = np.linalg.solve(lhs, t2)
+        matmul(t1, R, t2)
+        solve_in_place(lhs, t2)
         for i in range(d):
             for j in range(d):
-                dR[i, j] = solution[i, j] - R[i, j]
+                dR[i, j] = t2[i, j] - R[i, j]
     else:
         for i in range(d):        # t1 = R + Y_0 = 2 R + alpha M+
             for j in range(d):
                 t1[i, j] = 2.0 * R[i, j] + alpha * Mn[i, j]
-        _matmul(W, t1, t2)        # Y_1 - R = alpha/2 W (R + Y_0)
+        matmul(W, t1, t2)        # Y_1 - R = alpha/2 W (R + Y_0)
         for i in range(d):
             for j in range(d):
                 t1[i, j] = 2.0 * R[i, j] + half * t2[i, j]
-        _matmul(W, t1, t2)        # R+ - R = alpha/2 W (R + Y_1)
+        matmul(W, t1, t2)        # R+ - R = alpha/2 W (R + Y_1)
         for i in range(d):
             for j in range(d):
                 dR[i, j] = half * t2[i, j]
@@ -912,7 +304,7 @@ def _stochastic_field(y, VV, TV, params, subsets, out, mats, subs, vecs):
     Q, aux, Gs, grad, t1, t2 = subs[0], subs[1], subs[2], subs[3], subs[4], subs[5]
     sigma, v = vecs[0][:e], vecs[1][:e]
     effective, G = mats[0], mats[1]
-    orthogonalize_kernel(code, A, Q, aux, sigma, v)
+    orthogonalize_kernel(code, A, Q, aux, sigma, v, t1)
     for i in range(d):
         for j in range(d):
             effective[i, j] = R[i, j]
@@ -938,7 +330,7 @@ def _stochastic_field(y, VV, TV, params, subsets, out, mats, subs, vecs):
         for a in range(e):
             for b in range(e):
                 t1[a, b] = A[a, b] + dA[a, b]
-        orthogonalize_kernel(code, t1, Q, aux, sigma, v)
+        orthogonalize_kernel(code, t1, Q, aux, sigma, v, t2)
         for a in range(e):
             for j in range(d):
                 acc = 0.0
@@ -974,7 +366,7 @@ def field(y, args, out, work):
     Q, aux, G, grad, t1, t2 = mats[0], mats[1], mats[2], mats[3], mats[4], mats[5]
     if algorithm == PARAMETRIZED:
         code = int(params[MAP])
-        orthogonalize_kernel(code, P, Q, aux, vecs[0], vecs[1])
+        orthogonalize_kernel(code, P, Q, aux, vecs[0], vecs[1], t1)
         _procrustes_gradient(Q, VV, TV, G)
         pullback_kernel(code, Q, aux, vecs[0], G, grad, t1, t2)
     else:
@@ -1156,10 +548,10 @@ def parametrized_descent(V, T, A0, *, lr: float, steps, orthogonalizer: str = "g
         ``stop_tol``, ``max_steps``, ``backend``: see :mod:`theory.solve`.
     """
     V, T = _task("V", V, "T", T)
-    code = _orthogonalizer_code(orthogonalizer)
+    code = orthogonalizer_code(orthogonalizer)
     A0 = _start_matrix("A0", A0, V.shape[0])
     if code in (GRAM_SCHMIDT, LOWDIN):
-        _nonsingular(A0, orthogonalizer)
+        nonsingular(A0, orthogonalizer)
     params = kernel_parameters(PARAMETRIZED, validation.positive_scalar("lr", lr),
                                orthogonalizer=code, momentum=_momentum(momentum))
     return solve.discrete(problem(V, T, params), _state(A0, np.zeros_like(A0)), steps, **options)
@@ -1171,10 +563,10 @@ def parametrized_flow(V, T, A0, *, times, eta: float = 1.0,
     (docs/orthogonal.md §6a.4). ``**options``: the integration options of
     :func:`theory.solve.flow`."""
     V, T = _task("V", V, "T", T)
-    code = _orthogonalizer_code(orthogonalizer)
+    code = orthogonalizer_code(orthogonalizer)
     A0 = _start_matrix("A0", A0, V.shape[0])
     if code in (GRAM_SCHMIDT, LOWDIN):
-        _nonsingular(A0, orthogonalizer)
+        nonsingular(A0, orthogonalizer)
     params = kernel_parameters(PARAMETRIZED, validation.positive_scalar("eta", eta),
                                orthogonalizer=code, flow=True)
     return solve.flow(problem(V, T, params), _state(A0), times, **options)
@@ -1250,7 +642,7 @@ def stochastic_descent(V, T, *, lr: float, steps, subset_size: int, episode_step
     The net map is orthogonal throughout. Options as in :func:`parametrized_descent`.
     """
     V, T = _task("V", V, "T", T)
-    code = _orthogonalizer_code(orthogonalizer)
+    code = orthogonalizer_code(orthogonalizer)
     dim = V.shape[0]
     episode_steps = validation.count("episode_steps", episode_steps)
     horizon = int(validation.sample_steps("steps", steps)[-1])
@@ -1337,13 +729,13 @@ def _network_gradients(P, U, X, Y, V, code, mats, subs, hidden, activation, out_
                 W[i, j] = P[i, j]
     else:
         Q, aux = mats[0], mats[1]
-        orthogonalize_kernel(code, P, Q, aux, mats[4][0], mats[4][1])
-        _matmul(Q, V, W)
-    _matmul(X, W, hidden)
+        orthogonalize_kernel(code, P, Q, aux, mats[4][0], mats[4][1], mats[3])
+        matmul(Q, V, W)
+    matmul(X, W, hidden)
     for k in range(hidden.shape[0]):
         for j in range(hidden.shape[1]):
             activation[k, j] = hidden[k, j] if hidden[k, j] > 0.0 else 0.0
-    _matmul(activation, U, out_logits)
+    matmul(activation, U, out_logits)
     for k in range(n_samples):  # softmax - one-hot, over P
         top = out_logits[k, 0]
         for c in range(1, n_classes):
@@ -1354,18 +746,18 @@ def _network_gradients(P, U, X, Y, V, code, mats, subs, hidden, activation, out_
             total += out_logits[k, c]
         for c in range(n_classes):
             out_logits[k, c] = (out_logits[k, c] / total - Y[k, c]) / n_samples
-    _matmul(activation.T, out_logits, gU)
-    _matmul(out_logits, U.T, activation)
+    matmul(activation.T, out_logits, gU)
+    matmul(out_logits, U.T, activation)
     for k in range(hidden.shape[0]):
         for j in range(hidden.shape[1]):
             hidden[k, j] = activation[k, j] if hidden[k, j] > 0.0 else 0.0
     if code == PLAIN:
-        _matmul(X.T, hidden, gP)
+        matmul(X.T, hidden, gP)
     else:
         gW = subs[1]
-        _matmul(X.T, hidden, gW)
+        matmul(X.T, hidden, gW)
         G = mats[2]
-        _matmul(gW, V.T, G)
+        matmul(gW, V.T, G)
         pullback_kernel(code, mats[0], mats[1], mats[4][0], G, gP, mats[3], mats[5])
 
 
@@ -1446,8 +838,8 @@ def network_descent(X, y, V, P0, U0, *, lr: float, steps, orthogonalizer: str | 
     """A one-hidden-layer ReLU classifier, logits relu(X W) U, trained by gradient descent
     with heavy-ball momentum on the mean cross-entropy (docs/orthogonal.md §6a.6): OPT
     learns W = map(A) V with V fixed (``orthogonalizer`` a name of
-    :data:`ORTHOGONALIZERS`; ``P0`` = A0, d x d), plain training learns W itself
-    (``orthogonalizer=None``; ``P0`` = W0, d x N); U is learned in both.
+    :data:`theory.orthogonal_maps.ORTHOGONALIZERS`; ``P0`` = A0, d x d), plain training
+    learns W itself (``orthogonalizer=None``; ``P0`` = W0, d x N); U is learned in both.
 
     Parameters
     ----------
@@ -1480,10 +872,10 @@ def network_descent(X, y, V, P0, U0, *, lr: float, steps, orthogonalizer: str | 
         if P0.shape != (d, n):
             raise ValueError(f"P0 (W0) must be {d} x {n}, got shape {P0.shape}")
     else:
-        code = _orthogonalizer_code(orthogonalizer)
+        code = orthogonalizer_code(orthogonalizer)
         P0 = _start_matrix("P0", P0, d)
         if code in (GRAM_SCHMIDT, LOWDIN):
-            _nonsingular(P0, orthogonalizer)
+            nonsingular(P0, orthogonalizer)
     params = np.array([code, validation.positive_scalar("lr", lr), _momentum(momentum)],
                       dtype=np.float64)
     Y = np.ascontiguousarray(np.eye(U0.shape[1])[labels])

@@ -74,17 +74,30 @@ class Loops:
     """The jitted field inlined into both loops."""
 
 
+def parts_fingerprint(source_file: str) -> str:
+    """Hash of a setting's part modules, ``theory/<setting>_<part>.py`` beside its
+    ``source_file`` (README, Layout), or "" if it has none: its field calls their kernels,
+    and numba's cache checks only the setting's own file."""
+    path = Path(source_file)
+    parts = sorted(path.parent.glob(f"{path.stem}_*.py"))
+    if not parts:
+        return ""
+    return hashlib.sha256(b"".join(part.read_bytes() for part in parts)).hexdigest()[:16]
+
+
 def compile_loops(field: Callable, project: Callable, workspace: Callable) -> Loops:
     """Bind the loops of :mod:`theory.loops` to a setting's jitted ``field``, ``project``
     and ``workspace`` (signatures in :mod:`theory.loops`) and jit them, with ``field``
     and ``project`` inlined into the loops.
 
     Each bound copy is attributed to the setting's source file, so numba caches it beside
-    the setting's own kernels and recompiles it when that file changes; the shared loops'
-    fingerprint is part of its name, so an edit of them recompiles too. Compilation
-    itself is lazy (on first call), as for every kernel.
+    the setting's own kernels and recompiles it when that file changes; the fingerprints
+    of the shared loops and of the setting's part modules (:func:`parts_fingerprint`) are
+    part of its name, so an edit of them recompiles too. Compilation itself is lazy (on
+    first call), as for every kernel.
     """
     source_file = inspect.getfile(field.py_func)
+    fingerprint = _FINGERPRINT + parts_fingerprint(source_file)
     namespace = dict(vars(loops))
     namespace.update(field=jit_inline(field.py_func), project=jit_inline(project.py_func),
                      workspace=workspace)
@@ -93,7 +106,7 @@ def compile_loops(field: Callable, project: Callable, workspace: Callable) -> Lo
         function = types.FunctionType(template.__code__.replace(co_filename=source_file),
                                       namespace, name, template.__defaults__)
         # the field's name too: numba's cache tells copies in one file apart by name
-        function.__qualname__ = f"{name}_{field.__name__}_{_FINGERPRINT}"
+        function.__qualname__ = f"{name}_{field.__name__}_{fingerprint}"
         namespace[name] = jit(function)
     return Loops(fixed_step=namespace["fixed_step"], adaptive=namespace["adaptive"],
                  field=field)
