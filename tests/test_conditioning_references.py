@@ -1,8 +1,8 @@
 """Every weight-conditioning solver against an independent reference (issue 11, item 1).
 
-The reference field is written from docs/conditioning.md §7a.1-§7a.2 with the data in
-column form X_c = X^T, Y_c = Y^T: the loss (1/2P) ||Y_c - C_L(W_L) phi(... phi(C_1(W_1)
-X_c))||_F^2, phi = tanh on the hidden layers of the MLP (else the identity), with each
+The reference field is written from docs/conditioning.md §7a.1 (the conditioners) and
+docs/conditioning.md §7a.2 (the network), with the data in column form X_c = X^T,
+Y_c = Y^T: the loss (1/2P) ||Y_c - C_L(W_L) phi(... phi(C_1(W_1) X_c))||_F^2, phi = tanh on the hidden layers of the MLP (else the identity), with each
 conditioner C written out from its table (row: W / sqrt(sum_j W_ij^2); column: the same
 on columns; weight_norm: diag(g) times the row form, the gains g part of the state;
 standardize: (w_i - mean w_i) / sqrt(mean((w_i - mean w_i)^2))), differentiated by the
