@@ -2,17 +2,18 @@
 
 The reference field is written from docs/conditioning.md §7a.1 (the conditioners) and
 docs/conditioning.md §7a.2 (the network), with the data in column form X_c = X^T,
-Y_c = Y^T: the loss (1/2P) ||Y_c - C_L(W_L) phi(... phi(C_1(W_1) X_c))||_F^2, phi = tanh on the hidden layers of the MLP (else the identity), with each
-conditioner C written out from its table (row: W / sqrt(sum_j W_ij^2); column: the same
-on columns; weight_norm: diag(g) times the row form, the gains g part of the state;
-standardize: (w_i - mean w_i) / sqrt(mean((w_i - mean w_i)^2))), differentiated by the
-complex step. Every operation is real-analytic near the states used (square roots of
-positive reals, tanh), so the gradient is exact to rounding; it uses no pullback formula,
-no backpropagation and no code of the package. The state is the W_l row-major, then the
-gains of the WeightNorm layers in layer order (module docstring of theory.conditioning);
-a layer outside ``trained_layers`` has a zero field (weights and gains). Gradient descent
-is the hand-iterated step y <- y - lr grad L; the flow dy/dt = -eta grad L is compared
-with solve_ivp (DOP853, rtol 1e-12), and each fixed-step method at its order.
+Y_c = Y^T: the loss (1/2P) ||Y_c - C_L(W_L) phi(... phi(C_1(W_1) X_c))||_F^2, phi = tanh
+on the hidden layers of the MLP (else the identity), with each conditioner C written out
+from its table (row: W / sqrt(sum_j W_ij^2); column: the same on columns; weight_norm:
+diag(g) times the row form, the gains g part of the state; standardize: (w_i - mean w_i)
+/ sqrt(mean((w_i - mean w_i)^2))), differentiated by the complex step. Every operation
+is real-analytic near the states used (square roots of positive reals, tanh), so the
+gradient is exact to rounding; it uses no pullback formula, no backpropagation and no
+code of the package. The state is the W_l row-major, then the gains of the WeightNorm
+layers in layer order (module docstring of theory.conditioning); a layer outside
+``trained_layers`` has a zero field (weights and gains). Gradient descent is the
+hand-iterated step y <- y - lr grad L; the flow dy/dt = -eta grad L is compared with
+solve_ivp (DOP853, rtol 1e-12), and each fixed-step method at its order.
 
 Tolerances are those of solver_references (ADAPTIVE_TOLERANCE 1e-8, DISCRETE_TOLERANCE
 1e-10, the order window of check_order), reasoned there; they hold here because the
