@@ -14,6 +14,15 @@ Waite's reduction), exp(r) is its Taylor polynomial of degree 13 (truncation
 its IEEE-754 bits in two halves, so that results in the subnormal range and overflow to inf
 come out as the libm ones do. ``tests/test_elementary.py`` bounds the difference from
 ``np.exp`` in ulps over the whole float64 range and checks inf, 0 and nan.
+
+:func:`expm1` (e^x - 1) uses the same reduction with the polynomial written without its
+constant term, r (1 + r/2! + ... + r^13/14!), so that e^x - 1 keeps its relative accuracy
+for small x (where 1 is cancelled exactly, k = 0); :func:`tanh` is built on it,
+
+    tanh |z| = -m / (2 + m),  m = expm1(-2|z|),
+
+accurate to a few ulps for every z (no cancellation: m is computed directly, and 2 + m
+lies in [1, 2]), the sign restored afterwards.
 """
 from __future__ import annotations
 
@@ -22,7 +31,7 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
-from theory.numba_options import jit
+from theory.numba_options import jit, jit_inline
 
 _LN2_HI = 0.693147180369123816490  # 0x3FE62E42FEE00000: trailing bits zero
 _LN2_LO = 1.90821492927058770002e-10  # ln 2 - _LN2_HI
@@ -32,6 +41,9 @@ _HIGH, _LOW = 710.0, -746.0
 _HORNER = tuple(1.0 / float(np.prod(np.arange(1, n + 1, dtype=np.float64)))
                 for n in range(13, -1, -1))
 """1/n!, n = 13 down to 0: the Taylor coefficients in Horner's order."""
+_HORNER_M1 = tuple(1.0 / float(np.prod(np.arange(1, n + 2, dtype=np.float64)))
+                   for n in range(13, -1, -1))
+"""1/(n+1)!, n = 13 down to 0: (e^r - 1)/r = sum r^n / (n+1)! in Horner's order."""
 
 
 @intrinsic
@@ -65,6 +77,38 @@ def exp(x):
     half = n >> 1
     value = p * _power_of_two(half) * _power_of_two(n - half)
     return value if x == x else x
+
+
+@jit
+def expm1(x):
+    """e^x - 1 (module docstring); inf above ~709.78, -1 below ~-37.4 (to rounding), nan
+    for nan."""
+    clamped = min(max(x, _LOW), _HIGH)
+    k = np.floor(clamped * _INV_LN2 + 0.5)
+    r = (clamped - k * _LN2_HI) - k * _LN2_LO
+    q = 0.0
+    for coefficient in _HORNER_M1:  # a constant tuple: unrolled at compile time
+        q = q * r + coefficient
+    q *= r  # e^r - 1
+    n = np.int64(k)
+    half = n >> 1
+    low, high = _power_of_two(half), _power_of_two(n - half)
+    scale = low * high  # 2^k, inf for k = 1024, where the second form is taken
+    small = scale * q + (scale - 1.0)  # 2^k (e^r - 1) + (2^k - 1), exact for k = 0
+    large = (q + 1.0) * low * high - 1.0  # e^x near overflow: the 1 is below rounding
+    value = small if n < 1000 else large
+    return value if x == x else x
+
+
+@jit_inline
+def tanh(z):
+    """tanh z = sign(z) (-m / (2 + m)), m = expm1(-2|z|) (module docstring); +-1 for
+    +-inf, nan for nan. Inlined by numba into its caller: as a call of its own LLVM does
+    not inline it into a loop (it holds a call of :func:`expm1`), and the loop stays
+    scalar."""
+    m = expm1(-2.0 * abs(z))
+    t = -m / (2.0 + m)
+    return (t if z >= 0.0 else -t) if z == z else z
 
 
 @jit

@@ -38,6 +38,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from theory import solve, validation
+from theory.elementary import tanh
+from theory.linalg import times_transpose_into, weight_times, weight_transpose_times
 from theory.numba_options import jit
 from theory.results import Trajectory
 from theory.solve import Problem, compile_loops
@@ -166,7 +168,9 @@ def random_quadratic(eigenvalues, seed: int) -> Model:
 @jit
 def gradient_into(y, args, grad, work):
     """grad E(y) into ``grad``; for networks leaves the forward and backward quantities
-    in ``work`` for :func:`hessian_vector_into` (:func:`workspace`)."""
+    in ``work`` for :func:`hessian_vector_into` (:func:`workspace`). Products with the
+    flat weights through :func:`theory.linalg.weight_times` and its siblings (loops when
+    tiny, BLAS otherwise)."""
     X, Y, A, dims = args[0], args[1], args[2], args[3]
     kind = dims[KIND]
     if kind == QUADRATIC:
@@ -177,48 +181,35 @@ def gradient_into(y, args, grad, work):
                 s += A[i, j] * y[j]
             grad[i] = s
         return
-    act, slope, curve, resid, back = work[2], work[3], work[4], work[5], work[6]
+    act, slope, curve, resid, back, delta = work[2], work[3], work[4], work[5], work[6], work[7]
     n_in, hidden, n_out = dims[N_IN], dims[HIDDEN], dims[N_OUT]
     P = X.shape[1]
     o2 = hidden * n_in
-    for i in range(hidden):
-        for mu in range(P):
-            z = 0.0
-            for j in range(n_in):
-                z += y[i * n_in + j] * X[j, mu]
-            if kind == TANH:
-                t = np.tanh(z)
+    weight_times(y, 0, X, act)  # Z = W_1 X, then s(Z), s'(Z), s''(Z) in place
+    if kind == TANH:  # the branch outside the loops, so that LLVM vectorizes them
+        for i in range(hidden):
+            for mu in range(P):
+                t = tanh(act[i, mu])  # vectorizable (theory.elementary)
                 act[i, mu] = t
                 slope[i, mu] = 1.0 - t * t
                 curve[i, mu] = -2.0 * t * (1.0 - t * t)
-            else:
-                act[i, mu] = z
+    else:
+        for i in range(hidden):
+            for mu in range(P):
                 slope[i, mu] = 1.0
                 curve[i, mu] = 0.0
+    weight_times(y, o2, act, resid)  # R = W_2 s(Z) - Y
     for k in range(n_out):
         for mu in range(P):
-            f = -Y[k, mu]
-            for i in range(hidden):
-                f += y[o2 + k * hidden + i] * act[i, mu]
-            resid[k, mu] = f
+            resid[k, mu] -= Y[k, mu]
+    weight_transpose_times(y, o2, resid, back)  # W_2^T R
     for i in range(hidden):
         for mu in range(P):
-            s = 0.0
-            for k in range(n_out):
-                s += y[o2 + k * hidden + i] * resid[k, mu]
-            back[i, mu] = s
-    for k in range(n_out):
-        for i in range(hidden):
-            s = 0.0
-            for mu in range(P):
-                s += resid[k, mu] * act[i, mu]
-            grad[o2 + k * hidden + i] = s / P
-    for i in range(hidden):
-        for j in range(n_in):
-            s = 0.0
-            for mu in range(P):
-                s += back[i, mu] * slope[i, mu] * X[j, mu]
-            grad[i * n_in + j] = s / P
+            delta[i, mu] = back[i, mu] * slope[i, mu]
+    times_transpose_into(resid, act, grad, o2)  # R s(Z)^T / P
+    times_transpose_into(delta, X, grad, 0)  # ((W_2^T R) * s'(Z)) X^T / P
+    for i in range(y.size):
+        grad[i] /= P
 
 
 @jit
@@ -237,40 +228,32 @@ def hessian_vector_into(y, v, args, out, work):
             out[i] = s
         return
     act, slope, curve, resid, back = work[2], work[3], work[4], work[5], work[6]
-    zdot, rdot = work[7], work[8]
+    zdot, sdot, udot, rdot, rpart, part = work[7], work[8], work[9], work[10], work[11], work[12]
     n_in, hidden, n_out = dims[N_IN], dims[HIDDEN], dims[N_OUT]
     P = X.shape[1]
     o2 = hidden * n_in
-    for i in range(hidden):  # zdot = V_1 X
+    weight_times(v, 0, X, zdot)  # Zdot = V_1 X, s(Z)' = s'(Z) * Zdot
+    for i in range(hidden):
         for mu in range(P):
-            s = 0.0
-            for j in range(n_in):
-                s += v[i * n_in + j] * X[j, mu]
-            zdot[i, mu] = s
-    for k in range(n_out):  # rdot = V_2 s(Z) + W_2 (s'(Z) * zdot)
+            sdot[i, mu] = slope[i, mu] * zdot[i, mu]
+    weight_times(v, o2, act, rdot)  # Rdot = V_2 s(Z) + W_2 (s'(Z) * Zdot)
+    weight_times(y, o2, sdot, rpart)
+    for k in range(n_out):
         for mu in range(P):
-            s = 0.0
-            for i in range(hidden):
-                s += (v[o2 + k * hidden + i] * act[i, mu]
-                      + y[o2 + k * hidden + i] * slope[i, mu] * zdot[i, mu])
-            rdot[k, mu] = s
-    for k in range(n_out):  # d/dv of R s(Z)^T / P
-        for i in range(hidden):
-            s = 0.0
-            for mu in range(P):
-                s += rdot[k, mu] * act[i, mu] + resid[k, mu] * slope[i, mu] * zdot[i, mu]
-            out[o2 + k * hidden + i] = s / P
-    for i in range(hidden):  # d/dv of ((W_2^T R) * s'(Z)) X^T / P
+            rdot[k, mu] += rpart[k, mu]
+    times_transpose_into(rdot, act, out, o2)  # d/dv of R s(Z)^T / P
+    times_transpose_into(resid, sdot, part, 0)
+    for i in range(part.size):
+        out[o2 + i] += part[i]
+    weight_transpose_times(v, o2, resid, udot)  # d/dv of W_2^T R = V_2^T R + W_2^T Rdot
+    weight_transpose_times(y, o2, rdot, sdot)
+    for i in range(hidden):  # d/dv of (W_2^T R) * s'(Z)
         for mu in range(P):
-            s = 0.0
-            for k in range(n_out):
-                s += v[o2 + k * hidden + i] * resid[k, mu] + y[o2 + k * hidden + i] * rdot[k, mu]
-            zdot[i, mu] = s * slope[i, mu] + back[i, mu] * curve[i, mu] * zdot[i, mu]
-        for j in range(n_in):
-            s = 0.0
-            for mu in range(P):
-                s += zdot[i, mu] * X[j, mu]
-            out[i * n_in + j] = s / P
+            udot[i, mu] = ((udot[i, mu] + sdot[i, mu]) * slope[i, mu]
+                           + back[i, mu] * curve[i, mu] * zdot[i, mu])
+    times_transpose_into(udot, X, out, 0)  # times X^T
+    for i in range(y.size):
+        out[i] /= P
 
 
 @jit
@@ -297,15 +280,17 @@ def project(y, args):
 
 @jit
 def workspace(y, args):
-    """Scratch of :func:`field`: g, H g, and per hidden unit and sample s(Z), s'(Z),
-    s''(Z), the backpropagated error W_2^T R, the forward derivative of Z (reused for that
-    of the error), and per output and sample R and its derivative."""
+    """Scratch of :func:`field`: g, H g; per hidden unit and sample s(Z), s'(Z), s''(Z),
+    the backpropagated error W_2^T R, the error times s'(Z) (reused for the forward
+    derivative of Z), the derivative of s(Z) and of W_2^T R; per output and sample R, its
+    derivative and a partial product; and a partial W_2 block."""
     X, dims = args[0], args[3]
     P = X.shape[1]
     hidden, n_out = dims[HIDDEN], dims[N_OUT]
     return (np.empty(y.size), np.empty(y.size), np.empty((hidden, P)), np.empty((hidden, P)),
             np.empty((hidden, P)), np.empty((n_out, P)), np.empty((hidden, P)),
-            np.empty((hidden, P)), np.empty((n_out, P)))
+            np.empty((hidden, P)), np.empty((hidden, P)), np.empty((hidden, P)),
+            np.empty((n_out, P)), np.empty((n_out, P)), np.empty(n_out * hidden))
 
 
 LOOPS = compile_loops(field, project, workspace)
