@@ -25,7 +25,6 @@ from __future__ import annotations
 import numpy as np
 
 from analytic import stored
-from theory import modular_norm as modules
 from theory import validation
 
 SETTING = "modular_norm"
@@ -221,6 +220,8 @@ def sharpness(module: modules.Module) -> tuple[float, float, float, float, float
     no curvature. GELU and ReLU have no sharpness constants in the RMS norm (ReLU is not
     differentiable; GELU's elementwise curvature, measured in RMS norms, grows like
     sqrt(width)), so trees holding them raise ValueError."""
+    from theory import modular_norm as modules  # here: importing analytic needs no numba
+
     if isinstance(module, modules.Linear):
         return (module.mass, 1.0, 0.0, 1.0, 0.0)
     if isinstance(module, modules.Bond):
