@@ -36,7 +36,8 @@ import numpy as np
 
 from theory import solve, validation
 from theory.layers import LayeredTrajectory
-from theory.numba_options import jit, jit_inline, jit_sum
+from theory.linalg import times_transpose_into, weight_times, weight_transpose_times
+from theory.numba_options import jit, jit_inline
 from theory.solve import Problem, compile_loops
 
 GELU_SENSITIVITY = 1.0 / math.sqrt(2.0)
@@ -491,51 +492,6 @@ BASES = {"gradient": GRADIENT, "sign": SIGN}
 EXACT_TOL = 1e-13
 """Converged power iteration stops when sigma grows by <= EXACT_TOL sigma in a step."""
 EXACT_MAX_ITERATIONS = 20_000
-
-
-@jit_inline
-def weight_times(y, offset, B, out):
-    """out = W B, W the out.shape[0] x B.shape[0] matrix stored row-major in y from
-    ``offset``: loops whose inner one runs along a row of B (vectorized), no BLAS (a
-    multithreaded BLAS on a busy machine was ten times slower at these sizes)."""
-    m, k = out.shape[0], B.shape[0]
-    for i in range(m):
-        row = offset + i * k
-        for j in range(out.shape[1]):
-            out[i, j] = 0.0
-        for p in range(k):
-            w = y[row + p]
-            for j in range(out.shape[1]):
-                out[i, j] += w * B[p, j]
-
-
-@jit_inline
-def weight_transpose_times(y, offset, G, out):
-    """out = W^T G, W the G.shape[0] x out.shape[0] matrix stored row-major in y from
-    ``offset`` (loops as :func:`weight_times`)."""
-    m, k = G.shape[0], out.shape[0]
-    for i in range(k):
-        for j in range(out.shape[1]):
-            out[i, j] = 0.0
-    for p in range(m):
-        row = offset + p * k
-        for i in range(k):
-            w = y[row + i]
-            for j in range(out.shape[1]):
-                out[i, j] += w * G[p, j]
-
-
-@jit_sum
-def times_transpose_into(A, B, out, offset):
-    """out[offset:] = A B^T row-major (A: m x P, B: n x P): dot products of rows, summed
-    with reassociation (vector lanes, as BLAS does)."""
-    m, n, P = A.shape[0], B.shape[0], A.shape[1]
-    for i in range(m):
-        for j in range(n):
-            acc = 0.0
-            for mu in range(P):
-                acc += A[i, mu] * B[j, mu]
-            out[offset + i * n + j] = acc
 
 
 @jit_inline
