@@ -11,10 +11,19 @@ Profiles (environment variable ``HYPOTHESIS_PROFILE``):
 The deadline is off in every profile: the first example of a test may include a numba
 compilation. Tests marked ``slow`` (long property sweeps, multi-process runs) run by
 default; ``python -m pytest -m "not slow"`` skips them during development.
+
+The suite runs on two processes (pytest-xdist, ``-n 2 --dist loadgroup`` in setup.cfg;
+``-n 0`` runs it in one). Every test of a setting (``tests/test_<setting>_*.py``) is in
+one group, and so on one process, so that the setting's kernels are compiled once;
+every other test module is a group of its own. The processes share numba's cache
+directory. A test's examples and verdict do not depend on the process it runs on.
 """
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
+
+from theory.registry import SETTINGS
 
 settings.register_profile("default", max_examples=60, deadline=None, derandomize=True,
                           database=None, print_blob=True,
@@ -22,3 +31,29 @@ settings.register_profile("default", max_examples=60, deadline=None, derandomize
 settings.register_profile("random", max_examples=100, deadline=None, print_blob=True)
 settings.register_profile("thorough", max_examples=1000, deadline=None, print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+def xdist_group_of(file_name: str) -> str:
+    """The xdist group of a test module: its setting for ``test_<setting>_*.py``, else the
+    module itself."""
+    settings_first = sorted(SETTINGS, key=len, reverse=True)
+    return next((s for s in settings_first if file_name.startswith(f"test_{s}_")),
+                file_name.removesuffix(".py"))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist, mark every test with its :func:`xdist_group_of` (read by
+    ``--dist loadgroup``) and order the groups as the processes take them: the settings
+    first, most tests first (each compiles its kernels), then the modules that run every
+    setting (contracts, figures, the command line), which then load the kernels from the
+    shared cache instead of compiling them a second time on the other process."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    groups = [xdist_group_of(item.path.name) for item in items]
+    sizes = {group: groups.count(group) for group in set(groups)}
+    for item, group in zip(items, groups):
+        item.add_marker(pytest.mark.xdist_group(group))
+    order = {id(item): (group not in SETTINGS, -sizes[group] if group in SETTINGS else 0)
+             for item, group in zip(items, groups)}
+    items.sort(key=lambda item: order[id(item)])
