@@ -1,11 +1,14 @@
 """Our jitted gradient-descent solvers against the loop a researcher would write in JAX.
 
-For each case of :data:`CASES` (gradient descent, discrete steps, in six settings)
-the same dynamics run two ways, in float64 on the CPU, from the same start with the same
-step size and the same number of steps:
+For each case of :data:`CASES` (gradient descent and its relatives in discrete steps, in
+eight settings, and the modified flow by fixed-step rk4) the same dynamics run two ways,
+in float64 on the CPU, from the same start with the same step size and the same number
+of steps:
 
 - ours: the public solver ``theory.<setting>.gradient_descent(..., steps=[n])`` (the
-  orthogonal setting: ``parametrized_descent``, ``orthogonal_descent``), the whole call
+  orthogonal setting: ``parametrized_descent``, ``orthogonal_descent``; modular_norm also
+  ``normalized_descent``; implicit_gradient also ``modified_flow(..., times=[n dt],
+  method="rk4", dt=dt)``), the whole call
   (validation, packing, the numba time loop, building the trajectory);
 - JAX, two variants, each one ``jax.jit``-compiled ``run(state0, data, n)`` with ``n``
   static whose ``lax.fori_loop`` holds the whole step: ``grad``, gradient descent on the
@@ -57,6 +60,25 @@ steps takes a fraction of a second to about a second on the slower side):
      the Euclidean gradient by ``jax.grad``. Its tolerance is :data:`OGD_TOLERANCE`.
 15. ``conditioned_N16``: :func:`theory.conditioning.gradient_descent` with every layer
      row-equilibrated, the data, start and step of ``deep_N16``.
+16-17. ``modular_gd_n32``, ``modular_gd_n512``: :func:`theory.modular_norm.gradient_descent`
+     on the GELU/linear residual MLP (2 blocks) at the problem of
+     :mod:`benchmarks.modular_norm` (teacher 16 -> 4, P = 32, orthogonal start) at width
+     32 (the transfer claims' size) and 512, lr = :data:`MODULAR_GD_LR`; GELU is exact
+     (erf) on both sides.
+18. ``modular_nd_n32``: :func:`theory.modular_norm.normalized_descent` with one power step
+     per layer (``norm="power"``) at width 32, lr = :data:`MODULAR_ND_LR`; the state is the
+     weights and the power vectors (``grad``: the gradient by ``jax.grad``, the power step
+     and the targets' scaling as in ``hand``).
+19-20. ``implicit_gd_small``, ``implicit_gd_large``:
+     :func:`theory.implicit_gradient.gradient_descent` on the tanh network of
+     :mod:`benchmarks.implicit_gradient` (3-4-2 with P = 8, the size ``verify`` uses, and
+     32-64-8 with P = 256), lr = 0.05, theta flat on both sides.
+21-22. ``implicit_mf_small``, ``implicit_mf_large``:
+     :func:`theory.implicit_gradient.modified_flow` (theta' = -grad E - (h/2) Hess(E) grad E,
+     h = :data:`MODIFIED_LR`) by fixed-step rk4, dt = :data:`MODIFIED_DT`, on the same
+     networks; JAX ``grad`` takes the Hessian-vector product as ``jax.jvp`` of
+     ``jax.grad``, ``hand`` writes gradient and product out (docs/implicit_gradient.md
+     §11a.3).
 
 ``--threads N`` re-executes the benchmark in a subprocess whose environment limits every
 thread pool before NumPy, numba and JAX are imported: OMP_NUM_THREADS,
@@ -800,8 +822,8 @@ def thread_environment(threads: int) -> dict[str, str]:
             "XLA_FLAGS": f"{os.environ.get('XLA_FLAGS', '')} {flags}".strip()}
 
 
-HEADER = (f"{'case':<16}{'size':<16}{'steps':>10}{'ours':>11}{'JAX grad':>11}{'JAX hand':>11}"
-          f"{'JAX/ours wall':>15}{'cpu':>7}{'rel. diff':>10}\n{'':<42}{'(ns per step, wall)':>33}"
+HEADER = (f"{'case':<19}{'size':<16}{'steps':>10}{'ours':>11}{'JAX grad':>11}{'JAX hand':>11}"
+          f"{'JAX/ours wall':>15}{'cpu':>7}{'rel. diff':>10}\n{'':<45}{'(ns per step, wall)':>33}"
           f"{'(faster JAX variant)':>22}")
 
 
@@ -809,7 +831,7 @@ def row(result: dict) -> str:
     """One table line (:data:`HEADER`) of a :func:`measure` result."""
     jax_times = "".join(f"{result['variants'][variant]['ns_per_step']:>11.4g}"
                         for variant in VARIANTS)
-    return (f"{result['case']:<16}{result['size']:<16}{result['steps']:>10}"
+    return (f"{result['case']:<19}{result['size']:<16}{result['steps']:>10}"
             f"{result['ours_ns_per_step']:>11.4g}{jax_times}"
             f"{result['ratio_wall']:>15.2f}{result['ratio_cpu']:>7.2f}"
             f"{result['max_state_difference']:>10.1e}")
