@@ -430,6 +430,24 @@ def _jvp(model: Model, theta: np.ndarray, H: np.ndarray, v: np.ndarray) -> np.nd
     return V2 @ H + W2 @ ((1.0 - H * H) * (V1 @ model.X))
 
 
+def logit_derivatives(model: Model, theta, v) -> tuple[np.ndarray, np.ndarray]:
+    """(a, b) with z(theta + eps v) = z + eps a + (eps^2/2) b + O(eps^3) per sample (K x P
+    each): a = J v and b = the second directional derivative, 2 V_2 (s'(Z) V_1 X) +
+    W_2 (s''(Z) (V_1 X)^2) for the MLP, 0 for softmax regression (docs/flat_minima.md
+    §10b.1)."""
+    theta = _theta(model, theta)
+    v = validation.finite_vector("v", v, size=model.size)
+    H = _forward(model, theta)[0]
+    a = _jvp(model, theta, H, v)
+    if model.kind == LINEAR:
+        return a, np.zeros_like(a)
+    W1, W2 = _layers(model, theta)
+    V1, V2 = _layers(model, v)
+    zdot = V1 @ model.X
+    slope = 1.0 - H * H
+    return a, 2.0 * V2 @ (slope * zdot) + W2 @ (-2.0 * H * slope * zdot * zdot)
+
+
 def probabilities(model: Model, theta) -> np.ndarray:
     """p_theta(x_mu) in column form (K x P)."""
     theta = _theta(model, theta)
