@@ -9,15 +9,15 @@ Derived with sympy (the results stored in ``analytic._generated``):
   docs/flat_minima.md §10b.1); Var_p(a) = a^T (diag p - p p^T) a, so the quadratic term is
   (1/2) delta^T F delta with F the Fisher matrix, label-free;
 - the Hessian of the cross-entropy in the logits, diag p - p p^T for every label
-  (``hessian``; :func:`logit_hessian_expr`, §10b.2), and of softmax regression in its
-  weights, (diag p - p p^T) kron x x^T = F (:func:`softmax_regression_hessian_expr`, §10b.3);
+  (``hessian``; :func:`logit_hessian_expr`, docs/flat_minima.md §10b.2), and of softmax regression in its
+  weights, (diag p - p p^T) kron x x^T = F (:func:`softmax_regression_hessian_expr`, docs/flat_minima.md §10b.3);
 - the neighbourhood expectations of the quadratic term: (sigma^2/2) tr F for delta ~
   N(0, sigma^2 I) (``integrate`` of the Gaussian's second moment), r^2/(2(p+2)) tr F for
   the uniform ball (``integrate`` of the radial density), (r^2/2) lambda_max(F) for the
   adversarial offset (``solve`` of the Lagrange condition on the sphere)
-  (:func:`neighbourhood_expectations_expr`, §10b.4);
+  (:func:`neighbourhood_expectations_expr`, docs/flat_minima.md §10b.4);
 - the penalty lemma's identity alpha (D_a - D_0) = (O_a - O_0) - (L_a - L_0), O = L + alpha
-  D (:func:`penalty_lemma_expr`, §10b.5).
+  D (:func:`penalty_lemma_expr`, docs/flat_minima.md §10b.5).
 
 Importing this module does not import sympy or scipy; the numeric functions run generated
 NumPy code.

@@ -1,6 +1,6 @@
 """Every solver of theory.flat_minima against an independent reference.
 
-The references are written here from docs/flat_minima.md §10a.1-§10a.3 with complex-safe
+The references are written here from docs/flat_minima.md §10a.1, §10a.2 and §10a.3 with complex-safe
 operations: the objective L_beta + alpha D (softmax written as exp(z) / sum exp(z), no max
 subtraction, logits of moderate size) differentiated by the complex step, exact to
 rounding. The adversarial solver's field holds the probe fixed: its theta part is the
