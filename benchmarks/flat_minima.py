@@ -67,7 +67,7 @@ def _work(name: str, model: flat_minima.Model) -> tuple[float, float, float]:
     passes = PASSES[name] * STAGES[name]
     flops = 2.0 * P * hidden * (2 * d + 3 * k) * passes
     per_pass = 8.0 * (d * P + 3 * model.size + 3 * hidden * P + 4 * k * P)
-    working_set = 8.0 * (d * P + 6 * model.size + 3 * hidden * P + 4 * k * P)
+    working_set = per_pass
     return flops, per_pass * passes, working_set
 
 
