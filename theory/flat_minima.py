@@ -46,7 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from theory import solve, validation
-from theory.elementary import tanh
+from theory.elementary import exp, tanh
 from theory.linalg import times_transpose_into, weight_times, weight_transpose_times
 from theory.numba_options import jit
 from theory.results import Trajectory
@@ -223,18 +223,29 @@ def forward_into(w, X, dims, hid, logits):
 
 
 @jit
-def log_softmax_in_place(z):
-    """z <- log softmax(z) per column (the largest logit subtracted first)."""
-    for mu in range(z.shape[1]):
-        top = z[0, mu]
-        for k in range(1, z.shape[0]):
-            top = max(top, z[k, mu])
-        total = 0.0
-        for k in range(z.shape[0]):
-            total += np.exp(z[k, mu] - top)
-        shift = top + np.log(total)
-        for k in range(z.shape[0]):
-            z[k, mu] -= shift
+def softmax_in_place(z, prob, top, total):
+    """z <- log softmax(z) and prob <- softmax(z) per column (the largest logit subtracted
+    first); ``top`` and ``total`` (size P) are scratch. Loops over the samples innermost, so
+    that the vectorizable :func:`theory.elementary.exp` runs over a column of samples."""
+    K, P = z.shape
+    for mu in range(P):
+        top[mu] = z[0, mu]
+        total[mu] = 0.0
+    for k in range(1, K):
+        for mu in range(P):
+            top[mu] = max(top[mu], z[k, mu])
+    for k in range(K):
+        for mu in range(P):
+            e = exp(z[k, mu] - top[mu])
+            prob[k, mu] = e
+            total[mu] += e
+    for mu in range(P):
+        top[mu] += np.log(total[mu])
+        total[mu] = 1.0 / total[mu]
+    for k in range(K):
+        for mu in range(P):
+            z[k, mu] -= top[mu]
+            prob[k, mu] *= total[mu]
 
 
 @jit
@@ -259,25 +270,27 @@ def backward_add(w, X, dims, hid, dlogits, grad, back, part):
 
 
 @jit
-def kl_logit_gradients(logp, logq, weight, dz, dzq):
-    """For KL(p || q) per column, p = exp(logp), q = exp(logq): dz += weight d KL/d z_p =
-    weight p (a - p^T a), a = logp - logq, and dzq = weight d KL/d z_q = weight (q - p)
-    (docs/flat_minima.md §10a.3)."""
-    for mu in range(logp.shape[1]):
-        mean = 0.0
-        for k in range(logp.shape[0]):
-            mean += np.exp(logp[k, mu]) * (logp[k, mu] - logq[k, mu])
-        for k in range(logp.shape[0]):
-            p = np.exp(logp[k, mu])
-            dz[k, mu] += weight * p * (logp[k, mu] - logq[k, mu] - mean)
-            dzq[k, mu] = weight * (np.exp(logq[k, mu]) - p)
+def kl_logit_gradients(logp, prob, logq, qprob, weight, dz, dzq, mean):
+    """For KL(p || q) per column (log-probabilities and probabilities of both): dz +=
+    weight d KL/d z_p = weight p (a - p^T a), a = logp - logq, and dzq = weight d KL/d z_q =
+    weight (q - p) (docs/flat_minima.md §10a.3); ``mean`` (size P) is scratch."""
+    K, P = logp.shape
+    for mu in range(P):
+        mean[mu] = 0.0
+    for k in range(K):
+        for mu in range(P):
+            mean[mu] += prob[k, mu] * (logp[k, mu] - logq[k, mu])
+    for k in range(K):
+        for mu in range(P):
+            dz[k, mu] += weight * prob[k, mu] * (logp[k, mu] - logq[k, mu] - mean[mu])
+            dzq[k, mu] = weight * (qprob[k, mu] - prob[k, mu])
 
 
 @jit
-def fisher_vector_into(w, v, X, dims, hid, logp, out, u, back, part):
+def fisher_vector_into(w, v, X, dims, hid, prob, out, u, back, part, mean):
     """out = F(w) v = (1/P) sum_mu J_mu^T (diag p - p p^T) J_mu v, exactly (forward-mode
-    J v, then backpropagation), with hid and logp from the forward pass at w
-    (docs/flat_minima.md §10b.1)."""
+    J v, then backpropagation), with hid and the probabilities ``prob`` from the forward
+    pass at w (docs/flat_minima.md §10b.1); ``mean`` (size P) is scratch."""
     P = X.shape[1]
     if dims[KIND] == LINEAR:
         weight_times(v, 0, X, u)
@@ -295,11 +308,13 @@ def fisher_vector_into(w, v, X, dims, hid, logp, out, u, back, part):
                     acc += v[o2 + k * hid.shape[0] + i] * hid[i, mu]
                 u[k, mu] += acc
     for mu in range(P):  # (diag p - p p^T) u / P
-        mean = 0.0
-        for k in range(u.shape[0]):
-            mean += np.exp(logp[k, mu]) * u[k, mu]
-        for k in range(u.shape[0]):
-            u[k, mu] = np.exp(logp[k, mu]) * (u[k, mu] - mean) / P
+        mean[mu] = 0.0
+    for k in range(u.shape[0]):
+        for mu in range(P):
+            mean[mu] += prob[k, mu] * u[k, mu]
+    for k in range(u.shape[0]):
+        for mu in range(P):
+            u[k, mu] = prob[k, mu] * (u[k, mu] - mean[mu]) / P
     for i in range(out.size):
         out[i] = 0.0
     backward_add(w, X, dims, hid, u, out, back, part)
@@ -314,15 +329,16 @@ def field(y, args, out, work):
     grad, wq, part, hid, hidq, logp, logq, dz, dzq, back = (
         work[0], work[1], work[2], work[3], work[4], work[5], work[6], work[7], work[8],
         work[9])
+    prob, qprob, top, total = work[10], work[11], work[12], work[13]
     p_size = dims[SIZE]
     P = X.shape[1]
     scale, beta, alpha, mode = params[SCALE], params[BETA], params[ALPHA], params[MODE]
     theta = y[:p_size]
     forward_into(theta, X, dims, hid, logp)
-    log_softmax_in_place(logp)
+    softmax_in_place(logp, prob, top, total)
     for k in range(logp.shape[0]):  # cross-entropy: (p - onehot(y)) / P
         for mu in range(P):
-            dz[k, mu] = np.exp(logp[k, mu]) / P
+            dz[k, mu] = prob[k, mu] / P
     for mu in range(P):
         dz[labels[mu], mu] -= 1.0 / P
     for i in range(p_size):
@@ -344,15 +360,15 @@ def field(y, args, out, work):
                 else:
                     wq[i] = theta[i] + params[RADIUS] * y[p_size + i] / norm
             forward_into(wq, X, dims, hidq, logq)
-            log_softmax_in_place(logq)
-            kl_logit_gradients(logp, logq, weight, dz, dzq)
+            softmax_in_place(logq, qprob, top, total)
+            kl_logit_gradients(logp, prob, logq, qprob, weight, dz, dzq, top)
             backward_add(wq, X, dims, hidq, dzq, grad, back, part)
     backward_add(theta, X, dims, hid, dz, grad, back, part)
     for i in range(p_size):
         out[i] = -scale * grad[i]
     if mode == ADVERSARIAL:
         probe = y[p_size:]
-        fisher_vector_into(theta, probe, X, dims, hid, logp, wq, dz, back, part)
+        fisher_vector_into(theta, probe, X, dims, hid, prob, wq, dz, back, part, top)
         norm = 0.0
         for i in range(p_size):
             norm += wq[i] * wq[i]
@@ -370,13 +386,15 @@ def project(y, args):
 def workspace(y, args):
     """Scratch of :func:`field`: the gradient, the neighbour's weights, a partial product
     (size p each); tanh(W_1 X) at theta and at the neighbour and the backpropagated error
-    (hidden x P); log p and log q and their logit gradients (K x P)."""
+    (hidden x P); log p and log q and their logit gradients, p and q (K x P); two vectors of
+    size P."""
     X, dims = args[0], args[2]
     P = X.shape[1]
     p_size, hidden, k = dims[SIZE], max(dims[HIDDEN], 1), dims[N_CLASSES]
     return (np.empty(p_size), np.empty(p_size), np.empty(p_size), np.empty((hidden, P)),
             np.empty((hidden, P)), np.empty((k, P)), np.empty((k, P)), np.empty((k, P)),
-            np.empty((k, P)), np.empty((hidden, P)))
+            np.empty((k, P)), np.empty((hidden, P)), np.empty((k, P)), np.empty((k, P)),
+            np.empty(P), np.empty(P))
 
 
 LOOPS = compile_loops(field, project, workspace)
