@@ -48,7 +48,7 @@ import numpy as np
 from theory import solve, validation
 from theory.elementary import exp, tanh
 from theory.linalg import times_transpose_into, weight_times, weight_transpose_times
-from theory.numba_options import jit
+from theory.numba_options import jit, jit_inline, jit_sum
 from theory.results import Trajectory
 from theory.solve import Problem, compile_loops
 
@@ -208,18 +208,85 @@ def ball_neighbours(model: Model, radius: float, samples: int, seed: int) -> Nei
 # --------------------------------------------------------------------------- kernels
 
 
+THIN_WEIGHTS = 64
+"""Layers with at most this many weights are multiplied with the K x P or hidden x P data by
+loops over the samples (innermost, vectorized), larger ones by
+:mod:`theory.linalg` (BLAS): a BLAS call's fixed cost exceeds such a product's arithmetic
+(``python -m benchmarks.jax_peer --case nrs_mlp_P120``)."""
+
+
+@jit_inline
+def layer_times(w, offset, B, out):
+    """out = W B, W the out.shape[0] x B.shape[0] layer stored row-major in w from
+    ``offset``."""
+    m, k, n = out.shape[0], B.shape[0], B.shape[1]
+    if m * k > THIN_WEIGHTS:
+        weight_times(w, offset, B, out)
+        return
+    for i in range(m):
+        for j in range(n):
+            out[i, j] = 0.0
+        for p in range(k):
+            c = w[offset + i * k + p]
+            for j in range(n):
+                out[i, j] += c * B[p, j]
+
+
+@jit_inline
+def layer_transpose_times(w, offset, B, out):
+    """out = W^T B, W the B.shape[0] x out.shape[0] layer stored row-major in w from
+    ``offset``."""
+    m, k, n = out.shape[0], B.shape[0], B.shape[1]
+    if m * k > THIN_WEIGHTS:
+        weight_transpose_times(w, offset, B, out)
+        return
+    for i in range(m):
+        for j in range(n):
+            out[i, j] = 0.0
+    for p in range(k):
+        for i in range(m):
+            c = w[offset + p * m + i]
+            for j in range(n):
+                out[i, j] += c * B[p, j]
+
+
+@jit_sum
+def add_thin_times_transpose(A, B, grad, offset):
+    """grad[offset:] += A B^T row-major, a sum over the samples per weight."""
+    nb = B.shape[0]
+    for i in range(A.shape[0]):
+        for j in range(nb):
+            acc = 0.0
+            for mu in range(A.shape[1]):
+                acc += A[i, mu] * B[j, mu]
+            grad[offset + i * nb + j] += acc
+
+
+@jit_inline
+def add_times_transpose(A, B, grad, offset, part):
+    """grad[offset:] += A B^T row-major: :func:`add_thin_times_transpose` for a thin layer,
+    else BLAS into ``part`` and added."""
+    size = A.shape[0] * B.shape[0]
+    if size <= THIN_WEIGHTS:
+        add_thin_times_transpose(A, B, grad, offset)
+        return
+    times_transpose_into(A, B, part, offset)
+    for i in range(offset, offset + size):
+        grad[i] += part[i]
+
+
 @jit
 def forward_into(w, X, dims, hid, logits):
     """Logits of the network with flat weights ``w`` into ``logits`` (K x P); for the MLP
     tanh(W_1 X) into ``hid``."""
     if dims[KIND] == LINEAR:
-        weight_times(w, 0, X, logits)
+        layer_times(w, 0, X, logits)
         return
-    weight_times(w, 0, X, hid)
+    layer_times(w, 0, X, hid)
     for i in range(hid.shape[0]):
         for mu in range(hid.shape[1]):
             hid[i, mu] = tanh(hid[i, mu])
-    weight_times(w, dims[HIDDEN] * dims[N_IN], hid, logits)
+    layer_times(w, dims[HIDDEN] * dims[N_IN], hid, logits)
 
 
 @jit
@@ -254,19 +321,15 @@ def backward_add(w, X, dims, hid, dlogits, grad, back, part):
     gradients ``dlogits`` (K x P) through the network with weights ``w`` (hid from
     :func:`forward_into` at w); ``back`` (hidden x P) and ``part`` (size p) are scratch."""
     if dims[KIND] == LINEAR:
-        times_transpose_into(dlogits, X, part, 0)
-        for i in range(part.size):
-            grad[i] += part[i]
+        add_times_transpose(dlogits, X, grad, 0, part)
         return
     o2 = dims[HIDDEN] * dims[N_IN]
-    times_transpose_into(dlogits, hid, part, o2)
-    weight_transpose_times(w, o2, dlogits, back)
+    add_times_transpose(dlogits, hid, grad, o2, part)
+    layer_transpose_times(w, o2, dlogits, back)
     for i in range(back.shape[0]):
         for mu in range(back.shape[1]):
             back[i, mu] *= 1.0 - hid[i, mu] * hid[i, mu]
-    times_transpose_into(back, X, part, 0)
-    for i in range(part.size):
-        grad[i] += part[i]
+    add_times_transpose(back, X, grad, 0, part)
 
 
 @jit
@@ -293,14 +356,14 @@ def fisher_vector_into(w, v, X, dims, hid, prob, out, u, back, part, mean):
     pass at w (docs/flat_minima.md §10b.1); ``mean`` (size P) is scratch."""
     P = X.shape[1]
     if dims[KIND] == LINEAR:
-        weight_times(v, 0, X, u)
+        layer_times(v, 0, X, u)
     else:
         o2 = dims[HIDDEN] * dims[N_IN]
-        weight_times(v, 0, X, back)  # Zdot = V_1 X, then s'(Z) Zdot
+        layer_times(v, 0, X, back)  # Zdot = V_1 X, then s'(Z) Zdot
         for i in range(back.shape[0]):
             for mu in range(P):
                 back[i, mu] *= 1.0 - hid[i, mu] * hid[i, mu]
-        weight_times(w, o2, back, u)  # W_2 (s'(Z) Zdot) + V_2 s(Z)
+        layer_times(w, o2, back, u)  # W_2 (s'(Z) Zdot) + V_2 s(Z)
         for k in range(u.shape[0]):
             for mu in range(P):
                 acc = 0.0
