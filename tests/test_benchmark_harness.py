@@ -137,12 +137,12 @@ def test_benchmark_report_lists_misses_and_renders_markdown():
     assert f"Targets missed: {len(report['misses'])}" in markdown
 
 
-def test_jax_peer_covers_the_fifteen_cases_and_skips_without_jax(monkeypatch, capsys):
+def test_jax_peer_covers_the_seventeen_cases_and_skips_without_jax(monkeypatch, capsys):
     from benchmarks import jax_peer
 
-    assert len(jax_peer.CASES) == 15
+    assert len(jax_peer.CASES) == 17
     assert {c.split("_")[0] for c in jax_peer.CASES} == {"chain", "deep", "diagonal", "margin",
-                                                        "opt", "ogd", "conditioned"}
+                                                        "opt", "ogd", "conditioned", "nrs"}
     monkeypatch.setattr(jax_peer, "jax_available", lambda: False)
     assert jax_peer.main(["--quick"]) == 0
     assert "JAX not installed" in capsys.readouterr().out
