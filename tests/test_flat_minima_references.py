@@ -4,10 +4,10 @@ The references are written here from docs/flat_minima.md §10a.1, §10a.2 and §
 operations: the objective L_beta + alpha D (softmax written as exp(z) / sum exp(z), no max
 subtraction, logits of moderate size) differentiated by the complex step, exact to
 rounding. The adversarial solver's field holds the probe fixed: its theta part is the
-complex-step gradient of the KL at the frozen offset, its probe part F v / |F v| - v with
-F v the complex step of the gradient of (1/2) (Jv)^T (diag p - p p^T) (Jv)... computed as
-the complex step of the logits along v (J v) pushed back by a complex-step gradient of the
-sample-weighted quadratic form. Discrete solvers are compared with the hand-iterated step,
+complex-step gradient of the objective at the frozen offset r v / |v|, its probe part
+F v / |F v| - v with F v = J^T (diag p - p p^T) J v / P, J v the complex step of the logits
+along v and J^T u the complex-step gradient of u^T z(theta) at fixed u.
+Discrete solvers are compared with the hand-iterated step,
 the flow with solve_ivp (DOP853, rtol 1e-12).
 """
 from __future__ import annotations
