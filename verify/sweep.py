@@ -478,6 +478,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ValueError("give a map name (see --list)")
         if args.name not in maps:
             raise ValueError(f"unknown map {args.name!r}; maps: {', '.join(maps)}")
+        if args.jobs < 1:
+            raise ValueError(f"--jobs must be a positive integer, got {args.jobs}")
         if args.scheduler is not None and args.jobs != 1:
             raise ValueError("--jobs and --scheduler exclude each other")
         map_ = maps[args.name]
