@@ -399,12 +399,17 @@ def test_cli_scheduler_without_dask_names_the_extra(monkeypatch, capsys, tmp_pat
 
 @pytest.mark.slow
 def test_cli_jobs_and_a_dask_cluster_write_identical_lines(tmp_path, capsys):
-    """The issue's done-when: ``--jobs 2`` and a Dask LocalCluster (``--scheduler``) give
-    the same JSON lines for the coarse linear_chain_damping map."""
+    """The issue's done-when: ``python -m verify.sweep linear_chain_damping --jobs 2`` (a
+    real command, so its functions reach the workers from ``python -m``) and the same map
+    through a Dask LocalCluster (``--scheduler``) write the same JSON lines."""
     from distributed import LocalCluster
 
     jobs, dask = tmp_path / "jobs.jsonl", tmp_path / "dask.jsonl"
-    assert sw.main(["linear_chain_damping", "--jobs", "2", "--out", str(jobs)]) == 0
+    result = subprocess.run([sys.executable, "-m", "verify.sweep", "linear_chain_damping",
+                             "--jobs", "2", "--out", str(jobs)], capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr
+    assert "175 points" in result.stdout
     with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
         assert sw.main(["linear_chain_damping", "--scheduler", cluster.scheduler_address,
                         "--out", str(dask)]) == 0
@@ -414,9 +419,7 @@ def test_cli_jobs_and_a_dask_cluster_write_identical_lines(tmp_path, capsys):
 
 
 def test_cli_runs_as_a_module(tmp_path):
-    out = tmp_path / "cli.jsonl"
     result = subprocess.run([sys.executable, "-m", "verify.sweep", "--list"], cwd=tmp_path,
                             capture_output=True, text=True,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert result.returncode == 0 and "linear_chain_damping" in result.stdout
-    assert not out.exists()
