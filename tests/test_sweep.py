@@ -87,7 +87,8 @@ def test_product_order_last_parameter_fastest():
 def test_rows_depend_on_the_seed_and_index_not_on_the_order_of_completion():
     serial = sw.sweep(noisy_point, GRID, seed=7)
     reversed_ = sw.sweep(noisy_point, GRID, seed=7, executor=ReversedExecutor(6))
-    assert _drop_seconds(serial) == _drop_seconds(reversed_)
+    batched = sw.sweep(noisy_point, GRID, seed=7, executor=ReversedExecutor(2), batch=4)
+    assert _drop_seconds(serial) == _drop_seconds(reversed_) == _drop_seconds(batched)
     draws = serial.column("draw")
     assert len(set(draws)) == len(draws)  # every point its own stream
     assert sw.sweep(noisy_point, GRID, seed=8).column("draw") != draws
@@ -123,7 +124,8 @@ def test_identical_rows_and_files_serial_process_pool_and_dask(tmp_path):
     cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers lack this module
     runs = {}
     with sw.worker_environment(), sw.process_pool(2) as pool:
-        runs["pool"] = [sw.sweep(noisy_point, GRID, seed=5, executor=pool, out=tmp_path / "p.jsonl"),
+        runs["pool"] = [sw.sweep(noisy_point, GRID, seed=5, executor=pool, out=tmp_path / "p.jsonl",
+                                 batch=4),
                         DAMPING.run(grid=SMALL_DAMPING, executor=pool, out=tmp_path / "pd.jsonl")]
     with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster, \
             Client(cluster) as client:
@@ -318,6 +320,9 @@ def test_bad_seed_and_out_raise(tmp_path):
         sw.sweep(noisy_point, GRID, out=tmp_path / "missing" / "x.jsonl")
     with pytest.raises(ValueError, match="jobs"):
         sw.process_pool(0)
+    for batch in (0, 2.0):
+        with pytest.raises(ValueError, match="batch"):
+            sw.sweep(noisy_point, GRID, batch=batch)
 
 
 def test_a_map_refuses_unknown_or_missing_parameters():
@@ -384,6 +389,7 @@ def test_cli_lists_the_maps(capsys):
     ([], "give a map name"),
     (["linear_chain_damping", "--jobs", "2", "--scheduler", "tcp://127.0.0.1:1"], "exclude"),
     (["linear_chain_damping", "--jobs", "0"], "jobs"),
+    (["linear_chain_damping", "--jobs", "2", "--batch", "0"], "batch"),
 ])
 def test_cli_usage_errors(argv, message, capsys, tmp_path):
     assert sw.main(argv + ["--out", str(tmp_path / "x.jsonl")]) == 2
