@@ -455,3 +455,17 @@ def test_cli_runs_as_a_module(tmp_path):
                             capture_output=True, text=True,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert result.returncode == 0 and "linear_chain_damping" in result.stdout
+
+
+def test_the_damping_map_places_c_min_in_its_cells_and_a_wrong_threshold_not():
+    """The coarse map brackets c_min(L, p* = 1.5) at every depth; the threshold at another
+    p* (1, where c_min = (L-2)/L) or without the depth dependence (c_min(8) everywhere)
+    misses cells, so the claim's check can fail."""
+    from analytic import linear_chain as exact
+
+    found = transitions(DAMPING, DAMPING.run("coarse"), "c", {"converged"})
+    assert all(t.single for t in found)
+    assert all(t.brackets(exact.minnorm_damping_threshold(1.5, t.fixed["depth"])) for t in found)
+    assert sum(not t.brackets(exact.minnorm_damping_threshold(1.0, t.fixed["depth"]))
+               for t in found) >= 5
+    assert sum(not t.brackets(exact.minnorm_damping_threshold(1.5, 8)) for t in found) >= 5
