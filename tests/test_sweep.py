@@ -311,6 +311,11 @@ def test_progress_bar_only_on_a_terminal(monkeypatch, capsys):
     monkeypatch.setattr(sys, "stderr", terminal)
     sw.sweep(noisy_point, GRID, description="toy sweep")
     assert "toy sweep" in terminal.getvalue()
+    monkeypatch.setenv("OVERPARAM_PROGRESS", "0")  # as in worker processes
+    sw.sweep(noisy_point, GRID, description="toy sweep")
+    assert terminal.getvalue().count("toy sweep") == 1
+    sw.sweep(noisy_point, GRID, description="forced sweep", show_progress=True)
+    assert "forced sweep" in terminal.getvalue()
 
 
 # --------------------------------------------------------------------------- bad grids
