@@ -103,11 +103,12 @@ def curvature(point: dict) -> float:
 
 def step_curvature_boundary(grid) -> tuple[np.ndarray, np.ndarray]:
     """h lambda_max = 1 and h lambda_max = 2 over the grid's range of y, as one polyline
-    with a NaN gap between the two curves."""
+    with a NaN gap between the two curves (and NaN where h leaves the grid's range)."""
     fixed = {name: values[0] for name, values in grid.items() if name not in ("h", "y")}
-    targets = np.linspace(min(grid["y"]), max(grid["y"]), 200)
+    targets = np.geomspace(min(grid["y"]), max(grid["y"]), 30)
     edges = exact.step_edges([curvature(fixed | {"y": t}) for t in targets])
-    return (np.concatenate((edges["radius"], [np.nan], edges["edge"])),
+    inside = lambda h: np.where(h <= max(grid["h"]), h, np.nan)
+    return (np.concatenate((inside(edges["radius"]), [np.nan], inside(edges["edge"]))),
             np.concatenate((targets, [np.nan], targets)))
 
 
