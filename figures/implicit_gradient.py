@@ -147,7 +147,7 @@ def step_curvature_map(out_dir: Path, fmt: str) -> Path:
     docs/implicit_gradient.md §C11.9): GD on the ab-model from the balanced start a0 = b0 =
     0.3, classified from each trajectory (monotone / alternating / oscillating / diverged),
     with h lambda_max = 1 and h lambda_max = 2 (lambda_max = 2 y at every reachable minimum,
-    §11b.5-§11b.6) drawn over it. The finer grid: ``python -m verify.sweep
+    docs/implicit_gradient.md §11b.5, §11b.6) drawn over it. The finer grid: ``python -m verify.sweep
     implicit_gradient_step_curvature --grid-size fine``."""
     table = STEP_CURVATURE.run("coarse", seed=0)
     (a0,), (b0,) = table.grid["a0"], table.grid["b0"]

@@ -302,7 +302,7 @@ def step_gap_map(out_dir: Path, fmt: str) -> Path:
     """The regime map ``max_margin_step_gap`` on its coarse grid (seed 0; docs/max_margin.md
     §C1.9): discrete Minnorm (a = 0.2) on separable_data(7, 2, margin, seed 1) from a drawn
     start, classified from each trajectory (converged / cycling / diverged), with the
-    linearized stability bound b kappa_max(K_SS) = 1 of §1b.5 drawn over it; the global
+    linearized stability bound b kappa_max(K_SS) = 1 of docs/max_margin.md §1b.5 drawn over it; the global
     sufficient condition b lambda_max(K) = 1 is lambda_fraction = 1. The finer grid:
     ``python -m verify.sweep max_margin_step_gap --grid-size fine``."""
     table = STEP_GAP.run("coarse", seed=0)

@@ -4,11 +4,12 @@ declared for :mod:`verify.maps`; their claims are listed in
 
 ``implicit_gradient_step_curvature``: gradient descent on the ab-model E = (ab - y)^2 / 2
 (docs/implicit_gradient.md §11a.1) from a balanced start a0 = b0, over the step h x the
-target y. The imbalance a^2 - b^2 = 0 is kept exactly by every step (§11b.4), so every
-minimum GD can reach has curvature lambda_max = sqrt(0 + 4 y^2) = 2 |y| (§11b.5). Each
+target y. The imbalance a^2 - b^2 = 0 is kept exactly by every step (docs/implicit_gradient.md §11b.4), so every
+minimum GD can reach has curvature lambda_max = sqrt(0 + 4 y^2) = 2 |y|
+(docs/implicit_gradient.md §11b.5). Each
 point is classified from its own trajectory (monotone / alternating / oscillating /
 diverged); the theory's boundaries are h lambda_max = 1, where the modified-flow series
-stops, and h lambda_max = 2, the stability edge (§11b.6,
+stops, and h lambda_max = 2, the stability edge (docs/implicit_gradient.md §11b.6,
 :func:`analytic.implicit_gradient.step_edges`).
 """
 from __future__ import annotations
@@ -29,7 +30,8 @@ rerun from its start with 4 times as many steps, up to 6.4e4; the last two windo
 steps decide."""
 CONVERGED = 1e-9
 """Converged when |ab - y| <= 1e-9 |y| over the last window. Near the minimum the residual
-is multiplied by nu = 1 - h lambda_max per step (§11b.6), so a point converges to this
+is multiplied by nu = 1 - h lambda_max per step
+(docs/implicit_gradient.md §11b.6), so a point converges to this
 level within n steps when |nu|^(n - 500) is below about 1e-9: within 6.4e4 steps unless
 |nu| > 0.99967, i.e. unless h lambda_max is within 3.3e-4 of 2 (or of 0). Past the edge
 the residual settles on a period-2 or chaotic orbit of size O(sqrt(h lambda_max - 2)), or
@@ -179,16 +181,16 @@ STEP_CURVATURE = Map(
                   "1 < h lambda_max < 2, and does not converge (period-2 or chaotic orbits, or "
                   "divergence) for h lambda_max > 2; each transition is single and lies in the "
                   "grid cell holding h = 1/lambda_max, resp. 2/lambda_max.",
-        source="docs/implicit_gradient.md §11b.2, §11b.4-§11b.6 (sympy: the GD step's "
-               "Jacobian on the minimum set, analytic.implicit_gradient.step_edges_expr) and "
-               "§C11.9 (the map)",
+        source="docs/implicit_gradient.md §11b.2, §11b.4, §11b.5, §11b.6 and §C11.9 (the "
+               "edges, sympy: the GD step's Jacobian on the minimum set, "
+               "analytic.implicit_gradient.step_edges_expr; the map)",
         regime="coarse grid: y = 10 values geometric in [0.3, 2.4], h = 0.04, 0.08, ..., 1.6 "
                "(400 points); the start a0 = b0 ~ U(0.2, 0.5) drawn from the claim's "
                "generator; 4e3 steps per point (up to 6.4e4 where the residual still decays), "
                "classified from its own residuals "
                "(verify.implicit_gradient_maps.REGIMES). Not claimed: where orbits past the "
                "edge stay bounded (no closed form here), and unbalanced starts, whose GD "
-               "ends flatter than the gradient flow's minimum (§11b.5), so the boundaries "
+               "ends flatter than the gradient flow's minimum (docs/implicit_gradient.md §11b.5), so the boundaries "
                "drawn from sqrt(D0^2 + 4 y^2) are only upper bounds in h there",
         tolerance="half a grid cell in h (0.02): each boundary must lie in the closed cell "
                   "[last h outside, first h inside the regime set], whose middle is the "

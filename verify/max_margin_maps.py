@@ -164,9 +164,9 @@ STEP_GAP = Map(
                   "between the global sufficient condition b lambda_max(K) = 1 and the "
                   "linearized bound, and strictly below the bound (the transient instability "
                   "of claim minnorm.transient_instability, at every gap of the family).",
-        source="docs/max_margin.md §1b.5 (the bound, sympy: the discrete multipliers' unit-"
-               "circle crossings, analytic.max_margin.minnorm_stable_step_expr) and §C1.9 "
-               "(the map)",
+        source="docs/max_margin.md §1b.5 and §C1.9 (the bound, sympy: the discrete "
+               "multipliers' unit-circle crossings, "
+               "analytic.max_margin.minnorm_stable_step_expr; the map)",
         regime="coarse grid: separable_data(7, 2, margin, seed=1) (the family of the named "
                "instance 'cycling': non-support margins within 0.02 of 1), margin = 0.2, "
                "0.4, ..., 2.0, lambda_fraction = b lambda_max(K) = 0.25, 0.5, ..., 8 (320 "
