@@ -24,17 +24,19 @@ from verify.maps import REGIME, Map, transitions
 
 SETTING = "max_margin"
 
-STEPS, WINDOW = 20_000, 1_000
-"""Minnorm runs 2e4 steps; the last 1e3 are classified."""
+STEPS, WINDOW = 10_000, 1_000
+"""Minnorm runs 1e4 steps; the last 1e3 are classified."""
 START_SCALE = 0.5
 """The start: w0 ~ N(0, 0.25 I) drawn from the point's generator, lambda0 = 0 (as claim
 max_margin.minnorm.transient_instability)."""
 CONVERGED = 1e-9
 """Converged when the distance of (w, lambda) to (w_hat, alpha_hat) stays below 1e-9 over
 the last 1e3 steps. Where the linearization is stable the distance contracts by
-rho = max|nu| <= sqrt(1 - a + a b kappa_max) < 1 per step once the active set has settled
-(rho^1.9e4 < 1e-9 for rho < 0.9989; round-off leaves ~1e-15); a cycle between active sets
-keeps it O(margin gap) and above."""
+rho = max|nu| (docs/max_margin.md §1b.5) per step once the active set has settled, and
+rho^9e3 < 1e-9 for rho < 0.9977: for complex pairs (|nu|^2 = 1 - a + a b kappa) unless
+b kappa_max > 0.977, for real ones (slow root about 1 - 1.1 b kappa at a = 0.2) unless
+b kappa_max < 2e-3, below every grid point; round-off leaves ~1e-15. A cycle between
+active sets keeps the distance O(margin gap) and above."""
 ESCAPE = 1e6
 """Diverged when the distance ends above 1e6 or the solver stopped on a non-finite state."""
 
@@ -172,14 +174,14 @@ STEP_GAP = Map(
                "0.4, ..., 2.0, lambda_fraction = b lambda_max(K) = 0.25, 0.5, ..., 8 (320 "
                "points), a = 0.2; each point starts at w0 ~ N(0, 0.25 I), lambda0 = 0, drawn "
                "from the point's generator (seeded by the claim's), and is classified from "
-               "its own last 1e3 of 2e4 steps (verify.max_margin_maps.REGIMES)",
+               "its own last 1e3 of 1e4 steps (verify.max_margin_maps.REGIMES)",
         tolerance="exact on the grid: no converged point above the bound, every point with "
                   "lambda_fraction <= 1 converged, one transition per margin, and the first "
                   "non-converged step below the bound. The classification separates "
                   "contraction to 1e-9 from cycles: on the final active set the distance "
                   "shrinks by rho = sqrt(1 - a + a b kappa_max) per step where the pairs are "
-                  "complex, and rho^1.9e4 < 1e-9 for b kappa_max < 0.989, so only a point "
-                  "within 1.1 % below the bound could converge unseen; a cycle's distance "
+                  "complex, and rho^9e3 < 1e-9 for b kappa_max < 0.977, so only a point "
+                  "within 2.3 % below the bound could converge unseen; a cycle's distance "
                   "stays O(0.1)",
         check=_check_step_gap_map,
         prediction="quadratic program; sympy + eigenvalues"),
