@@ -240,6 +240,32 @@ def test_a_sweep_killed_midway_resumes(tmp_path):
     assert out.read_bytes() == (tmp_path / "whole.jsonl").read_bytes()
 
 
+@pytest.mark.slow
+def test_the_command_interrupted_by_ctrl_c_resumes(tmp_path):
+    """``python -m verify.sweep`` gets SIGINT (Ctrl-C) midway: it exits with 130 and says
+    how to resume; the same command then completes the file, which equals an
+    uninterrupted run's."""
+    out = tmp_path / "interrupted.jsonl"
+    command = [sys.executable, "-m", "verify.sweep", "linear_chain_damping", "--out", str(out)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and child.poll() is None:
+        if out.exists() and out.read_text().count("\n") >= 20:
+            break
+        time.sleep(0.02)
+    assert child.poll() is None, "the sweep ended before it could be interrupted"
+    child.send_signal(signal.SIGINT)
+    _, stderr = child.communicate(timeout=60)
+    assert child.returncode == 130 and "resume" in stderr
+    assert 20 <= len(out.read_text().splitlines()) < 175
+    rerun = subprocess.run(command, env=env, capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr
+    DAMPING.run("coarse", out=tmp_path / "whole.jsonl")
+    assert out.read_bytes() == (tmp_path / "whole.jsonl").read_bytes()
+
+
 # --------------------------------------------------------------------------- errors
 
 

@@ -481,7 +481,7 @@ def _summary(table: Table, wall: float, regimes: Iterable[str]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """The command line: exit 0 when every point ran, 1 when some raised, 2 on a usage
-    error (a one-line message on standard error)."""
+    error (a one-line message on standard error), 130 when interrupted (Ctrl-C)."""
     from verify.maps import load_maps
 
     args = _parser().parse_args(argv)
@@ -524,6 +524,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"python -m verify.sweep: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"python -m verify.sweep: interrupted; the finished points are in {out}: run "
+              f"the same command again to resume", file=sys.stderr)
+        return 130
     print(f"{args.name} ({args.grid_size}): {_summary(table, time.perf_counter() - start, map_.regimes)}"
           f"\n  rows: {out}\n  timings: {timings_path(out)}")
     for row in table.errors[:5]:
