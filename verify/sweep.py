@@ -57,6 +57,10 @@ PointFunction = Callable[[Point, np.random.Generator], Mapping[str, Any]]
 OK, ERROR = "ok", "error"
 """The statuses of a row: ``fn`` returned, or raised."""
 
+DEFAULT_BATCH = 8
+"""Points per task from the command line: a point of a map takes milliseconds, a task on
+a Dask cluster costs about a millisecond of scheduling."""
+
 DASK_EXTRA = "pip install 'overparam-theory[dask]'"
 """How to install the optional Dask support (``--scheduler``)."""
 
@@ -308,13 +312,18 @@ def _serial(fn: PointFunction, tasks: list[tuple[int, Point]], seed: int) -> Ite
         yield evaluate(fn, index, point, seed)
 
 
+def evaluate_batch(fn: PointFunction, tasks: list[tuple[int, Point]], seed: int) -> list[Row]:
+    """:func:`evaluate` at several points (one task for an executor)."""
+    return [evaluate(fn, index, point, seed) for index, point in tasks]
+
+
 def _pooled(fn: PointFunction, tasks: list[tuple[int, Point]], seed: int,
-            executor: Executor) -> Iterator[Row]:
-    futures: list[Future] = [executor.submit(evaluate, fn, index, point, seed)
-                             for index, point in tasks]
+            executor: Executor, batch: int) -> Iterator[Row]:
+    futures: list[Future] = [executor.submit(evaluate_batch, fn, tasks[i:i + batch], seed)
+                             for i in range(0, len(tasks), batch)]
     try:
         for future in as_completed(futures):
-            yield future.result()
+            yield from future.result()
     finally:  # on an interruption or an executor failure: drop what has not started
         for future in futures:
             future.cancel()
@@ -322,7 +331,7 @@ def _pooled(fn: PointFunction, tasks: list[tuple[int, Point]], seed: int,
 
 def sweep(fn: PointFunction, grid: Mapping[str, Iterable], *, executor: Executor | None = None,
           seed: int = 0, out: str | os.PathLike | None = None, resume: bool = True,
-          description: str = "sweep") -> Table:
+          batch: int = 1, description: str = "sweep") -> Table:
     """Evaluate ``fn(point, rng)`` at every point of ``grid`` (module docstring).
 
     Parameters
@@ -343,6 +352,10 @@ def sweep(fn: PointFunction, grid: Mapping[str, Iterable], *, executor: Executor
     resume : bool
         Keep the rows already in ``out`` and run only the missing points (else ``out``
         is started afresh).
+    batch : int
+        Points per task sent to ``executor`` (consecutive indices; their rows stream when
+        the task ends): larger batches cut the per-task overhead of a cluster's scheduler.
+        The rows do not depend on it.
     description : str
         The progress bar's label (a bar is drawn only on a terminal, :mod:`theory.progress`).
 
@@ -361,6 +374,8 @@ def sweep(fn: PointFunction, grid: Mapping[str, Iterable], *, executor: Executor
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     seed = int(seed)
+    if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
+        raise ValueError(f"batch must be a positive integer, got {batch!r}")
     done: dict[int, Row] = {}
     if out is not None:
         out = Path(out)
@@ -371,7 +386,8 @@ def sweep(fn: PointFunction, grid: Mapping[str, Iterable], *, executor: Executor
             done = _resumed(out, points, seed)
         _rewrite(out, done.values(), seed)  # drops a torn line before appending
     tasks = [(i, p) for i, p in enumerate(points) if i not in done]
-    rows = _serial(fn, tasks, seed) if executor is None else _pooled(fn, tasks, seed, executor)
+    rows = (_serial(fn, tasks, seed) if executor is None
+            else _pooled(fn, tasks, seed, executor, int(batch)))
     writer = _Writer(out, seed)
     try:
         for row in progress.progress(rows, description, total=len(tasks)):
@@ -446,6 +462,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path,
                         help="JSON-lines file (default NAME-GRIDSIZE.jsonl); its timings go "
                              "to NAME-GRIDSIZE.seconds.jsonl")
+    parser.add_argument("--batch", type=int, default=DEFAULT_BATCH,
+                        help=f"points per task on --jobs or --scheduler (default "
+                             f"{DEFAULT_BATCH}; the rows do not depend on it)")
     parser.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
     parser.add_argument("--fresh", action="store_true",
                         help="start over instead of resuming the points already in --out")
@@ -462,7 +481,7 @@ def _summary(table: Table, wall: float, regimes: Iterable[str]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """The command line: exit 0 when every point ran, 1 when some raised, 2 on a usage
-    error (a one-line message on standard error)."""
+    error (a one-line message on standard error), 130 when interrupted (Ctrl-C)."""
     from verify.maps import load_maps
 
     args = _parser().parse_args(argv)
@@ -478,6 +497,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ValueError("give a map name (see --list)")
         if args.name not in maps:
             raise ValueError(f"unknown map {args.name!r}; maps: {', '.join(maps)}")
+        if args.jobs < 1:
+            raise ValueError(f"--jobs must be a positive integer, got {args.jobs}")
+        if args.batch < 1:
+            raise ValueError(f"--batch must be a positive integer, got {args.batch}")
         if args.scheduler is not None and args.jobs != 1:
             raise ValueError("--jobs and --scheduler exclude each other")
         map_ = maps[args.name]
@@ -497,10 +520,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 stack.enter_context(worker_environment())
                 executor = stack.enter_context(process_pool(args.jobs))
             table = map_.run(args.grid_size, executor=executor, seed=args.seed, out=out,
-                             resume=not args.fresh)
+                             resume=not args.fresh, batch=args.batch)
     except ValueError as exc:
         print(f"python -m verify.sweep: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"python -m verify.sweep: interrupted; the finished points are in {out}: run "
+              f"the same command again to resume", file=sys.stderr)
+        return 130
     print(f"{args.name} ({args.grid_size}): {_summary(table, time.perf_counter() - start, map_.regimes)}"
           f"\n  rows: {out}\n  timings: {timings_path(out)}")
     for row in table.errors[:5]:
