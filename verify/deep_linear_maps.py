@@ -153,7 +153,7 @@ def _check_init_depth(rng: np.random.Generator) -> Evidence:
 
 
 SIGMAS_COARSE = tuple(float(2.0 ** k) for k in range(-6, 1))
-SIGMAS_FINE = tuple(float(np.round(2.0 ** k, 12)) for k in np.arange(-6.0, 0.01, 0.25))
+SIGMAS_FINE = tuple(float(np.round(2.0 ** k, 12)) for k in np.arange(-6.0, 0.01, 0.5))
 
 INIT_DEPTH = Map(
     name="deep_linear_init_depth",
@@ -163,7 +163,7 @@ INIT_DEPTH = Map(
           "/ <= 0, against the collapse threshold v0*(D) of the small-weight Bernoulli equation",
     grids={"coarse": {"instance": (sim.TEACHER["seed"],), "depth": (1, 2, 3, 4),
                       "sigma0": SIGMAS_COARSE},
-           "fine": {"instance": (sim.TEACHER["seed"],), "depth": (1, 2, 3, 4, 5, 6),
+           "fine": {"instance": (sim.TEACHER["seed"],), "depth": (1, 2, 3, 4, 5),
                     "sigma0": SIGMAS_FINE}},
     axes=("sigma0", "depth"),
     point=init_depth_point,
