@@ -322,7 +322,7 @@ def _time_panel(ax: Axes, noise: float) -> None:
 def init_depth_map(out_dir: Path, fmt: str) -> Path:
     """The regime map ``deep_linear_init_depth`` on its coarse grid (the named teacher;
     docs/deep_linear.md §C3.8): Minnorm collapsed to W = 0, or escaped with E_g(GD) above or
-    not above E_g(Minnorm), with the collapse threshold v0*(D) of §3b.8 drawn over it. The
+    not above E_g(Minnorm), with the collapse threshold v0*(D) of docs/deep_linear.md §3b.8 drawn over it. The
     finer grid: ``python -m verify.sweep deep_linear_init_depth --grid-size fine``."""
     table = INIT_DEPTH.run("coarse", seed=0)
     path = regime_map.draw(INIT_DEPTH, table, out_dir, fmt, "deep_linear_init_depth_map",

@@ -42,10 +42,10 @@ REGIMES = {
     "collapsed": f"Minnorm's product at t = 100 is at most {COLLAPSE:g} |Y X^+|_F (W -> 0, "
                  "the multiplier growing linearly): its limit is W = 0, E_g = |W_bar|_F^2",
     "gd_worse": "Minnorm escaped the origin (its limit is Y X^+, E_g = |W_bar P_perp|_F^2, "
-                "§3b.3) and gradient flow's interpolant has the larger test error: "
+                "docs/deep_linear.md §3b.3) and gradient flow's interpolant has the larger test error: "
                 "E_g(GD) - E_g(Minnorm) > 0",
     "gd_not_worse": "Minnorm escaped and E_g(GD) - E_g(Minnorm) <= 0 (the cross term "
-                    "<W_bar P_perp, M_GD P_perp> outweighs |M_GD P_perp|^2, §3b.4)",
+                    "<W_bar P_perp, M_GD P_perp> outweighs |M_GD P_perp|^2, docs/deep_linear.md §3b.4)",
 }
 
 
@@ -76,7 +76,7 @@ def init_depth_point(point: dict, rng: np.random.Generator) -> dict:
                                                W_bar)
     delta = gd_error - minnorm_error
     closed = None
-    if len(W0) == 1:  # §3b.4: the shallow limit Y X^+ + W0 P_perp
+    if len(W0) == 1:  # docs/deep_linear.md §3b.4: the shallow limit Y X^+ + W0 P_perp
         closed = exact.generalization_error(exact.gd_limit_shallow(W0[0], X, Y), W_bar) - minnorm_error
     regime = "collapsed" if collapsed else ("gd_worse" if delta > 0 else "gd_not_worse")
     return {REGIME: regime, "delta_E_g": float(delta), "delta_E_g_shallow_closed_form": closed,
@@ -176,14 +176,14 @@ INIT_DEPTH = Map(
                   "only at D >= 3 (at D <= 2 the origin does not attract), and there exactly "
                   "below one threshold in sigma0 that moves up with depth as the escape "
                   "threshold v0*(D) = [s_1 (c + eta_lambda/(P (D-2) eta_w))]^(-1/(D-2)) does; at "
-                  "D = 1 E_g(GD) - E_g(Minnorm) equals the closed form of §3b.4. Reported, not "
+                  "D = 1 E_g(GD) - E_g(Minnorm) equals the closed form of docs/deep_linear.md §3b.4. Reported, not "
                   "required: whether v0*(D), exact for a decoupled balanced start, lies in the "
                   "measured cell of the Gaussian start (on root seed 0 it does at D = 4 and is "
                   "one cell low at D = 3: the Gaussian start collapses from a larger sigma0); "
                   "the sign of E_g(GD) - E_g(Minnorm) where Minnorm escapes (predicted positive "
                   "in expectation only, C3.2).",
         source="docs/deep_linear.md §3b.8 (v0*, sympy: dsolve and limit of the linearized "
-               "Bernoulli equation), §3b.4 and §C3.8 (the map); docs/linear_chain.md §2b.6",
+               "Bernoulli equation), docs/deep_linear.md §3b.4, §C3.8 (the map); docs/linear_chain.md §2b.6",
         regime="coarse grid: depth 1-4, sigma0 = 2^-6, ..., 1 (28 points); drawn: the "
                "teacher-student instance (seed from the claim's generator; sizes of TEACHER, "
                "no noise); start gaussian_init with seed instance + 1000 D; Minnorm c = 10, "
