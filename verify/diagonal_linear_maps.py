@@ -49,12 +49,12 @@ where eps <= 0.5 at the largest |x_l1| (corrections <= 4 %) and reports it elsew
 
 SPARSE = ("wn_sparse", "both_sparse")
 REGIMES = {
-    "not_sparse": f"weight normalization ends farther than {TAU:g} ||x_l1|| from the l1 "
-                  "solution x_l1",
     "wn_sparse": f"weight normalization ends within {TAU:g} ||x_l1|| of x_l1 and plain gradient "
                  "flow from the same alpha does not (the robust-sparsity region)",
     "both_sparse": f"weight normalization and plain gradient flow both end within {TAU:g} "
                    "||x_l1|| of x_l1",
+    "not_sparse": f"weight normalization ends farther than {TAU:g} ||x_l1|| from the l1 "
+                  "solution x_l1",
 }
 
 
