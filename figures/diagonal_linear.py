@@ -284,7 +284,8 @@ def paths_2d(out_dir: Path, fmt: str) -> Path:
 def alpha_kappa_map(out_dir: Path, fmt: str) -> Path:
     """The regime map ``diagonal_linear_alpha_kappa`` on its coarse grid (seed 0;
     docs/diagonal_linear.md §C4.10): weight normalization within TAU of the l1 solution or
-    not, with the plateau limit's kappa_tau = (8 alpha^3 / z_tau)^2 of §4c.5 drawn over it.
+    not, with the plateau limit's kappa_tau = (8 alpha^3 / z_tau)^2 of
+    docs/diagonal_linear.md §4c.5 drawn over it.
     The finer grid (kappa from 1, where the limit stops holding):
     ``python -m verify.sweep diagonal_linear_alpha_kappa --grid-size fine``."""
     table = ALPHA_KAPPA.run("coarse", seed=0)
