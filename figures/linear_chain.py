@@ -244,7 +244,7 @@ def _print_table(t_mn: np.ndarray, t_l2: np.ndarray, betas: np.ndarray, seconds:
 def damping_map(out_dir: Path, fmt: str) -> Path:
     """The regime map ``linear_chain_damping`` on its coarse grid (seed 0; docs/linear_chain.md
     §C2.8): Minnorm(c) from a 1e-3 perturbation of its fixed point, classified from each
-    trajectory (converged / oscillating / diverged), with c_min(L) of §2b.5 drawn over it.
+    trajectory (converged / oscillating / diverged), with c_min(L) of docs/linear_chain.md §2b.5 drawn over it.
     The finer grid: ``python -m verify.sweep linear_chain_damping --grid-size fine``."""
     table = DAMPING.run("coarse", seed=0)
     (p_star,) = table.grid["p_star"]

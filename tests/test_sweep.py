@@ -311,6 +311,11 @@ def test_progress_bar_only_on_a_terminal(monkeypatch, capsys):
     monkeypatch.setattr(sys, "stderr", terminal)
     sw.sweep(noisy_point, GRID, description="toy sweep")
     assert "toy sweep" in terminal.getvalue()
+    monkeypatch.setenv("OVERPARAM_PROGRESS", "0")  # as in worker processes
+    sw.sweep(noisy_point, GRID, description="toy sweep")
+    assert terminal.getvalue().count("toy sweep") == 1
+    sw.sweep(noisy_point, GRID, description="forced sweep", show_progress=True)
+    assert "forced sweep" in terminal.getvalue()
 
 
 # --------------------------------------------------------------------------- bad grids
@@ -455,3 +460,17 @@ def test_cli_runs_as_a_module(tmp_path):
                             capture_output=True, text=True,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert result.returncode == 0 and "linear_chain_damping" in result.stdout
+
+
+def test_the_damping_map_places_c_min_in_its_cells_and_a_wrong_threshold_not():
+    """The coarse map brackets c_min(L, p* = 1.5) at every depth; the threshold at another
+    p* (1, where c_min = (L-2)/L) or without the depth dependence (c_min(8) everywhere)
+    misses cells, so the claim's check can fail."""
+    from analytic import linear_chain as exact
+
+    found = transitions(DAMPING, DAMPING.run("coarse"), "c", {"converged"})
+    assert all(t.single for t in found)
+    assert all(t.brackets(exact.minnorm_damping_threshold(1.5, t.fixed["depth"])) for t in found)
+    assert sum(not t.brackets(exact.minnorm_damping_threshold(1.0, t.fixed["depth"]))
+               for t in found) >= 5
+    assert sum(not t.brackets(exact.minnorm_damping_threshold(1.5, 8)) for t in found) >= 5

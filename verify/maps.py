@@ -116,12 +116,12 @@ class Map:
     def run(self, grid_size: str = "coarse", *, grid: Mapping[str, Iterable] | None = None,
             executor: Executor | None = None, seed: int = 0,
             out: str | os.PathLike | None = None, resume: bool = True,
-            batch: int = 1) -> Table:
+            batch: int = 1, show_progress: bool | None = None) -> Table:
         """Sweep the map on its ``grid_size`` grid (or on ``grid``, checked against its
         parameters); the rest as :func:`verify.sweep.sweep`."""
         chosen = self.grid(grid_size) if grid is None else self.check_grid(grid)
         return sweep(self.point, chosen, executor=executor, seed=seed, out=out, resume=resume,
-                     batch=batch, description=self.name)
+                     batch=batch, description=self.name, show_progress=show_progress)
 
     def regime_grid(self, table: Table) -> np.ndarray:
         """The measured regime of every point as an array of the grid's shape ("error"

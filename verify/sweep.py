@@ -329,9 +329,16 @@ def _pooled(fn: PointFunction, tasks: list[tuple[int, Point]], seed: int,
             future.cancel()
 
 
+def _bar(rows: Iterator[Row], description: str, total: int) -> Iterable[Row]:
+    """``rows`` with a tqdm bar on standard error (gone when the loop ends)."""
+    from tqdm import tqdm
+
+    return tqdm(rows, desc=description, total=total, leave=False, file=sys.stderr)
+
+
 def sweep(fn: PointFunction, grid: Mapping[str, Iterable], *, executor: Executor | None = None,
           seed: int = 0, out: str | os.PathLike | None = None, resume: bool = True,
-          batch: int = 1, description: str = "sweep") -> Table:
+          batch: int = 1, description: str = "sweep", show_progress: bool | None = None) -> Table:
     """Evaluate ``fn(point, rng)`` at every point of ``grid`` (module docstring).
 
     Parameters
@@ -357,7 +364,10 @@ def sweep(fn: PointFunction, grid: Mapping[str, Iterable], *, executor: Executor
         the task ends): larger batches cut the per-task overhead of a cluster's scheduler.
         The rows do not depend on it.
     description : str
-        The progress bar's label (a bar is drawn only on a terminal, :mod:`theory.progress`).
+        The progress bar's label.
+    show_progress : bool, optional
+        Whether to draw the bar; None (default): only on a terminal
+        (:func:`theory.progress.enabled`, read when the sweep starts).
 
     Returns
     -------
@@ -388,9 +398,11 @@ def sweep(fn: PointFunction, grid: Mapping[str, Iterable], *, executor: Executor
     tasks = [(i, p) for i, p in enumerate(points) if i not in done]
     rows = (_serial(fn, tasks, seed) if executor is None
             else _pooled(fn, tasks, seed, executor, int(batch)))
+    if show_progress is None:
+        show_progress = progress.enabled()
     writer = _Writer(out, seed)
     try:
-        for row in progress.progress(rows, description, total=len(tasks)):
+        for row in (_bar(rows, description, len(tasks)) if show_progress else rows):
             done[row.index] = row
             writer.write(row)
     finally:
@@ -509,6 +521,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, OSError) as exc:
         print(f"python -m verify.sweep: {exc}", file=sys.stderr)
         return 2
+    bar = progress.enabled()  # decided here: worker_environment turns bars off
     start = time.perf_counter()
     try:
         with contextlib.ExitStack() as stack:
@@ -520,7 +533,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 stack.enter_context(worker_environment())
                 executor = stack.enter_context(process_pool(args.jobs))
             table = map_.run(args.grid_size, executor=executor, seed=args.seed, out=out,
-                             resume=not args.fresh, batch=args.batch)
+                             resume=not args.fresh, batch=args.batch, show_progress=bar)
     except ValueError as exc:
         print(f"python -m verify.sweep: {exc}", file=sys.stderr)
         return 2
