@@ -79,6 +79,12 @@ steps takes a fraction of a second to about a second on the slower side):
      networks; JAX ``grad`` takes the Hessian-vector product as ``jax.jvp`` of
      ``jax.grad``, ``hand`` writes gradient and product out (docs/implicit_gradient.md
      §11a.3).
+23-24. ``nrs_mlp_P120``, ``nrs_mlp_P512``: :func:`theory.flat_minima.nrs_descent` on the tanh
+     MLP of :mod:`benchmarks.flat_minima` (``small``: d = 5, 6 hidden, K = 3, P = 120;
+     ``P512``: d = 16, 32 hidden, K = 10, P = 512, a Gaussian mixture), beta 1e-3, alpha 1,
+     a fixed Gaussian sample of S = 4 neighbours (sigma 0.1), lr 0.1; ``grad`` differentiates
+     L_beta + alpha D_S (``jax.nn.log_softmax``, the neighbours batched), ``hand`` is the
+     kernel's exact gradient (docs/flat_minima.md §10a.3) written with batched products.
 
 ``--threads N`` re-executes the benchmark in a subprocess whose environment limits every
 thread pool before NumPy, numba and JAX are imported: OMP_NUM_THREADS,
@@ -115,8 +121,8 @@ import numpy as np
 
 from benchmarks.common import (ROOT, THREAD_VARIABLES, add_version_argument, check_output_paths,
                                check_trajectory, description, machine_info)
-from theory import (conditioning, deep_linear, diagonal_linear, implicit_gradient, linear_chain,
-                    max_margin, modular_norm, orthogonal)
+from theory import (conditioning, deep_linear, diagonal_linear, flat_minima, implicit_gradient,
+                    linear_chain, max_margin, modular_norm, orthogonal)
 from theory.output_files import write_atomic
 from theory.results import Trajectory
 
@@ -155,6 +161,8 @@ MODIFIED_LR, MODIFIED_DT = 0.05, 0.0625
 """The modified flow's step size h and rk4's time step: h as
 :data:`benchmarks.implicit_gradient.SOLVER_ARGS`, dt = 2^-4 (near its 0.05) so that n dt
 / n = dt exactly and both sides take the same steps."""
+NRS_LR, NRS_BETA, NRS_ALPHA, NRS_SIGMA, NRS_SAMPLES = 0.1, 1e-3, 1.0, 0.1, 4
+"""As :mod:`benchmarks.flat_minima`."""
 
 
 @dataclass(frozen=True)
@@ -697,6 +705,60 @@ def _implicit_modified(size: str) -> Setup:
                  lambda traj: traj.states[-1],
                  {"grad": _peer(rk4(by_grad), theta0, (X, Y)),
                   "hand": _peer(rk4(by_hand), theta0, (X, Y))})
+def _nrs(size: str) -> Setup:
+    """NRS descent on the tanh MLP (case 16-17 of the module docstring)."""
+    jax = _jax()
+    jnp = jax.numpy
+    if size == "small":
+        model = flat_minima.instance("mlp", 0)
+    else:
+        X, y = flat_minima.mixture_data(512, 16, 10, 1.0, 0)
+        model = flat_minima.softmax_mlp(X, y, 10, 32)
+    theta0 = flat_minima.initial_weights(model, 1.0, 1)
+    neighbours = flat_minima.gaussian_neighbours(model, NRS_SIGMA, NRS_SAMPLES, 2)
+    d, h, k = (int(model.dims[i]) for i in (flat_minima.N_IN, flat_minima.HIDDEN,
+                                            flat_minima.N_CLASSES))
+    P, S = model.n_samples, NRS_SAMPLES
+    onehot = np.zeros((k, P))
+    onehot[model.y, np.arange(P)] = 1.0
+    D1 = neighbours.deltas[:, :h * d].reshape(S, h, d)
+    D2 = neighbours.deltas[:, h * d:].reshape(S, k, h)
+    state0 = (theta0[:h * d].reshape(h, d), theta0[h * d:].reshape(k, h))
+    data = (model.X, onehot, D1, D2)
+    weight = NRS_ALPHA / (S * P)
+
+    def loss(state, arrays):
+        W1, W2 = state
+        X, Y, E1, E2 = arrays
+        logp = jax.nn.log_softmax(W2 @ jnp.tanh(W1 @ X), axis=0)
+        logq = jax.nn.log_softmax((W2 + E2) @ jnp.tanh((W1 + E1) @ X), axis=1)
+        kl = jnp.sum(jnp.exp(logp) * (logp - logq)) / (S * P)
+        return (-jnp.sum(Y * logp) / P + NRS_BETA / 2 * (jnp.sum(W1 * W1) + jnp.sum(W2 * W2))
+                + NRS_ALPHA * kl)
+
+    def step(state, arrays):
+        W1, W2 = state
+        X, Y, E1, E2 = arrays
+        H = jnp.tanh(W1 @ X)
+        logp = jax.nn.log_softmax(W2 @ H, axis=0)
+        p = jnp.exp(logp)
+        W2s = W2 + E2
+        Hs = jnp.tanh((W1 + E1) @ X)
+        logq = jax.nn.log_softmax(W2s @ Hs, axis=1)
+        a = logp - logq
+        dz = (p - Y) / P + weight * jnp.sum(p * (a - jnp.sum(p * a, axis=1, keepdims=True)),
+                                            axis=0)
+        dzq = weight * (jnp.exp(logq) - p)
+        backs = jnp.einsum("skj,skm->sjm", W2s, dzq) * (1.0 - Hs * Hs)
+        g2 = dz @ H.T + jnp.einsum("skm,sjm->kj", dzq, Hs) + NRS_BETA * W2
+        g1 = (((W2.T @ dz) * (1.0 - H * H)) @ X.T + jnp.einsum("sjm,im->ji", backs, X)
+              + NRS_BETA * W1)
+        return W1 - NRS_LR * g1, W2 - NRS_LR * g2
+
+    return Setup(lambda n: flat_minima.nrs_descent(model, theta0, lr=NRS_LR, alpha=NRS_ALPHA,
+                                                   neighbours=neighbours, beta=NRS_BETA,
+                                                   steps=[n]),
+                 lambda traj: traj.final, _peers(loss, step, NRS_LR, state0, data))
 
 
 _CASES: dict[str, Case] = {
@@ -723,6 +785,8 @@ _CASES: dict[str, Case] = {
     "implicit_mf_small": Case("3-4-2, P=8", 50_000, 5_000,
                               lambda: _implicit_modified("small")),
     "implicit_mf_large": Case("32-64-8, P=256", 25, 5, lambda: _implicit_modified("large")),
+    "nrs_mlp_P120": Case("5-6-3, P=120", 20_000, 2_000, lambda: _nrs("small")),
+    "nrs_mlp_P512": Case("16-32-10, P=512", 1_000, 100, lambda: _nrs("mid")),
 }
 CASES: tuple[str, ...] = tuple(_CASES)
 """Names of the cases, in the order they are measured."""

@@ -137,13 +137,13 @@ def test_benchmark_report_lists_misses_and_renders_markdown():
     assert f"Targets missed: {len(report['misses'])}" in markdown
 
 
-def test_jax_peer_covers_the_twenty_two_cases_and_skips_without_jax(monkeypatch, capsys):
+def test_jax_peer_covers_the_twenty_four_cases_and_skips_without_jax(monkeypatch, capsys):
     from benchmarks import jax_peer
 
-    assert len(jax_peer.CASES) == 22
+    assert len(jax_peer.CASES) == 24
     assert {c.split("_")[0] for c in jax_peer.CASES} == {"chain", "deep", "diagonal", "margin",
                                                         "opt", "ogd", "conditioned",
-                                                        "modular", "implicit"}
+                                                        "modular", "implicit", "nrs"}
     added = {"modular_gd_n32", "modular_gd_n512", "modular_nd_n32", "implicit_gd_small",
              "implicit_gd_large", "implicit_mf_small", "implicit_mf_large"}
     assert {c for c in jax_peer.CASES if c.split("_")[0] in ("modular", "implicit")} == added
