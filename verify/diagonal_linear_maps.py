@@ -210,7 +210,8 @@ ALPHA_KAPPA = Map(
                   "grid: the robust-sparsity region is WN's alone).",
         source="docs/diagonal_linear.md §4c.2, §4c.5 (the plateau limit, sympy: limit, "
                "integrate, solve; analytic.diagonal_linear.wn_plateau_expr) and "
-               "docs/diagonal_linear.md §C4.10 (the map); Chou, Rauhut, Ward (arXiv:2305.05448), model reconstructed",
+               "docs/diagonal_linear.md §C4.10 (the map); Chou, Rauhut, Ward "
+               "(arXiv:2305.05448), model reconstructed",
         regime="coarse grid: alpha = 2^-0.5 .. 2 (4 values), kappa = 10^2 .. 10^5 in half "
                "decades (28 points); drawn: sparse_instance(20, 10, 2, seed) with a seed from "
                "the claim's generator; eta_theta = 1; each flow to field <= 1e-9 max(1, "
