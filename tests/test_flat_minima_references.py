@@ -13,10 +13,8 @@ the flow with solve_ivp (DOP853, rtol 1e-12).
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
-from solver_references import (Case, check_discrete, check_flow, check_order, check_stop,
-                               complex_step_gradient, references)
+from solver_references import Case, complex_step_gradient, register_generic_tests
 from theory import flat_minima as sim
 from theory.integrators import TABLEAUX
 
@@ -152,26 +150,10 @@ def test_fisher_vector_reference_is_the_kernel_free_definition():
                                np.einsum("ikm,km->i", J, u), rtol=1e-12, atol=1e-14)
 
 
-@references("formula", DISCRETE_CASES)
-@pytest.mark.parametrize("case", DISCRETE_CASES, ids=repr)
-def test_descent_matches_the_hand_iterated_step(case):
-    check_discrete(case, field_of(case), start(case))
+def reference(case: Case):
+    """(start, F) of the case."""
+    return start(case), field_of(case)
 
 
-@references("solve_ivp", ADAPTIVE_CASES)
-@pytest.mark.parametrize("case", ADAPTIVE_CASES, ids=repr)
-def test_adaptive_flow_matches_solve_ivp(case):
-    check_flow(case, field_of(case), start(case))
-
-
-@references("solve_ivp", ORDER_CASES)
-@pytest.mark.parametrize("case", ORDER_CASES, ids=repr)
-def test_fixed_step_flow_converges_to_solve_ivp_at_its_order(case):
-    check_order(case, field_of(case), start(case))
-
-
-@references("formula", [c for c in STOP_CASES if "steps" in c.kwargs])
-@references("solve_ivp", [c for c in STOP_CASES if "times" in c.kwargs])
-@pytest.mark.parametrize("case", STOP_CASES, ids=repr)
-def test_stop_tol_branch(case):
-    check_stop(case, field_of(case), start(case))
+register_generic_tests(globals(), reference, adaptive=ADAPTIVE_CASES, order=ORDER_CASES,
+                       discrete=DISCRETE_CASES, stop=STOP_CASES)
