@@ -15,6 +15,7 @@ from pathlib import Path
 from theory import progress, registry
 from verify import __version__
 from verify.claims import load_claims
+from verify.html_report import to_html
 from verify.reports import (check_report_path, seeds_to_json, seeds_to_markdown, to_json,
                             to_markdown)
 from verify.runner import (row, run_claims, run_seeds, seeds_line, seeds_row, summarize_seeds,
@@ -47,6 +48,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--markdown", type=Path, metavar="PATH",
                         help="write a Markdown report (a summary, a table of verdicts and "
                              "values, then each claim's texts, note and seconds)")
+    parser.add_argument("--html", type=Path, metavar="PATH",
+                        help="write a self-contained HTML report: summary, then per setting "
+                             "the claims, the failing-regime claims, the closed forms "
+                             "(MathML) and the figures (drawn for the settings that ran: "
+                             "minutes for every setting; see --no-figures)")
+    parser.add_argument("--no-figures", action="store_true",
+                        help="with --html: leave the figures out (the report is then written "
+                             "in seconds after the claims)")
     parser.add_argument("--seed", type=int, default=0,
                         help="root seed (default 0); every claim draws its instance from a "
                              "generator seeded by (root seed, claim id)")
@@ -62,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _check_report_paths(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Exit with status 2 and a one-line message if a report cannot be written."""
-    paths = {"--json": args.json, "--markdown": args.markdown}
+    paths = {"--json": args.json, "--markdown": args.markdown, "--html": args.html}
     for option, path in paths.items():
         if path is None:
             continue
@@ -70,9 +79,12 @@ def _check_report_paths(parser: argparse.ArgumentParser, args: argparse.Namespac
             check_report_path(path)
         except ValueError as exc:
             parser.exit(2, f"{PROG}: error: {option} {path}: {exc}\n")
-    if args.json is not None and args.markdown is not None and args.json.resolve() == \
-            args.markdown.resolve():
-        parser.exit(2, f"{PROG}: error: --json and --markdown name the same file {args.json}\n")
+    given = [(option, path) for option, path in paths.items() if path is not None]
+    for i, (first, path) in enumerate(given):
+        for second, other in given[i + 1:]:
+            if path.resolve() == other.resolve():
+                parser.exit(2, f"{PROG}: error: {first} and {second} name the same file "
+                               f"{path}\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,6 +94,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"-j/--jobs must be >= 1, got {args.jobs}")
     if args.seeds is not None and args.seeds < 1:
         parser.error(f"--seeds must be >= 1, got {args.seeds}")
+    if args.html is not None and args.seeds is not None:
+        parser.error("--html reports one root seed; with --seeds use --json or --markdown")
+    if args.no_figures and args.html is None:
+        parser.error("--no-figures applies to --html only")
     if not args.list:
         _check_report_paths(parser, args)
     claims = load_claims(args.setting)
@@ -110,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
         to_json(outcomes, args.seed, args.json, wall)
     if args.markdown:
         to_markdown(outcomes, args.seed, args.markdown, wall)
+    if args.html:
+        to_html(outcomes, args.seed, args.html, wall, with_figures=not args.no_figures)
     return 0 if all(o.passed for o in outcomes) else 1
 
 

@@ -45,7 +45,7 @@ def check_report_path(path: Path) -> None:
 def versions() -> dict[str, str]:
     """Python, this package and the dependencies, with their versions."""
     found = {"python": platform.python_version(), "overparam-theory": __version__}
-    for name in ("numpy", "scipy", "sympy", "numba", "matplotlib"):
+    for name in ("numpy", "scipy", "sympy", "numba", "matplotlib", "jinja2"):
         try:
             found[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

@@ -1,0 +1,160 @@
+"""The HTML report of a verification run: one self-contained page to open or send.
+
+``python -m verify --html PATH`` writes it: a summary (per setting the claims passed,
+failed and in error; the run's time, versions and root seed; the prediction methods),
+then per setting the claims table (verdict, statement, source, regime, tolerance, note,
+measured and predicted values, prediction method, seconds), the failing-regime claims
+(:attr:`verify.claims.Claim.failing_regime`), the closed forms of the setting
+(:mod:`analytic.catalog`, as presentation MathML, which browsers render without scripts)
+and its figures (drawn by :mod:`figures`, embedded as base64 PNG). Nothing is loaded from
+the network.
+
+The page is rendered from the Jinja2 template ``verify/templates/report.html.j2``. Apart
+from timings, versions and the platform (each inside ``<span class="volatile">``), the
+same outcomes, forms and figures give the same bytes.
+"""
+from __future__ import annotations
+
+import base64
+import contextlib
+import inspect
+import platform
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from theory import progress, registry
+from theory.output_files import write_atomic
+from verify.claims import PREDICTION_METHODS
+from verify.reports import versions
+from verify.runner import Outcome, counts, format_values, summary_fields
+
+TEMPLATE = "report.html.j2"
+"""The template's file name in the package folder ``verify/templates``."""
+
+
+@dataclass(frozen=True)
+class EmbeddedFigure:
+    """A drawn figure: its file stem, caption (the drawing function's docstring summary)
+    and PNG bytes as base64 text."""
+
+    stem: str
+    caption: str
+    png_base64: str
+
+
+@dataclass(frozen=True)
+class FormPart:
+    """One part of a closed form: its key (empty for a form that is not a dict) and its
+    MathML."""
+
+    key: str
+    mathml: str
+
+
+@dataclass(frozen=True)
+class FormView:
+    """A closed form of :mod:`analytic.catalog` ready to show."""
+
+    label: str
+    summary: str
+    sources: tuple[str, ...]
+    parts: tuple[FormPart, ...]
+
+
+def _summary_paragraph(text: str | None) -> str:
+    return " ".join(inspect.cleandoc(text or "").split("\n\n")[0].split())
+
+
+def draw_figures(settings: list[str],
+                 only: dict[str, list[str]] | None = None) -> dict[str, list[EmbeddedFigure]]:
+    """Draw the figures of ``settings`` (or, for a setting in ``only``, the named ones) as
+    PNG into a temporary folder and return them embedded, per setting. What the drawing
+    functions print goes to standard error; a progress bar shows on a terminal."""
+    import figures
+
+    chosen = [(setting, name, function) for setting in settings
+              for name, function in figures.load(setting).figures().items()
+              if only is None or setting not in only or name in only[setting]]
+    drawn: dict[str, list[EmbeddedFigure]] = {setting: [] for setting in settings}
+    with tempfile.TemporaryDirectory() as folder, contextlib.redirect_stdout(sys.stderr):
+        for setting, name, function in progress.progress(chosen, "figures"):
+            path = function(Path(folder), "png")
+            drawn[setting].append(EmbeddedFigure(
+                path.stem, _summary_paragraph(function.__doc__),
+                base64.b64encode(path.read_bytes()).decode("ascii")))
+    return drawn
+
+
+def closed_forms(settings: list[str]) -> dict[str, list[FormView]]:
+    """The closed forms of ``settings`` (:func:`analytic.catalog.forms`) with every part
+    as MathML."""
+    from analytic import catalog
+
+    return {setting: [FormView(form.label, form.summary, form.sources,
+                               tuple(FormPart(key, catalog.mathml(value))
+                                     for key, value in form.parts()))
+                      for form in catalog.forms(setting)]
+            for setting in settings}
+
+
+def ran_settings(outcomes: list[Outcome]) -> list[str]:
+    """The settings of ``outcomes``, in registry order."""
+    present = {o.claim.setting for o in outcomes}
+    return [s for s in registry.SETTINGS if s in present] + sorted(
+        present - set(registry.SETTINGS))
+
+
+def _claim_view(o: Outcome) -> dict:
+    c, e = o.claim, o.evidence
+    return {"id": c.id, "verdict": o.verdict, "statement": c.statement, "source": c.source,
+            "regime": c.regime, "tolerance": c.tolerance, "prediction": c.prediction,
+            "failing_regime": c.failing_regime, "seconds": o.seconds,
+            "measured": format_values(e.measured) if e else "",
+            "predicted": format_values(e.predicted) if e else "",
+            "note": e.note.strip() if e else "", "error": o.error}
+
+
+def html(outcomes: list[Outcome], seed: int, wall_seconds: float | None = None,
+         forms: dict[str, list[FormView]] | None = None,
+         drawn: dict[str, list[EmbeddedFigure]] | None = None) -> str:
+    """The report page of ``outcomes`` (one root seed) with the closed forms ``forms``
+    (:func:`closed_forms`) and the figures ``drawn`` (:func:`draw_figures`) of their
+    settings; a setting missing from either says so on the page."""
+    import jinja2
+    from markupsafe import Markup
+
+    environment = jinja2.Environment(loader=jinja2.PackageLoader("verify", "templates"),
+                                     autoescape=True, undefined=jinja2.StrictUndefined,
+                                     trim_blocks=True, lstrip_blocks=True)
+    forms, drawn = forms or {}, drawn or {}
+    settings = []
+    for name in ran_settings(outcomes):
+        mine = [o for o in outcomes if o.claim.setting == name]
+        claims = [_claim_view(o) for o in mine]
+        views = [FormView(f.label, f.summary, f.sources,
+                          tuple(FormPart(p.key, Markup(p.mathml)) for p in f.parts))
+                 for f in forms.get(name, [])]
+        settings.append({"name": name, "claims": claims,
+                         "failing": [c for c in claims if c["failing_regime"]],
+                         "counts": {"claims": len(mine), **counts(o.verdict for o in mine)},
+                         "seconds": sum(o.seconds for o in mine),
+                         "forms": views, "figures": drawn.get(name, [])})
+    used = [m for o in outcomes for m in o.claim.methods]
+    methods = [{"name": m, "description": d, "count": used.count(m)}
+               for m, d in PREDICTION_METHODS.items() if m in used]
+    return environment.get_template(TEMPLATE).render(
+        title=f"Verification report (seed {seed})", seed=seed,
+        totals=summary_fields(outcomes, wall_seconds), versions=versions(),
+        platform=platform.platform(), methods=methods, settings=settings)
+
+
+def to_html(outcomes: list[Outcome], seed: int, path: Path, wall_seconds: float | None = None,
+            with_figures: bool = True) -> None:
+    """Write :func:`html` to ``path`` (atomically), with the closed forms and, unless
+    ``with_figures`` is false, the figures of the settings that ran."""
+    settings = ran_settings(outcomes)
+    known = [s for s in settings if s in registry.SETTINGS]
+    drawn = draw_figures(known) if with_figures else {}
+    write_atomic(path, html(outcomes, seed, wall_seconds, closed_forms(known), drawn))
