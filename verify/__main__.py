@@ -1,5 +1,8 @@
 """``python -m verify``: check every claim and print a verdict for each.
 
+On a terminal a line on standard error counts the claims done (claim k of n, elapsed
+time); piped or redirected, standard error stays empty and standard output is the same.
+
 Exit status: 0 when every selected claim passes (with ``--seeds N``: on every one of the
 N root seeds), 1 when any fails, 2 on a usage error (including a report path that cannot
 be written, found before any claim runs).
@@ -87,6 +90,11 @@ def _check_report_paths(parser: argparse.ArgumentParser, args: argparse.Namespac
                                f"{path}\n")
 
 
+def _running(claims: list, done: int) -> str:
+    """The progress line's label: the claim that runs next (outcomes come in list order)."""
+    return f"running {claims[done].id}" if done < len(claims) else ""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
@@ -117,9 +125,11 @@ def main(argv: list[str] | None = None) -> int:
         return _main_seeds(claims, list(range(args.seed, args.seed + args.seeds)), args)
     start = time.perf_counter()
     outcomes = []
-    for outcome in run_claims(claims, args.seed, args.jobs):
-        outcomes.append(outcome)
-        print(row(outcome), flush=True)
+    with progress.counter(len(claims), "claim", _running(claims, 0)) as done:
+        for outcome in run_claims(claims, args.seed, args.jobs):
+            outcomes.append(outcome)
+            done.write(row(outcome))
+            done.advance(_running(claims, len(outcomes)))
     wall = time.perf_counter() - start
     print(summary(outcomes, wall), flush=True)
     if args.json:
@@ -135,12 +145,15 @@ def _main_seeds(claims: list, seeds: list[int], args: argparse.Namespace) -> int
     """``--seeds N``: every claim on every seed, one block per claim once its seeds are done."""
     start = time.perf_counter()
     outcomes, summaries = [], []
-    for outcome in run_seeds(claims, seeds, args.jobs):
-        outcomes.append(outcome)
-        if len(outcomes) % len(seeds) == 0:
-            (done,) = summarize_seeds(outcomes[-len(seeds):])
-            summaries.append(done)
-            print(seeds_row(done), flush=True)
+    tasks = [c for c in claims for _ in seeds]
+    with progress.counter(len(tasks), "run", _running(tasks, 0)) as runs:
+        for outcome in run_seeds(claims, seeds, args.jobs):
+            outcomes.append(outcome)
+            runs.advance(_running(tasks, len(outcomes)))
+            if len(outcomes) % len(seeds) == 0:
+                (done,) = summarize_seeds(outcomes[-len(seeds):])
+                summaries.append(done)
+                runs.write(seeds_row(done))
     wall = time.perf_counter() - start
     print(seeds_line(summaries, wall), flush=True)
     if args.json:
