@@ -165,11 +165,28 @@ def test_cli_writes_the_report_with_the_figures_of_the_settings_that_ran(tmp_pat
     assert parse(path.read_text()).images == []
 
 
+def test_a_figures_folder_is_reused_and_filled(tmp_path, fake_setting):
+    folder, path = tmp_path / "figs", tmp_path / "r.html"
+    assert verify_cli.main(["--html", str(path), "--figures-dir", str(folder)]) == 0
+    drawn = (folder / "fake_square.png").read_bytes()
+    (src,) = parse(path.read_text()).images
+    assert base64.b64decode(src.split(",", 1)[1]) == drawn
+    (folder / "fake_square.png").write_bytes(b"kept as it is")
+    assert verify_cli.main(["--html", str(path), "--figures-dir", str(folder)]) == 0
+    (src,) = parse(path.read_text()).images
+    assert base64.b64decode(src.split(",", 1)[1]) == b"kept as it is"
+
+
 @pytest.mark.parametrize("argv", [["--html", "{d}/missing/r.html"], ["--html", "{d}"],
+                                  ["--html", "{d}/r.html", "--figures-dir", "{d}/r.html"],
+                                  ["--html", "{d}/r.html", "--no-figures", "--figures-dir",
+                                   "{d}/figs"],
+                                  ["--figures-dir", "{d}/figs"],
                                   ["--html", "{d}/r", "--json", "{d}/r"],
                                   ["--html", "{d}/r.html", "--seeds", "2"],
                                   ["--no-figures"]])
 def test_html_usage_errors_exit_2_before_any_claim_runs(tmp_path, capsys, fake_setting, argv):
+    (tmp_path / "r.html").write_text("")  # a file where --figures-dir wants a folder
     with pytest.raises(SystemExit) as exit_info:
         verify_cli.main([a.format(d=tmp_path) for a in argv])
     assert exit_info.value.code == 2

@@ -4,9 +4,9 @@ A bar (tqdm, on standard error) appears when standard error is a terminal and th
 environment variable ``OVERPARAM_PROGRESS`` is not ``"0"``; otherwise the loop runs
 unchanged and prints nothing. :func:`progress` wraps a loop; :func:`counter` counts
 tasks done ("claim k of n", elapsed time) while lines are printed to standard output
-above it (without a bar, they are printed as ``print`` would). ``python -m verify`` sets the variable to ``"0"`` under
-``--json`` and in its worker processes (``-j``), where bars of several processes would
-interleave.
+above it (without a bar, they are printed as ``print`` would). ``python -m verify`` sets
+the variable to ``"0"`` under ``--json`` and in its worker processes (``-j``), where bars
+of several processes would interleave.
 """
 from __future__ import annotations
 

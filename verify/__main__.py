@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from theory import progress, registry
+from theory.output_files import directory_problem
 from verify import __version__
 from verify.claims import load_claims
 from verify.html_report import to_html
@@ -59,6 +60,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-figures", action="store_true",
                         help="with --html: leave the figures out (the report is then written "
                              "in seconds after the claims)")
+    parser.add_argument("--figures-dir", type=Path, metavar="DIR",
+                        help="with --html: take the figures found in DIR as PNG (python -m "
+                             "figures --out DIR writes them) and draw the missing ones into "
+                             "it, to be reused by the next report (created if missing)")
     parser.add_argument("--seed", type=int, default=0,
                         help="root seed (default 0); every claim draws its instance from a "
                              "generator seeded by (root seed, claim id)")
@@ -104,10 +109,17 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--seeds must be >= 1, got {args.seeds}")
     if args.html is not None and args.seeds is not None:
         parser.error("--html reports one root seed; with --seeds use --json or --markdown")
-    if args.no_figures and args.html is None:
-        parser.error("--no-figures applies to --html only")
+    for option, value in (("--no-figures", args.no_figures), ("--figures-dir", args.figures_dir)):
+        if value and args.html is None:
+            parser.error(f"{option} applies to --html only")
+    if args.no_figures and args.figures_dir is not None:
+        parser.error("--no-figures and --figures-dir exclude each other")
     if not args.list:
         _check_report_paths(parser, args)
+        if args.figures_dir is not None:
+            problem = directory_problem(args.figures_dir)
+            if problem is not None:
+                parser.exit(2, f"{PROG}: error: --figures-dir {args.figures_dir}: {problem}\n")
     claims = load_claims(args.setting)
     if args.claim:
         known = {c.id for c in claims}
@@ -137,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.markdown:
         to_markdown(outcomes, args.seed, args.markdown, wall)
     if args.html:
-        to_html(outcomes, args.seed, args.html, wall, with_figures=not args.no_figures)
+        to_html(outcomes, args.seed, args.html, wall, with_figures=not args.no_figures,
+                figures_folder=args.figures_dir)
     return 0 if all(o.passed for o in outcomes) else 1
 
 

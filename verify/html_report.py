@@ -67,20 +67,32 @@ def _summary_paragraph(text: str | None) -> str:
     return " ".join(inspect.cleandoc(text or "").split("\n\n")[0].split())
 
 
-def draw_figures(settings: list[str],
-                 only: dict[str, list[str]] | None = None) -> dict[str, list[EmbeddedFigure]]:
-    """Draw the figures of ``settings`` (or, for a setting in ``only``, the named ones) as
-    PNG into a temporary folder and return them embedded, per setting. What the drawing
-    functions print goes to standard error; a progress bar shows on a terminal."""
+def draw_figures(settings: list[str], only: dict[str, list[str]] | None = None,
+                 folder: Path | None = None) -> dict[str, list[EmbeddedFigure]]:
+    """The figures of ``settings`` (or, for a setting in ``only``, the named ones) as
+    embedded PNG, per setting.
+
+    A figure is drawn into a temporary folder; with ``folder``, a figure already there
+    (``<setting>_<name>.png``, as ``python -m figures --out folder`` writes it) is taken
+    as it is and a missing one is drawn into it, so that the next report reuses it (the
+    files are byte-for-byte reproducible, but a folder drawn before the figures' code
+    changed holds the old figures). What the drawing functions print goes to standard
+    error; a progress bar shows on a terminal.
+    """
     import figures
 
     chosen = [(setting, name, function) for setting in settings
               for name, function in figures.load(setting).figures().items()
               if only is None or setting not in only or name in only[setting]]
     drawn: dict[str, list[EmbeddedFigure]] = {setting: [] for setting in settings}
-    with tempfile.TemporaryDirectory() as folder, contextlib.redirect_stdout(sys.stderr):
+    with contextlib.ExitStack() as stack:
+        if folder is None:
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        stack.enter_context(contextlib.redirect_stdout(sys.stderr))
         for setting, name, function in progress.progress(chosen, "figures"):
-            path = function(Path(folder), "png")
+            path = folder / f"{setting}_{name}.png"
+            if not path.is_file():
+                path = function(folder, "png")
             drawn[setting].append(EmbeddedFigure(
                 path.stem, _summary_paragraph(function.__doc__),
                 base64.b64encode(path.read_bytes()).decode("ascii")))
@@ -151,10 +163,11 @@ def html(outcomes: list[Outcome], seed: int, wall_seconds: float | None = None,
 
 
 def to_html(outcomes: list[Outcome], seed: int, path: Path, wall_seconds: float | None = None,
-            with_figures: bool = True) -> None:
+            with_figures: bool = True, figures_folder: Path | None = None) -> None:
     """Write :func:`html` to ``path`` (atomically), with the closed forms and, unless
-    ``with_figures`` is false, the figures of the settings that ran."""
+    ``with_figures`` is false, the figures of the settings that ran (reused from and
+    drawn into ``figures_folder`` if given: :func:`draw_figures`)."""
     settings = ran_settings(outcomes)
     known = [s for s in settings if s in registry.SETTINGS]
-    drawn = draw_figures(known) if with_figures else {}
+    drawn = draw_figures(known, folder=figures_folder) if with_figures else {}
     write_atomic(path, html(outcomes, seed, wall_seconds, closed_forms(known), drawn))
