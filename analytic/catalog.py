@@ -25,7 +25,9 @@ from typing import Callable
 from analytic import stored
 from theory import registry
 
-_CITATION = re.compile(r"docs/[\w.]+\.md(?:\s+§[\w.]+(?:,\s*§[\w.]+)*)?")
+_SECTION_SIGN = "\u00a7"
+_SECTION = rf"{_SECTION_SIGN}[\w.]+"
+_CITATION = re.compile(rf"docs/[\w.]+\.md(?:\s+{_SECTION}(?:,\s*{_SECTION})*)?")
 """A cited docs page with its sections, e.g. ``docs/linear_chain.md §2b.4, §C2.1``."""
 
 
@@ -86,7 +88,8 @@ def _paragraph(text: str | None) -> str:
 
 
 def citations(text: str | None) -> tuple[str, ...]:
-    """The ``docs/<page>.md §section`` citations in ``text``, in order, without repeats."""
+    """The citations of ``docs/`` pages in ``text`` (a page and the sections named after
+    it), in order, without repeats."""
     found = [" ".join(c.split()) for c in _CITATION.findall(text or "")]
     return tuple(dict.fromkeys(found))
 

@@ -90,10 +90,10 @@ def fake_setting(monkeypatch) -> list:
     claims.CLAIMS = [Claim("fake.claim", "fake", "s", "src", "r", "tol", check, "Monte Carlo")]
     drawings = types.ModuleType("figures_fake")
     drawings.figures = lambda: {"square": _draw_square}
-    forms = types.ModuleType("analytic_fake", "Fake closed forms (docs/fake.md).")
+    forms = types.ModuleType("analytic_fake", "Fake closed forms (docs/linear_chain.md).")
 
     def square_expr():
-        """x squared (docs/fake.md §1)."""
+        """x squared (docs/linear_chain.md §2b.1)."""
         return sp.Symbol("x") ** 2
 
     square_expr.shown = ((),)
@@ -159,7 +159,7 @@ def test_cli_writes_the_report_with_the_figures_of_the_settings_that_ran(tmp_pat
     drawn = _draw_square(tmp_path, "png").read_bytes()
     assert base64.b64decode(src.split(",", 1)[1]) == drawn
     assert "A small test figure." in page and "More text" not in page
-    assert page.count("<math") == 1 and "square_expr()" in page and "docs/fake.md §1" in page
+    assert page.count("<math") == 1 and "square_expr()" in page and "docs/linear_chain.md §2b.1" in page
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fake_square.png", "r.html"]
     assert verify_cli.main(["--html", str(path), "--no-figures"]) == 0
     assert parse(path.read_text()).images == []
