@@ -125,7 +125,8 @@ def _claim_view(o: Outcome) -> dict:
             "failing_regime": c.failing_regime, "seconds": o.seconds,
             "measured": format_values(e.measured) if e else "",
             "predicted": format_values(e.predicted) if e else "",
-            "note": e.note.strip() if e else "", "error": o.error}
+            "note": e.note.strip() if e else "", "error": o.error,
+            "error_line": o.error.strip().splitlines()[-1] if o.error.strip() else ""}
 
 
 def html(outcomes: list[Outcome], seed: int, wall_seconds: float | None = None,
