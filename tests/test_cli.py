@@ -240,7 +240,7 @@ def test_figures_command_rejects_an_unknown_setting():
 RST_MARKUP = re.compile(r"``|:(func|mod|class|data|attr|meth|obj|ref):`")
 
 
-@pytest.mark.parametrize("module", ["verify", "figures", "analytic.generate"])
+@pytest.mark.parametrize("module", ["verify", "figures", "analytic", "analytic.generate"])
 def test_version_and_help_are_plain(module):
     version = subprocess.run([sys.executable, "-m", module, "--version"], capture_output=True,
                              text=True, check=True)
