@@ -159,10 +159,22 @@ def test_cli_writes_the_report_with_the_figures_of_the_settings_that_ran(tmp_pat
     drawn = _draw_square(tmp_path, "png").read_bytes()
     assert base64.b64decode(src.split(",", 1)[1]) == drawn
     assert "A small test figure." in page and "More text" not in page
-    assert page.count("<math") == 1 and "square_expr()" in page and "docs/linear_chain.md §2b.1" in page
+    assert page.count("<math") == 1 and "square_expr()" in page
+    assert "docs/linear_chain.md §2b.1" in page
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fake_square.png", "r.html"]
     assert verify_cli.main(["--html", str(path), "--no-figures"]) == 0
     assert parse(path.read_text()).images == []
+
+
+def test_seeds_report_shows_pass_fractions_and_ranges(tmp_path, fake_setting):
+    path = tmp_path / "r.html"
+    assert verify_cli.main(["--html", str(path), "--seeds", "3", "--seed", "4",
+                            "--no-figures"]) == 0
+    text = " ".join(" ".join(parse(path.read_text()).text).split())
+    assert "Verification report (seeds 4..6)" in text and "Root seeds 4..6" in text
+    assert "1 claims on 3 seeds: 1 passed, 0 failed, 0 errors" in text
+    assert "passed on 3 of 3 seeds" in text and "x in [1, 1]" in text
+    assert "x=1 (seed 4)" in text and len(fake_setting) == 3
 
 
 def test_a_figures_folder_is_reused_and_filled(tmp_path, fake_setting):
@@ -183,7 +195,6 @@ def test_a_figures_folder_is_reused_and_filled(tmp_path, fake_setting):
                                    "{d}/figs"],
                                   ["--figures-dir", "{d}/figs"],
                                   ["--html", "{d}/r", "--json", "{d}/r"],
-                                  ["--html", "{d}/r.html", "--seeds", "2"],
                                   ["--no-figures"]])
 def test_html_usage_errors_exit_2_before_any_claim_runs(tmp_path, capsys, fake_setting, argv):
     (tmp_path / "r.html").write_text("")  # a file where --figures-dir wants a folder
@@ -211,3 +222,17 @@ def test_measured_values_render_with_their_names():
                                                       {"rate": "finite"}, True), 0.1)
     text = " ".join(parse(html_report.html([outcome], 0)).text)
     assert "rate=0.125" in text and "rate=finite" in text
+
+
+def test_seeds_report_names_the_failing_seeds_and_the_first_error():
+    from verify.runner import summarize_seeds
+
+    claim = _claim("fake.flaky")
+    outcomes = [Outcome(claim, Evidence({"x": 1.0}, {"x": 1.0}, True), 0.1, seed=0),
+                Outcome(claim, Evidence({"x": 3.0}, {"x": 1.0}, False), 0.1, seed=1),
+                Outcome(claim, None, 0.1, "Traceback\nValueError: seed two\n", seed=2)]
+    page = html_report.seeds_html(summarize_seeds(outcomes), [0, 1, 2])
+    text = " ".join(" ".join(parse(page).text).split())
+    assert "passed on 1 of 3 seeds; failed on seeds 1, 2" in text
+    assert "x in [1, 3]" in text and "ValueError: seed two" in text
+    assert 'class="ERROR">ERROR' in page

@@ -19,7 +19,7 @@ from theory import progress, registry
 from theory.output_files import directory_problem
 from verify import __version__
 from verify.claims import load_claims
-from verify.html_report import to_html
+from verify.html_report import seeds_to_html, to_html
 from verify.reports import (check_report_path, seeds_to_json, seeds_to_markdown, to_json,
                             to_markdown)
 from verify.runner import (row, run_claims, run_seeds, seeds_line, seeds_row, summarize_seeds,
@@ -107,8 +107,6 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"-j/--jobs must be >= 1, got {args.jobs}")
     if args.seeds is not None and args.seeds < 1:
         parser.error(f"--seeds must be >= 1, got {args.seeds}")
-    if args.html is not None and args.seeds is not None:
-        parser.error("--html reports one root seed; with --seeds use --json or --markdown")
     for option, value in (("--no-figures", args.no_figures), ("--figures-dir", args.figures_dir)):
         if value and args.html is None:
             parser.error(f"{option} applies to --html only")
@@ -173,6 +171,9 @@ def _main_seeds(claims: list, seeds: list[int], args: argparse.Namespace) -> int
         seeds_to_json(summaries, seeds, args.json, wall)
     if args.markdown:
         seeds_to_markdown(summaries, seeds, args.markdown, wall)
+    if args.html:
+        seeds_to_html(summaries, seeds, args.html, wall, with_figures=not args.no_figures,
+                      figures_folder=args.figures_dir)
     return 0 if all(s.passed for s in summaries) else 1
 
 

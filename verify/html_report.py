@@ -1,7 +1,8 @@
 """The HTML report of a verification run: one self-contained page to open or send.
 
 ``python -m verify --html PATH`` writes it: a summary (per setting the claims passed,
-failed and in error; the run's time, versions and root seed; the prediction methods),
+failed and in error; the run's time, versions and root seed or seeds; the prediction
+methods),
 then per setting the claims table (verdict, statement, source, regime, tolerance, note,
 measured and predicted values, prediction method, seconds), the failing-regime claims
 (:attr:`verify.claims.Claim.failing_regime`), the closed forms of the setting
@@ -26,9 +27,10 @@ from pathlib import Path
 
 from theory import progress, registry
 from theory.output_files import write_atomic
-from verify.claims import PREDICTION_METHODS
+from verify.claims import PREDICTION_METHODS, Claim
 from verify.reports import versions
-from verify.runner import Outcome, counts, format_values, summary_fields
+from verify.runner import (Outcome, SeedSummary, counts, format_spread, format_values,
+                           seeds_summary_fields, summary_fields)
 
 TEMPLATE = "report.html.j2"
 """The template's file name in the package folder ``verify/templates``."""
@@ -111,30 +113,54 @@ def closed_forms(settings: list[str]) -> dict[str, list[FormView]]:
             for setting in settings}
 
 
-def ran_settings(outcomes: list[Outcome]) -> list[str]:
-    """The settings of ``outcomes``, in registry order."""
-    present = {o.claim.setting for o in outcomes}
+def ran_settings(claims: list[Claim]) -> list[str]:
+    """The settings of ``claims``, in registry order."""
+    present = {c.setting for c in claims}
     return [s for s in registry.SETTINGS if s in present] + sorted(
         present - set(registry.SETTINGS))
 
 
-def _claim_view(o: Outcome) -> dict:
-    c, e = o.claim, o.evidence
-    return {"id": c.id, "verdict": o.verdict, "statement": c.statement, "source": c.source,
+def _last_line(error: str) -> str:
+    return error.strip().splitlines()[-1] if error.strip() else ""
+
+
+def _claim_view(c: Claim, verdict: str, seconds: float) -> dict:
+    return {"id": c.id, "verdict": verdict, "statement": c.statement, "source": c.source,
             "regime": c.regime, "tolerance": c.tolerance, "prediction": c.prediction,
-            "failing_regime": c.failing_regime, "seconds": o.seconds,
+            "failing_regime": c.failing_regime, "seconds": seconds, "seeds": ""}
+
+
+def _outcome_view(o: Outcome) -> dict:
+    e = o.evidence
+    return {**_claim_view(o.claim, o.verdict, o.seconds),
             "measured": format_values(e.measured) if e else "",
             "predicted": format_values(e.predicted) if e else "",
             "note": e.note.strip() if e else "", "error": o.error,
-            "error_line": o.error.strip().splitlines()[-1] if o.error.strip() else ""}
+            "error_line": _last_line(o.error)}
 
 
-def html(outcomes: list[Outcome], seed: int, wall_seconds: float | None = None,
-         forms: dict[str, list[FormView]] | None = None,
-         drawn: dict[str, list[EmbeddedFigure]] | None = None) -> str:
-    """The report page of ``outcomes`` (one root seed) with the closed forms ``forms``
-    (:func:`closed_forms`) and the figures ``drawn`` (:func:`draw_figures`) of their
-    settings; a setting missing from either says so on the page."""
+def _seeds_view(s: SeedSummary) -> dict:
+    """A claim over several seeds: measured ranges, the first seed's prediction and note,
+    the pass fraction and failing seeds, the first error."""
+    first = next((o for o in s.outcomes if o.evidence is not None), None)
+    error = next((o for o in s.outcomes if o.error), None)
+    failed = f"; failed on seeds {', '.join(map(str, s.failed_seeds))}" if s.failed_seeds else ""
+    return {**_claim_view(s.claim, s.verdict, s.seconds),
+            "seeds": f"passed on {s.passes} of {len(s.outcomes)} seeds{failed}",
+            "measured": format_spread(s.spread()),
+            "predicted": (f"{format_values(first.evidence.predicted)} (seed {first.seed})"
+                          if first else ""),
+            "note": (f"seed {first.seed}: {first.evidence.note.strip()}"
+                     if first and first.evidence.note.strip() else ""),
+            "error": f"seed {error.seed}:\n{error.error}" if error else "",
+            "error_line": _last_line(error.error) if error else ""}
+
+
+def _render(title: str, seed_text: str, totals: dict, rows: list[tuple[Claim, dict]],
+            forms: dict[str, list[FormView]] | None,
+            drawn: dict[str, list[EmbeddedFigure]] | None) -> str:
+    """The page: ``rows`` pairs each claim with its view (:func:`_outcome_view`,
+    :func:`_seeds_view`)."""
     import jinja2
     from markupsafe import Markup
 
@@ -143,24 +169,53 @@ def html(outcomes: list[Outcome], seed: int, wall_seconds: float | None = None,
                                      trim_blocks=True, lstrip_blocks=True)
     forms, drawn = forms or {}, drawn or {}
     settings = []
-    for name in ran_settings(outcomes):
-        mine = [o for o in outcomes if o.claim.setting == name]
-        claims = [_claim_view(o) for o in mine]
+    for name in ran_settings([c for c, _ in rows]):
+        claims = [view for c, view in rows if c.setting == name]
         views = [FormView(f.label, f.summary, f.sources,
                           tuple(FormPart(p.key, Markup(p.mathml)) for p in f.parts))
                  for f in forms.get(name, [])]
         settings.append({"name": name, "claims": claims,
                          "failing": [c for c in claims if c["failing_regime"]],
-                         "counts": {"claims": len(mine), **counts(o.verdict for o in mine)},
-                         "seconds": sum(o.seconds for o in mine),
+                         "counts": {"claims": len(claims),
+                                    **counts(c["verdict"] for c in claims)},
+                         "seconds": sum(c["seconds"] for c in claims),
                          "forms": views, "figures": drawn.get(name, [])})
-    used = [m for o in outcomes for m in o.claim.methods]
+    used = [m for c, _ in rows for m in c.methods]
     methods = [{"name": m, "description": d, "count": used.count(m)}
                for m, d in PREDICTION_METHODS.items() if m in used]
     return environment.get_template(TEMPLATE).render(
-        title=f"Verification report (seed {seed})", seed=seed,
-        totals=summary_fields(outcomes, wall_seconds), versions=versions(),
+        title=title, seed_text=seed_text, totals=totals, versions=versions(),
         platform=platform.platform(), methods=methods, settings=settings)
+
+
+def html(outcomes: list[Outcome], seed: int, wall_seconds: float | None = None,
+         forms: dict[str, list[FormView]] | None = None,
+         drawn: dict[str, list[EmbeddedFigure]] | None = None) -> str:
+    """The report page of ``outcomes`` (one root seed) with the closed forms ``forms``
+    (:func:`closed_forms`) and the figures ``drawn`` (:func:`draw_figures`) of their
+    settings; a setting missing from either says so on the page."""
+    return _render(f"Verification report (seed {seed})", f"Root seed {seed}",
+                   summary_fields(outcomes, wall_seconds),
+                   [(o.claim, _outcome_view(o)) for o in outcomes], forms, drawn)
+
+
+def seeds_html(summaries: list[SeedSummary], seeds: list[int],
+               wall_seconds: float | None = None,
+               forms: dict[str, list[FormView]] | None = None,
+               drawn: dict[str, list[EmbeddedFigure]] | None = None) -> str:
+    """:func:`html` over several root seeds: a claim passes when it passes on every seed;
+    its row shows the pass fraction, the failing seeds, each measured value's range and
+    the first seed's prediction."""
+    span = f"{seeds[0]}..{seeds[-1]}"
+    return _render(f"Verification report (seeds {span})", f"Root seeds {span}",
+                   seeds_summary_fields(summaries, wall_seconds),
+                   [(s.claim, _seeds_view(s)) for s in summaries], forms, drawn)
+
+
+def _parts(claims: list[Claim], with_figures: bool, figures_folder: Path | None) -> tuple:
+    known = [s for s in ran_settings(claims) if s in registry.SETTINGS]
+    drawn = draw_figures(known, folder=figures_folder) if with_figures else {}
+    return closed_forms(known), drawn
 
 
 def to_html(outcomes: list[Outcome], seed: int, path: Path, wall_seconds: float | None = None,
@@ -168,7 +223,14 @@ def to_html(outcomes: list[Outcome], seed: int, path: Path, wall_seconds: float 
     """Write :func:`html` to ``path`` (atomically), with the closed forms and, unless
     ``with_figures`` is false, the figures of the settings that ran (reused from and
     drawn into ``figures_folder`` if given: :func:`draw_figures`)."""
-    settings = ran_settings(outcomes)
-    known = [s for s in settings if s in registry.SETTINGS]
-    drawn = draw_figures(known, folder=figures_folder) if with_figures else {}
-    write_atomic(path, html(outcomes, seed, wall_seconds, closed_forms(known), drawn))
+    forms, drawn = _parts([o.claim for o in outcomes], with_figures, figures_folder)
+    write_atomic(path, html(outcomes, seed, wall_seconds, forms, drawn))
+
+
+def seeds_to_html(summaries: list[SeedSummary], seeds: list[int], path: Path,
+                  wall_seconds: float | None = None, with_figures: bool = True,
+                  figures_folder: Path | None = None) -> None:
+    """Write :func:`seeds_html` to ``path`` (atomically), with closed forms and figures as
+    :func:`to_html`."""
+    forms, drawn = _parts([s.claim for s in summaries], with_figures, figures_folder)
+    write_atomic(path, seeds_html(summaries, seeds, wall_seconds, forms, drawn))
