@@ -56,7 +56,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="write a self-contained HTML report: summary, then per setting "
                              "the claims, the failing-regime claims, the closed forms "
                              "(MathML) and the figures (drawn for the settings that ran: "
-                             "minutes for every setting; see --no-figures)")
+                             "tens of minutes for every setting; see --figures-dir and "
+                             "--no-figures)")
     parser.add_argument("--no-figures", action="store_true",
                         help="with --html: leave the figures out (the report is then written "
                              "in seconds after the claims)")
