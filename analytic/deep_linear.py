@@ -637,3 +637,91 @@ def expected_min_norm_error(W_bar_norm_sq: float, n_in: int, n_out: int, n_sampl
         raise ValueError(f"n_samples must be smaller than n_in - 1 = {n_in - 1} with label "
                          f"noise (E tr((X^T X)^-1) is infinite otherwise), got {P}")
     return float(_min_norm_error_with_noise()(W_bar_norm_sq, n_in, n_out, P, noise_var))
+
+
+# --------------------------------------------------------------------------- Minnorm collapse
+
+
+@stored.expression(SETTING)
+def minnorm_escape_scale_expr() -> dict:
+    """The per-layer start v0* below which Minnorm from a zero multiplier collapses to W = 0
+    (docs/deep_linear.md §3b.8), for one mode of strength s at depth D >= 3.
+
+    While the weights are small, R = Y_c and Lambda = eta_lambda t Y_c / P, so one mode of a
+    balanced decoupled start (per-layer strength v, every layer aligned with the SVD of
+    Sigma_yx) obeys the Bernoulli equation
+    dv/dt = eta_w (-v + s (c + eta_lambda t / P) v^(D-1)). With z = v^(2-D) it is linear,
+    dz/dt = k z - k s (c + b t), k = (D - 2) eta_w, b = eta_lambda / P, solved by ``dsolve``
+    with z(0) = z0. v escapes (z reaches 0 in finite time) iff the limit of z e^(-kt) as
+    t -> oo, z0 - s (c + b / k) (``limit``), is negative; else z grows and v -> 0 (the
+    collapse). ``solve`` for the limit = 0 gives z0*, and v0* = z0*^(-1/(D-2)).
+
+    Returns
+    -------
+    dict
+        ``"z"``: z(t); ``"limit"``: lim z e^(-kt); ``"v0"``: the threshold v0*(s, c, eta_w,
+        eta_lambda, P, D).
+    """
+    import sympy as sp
+
+    s, c, P = symbols()["s"], sp.Symbol("c", positive=True), symbols()["P"]
+    t = symbols()["t"]
+    eta_w, eta_lambda = sp.symbols("eta_w eta_lambda", positive=True)
+    depth, z0 = sp.Symbol("D", positive=True), sp.Symbol("z0", positive=True)
+    excess = sp.Symbol("m", positive=True)  # D - 2 > 0
+    k, b = excess * eta_w, eta_lambda / P
+    z = sp.Function("z")
+    solution = sp.dsolve(sp.Eq(z(t).diff(t), k * z(t) - k * s * (c + b * t)), z(t),
+                         ics={z(0): z0}).rhs
+    limit = sp.simplify(sp.limit(sp.expand(solution * sp.exp(-k * t)), t, sp.oo))
+    threshold = sp.solve(sp.Eq(limit, 0), z0)[0]
+    v0 = sp.simplify((threshold ** (-1 / excess)).subs(excess, depth - 2))
+    return {"z": solution.subs(excess, depth - 2), "limit": limit.subs(excess, depth - 2),
+            "v0": v0}
+
+
+def _escape_samples() -> list[tuple]:
+    return [(2.0, 10.0, 1.0, 1.0, 10, 3), (0.7, 2.0, 0.5, 1.5, 4, 5)]
+
+
+@stored.numeric(SETTING, samples=_escape_samples)
+def _escape_scale() -> stored.Form:
+    import sympy as sp
+
+    s = symbols()
+    args = (s["s"], sp.Symbol("c", positive=True), *sp.symbols("eta_w eta_lambda", positive=True),
+            s["P"], sp.Symbol("D", positive=True))
+    return stored.Form(args, minnorm_escape_scale_expr()["v0"])
+
+
+def minnorm_escape_scale(s: float, c: float, depth: int, n_samples: int, eta_w: float = 1.0,
+                         eta_lambda: float = 1.0) -> float:
+    """v0* = (s (c + eta_lambda / (P (D - 2) eta_w)))^(-1/(D-2)) of
+    :func:`minnorm_escape_scale_expr`: a mode of strength s started at per-layer strength
+    v0 > v0* escapes the origin under Minnorm(c) flow from Lambda = 0; v0 < v0* collapses.
+
+    Parameters
+    ----------
+    s : float
+        The mode's singular value of Sigma_yx = Y_c X_c^T / P (the largest decides whether
+        the network escapes at all).
+    c : float
+        Damping (>= 0).
+    depth : int
+        D >= 3 (at D <= 2 the origin does not attract: no collapse, docs/deep_linear.md §3b.8).
+    n_samples : int
+        P (the multiplier grows as eta_lambda t Y_c / P).
+    eta_w, eta_lambda : float
+        The rates; discrete Minnorm with lr_w = lr_lambda has ratio 1.
+
+    Source: docs/deep_linear.md §3b.8 [D].
+    """
+    s = validation.positive_scalar("s", s)
+    c = validation.nonnegative_scalar("c", c)
+    depth = validation.depth(depth)
+    if depth < 3:
+        raise ValueError(f"depth must be at least 3 (no collapse at depth <= 2), got {depth}")
+    P = validation.count("n_samples", n_samples)
+    eta_w = validation.positive_scalar("eta_w", eta_w)
+    eta_lambda = validation.positive_scalar("eta_lambda", eta_lambda)
+    return float(_escape_scale()(s, c, eta_w, eta_lambda, P, depth))

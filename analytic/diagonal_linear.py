@@ -680,6 +680,161 @@ def wn_bias_limit(A, y, r0: float, kappa: float) -> np.ndarray:
                           f"(residual {np.linalg.norm(residual):.3g})")
 
 
+# --------------------------------------------------------------------------- WN plateau limit
+
+
+@stored.expression(SETTING)
+def wn_plateau_expr() -> dict:
+    """The large-kappa limit of the WN potential (docs/diagonal_linear.md §4c.2, §4c.5).
+
+    With psi = pi/2 - eps, eps = sqrt(2) r0 e / sqrt(kappa) (e the rescaled angle), the
+    limits kappa -> oo (``limit``) of sqrt(kappa) X and of sqrt(kappa) dh/de give
+    X -> (z_c/2)(e + e^3) and h -> -sqrt(2) atan(e) / (r0 sqrt(kappa)) (``integrate``), so
+    Phi'(z) = plateau * (2/pi) atan(e(z/z_c)): the potential is z_c phi(z/z_c) up to a
+    positive factor, and its minimizer subject to A z = y depends on (r0, kappa) only
+    through ``z_c`` = 2 sqrt(2) r0^3 / sqrt(kappa) (= 8 alpha^3 / sqrt(kappa) at
+    r0 = sqrt(2) alpha). Returns ``X_limit``, ``h_limit``, ``z_c``, ``plateau`` (the limit of
+    Phi' as e -> oo), ``z_c_alpha`` (at r0 = sqrt(2) alpha), ``kappa_at_unit_z_c`` (``solve``
+    of z_c = 1 for kappa: 64 alpha^6), ``primal`` z(m) = z_c (tan m + tan^3 m)/2 and
+    ``slope`` dz/dm with m = atan(e) in (-pi/2, pi/2) the dual variable, and
+    ``largest_angle``: eps at a coordinate |z| >> z_c (e ~ (2|z|/z_c)^(1/3)), the size of the
+    neglected terms (the limit holds while it is small).
+    Source: Chou, Rauhut & Ward, arXiv:2305.05448 (model reconstructed, derived here).
+    """
+    import sympy as sp
+
+    s = symbols()
+    r0, kappa, alpha, z = s["r0"], s["kappa"], s["alpha"], s["z"]
+    e, m = sp.Symbol("e", real=True), sp.Symbol("m", real=True)
+    psi = sp.pi / 2 - sp.sqrt(2) * r0 * e / sp.sqrt(kappa)
+    potential = wn_potential_expr()
+    X = potential["X"].subs(s["psi"], psi)
+    density = potential["h_integrand"].subs(s["psi"], psi) * sp.diff(psi, e)
+    X_limit = sp.factor(sp.limit(X * sp.sqrt(kappa), kappa, sp.oo) / sp.sqrt(kappa))
+    h_limit = sp.integrate(sp.limit(density * sp.sqrt(kappa), kappa, sp.oo),
+                           (e, 0, e)) / sp.sqrt(kappa)
+    z_c = sp.simplify(2 * X_limit / (e + e ** 3))
+    if z_c.has(e):
+        raise ArithmeticError("the large-kappa limit of X is not z_c (e + e^3) / 2")
+    plateau = sp.limit(-h_limit, e, sp.oo)
+    z_c_alpha = sp.simplify(z_c.subs(r0, sp.sqrt(2) * alpha))
+    (kappa_unit,) = sp.solve(sp.Eq(z_c_alpha, 1), kappa)
+    primal = z_c * (sp.tan(m) + sp.tan(m) ** 3) / 2
+    largest = sp.simplify((sp.sqrt(2) * r0 * (2 * z / z_c) ** sp.Rational(1, 3)
+                           / sp.sqrt(kappa)).subs(r0, sp.sqrt(2) * alpha))
+    return {"X_limit": X_limit, "h_limit": h_limit, "z_c": z_c, "plateau": plateau,
+            "z_c_alpha": z_c_alpha, "kappa_at_unit_z_c": kappa_unit, "primal": primal,
+            "slope": sp.factor(sp.diff(primal, m)), "largest_angle": largest}
+
+
+@stored.numeric(SETTING, samples=lambda: [(0.5, 1.0), (1.0, 1e3), (2.0, 64.0)])
+def _wn_plateau_scale() -> stored.Form:
+    s = symbols()
+    return stored.Form((s["alpha"], s["kappa"]), wn_plateau_expr()["z_c_alpha"])
+
+
+@stored.numeric(SETTING, samples=lambda: [(0.5,), (2.0,)])
+def _wn_unit_plateau_kappa() -> stored.Form:
+    return stored.Form((symbols()["alpha"],), wn_plateau_expr()["kappa_at_unit_z_c"])
+
+
+@stored.numeric(SETTING, samples=lambda: [(0.0,), (0.7,), (-1.5,)])
+def _wn_plateau_primal() -> stored.Form:
+    """(z, dz/dm) at z_c = 1: the primal of the plateau potential and its slope."""
+    import sympy as sp
+
+    forms = wn_plateau_expr()
+    m, z_c = sp.Symbol("m", real=True), forms["z_c"]
+    unit = {sp.Symbol("r0", positive=True): 1, sp.Symbol("kappa", positive=True): 8}
+    scale = z_c.subs(unit)
+    if scale != 1:
+        raise ArithmeticError("r0 = 1, kappa = 8 should give z_c = 1")
+    return stored.Form((m,), [forms["primal"].subs(unit), forms["slope"].subs(unit)])
+
+
+def wn_plateau_scale(alpha, kappa) -> np.ndarray:
+    """z_c = 8 alpha^3 / sqrt(kappa) (:func:`wn_plateau_expr`, r0 = sqrt(2) alpha), elementwise:
+    the only parameter of the WN bias in the large-kappa limit (docs/diagonal_linear.md §4c.5)."""
+    a = validation.finite_array("alpha", alpha)
+    k = validation.finite_array("kappa", kappa)
+    if np.any(a <= 0) or np.any(k <= 0):
+        raise ValueError("alpha and kappa must be positive")
+    return np.asarray(_wn_plateau_scale()(a, k), dtype=np.float64)
+
+
+def wn_unit_plateau_kappa(alpha) -> np.ndarray:
+    """kappa = 64 alpha^6, where z_c = 1 (:func:`wn_plateau_expr`): the plateau criterion of
+    docs/diagonal_linear.md §4c.2 at the scale of unit signal."""
+    a = validation.finite_array("alpha", alpha)
+    if np.any(a <= 0):
+        raise ValueError("alpha must be positive")
+    return np.asarray(_wn_unit_plateau_kappa()(a), dtype=np.float64)
+
+
+def wn_plateau_limit(A, y, z_c: float) -> np.ndarray:
+    """argmin sum_i z_c phi(z_i / z_c) subject to A z = y: the large-kappa limit of the WN bias
+    (:func:`wn_plateau_expr`; docs/diagonal_linear.md §4c.5).
+
+    Stationarity: z_i = z_c w((A^T nu)_i) with w(m) = (tan m + tan^3 m)/2, |m| < pi/2; nu
+    solves A z(nu) = y by Newton's method (Jacobian z_c A diag(w'(m)) A^T), backtracking so
+    that |m| < pi/2 and ||A z - y|| decreases. Stops at ||A z - y|| <= 1e-12 ||y||, else
+    ArithmeticError.
+    """
+    A, y = _check_problem(A, y)
+    scale = validation.positive_scalar("z_c", z_c)
+    primal = _wn_plateau_primal()
+    tol = _RESIDUAL_TOL * np.linalg.norm(y)
+
+    def evaluate(nu: np.ndarray):
+        m = A.T @ nu
+        if np.max(np.abs(m), initial=0.0) >= np.pi / 2:
+            return None
+        z, slope = (scale * np.asarray(v, dtype=np.float64) * np.ones_like(m)
+                    for v in primal(m))
+        return z, slope, y - A @ z
+
+    nu = np.zeros(A.shape[0])
+    z, slope, residual = evaluate(nu)
+    for _ in range(_NEWTON_MAX_ITER):
+        norm = _safe_norm(residual)
+        if norm <= tol:
+            return z
+        direction = _newton_step(A, slope, residual)
+        step = 1.0
+        while step > 1e-14:
+            trial = evaluate(nu + step * direction)
+            if trial is not None and _safe_norm(trial[2]) < (1.0 - 1e-4 * step) * norm:
+                break
+            step *= 0.5
+        else:
+            break
+        nu = nu + step * direction
+        z, slope, residual = trial
+    raise ArithmeticError(f"Newton for the WN plateau limit did not reach ||Az - y|| <= "
+                          f"{tol:.3g} (z_c={scale}, residual {np.linalg.norm(residual):.3g})")
+
+
+def wn_plateau_threshold(A, y, tau: float) -> float:
+    """The z_c at which the plateau limit's relative distance to the l1 solution,
+    ||argmin_{z_c} - x_l1|| / ||x_l1||, equals ``tau`` (brentq in ln z_c over
+    [1e-6, 1e3]; the distance increases with z_c from 0 at z_c -> 0, where the potential
+    tends to (pi/2) ||z||_1 / z_c up to a constant). ValueError if tau is not bracketed."""
+    from scipy.optimize import brentq
+
+    A, y = _check_problem(A, y)
+    tau = validation.positive_scalar("tau", tau)
+    target = l1_min(A, y)
+    size = np.linalg.norm(target)
+
+    def excess(log_scale: float) -> float:
+        return np.linalg.norm(wn_plateau_limit(A, y, np.exp(log_scale)) - target) / size - tau
+
+    low, high = np.log(1e-6), np.log(1e3)
+    if not excess(low) < 0.0 < excess(high):
+        raise ValueError(f"tau={tau} is not reached by the plateau limit over z_c in [1e-6, 1e3]")
+    return float(np.exp(brentq(excess, low, high, xtol=1e-10)))
+
+
 # --------------------------------------------------------------------------- kernel regime
 
 

@@ -309,3 +309,66 @@ def gd_final_imbalance(imbalance0: float, a, b, y: float, h: float) -> float:
     imbalance after those steps by :func:`balancing_factor`."""
     return float(validation.finite_scalar("imbalance0", imbalance0)
                  * np.prod(balancing_factor(a, b, y, h)))
+
+
+# --------------------------------------------------------------------------- step edges
+
+
+@stored.expression(SETTING)
+def step_edges_expr() -> dict:
+    """Where gradient descent stops tracking a flow and where it stops converging, at a
+    minimum of curvature lam (docs/implicit_gradient.md §11b.2, §11b.6).
+
+    The GD step (a, b) -> (a - h r b, b - h r a) of the ab-model, r = ab - y, has on the
+    minimum set ab = y (b = y/a) the Jacobian eigenvalues 1 (along the minimum set) and
+    ``step_factor`` nu = 1 - h lam with lam = a^2 + y^2/a^2, the Hessian's nonzero
+    eigenvalue there (:func:`balanced_sharpness_expr`; checked); it is the quadratic's
+    step factor along an eigendirection lam. The all-orders modified rate log(nu)/h
+    (:func:`quadratic_rate_expr`) is real only while nu > 0: its series in h stops at the
+    branch point nu = 0, ``radius`` = h there (``solve``: 1/lam); past it GD flips the
+    mode's sign every step. The minimum is linearly stable while |nu| < 1: ``edge`` = h at
+    nu = -1 (``solve``: 2/lam); nu = 1 gives h = 0 only.
+    """
+    import sympy as sp
+
+    sym = symbols()
+    a, b, y, h, lam = sym["a"], sym["b"], sym["y"], sym["h"], sym["lam"]
+    gradient = _ab_gradient()
+    step = sp.Matrix([a - h * gradient[0], b - h * gradient[1]])
+    jacobian = step.jacobian([a, b]).subs(b, y / a)
+    eigenvalues = [sp.simplify(e) for e in jacobian.eigenvals()]
+    moving = [e for e in eigenvalues if sp.simplify(e - 1) != 0]
+    if len(moving) != 1 or len(eigenvalues) != 2:
+        raise ArithmeticError(f"expected the eigenvalues 1 and 1 - h lam, got {eigenvalues}")
+    curvature = sp.simplify((1 - moving[0]) / h)
+    sharpness = [e for e in balanced_sharpness_expr()["eigenvalues"] if sp.simplify(e) != 0]
+    if sp.simplify(curvature - sharpness[0]) != 0:
+        raise ArithmeticError(f"1 - nu = h ({curvature}), not h times the sharpness {sharpness}")
+    factor = 1 - h * lam
+    radius, edge = sp.solve(factor, h), sp.solve(factor + 1, h)
+    if len(radius) != 1 or len(edge) != 1 or sp.solve(factor - 1, h):
+        raise ArithmeticError(f"unexpected crossings: {radius}, {edge}")
+    return {"step_factor": factor, "curvature_at_minimum": curvature,
+            "radius": radius[0], "edge": edge[0]}
+
+
+@stored.numeric(SETTING, samples=lambda: [(1.0,), (3.7,)])
+def _series_radius_step() -> stored.Form:
+    return stored.Form((symbols()["lam"],), step_edges_expr()["radius"])
+
+
+@stored.numeric(SETTING, samples=lambda: [(1.0,), (3.7,)])
+def _stability_edge_step() -> stored.Form:
+    return stored.Form((symbols()["lam"],), step_edges_expr()["edge"])
+
+
+def step_edges(curvature) -> dict[str, np.ndarray]:
+    """The step sizes h at which gradient descent at a minimum of curvature lam (the
+    Hessian's largest eigenvalue there) reaches the modified-flow series' radius
+    (``radius``: h lam = 1) and the stability edge (``edge``: h lam = 2)
+    (:func:`step_edges_expr`)."""
+    lam = np.asarray(curvature, dtype=float)
+    if not np.all(np.isfinite(lam)) or np.any(lam <= 0.0):
+        raise ValueError(f"curvature must be positive and finite, got {curvature!r}")
+    return {"radius": _series_radius_step()(lam),
+            "edge": _stability_edge_step()(lam)}

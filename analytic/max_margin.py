@@ -338,6 +338,64 @@ def _mode_roots(discrete: bool) -> stored.Form:
     return stored.Form(forms["symbols"], forms["discrete" if discrete else "continuous"])
 
 
+@stored.expression(SETTING)
+def minnorm_stable_step_expr() -> dict:
+    """The largest stable lr_lambda b of discrete Minnorm linearized at (w_hat, alpha_hat),
+    per eigenvalue kappa of K_SS, for 0 < lr_w = a < 2 (docs/max_margin.md §1b.5).
+
+    The roots of the discrete polynomial p(nu) of :func:`minnorm_mode_expr` leave the unit
+    disc, as b grows from 0, where a root crosses the unit circle: at nu = 1 (p(1) = 0), at
+    nu = -1 (p(-1) = 0), or as a complex pair with |nu|^2 = nu nu_bar = p(0) = 1. Each is
+    solved for b (``crossings``); with a = 2u/(1 + u), u > 0 (every a in (0, 2)), sympy
+    decides the sign of each solution, and the one positive crossing is ``lr_lambda_max``
+    (1/kappa). The complement span(z_S)^perp has nu = 1 - a, inside the disc for every b.
+    """
+    import sympy as sp
+
+    forms = minnorm_mode_expr()
+    a, b, kappa = forms["symbols"]
+    nu = sp.Symbol("nu")
+    polynomial = forms["discrete_polynomial"].subs(sp.Symbol("nu"), nu)
+    equations = {"nu=1": polynomial.subs(nu, 1), "nu=-1": polynomial.subs(nu, -1),
+                 "|nu|=1": polynomial.subs(nu, 0) - 1}
+    crossings = {name: sp.solve(equation, b) for name, equation in equations.items()}
+    u = sp.Symbol("u", positive=True)
+    positive = [s for roots in crossings.values() for s in roots
+                if sp.simplify(s.subs(a, 2 * u / (1 + u))).is_positive]
+    if len(positive) != 1:
+        raise ArithmeticError(f"expected one positive crossing for 0 < a < 2, got {crossings}")
+    return {"symbols": (a, b, kappa), "crossings": crossings, "lr_lambda_max": positive[0]}
+
+
+@stored.numeric(SETTING, samples=lambda: [(0.2, 2.0), (1.5, 0.3)])
+def _stable_step() -> stored.Form:
+    """lr_lambda_max(a, kappa) of :func:`minnorm_stable_step_expr`."""
+    forms = minnorm_stable_step_expr()
+    a, _, kappa = forms["symbols"]
+    return stored.Form((a, kappa), forms["lr_lambda_max"])
+
+
+def minnorm_largest_stable_lr_lambda(X, y, lr_w: float) -> float:
+    """The largest lr_lambda at which discrete Minnorm is stable near (w_hat, alpha_hat):
+    the smallest over kappa in spec(K_SS) of :func:`minnorm_stable_step_expr`'s bound
+    (1/kappa_max(K_SS)). A necessary condition for convergence from a generic start, not a
+    sufficient one: the transient can cycle between active sets below it
+    (docs/max_margin.md §1b.5, §C1.9).
+
+    Raises
+    ------
+    ValueError
+        If lr_w is not in (0, 2), where the complement's multiplier 1 - lr_w leaves the disc.
+    """
+    lr_w = validation.positive_scalar("lr_w", lr_w)
+    if lr_w >= 2.0:
+        raise ValueError(f"lr_w must be in (0, 2) for a stable step, got {lr_w!r}")
+    solution = max_margin(X, y)
+    Z_S = validation.signed_data(X, y)[solution.support]
+    kappas = np.linalg.eigvalsh(Z_S @ Z_S.T)
+    return float(np.min(_stable_step()(np.full(kappas.shape, lr_w), kappas)))
+
+
 def minnorm_eigenvalues(X, y, eta_w: float, eta_lambda: float,
                         discrete: bool = False) -> np.ndarray:
     """Spectrum of Minnorm linearized at (w_hat, alpha_hat): 2|S| modes from K_SS and

@@ -1,11 +1,14 @@
 """Our jitted gradient-descent solvers against the loop a researcher would write in JAX.
 
-For each case of :data:`CASES` (gradient descent, discrete steps, in six settings)
-the same dynamics run two ways, in float64 on the CPU, from the same start with the same
-step size and the same number of steps:
+For each case of :data:`CASES` (gradient descent and its relatives in discrete steps, in
+eight settings, and the modified flow by fixed-step rk4) the same dynamics run two ways,
+in float64 on the CPU, from the same start with the same step size and the same number
+of steps:
 
 - ours: the public solver ``theory.<setting>.gradient_descent(..., steps=[n])`` (the
-  orthogonal setting: ``parametrized_descent``, ``orthogonal_descent``), the whole call
+  orthogonal setting: ``parametrized_descent``, ``orthogonal_descent``; modular_norm also
+  ``normalized_descent``; implicit_gradient also ``modified_flow(..., times=[n dt],
+  method="rk4", dt=dt)``), the whole call
   (validation, packing, the numba time loop, building the trajectory);
 - JAX, two variants, each one ``jax.jit``-compiled ``run(state0, data, n)`` with ``n``
   static whose ``lax.fori_loop`` holds the whole step: ``grad``, gradient descent on the
@@ -57,6 +60,31 @@ steps takes a fraction of a second to about a second on the slower side):
      the Euclidean gradient by ``jax.grad``. Its tolerance is :data:`OGD_TOLERANCE`.
 15. ``conditioned_N16``: :func:`theory.conditioning.gradient_descent` with every layer
      row-equilibrated, the data, start and step of ``deep_N16``.
+16-17. ``modular_gd_n32``, ``modular_gd_n512``: :func:`theory.modular_norm.gradient_descent`
+     on the GELU/linear residual MLP (2 blocks) at the problem of
+     :mod:`benchmarks.modular_norm` (teacher 16 -> 4, P = 32, orthogonal start) at width
+     32 (the transfer claims' size) and 512, lr = :data:`MODULAR_GD_LR`; GELU is exact
+     (erf) on both sides.
+18. ``modular_nd_n32``: :func:`theory.modular_norm.normalized_descent` with one power step
+     per layer (``norm="power"``) at width 32, lr = :data:`MODULAR_ND_LR`; the state is the
+     weights and the power vectors (``grad``: the gradient by ``jax.grad``, the power step
+     and the targets' scaling as in ``hand``).
+19-20. ``implicit_gd_small``, ``implicit_gd_large``:
+     :func:`theory.implicit_gradient.gradient_descent` on the tanh network of
+     :mod:`benchmarks.implicit_gradient` (3-4-2 with P = 8, the size ``verify`` uses, and
+     32-64-8 with P = 256), lr = 0.05, theta flat on both sides.
+21-22. ``implicit_mf_small``, ``implicit_mf_large``:
+     :func:`theory.implicit_gradient.modified_flow` (theta' = -grad E - (h/2) Hess(E) grad E,
+     h = :data:`MODIFIED_LR`) by fixed-step rk4, dt = :data:`MODIFIED_DT`, on the same
+     networks; JAX ``grad`` takes the Hessian-vector product as ``jax.jvp`` of
+     ``jax.grad``, ``hand`` writes gradient and product out (docs/implicit_gradient.md
+     §11a.3).
+23-24. ``nrs_mlp_P120``, ``nrs_mlp_P512``: :func:`theory.flat_minima.nrs_descent` on the tanh
+     MLP of :mod:`benchmarks.flat_minima` (``small``: d = 5, 6 hidden, K = 3, P = 120;
+     ``P512``: d = 16, 32 hidden, K = 10, P = 512, a Gaussian mixture), beta 1e-3, alpha 1,
+     a fixed Gaussian sample of S = 4 neighbours (sigma 0.1), lr 0.1; ``grad`` differentiates
+     L_beta + alpha D_S (``jax.nn.log_softmax``, the neighbours batched), ``hand`` is the
+     kernel's exact gradient (docs/flat_minima.md §10a.3) written with batched products.
 
 ``--threads N`` re-executes the benchmark in a subprocess whose environment limits every
 thread pool before NumPy, numba and JAX are imported: OMP_NUM_THREADS,
@@ -93,7 +121,8 @@ import numpy as np
 
 from benchmarks.common import (ROOT, THREAD_VARIABLES, add_version_argument, check_output_paths,
                                check_trajectory, description, machine_info)
-from theory import conditioning, deep_linear, diagonal_linear, linear_chain, max_margin, orthogonal
+from theory import (conditioning, deep_linear, diagonal_linear, flat_minima, implicit_gradient,
+                    linear_chain, max_margin, modular_norm, orthogonal)
 from theory.output_files import write_atomic
 from theory.results import Trajectory
 
@@ -117,6 +146,23 @@ MARGIN_VALUE, MARGIN_SEED = 0.5, 1
 OPT_CAYLEY_LR, OPT_CAYLEY_MOMENTUM = 0.2, 0.5
 OGD_LR, OGD_MOMENTUM = 0.05, 0.9
 """As :data:`benchmarks.orthogonal.SOLVER_ARGS`."""
+MODULAR_GD_LR = 0.25
+"""Half of :data:`benchmarks.modular_norm.SOLVER_ARGS`' 0.5 (the time per step does not
+depend on it): at 0.5 the width-32 run passes an unstable stretch (steps 150 to 200, past
+the stability edge) that multiplies round-off about a thousandfold, so that two JAX
+variants end 3e-12 apart; at 0.25 the run contracts round-off all along (ours and JAX
+within 5e-15 after 1e4 steps)."""
+MODULAR_ND_LR = 0.003
+"""Normalized descent takes steps of fixed modular length, so once the loss is low they
+overshoot and the run bounces chaotically about the minimum, which amplifies round-off
+to O(1e-3) (at lr = 0.01 after 700 steps, at 0.3 from step 15 on). At 0.003 the 1000
+steps of the case end before that (ours and JAX within 4e-16; 1e-14 at 2000 steps)."""
+MODIFIED_LR, MODIFIED_DT = 0.05, 0.0625
+"""The modified flow's step size h and rk4's time step: h as
+:data:`benchmarks.implicit_gradient.SOLVER_ARGS`, dt = 2^-4 (near its 0.05) so that n dt
+/ n = dt exactly and both sides take the same steps."""
+NRS_LR, NRS_BETA, NRS_ALPHA, NRS_SIGMA, NRS_SAMPLES = 0.1, 1e-3, 1.0, 0.1, 4
+"""As :mod:`benchmarks.flat_minima`."""
 
 
 @dataclass(frozen=True)
@@ -442,6 +488,279 @@ def _ogd(dim: int) -> Setup:
                   "hand": _peer(by_hand, state0, (V @ V.T, T @ V.T))})
 
 
+def _gelu_jax(z):
+    """gelu(z) = z Phi(z) = (z/2) (1 + erf(z / sqrt 2)), exact (no tanh approximation)."""
+    erf = _jax().scipy.special.erf
+    return 0.5 * z * (1.0 + erf(z / math.sqrt(2.0)))
+
+
+def _gelu_slope_jax(z):
+    """gelu'(z) = Phi(z) + z phi(z)."""
+    jnp = _jax().numpy
+    erf = _jax().scipy.special.erf
+    return (0.5 * (1.0 + erf(z / math.sqrt(2.0)))
+            + z * jnp.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi))
+
+
+def _residual_mlp_jax(depth: int, n_in: int, width: int, n_out: int):
+    """(loss, gradients) of the residual MLP of :mod:`theory.modular_norm` (its module
+    docstring) on data with samples as rows (X: P x d, Y: P x o), the weights a tuple
+    (W_0, W_1..W_B, W_{B+1}): ``loss`` the (1/2P) sum of squared errors, ``gradients``
+    the backward pass written out (docs/modular_norm.md §9a.5)."""
+    jnp = _jax().numpy
+    a, c = 1.0 - 1.0 / depth, 1.0 / depth
+    s_in, s_out = math.sqrt(width / n_in), math.sqrt(n_out / width)
+
+    def loss(weights, data):
+        inputs, targets = data
+        H = s_in * inputs @ weights[0].T
+        for b in range(depth):
+            H = a * H + c * _gelu_jax(H) @ weights[b + 1].T
+        R = s_out * H @ weights[-1].T - targets
+        return 0.5 * jnp.sum(R * R) / inputs.shape[0]
+
+    def gradients(weights, data):
+        inputs, targets = data
+        H = [s_in * inputs @ weights[0].T]
+        Z = []
+        for b in range(depth):
+            Z.append(_gelu_jax(H[-1]))
+            H.append(a * H[-1] + c * Z[-1] @ weights[b + 1].T)
+        E = (s_out * H[-1] @ weights[-1].T - targets) / inputs.shape[0]
+        grads = [None] * (depth + 2)
+        grads[-1] = s_out * E.T @ H[-1]
+        G = s_out * E @ weights[-1]
+        for b in range(depth - 1, -1, -1):
+            grads[b + 1] = c * G.T @ Z[b]
+            G = a * G + c * (G @ weights[b + 1]) * _gelu_slope_jax(H[b])
+        grads[0] = s_in * G.T @ inputs
+        return tuple(grads)
+
+    return loss, gradients
+
+
+def _modular_gd(width: int) -> Setup:
+    """Gradient descent (lr = :data:`MODULAR_GD_LR`) on the residual MLP of
+    :mod:`theory.modular_norm` at the problem of :mod:`benchmarks.modular_norm` of this
+    width."""
+    from benchmarks import modular_norm as bench
+
+    X, Y, weights0 = bench.problem(width)
+    lr = MODULAR_GD_LR
+    loss, gradients = _residual_mlp_jax(bench.DEPTH, X.shape[1], width, Y.shape[1])
+
+    def step(weights, data):
+        return tuple(W - lr * G for W, G in zip(weights, gradients(weights, data)))
+
+    return Setup(lambda n: modular_norm.gradient_descent(X, Y, weights0, depth=bench.DEPTH,
+                                                         lr=lr, steps=[n]),
+                 lambda traj: traj.states[-1],
+                 _peers(loss, step, lr, tuple(weights0), (X, Y)))
+
+
+def _modular_normalized(width: int) -> Setup:
+    """Normalized descent (one power step per layer, lr = :data:`MODULAR_ND_LR`) on the
+    residual MLP of :mod:`theory.modular_norm` at the problem of
+    :mod:`benchmarks.modular_norm` of this width; the state is (weights, power vectors)."""
+    from benchmarks import modular_norm as bench
+
+    jax = _jax()
+    jnp = jax.numpy
+    X, Y, weights0 = bench.problem(width)
+    lr = MODULAR_ND_LR
+    depth = bench.DEPTH
+    targets = tuple(float(t) for t in modular_norm.residual_mlp(
+        X.shape[1], width, Y.shape[1], depth).targets())
+    loss, gradients = _residual_mlp_jax(depth, X.shape[1], width, Y.shape[1])
+
+    def normalized(state, grads):  # docs/modular_norm.md §9a.3: one power step per layer
+        weights, vectors = state
+        new_weights, new_vectors = [], []
+        for W, u, G, t in zip(weights, vectors, grads, targets):
+            v = G @ u
+            v = v / jnp.sqrt(v @ v)
+            u_new = v @ G  # G^T v without transposing G
+            sigma = jnp.sqrt(u_new @ u_new)
+            new_weights.append(W - (lr * t / sigma) * G)
+            new_vectors.append(u_new / sigma)
+        return tuple(new_weights), tuple(new_vectors)
+
+    def by_grad(state, data):
+        return normalized(state, jax.grad(loss)(state[0], data))
+
+    def by_hand(state, data):
+        return normalized(state, gradients(state[0], data))
+
+    state0 = (tuple(weights0), tuple(np.ones(W.shape[1]) / math.sqrt(W.shape[1])
+                                     for W in weights0))
+    return Setup(lambda n: modular_norm.normalized_descent(X, Y, weights0, depth=depth, lr=lr,
+                                                           steps=[n], norm="power"),
+                 lambda traj: traj.states[-1],
+                 {"grad": _peer(by_grad, state0, (X, Y)),
+                  "hand": _peer(by_hand, state0, (X, Y))})
+
+
+def _tanh_net_jax(n_in: int, hidden: int, n_out: int):
+    """(loss, gradient, hessian_vector) of the tanh network f(x) = W_2 tanh(W_1 x) of
+    :mod:`theory.implicit_gradient` on a flat theta = (W_1, W_2 row-major) and data with
+    samples as rows (X: P x N_in, Y: P x N_out): ``loss`` E = ||f(X) - Y||^2 / (2P), the
+    gradient and the exact Hessian-vector product written out (docs/implicit_gradient.md
+    §11a.3)."""
+    jnp = _jax().numpy
+    split = hidden * n_in
+
+    def layers(theta):
+        return theta[:split].reshape(hidden, n_in), theta[split:].reshape(n_out, hidden)
+
+    def loss(theta, data):
+        inputs, targets = data
+        W1, W2 = layers(theta)
+        R = jnp.tanh(inputs @ W1.T) @ W2.T - targets
+        return 0.5 * jnp.sum(R * R) / inputs.shape[0]
+
+    def forward(theta, data):
+        inputs, targets = data
+        W1, W2 = layers(theta)
+        S = jnp.tanh(inputs @ W1.T)
+        return W1, W2, S, 1.0 - S * S, S @ W2.T - targets
+
+    def gradient(theta, data):
+        inputs = data[0]
+        _, W2, S, dS, R = forward(theta, data)
+        P = inputs.shape[0]
+        return jnp.concatenate(((((R @ W2) * dS).T @ inputs).ravel() / P,
+                                (R.T @ S).ravel() / P))
+
+    def hessian_vector(theta, v, data):
+        inputs = data[0]
+        _, W2, S, dS, R = forward(theta, data)
+        V1, V2 = layers(v)
+        P = inputs.shape[0]
+        Zdot = inputs @ V1.T
+        Sdot = dS * Zdot
+        Rdot = S @ V2.T + Sdot @ W2.T
+        Edot = (R @ V2 + Rdot @ W2) * dS - 2.0 * (R @ W2) * S * dS * Zdot
+        return jnp.concatenate(((Edot.T @ inputs).ravel() / P,
+                                (Rdot.T @ S + R.T @ Sdot).ravel() / P))
+
+    return loss, gradient, hessian_vector
+
+
+def _implicit_problem(size: str):
+    """(model, theta0, X, Y) of :mod:`benchmarks.implicit_gradient` at ``size``, the data
+    with samples as rows."""
+    from benchmarks import implicit_gradient as bench
+
+    model, theta0 = bench.problem(size)
+    return model, theta0, np.ascontiguousarray(model.X.T), np.ascontiguousarray(model.Y.T)
+
+
+def _implicit_gd(size: str) -> Setup:
+    """Gradient descent on the tanh network of :mod:`benchmarks.implicit_gradient` at
+    ``size`` (its lr)."""
+    from benchmarks import implicit_gradient as bench
+
+    model, theta0, X, Y = _implicit_problem(size)
+    lr = bench.SOLVER_ARGS["gradient_descent"]["lr"]
+    loss, gradient, _ = _tanh_net_jax(*(int(model.dims[i]) for i in (1, 2, 3)))
+
+    def step(theta, data):
+        return theta - lr * gradient(theta, data)
+
+    return Setup(lambda n: implicit_gradient.gradient_descent(model, theta0, lr=lr, steps=[n]),
+                 lambda traj: traj.states[-1], _peers(loss, step, lr, theta0, (X, Y)))
+
+
+def _implicit_modified(size: str) -> Setup:
+    """The modified flow theta' = -grad E - (h/2) Hess(E) grad E (h = :data:`MODIFIED_LR`)
+    on the tanh network of :mod:`benchmarks.implicit_gradient` at ``size``, by fixed-step
+    rk4 with dt = :data:`MODIFIED_DT`: ours ``modified_flow(..., times=[n dt],
+    method="rk4", dt=dt)``; JAX ``grad``: the Hessian-vector product as ``jax.jvp`` of
+    ``jax.grad``, ``hand``: both written out."""
+    jax = _jax()
+    model, theta0, X, Y = _implicit_problem(size)
+    loss, gradient, hessian_vector = _tanh_net_jax(*(int(model.dims[i]) for i in (1, 2, 3)))
+    c, h = MODIFIED_LR / 2.0, MODIFIED_DT
+
+    def rk4(field):
+        def step(theta, data):  # the stage sums of theory.integrators, in their order
+            k1 = field(theta, data)
+            k2 = field(theta + h * (0.5 * k1), data)
+            k3 = field(theta + h * (0.5 * k2), data)
+            k4 = field(theta + h * k3, data)
+            return theta + h * (k1 / 6.0 + k2 / 3.0 + k3 / 3.0 + k4 / 6.0)
+        return step
+
+    def by_grad(theta, data):
+        g, hg = jax.jvp(lambda t: jax.grad(loss)(t, data), (theta,),
+                        (jax.grad(loss)(theta, data),))
+        return -(g + c * hg)
+
+    def by_hand(theta, data):
+        g = gradient(theta, data)
+        return -(g + c * hessian_vector(theta, g, data))
+
+    return Setup(lambda n: implicit_gradient.modified_flow(model, theta0, lr=MODIFIED_LR,
+                                                           times=[n * h], method="rk4", dt=h),
+                 lambda traj: traj.states[-1],
+                 {"grad": _peer(rk4(by_grad), theta0, (X, Y)),
+                  "hand": _peer(rk4(by_hand), theta0, (X, Y))})
+def _nrs(size: str) -> Setup:
+    """NRS descent on the tanh MLP (case 16-17 of the module docstring)."""
+    jax = _jax()
+    jnp = jax.numpy
+    if size == "small":
+        model = flat_minima.instance("mlp", 0)
+    else:
+        X, y = flat_minima.mixture_data(512, 16, 10, 1.0, 0)
+        model = flat_minima.softmax_mlp(X, y, 10, 32)
+    theta0 = flat_minima.initial_weights(model, 1.0, 1)
+    neighbours = flat_minima.gaussian_neighbours(model, NRS_SIGMA, NRS_SAMPLES, 2)
+    d, h, k = (int(model.dims[i]) for i in (flat_minima.N_IN, flat_minima.HIDDEN,
+                                            flat_minima.N_CLASSES))
+    P, S = model.n_samples, NRS_SAMPLES
+    onehot = np.zeros((k, P))
+    onehot[model.y, np.arange(P)] = 1.0
+    D1 = neighbours.deltas[:, :h * d].reshape(S, h, d)
+    D2 = neighbours.deltas[:, h * d:].reshape(S, k, h)
+    state0 = (theta0[:h * d].reshape(h, d), theta0[h * d:].reshape(k, h))
+    data = (model.X, onehot, D1, D2)
+    weight = NRS_ALPHA / (S * P)
+
+    def loss(state, arrays):
+        W1, W2 = state
+        X, Y, E1, E2 = arrays
+        logp = jax.nn.log_softmax(W2 @ jnp.tanh(W1 @ X), axis=0)
+        logq = jax.nn.log_softmax((W2 + E2) @ jnp.tanh((W1 + E1) @ X), axis=1)
+        kl = jnp.sum(jnp.exp(logp) * (logp - logq)) / (S * P)
+        return (-jnp.sum(Y * logp) / P + NRS_BETA / 2 * (jnp.sum(W1 * W1) + jnp.sum(W2 * W2))
+                + NRS_ALPHA * kl)
+
+    def step(state, arrays):
+        W1, W2 = state
+        X, Y, E1, E2 = arrays
+        H = jnp.tanh(W1 @ X)
+        logp = jax.nn.log_softmax(W2 @ H, axis=0)
+        p = jnp.exp(logp)
+        W2s = W2 + E2
+        Hs = jnp.tanh((W1 + E1) @ X)
+        logq = jax.nn.log_softmax(W2s @ Hs, axis=1)
+        a = logp - logq
+        dz = (p - Y) / P + weight * jnp.sum(p * (a - jnp.sum(p * a, axis=1, keepdims=True)),
+                                            axis=0)
+        dzq = weight * (jnp.exp(logq) - p)
+        backs = jnp.einsum("skj,skm->sjm", W2s, dzq) * (1.0 - Hs * Hs)
+        g2 = dz @ H.T + jnp.einsum("skm,sjm->kj", dzq, Hs) + NRS_BETA * W2
+        g1 = (((W2.T @ dz) * (1.0 - H * H)) @ X.T + jnp.einsum("sjm,im->ji", backs, X)
+              + NRS_BETA * W1)
+        return W1 - NRS_LR * g1, W2 - NRS_LR * g2
+
+    return Setup(lambda n: flat_minima.nrs_descent(model, theta0, lr=NRS_LR, alpha=NRS_ALPHA,
+                                                   neighbours=neighbours, beta=NRS_BETA,
+                                                   steps=[n]),
+                 lambda traj: traj.final, _peers(loss, step, NRS_LR, state0, data))
+
+
 _CASES: dict[str, Case] = {
     "chain_L3": Case("L=3", 10_000_000, 1_000_000, lambda: _chain(3)),
     "chain_L6": Case("L=6", 10_000_000, 1_000_000, lambda: _chain(6)),
@@ -458,6 +777,16 @@ _CASES: dict[str, Case] = {
     "ogd_d8": Case("d=8, N=32", 200_000, 20_000, lambda: _ogd(8), OGD_TOLERANCE),
     "ogd_d64": Case("d=64, N=256", 3_000, 300, lambda: _ogd(64), OGD_TOLERANCE),
     "conditioned_N16": Case("N=P=16, row", 50_000, 5_000, lambda: _conditioned(16)),
+    "modular_gd_n32": Case("n=32, B=2, P=32", 10_000, 1_000, lambda: _modular_gd(32)),
+    "modular_gd_n512": Case("n=512, B=2, P=32", 30, 10, lambda: _modular_gd(512)),
+    "modular_nd_n32": Case("n=32, B=2, P=32", 1_000, 250, lambda: _modular_normalized(32)),
+    "implicit_gd_small": Case("3-4-2, P=8", 300_000, 30_000, lambda: _implicit_gd("small")),
+    "implicit_gd_large": Case("32-64-8, P=256", 300, 30, lambda: _implicit_gd("large")),
+    "implicit_mf_small": Case("3-4-2, P=8", 50_000, 5_000,
+                              lambda: _implicit_modified("small")),
+    "implicit_mf_large": Case("32-64-8, P=256", 25, 5, lambda: _implicit_modified("large")),
+    "nrs_mlp_P120": Case("5-6-3, P=120", 20_000, 2_000, lambda: _nrs("small")),
+    "nrs_mlp_P512": Case("16-32-10, P=512", 1_000, 100, lambda: _nrs("mid")),
 }
 CASES: tuple[str, ...] = tuple(_CASES)
 """Names of the cases, in the order they are measured."""
@@ -557,8 +886,8 @@ def thread_environment(threads: int) -> dict[str, str]:
             "XLA_FLAGS": f"{os.environ.get('XLA_FLAGS', '')} {flags}".strip()}
 
 
-HEADER = (f"{'case':<16}{'size':<16}{'steps':>10}{'ours':>11}{'JAX grad':>11}{'JAX hand':>11}"
-          f"{'JAX/ours wall':>15}{'cpu':>7}{'rel. diff':>10}\n{'':<42}{'(ns per step, wall)':>33}"
+HEADER = (f"{'case':<19}{'size':<16}{'steps':>10}{'ours':>11}{'JAX grad':>11}{'JAX hand':>11}"
+          f"{'JAX/ours wall':>15}{'cpu':>7}{'rel. diff':>10}\n{'':<45}{'(ns per step, wall)':>33}"
           f"{'(faster JAX variant)':>22}")
 
 
@@ -566,7 +895,7 @@ def row(result: dict) -> str:
     """One table line (:data:`HEADER`) of a :func:`measure` result."""
     jax_times = "".join(f"{result['variants'][variant]['ns_per_step']:>11.4g}"
                         for variant in VARIANTS)
-    return (f"{result['case']:<16}{result['size']:<16}{result['steps']:>10}"
+    return (f"{result['case']:<19}{result['size']:<16}{result['steps']:>10}"
             f"{result['ours_ns_per_step']:>11.4g}{jax_times}"
             f"{result['ratio_wall']:>15.2f}{result['ratio_cpu']:>7.2f}"
             f"{result['max_state_difference']:>10.1e}")

@@ -32,9 +32,11 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from analytic import deep_linear as an
+from figures import regime_map
 from figures.style import save, styled
 from theory import deep_linear as dl
 from theory.measure import first_crossing_time, loglog_slope
+from verify.deep_linear_maps import INIT_DEPTH
 
 N_IN, N_OUT, N_SAMPLES = dl.TEACHER["n_in"], dl.TEACHER["n_out"], dl.TEACHER["n_samples"]
 INIT_SEED = 1
@@ -73,7 +75,8 @@ TIME_COLORS = {("GD", 0.1): "tab:blue", ("GD", 1.0): "black",
 
 def figures() -> dict[str, Callable[[Path, str], Path]]:
     """Every figure of this setting by name (the file is ``deep_linear_<name>.<fmt>``)."""
-    return {"saxe": saxe, "error_vs_scale": error_vs_scale, "error_vs_time": error_vs_time}
+    return {"saxe": saxe, "error_vs_scale": error_vs_scale, "error_vs_time": error_vs_time,
+            "init_depth_map": init_depth_map}
 
 
 # --------------------------------------------------------------------------- instances
@@ -310,3 +313,19 @@ def _time_panel(ax: Axes, noise: float) -> None:
            title=f"({'ab'[NOISES.index(noise)]}) label noise std {noise:g}")
     if noise > 0.0:
         ax.legend(loc="lower right")
+
+
+# --------------------------------------------------------------------------- init x depth map
+
+
+@styled
+def init_depth_map(out_dir: Path, fmt: str) -> Path:
+    """The regime map ``deep_linear_init_depth`` on its coarse grid (the named teacher;
+    docs/deep_linear.md §C3.8): Minnorm collapsed to W = 0, or escaped with E_g(GD) above or
+    not above E_g(Minnorm), with the collapse threshold v0*(D) of docs/deep_linear.md §3b.8 drawn over it. The
+    finer grid: ``python -m verify.sweep deep_linear_init_depth --grid-size fine``."""
+    table = INIT_DEPTH.run("coarse", seed=0)
+    path = regime_map.draw(INIT_DEPTH, table, out_dir, fmt, "deep_linear_init_depth_map",
+                           "Minnorm ($c=10$) vs gradient flow, teacher-student $N_i=20$, "
+                           "$P=10$\ncells: measured; line: small-weight escape threshold")
+    return path

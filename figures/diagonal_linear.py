@@ -27,9 +27,11 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from analytic import diagonal_linear as an
+from figures import regime_map
 from figures.style import save, styled
 from theory import diagonal_linear as dl
 from theory.measure import first_crossing_time
+from verify.diagonal_linear_maps import ALPHA_KAPPA, TAU, plateau_threshold
 
 DEFAULT, RECOVERY = "implicit_bias", "recovery"
 """Names in :data:`theory.diagonal_linear.INSTANCES`."""
@@ -70,7 +72,8 @@ def figures() -> dict[str, Callable[[Path, str], Path]]:
     return {"kernel_to_rich": kernel_to_rich,
             "wn_robustness": wn_robustness,
             "loss_vs_time": loss_vs_time,
-            "paths_2d": paths_2d}
+            "paths_2d": paths_2d,
+            "alpha_kappa_map": alpha_kappa_map}
 
 
 # --------------------------------------------------------------------------- instances
@@ -272,3 +275,23 @@ def paths_2d(out_dir: Path, fmt: str) -> Path:
                  r"one data point $A=[1,2]$, $y=1$ (stars: $\arg\min Q_\alpha$)")
     ax.legend(loc="lower right")
     return save(fig, out_dir, "diagonal_linear_paths_2d", fmt)
+
+
+# --------------------------------------------------------------------------- alpha x kappa map
+
+
+@styled
+def alpha_kappa_map(out_dir: Path, fmt: str) -> Path:
+    """The regime map ``diagonal_linear_alpha_kappa`` on its coarse grid (seed 0;
+    docs/diagonal_linear.md §C4.10): weight normalization within TAU of the l1 solution or
+    not, with the plateau limit's kappa_tau = (8 alpha^3 / z_tau)^2 of
+    docs/diagonal_linear.md §4c.5 drawn over it.
+    The finer grid (kappa from 1, where the limit stops holding):
+    ``python -m verify.sweep diagonal_linear_alpha_kappa --grid-size fine``."""
+    table = ALPHA_KAPPA.run("coarse", seed=0)
+    (seed,) = table.grid["instance"]
+    return regime_map.draw(ALPHA_KAPPA, table, out_dir, fmt, "diagonal_linear_alpha_kappa_map",
+                           f"WN ($\\eta_r=\\kappa$, $\\eta_\\theta=1$) and GF on sparse_instance"
+                           f"(20, 10, 2, {seed})\nsparse: within {TAU:g} of $x_{{\\ell_1}}$; "
+                           f"cells: measured; line: plateau limit, $z_\\tau$ = "
+                           f"{plateau_threshold(int(seed)):.3g}")

@@ -19,9 +19,11 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 
 from analytic import implicit_gradient as an
+from figures import regime_map
 from figures.style import save, styled
 from theory import implicit_gradient as ig
 from theory.measure import loglog_slope
+from verify.implicit_gradient_maps import STEP_CURVATURE
 
 NET_SEED = 0
 C_VALUES = np.geomspace(0.00625, 0.8, 8)
@@ -37,7 +39,7 @@ AB_STEPS = 4000
 
 def figures() -> dict[str, Callable[[Path, str], Path]]:
     """Every figure of this setting by name (the file is ``implicit_gradient_<name>.<fmt>``)."""
-    return {"orders": orders, "balancing": balancing}
+    return {"orders": orders, "balancing": balancing, "step_curvature_map": step_curvature_map}
 
 
 def _models() -> dict[str, tuple[ig.Model, np.ndarray]]:
@@ -134,3 +136,23 @@ def balancing(out_dir: Path, fmt: str) -> Path:
     fig.suptitle(r"ab-model $E=\frac{1}{2}(ab-y)^2$: each step multiplies $a^2-b^2$ by "
                  r"$1-h^2r^2$")
     return save(fig, out_dir, "implicit_gradient_balancing", fmt)
+
+
+# --------------------------------------------------------------------------- step x curvature map
+
+
+@styled
+def step_curvature_map(out_dir: Path, fmt: str) -> Path:
+    """The regime map ``implicit_gradient_step_curvature`` on its coarse grid (seed 0;
+    docs/implicit_gradient.md §C11.9): GD on the ab-model from the balanced start a0 = b0 =
+    0.3, classified from each trajectory (monotone / alternating / oscillating / diverged),
+    with h lambda_max = 1 and h lambda_max = 2 (lambda_max = 2 y at every reachable minimum,
+    docs/implicit_gradient.md §11b.5, §11b.6) drawn over it. The finer grid: ``python -m verify.sweep
+    implicit_gradient_step_curvature --grid-size fine``."""
+    table = STEP_CURVATURE.run("coarse", seed=0)
+    (a0,), (b0,) = table.grid["a0"], table.grid["b0"]
+    return regime_map.draw(STEP_CURVATURE, table, out_dir, fmt,
+                           "implicit_gradient_step_curvature_map",
+                           rf"GD on $E=(ab-y)^2/2$ from $(a_0, b_0)=({a0:g}, {b0:g})$" "\n"
+                           "cells: measured regime; lines: the modified-flow series' radius\n"
+                           r"$h\lambda_{\max}=1$ and the stability edge $h\lambda_{\max}=2$")

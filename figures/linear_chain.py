@@ -17,9 +17,11 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from analytic import linear_chain as an
+from figures import regime_map
 from figures.style import save, styled
 from theory import linear_chain as lc
 from theory.measure import time_to_accuracy
+from verify.linear_chain_maps import DAMPING
 
 P_STAR, SIGMA, DT = 2.0, 1.0, 1e-2
 W0 = {2: np.array([1.5, 0.3]), 3: np.array([1.5, 0.3, 0.9])}
@@ -37,7 +39,8 @@ MN_COLORS = dict(zip(DAMPINGS, ("tab:orange", "tab:green")))
 
 def figures() -> dict[str, Callable[[Path, str], Path]]:
     """Every figure of this setting by name (the file is ``linear_chain_<name>.<fmt>``)."""
-    return {"phase_plane": phase_plane, "distance": distance, "t_epsilon": t_epsilon}
+    return {"phase_plane": phase_plane, "distance": distance, "t_epsilon": t_epsilon,
+            "damping_map": damping_map}
 
 
 # --------------------------------------------------------------------------- simulation
@@ -232,3 +235,20 @@ def _print_table(t_mn: np.ndarray, t_l2: np.ndarray, betas: np.ndarray, seconds:
     print(f"{'eps':>9} {'T_MN(c=1)':>10} {'T_L2(best)':>11} {'best beta':>10} {'ratio':>8}")
     for row in zip(EPSILONS, t_mn, t_l2, betas, t_l2 / t_mn):
         print("{:9.2e} {:10.3f} {:11.1f} {:10.3e} {:8.1f}".format(*row))
+
+
+# --------------------------------------------------------------------------- damping map
+
+
+@styled
+def damping_map(out_dir: Path, fmt: str) -> Path:
+    """The regime map ``linear_chain_damping`` on its coarse grid (seed 0; docs/linear_chain.md
+    §C2.8): Minnorm(c) from a 1e-3 perturbation of its fixed point, classified from each
+    trajectory (converged / oscillating / diverged), with c_min(L) of docs/linear_chain.md §2b.5 drawn over it.
+    The finer grid: ``python -m verify.sweep linear_chain_damping --grid-size fine``."""
+    table = DAMPING.run("coarse", seed=0)
+    (p_star,) = table.grid["p_star"]
+    return regime_map.draw(DAMPING, table, out_dir, fmt, "linear_chain_damping_map",
+                           f"Minnorm($c$) flow near its fixed point, $p^*={p_star:g}$, "
+                           r"$\sigma=\eta_w=\eta_\lambda=1$, $t\leq 200$" "\n"
+                           "cells: measured regime; line: the linearization's threshold")

@@ -20,8 +20,10 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from analytic import max_margin as an
+from figures import regime_map
 from figures.style import save, styled
 from theory import max_margin as mm
+from verify.max_margin_maps import STEP_GAP
 
 LR_W, LR_LAMBDA_SCALE = 0.2, 0.5
 """Minnorm lr_w, and lr_lambda as a fraction of 1/kappa_max(K_SS)."""
@@ -55,7 +57,8 @@ def figures() -> dict[str, Callable[[Path, str], Path]]:
     return {"angle": angles,
             "multipliers": multipliers,
             "separators_2d": separators_2d,
-            "gd_norm_loss": gd_norm_loss}
+            "gd_norm_loss": gd_norm_loss,
+            "step_gap_map": step_gap_map}
 
 
 # --------------------------------------------------------------------------- instance
@@ -289,3 +292,22 @@ def _loss_panel(ax: Axes, t: np.ndarray, loss: np.ndarray) -> None:
            ylabel=r"$L(w(t))$",
            title=r"loss $L(w)=\sum_\mu\log(1+e^{-y_\mu x_\mu\cdot w})=O(1/t)$")
     ax.legend(loc="lower left")
+
+
+# --------------------------------------------------------------------------- step x gap map
+
+
+@styled
+def step_gap_map(out_dir: Path, fmt: str) -> Path:
+    """The regime map ``max_margin_step_gap`` on its coarse grid (seed 0; docs/max_margin.md
+    §C1.9): discrete Minnorm (a = 0.2) on separable_data(7, 2, margin, seed 1) from a drawn
+    start, classified from each trajectory (converged / cycling / diverged), with the
+    linearized stability bound b kappa_max(K_SS) = 1 of docs/max_margin.md §1b.5 drawn over it; the global
+    sufficient condition b lambda_max(K) = 1 is lambda_fraction = 1. The finer grid:
+    ``python -m verify.sweep max_margin_step_gap --grid-size fine``."""
+    table = STEP_GAP.run("coarse", seed=0)
+    return regime_map.draw(STEP_GAP, table, out_dir, fmt, "max_margin_step_gap_map",
+                           r"Discrete Minnorm, $a=0.2$, $b=$ lambda_fraction$/\lambda_{\max}(K)$, "
+                           "\non separable_data(7, 2, margin, seed 1); "
+                           "cells: measured regime\nline: linearized stability bound "
+                           "(global sufficient bound: lambda_fraction = 1)")

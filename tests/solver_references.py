@@ -4,7 +4,10 @@ The test modules ``tests/test_<setting>_references.py`` hold, per setting, a vec
 written from the mathematics (docs/ and the module docstrings: the loss or the
 Lagrangian written out, differentiated by the complex step, which is exact to rounding
 for real-analytic functions and shares no code with the package's kernels or twins) and
-the cases on which each solver is run. Every check is a test decorated with
+the cases on which each solver is run. The checks that every setting has (adaptive and
+fixed-step flows against solve_ivp, discrete runs against the hand-iterated step, the
+``stop_tol`` branch) are added to a module by :func:`register_generic_tests` from its
+cases; every check, those and the setting's own, is a test decorated with
 :func:`references`, which
 
 - records, at import, which (setting, solver) the check covers, with which reference
@@ -29,6 +32,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+import pytest
 from scipy.integrate import solve_ivp
 
 from theory.integrators import TABLEAUX
@@ -255,13 +259,22 @@ def complex_step_gradient(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray) 
 def reference_flow(field: Callable[[np.ndarray], np.ndarray], y0: np.ndarray,
                    times: np.ndarray) -> np.ndarray:
     """The exact flow dy/dt = field(y) from y0 at ``times`` by solve_ivp (DOP853, rtol
-    1e-12, atol 1e-14): global error ~1e-11 on the horizons used here, far below every
-    tolerance of the checks."""
+    1e-12, atol 1e-14), integrated from sample to sample so that every sample is the end
+    of a step: global error ~1e-11 on the horizons used here, far below every tolerance of
+    the checks. (DOP853's dense output between steps is not that accurate: where the flow
+    has settled and the steps are long, interpolated samples were off by 1e-8, measured on
+    deep_linear's l2_flow stop case.)"""
     times = np.asarray(times, dtype=np.float64)
-    sol = solve_ivp(lambda t, y: field(y), (0.0, float(times[-1])), np.asarray(y0, float),
-                    method="DOP853", rtol=1e-12, atol=1e-14, dense_output=True)
-    assert sol.success, sol.message
-    return np.array([sol.sol(t) if t > 0 else np.asarray(y0, float) for t in times])
+    y = np.asarray(y0, dtype=np.float64)
+    start, samples = 0.0, []
+    for t in times:
+        if t > start:
+            sol = solve_ivp(lambda _, state: field(state), (start, float(t)), y,
+                            method="DOP853", rtol=1e-12, atol=1e-14)
+            assert sol.success, sol.message
+            y, start = sol.y[:, -1], float(t)
+        samples.append(y.copy())
+    return np.array(samples)
 
 
 def hand_iteration(field: Callable[[np.ndarray], np.ndarray], y0: np.ndarray, steps,
@@ -390,3 +403,77 @@ def check_stop(case: Case, field: Callable, y0: np.ndarray, project: Callable = 
     assert relative_error(traj.states[head], reference[head]) <= tolerance
     np.testing.assert_array_equal(traj.states[after[0]:], np.broadcast_to(
         traj.final, traj.states[after[0]:].shape))
+
+
+# --------------------------------------------------------------------------- generic tests
+
+GENERIC_TESTS: dict[str, str] = {
+    "adaptive": "test_adaptive_flow_matches_solve_ivp",
+    "order": "test_fixed_step_flow_converges_to_solve_ivp_at_its_order",
+    "discrete": "test_discrete_matches_hand_iterated_step",
+    "stop": "test_stop_tol_branch",
+}
+"""The generic checks every setting registers (:func:`register_generic_tests`): adaptive
+flows with :func:`check_flow`, fixed-step flows with :func:`check_order`, discrete solvers
+with :func:`check_discrete`, ``stop_tol`` cases with :func:`check_stop`."""
+
+
+def _generic_test(kind: str, reference: Callable, precondition: Callable | None) -> Callable:
+    def test(case):
+        fields = reference(case)
+        if precondition is not None:
+            precondition(kind, case, fields)
+        y0, field = fields[0], fields[1]
+        project = fields[2] if len(fields) > 2 else (lambda y: y)
+        if kind == "adaptive":
+            check_flow(case, field, y0)
+        elif kind == "order":
+            check_order(case, field, y0)
+        elif kind == "discrete":
+            check_discrete(case, field, y0, project)
+        else:
+            check_stop(case, field, y0, project)
+
+    return test
+
+
+def register_generic_tests(namespace: dict, reference: Callable[[Case], tuple], *,
+                           adaptive: list[Case] = (), order: list[Case] = (),
+                           discrete: list[Case] = (), stop: list[Case] = (),
+                           precondition: Callable[[str, Case, tuple], None] | None = None) -> None:
+    """Add a setting's generic checks to its test module, each parametrized over its cases
+    and registered with :func:`references` (``solve_ivp`` for flows, ``formula`` for
+    discrete runs; a stop case by its kind): the test names of :data:`GENERIC_TESTS`.
+
+    Parameters
+    ----------
+    namespace : dict
+        The test module's ``globals()``, where pytest collects the tests.
+    reference : callable
+        ``reference(case)`` -> ``(y0, field)`` or ``(y0, field, project, ...)``: the start,
+        the independent vector field (learning rates in it for discrete solvers) and the
+        projection after a step (identity when absent); further items are for
+        ``precondition``.
+    adaptive, order, discrete, stop : list of Case
+        The cases of each check; a check without cases is not added.
+    precondition : callable, optional
+        ``precondition(kind, case, reference(case))``, with ``kind`` a key of
+        :data:`GENERIC_TESTS`: asserts, before the check, that the case is in the regime
+        the comparison needs (e.g. no multiplier crossing 0 along a flow).
+    """
+    kinds = {"adaptive": adaptive, "order": order, "discrete": discrete, "stop": stop}
+    for kind, cases in kinds.items():
+        if not cases:
+            continue
+        name = GENERIC_TESTS[kind]
+        test = _generic_test(kind, reference, precondition)
+        test.__name__ = test.__qualname__ = name
+        test.__module__ = namespace["__name__"]
+        test = pytest.mark.parametrize("case", cases, ids=repr)(test)
+        if kind == "stop":
+            test = references("formula", [c for c in cases if "steps" in c.kwargs])(
+                references("solve_ivp", [c for c in cases if "times" in c.kwargs])(test))
+        else:
+            test = references("solve_ivp" if kind in ("adaptive", "order") else "formula",
+                              cases)(test)
+        namespace[name] = test

@@ -137,12 +137,17 @@ def test_benchmark_report_lists_misses_and_renders_markdown():
     assert f"Targets missed: {len(report['misses'])}" in markdown
 
 
-def test_jax_peer_covers_the_fifteen_cases_and_skips_without_jax(monkeypatch, capsys):
+def test_jax_peer_covers_the_twenty_four_cases_and_skips_without_jax(monkeypatch, capsys):
     from benchmarks import jax_peer
 
-    assert len(jax_peer.CASES) == 15
+    assert len(jax_peer.CASES) == 24
     assert {c.split("_")[0] for c in jax_peer.CASES} == {"chain", "deep", "diagonal", "margin",
-                                                        "opt", "ogd", "conditioned"}
+                                                        "opt", "ogd", "conditioned",
+                                                        "modular", "implicit", "nrs"}
+    added = {"modular_gd_n32", "modular_gd_n512", "modular_nd_n32", "implicit_gd_small",
+             "implicit_gd_large", "implicit_mf_small", "implicit_mf_large"}
+    assert {c for c in jax_peer.CASES if c.split("_")[0] in ("modular", "implicit")} == added
+    assert all(f"``{name}``" in jax_peer.__doc__ for name in added)
     monkeypatch.setattr(jax_peer, "jax_available", lambda: False)
     assert jax_peer.main(["--quick"]) == 0
     assert "JAX not installed" in capsys.readouterr().out

@@ -172,13 +172,14 @@ def test_saved_figures_are_byte_for_byte_reproducible(tmp_path, fmt):
 
 EXPECTED_FIGURES = {
     "deep_linear": ["deep_linear_error_vs_scale.png", "deep_linear_error_vs_time.png",
-                    "deep_linear_saxe.png"],
+                    "deep_linear_saxe.png", "deep_linear_init_depth_map.png"],
     "diagonal_linear": ["diagonal_linear_kernel_to_rich.png", "diagonal_linear_loss_vs_time.png",
                         "diagonal_linear_paths_2d.png", "diagonal_linear_wn_robustness.png"],
-    "linear_chain": ["linear_chain_distance.png", "linear_chain_phase_plane.png",
-                     "linear_chain_t_epsilon.png"],
+    "linear_chain": ["linear_chain_damping_map.png", "linear_chain_distance.png",
+                     "linear_chain_phase_plane.png", "linear_chain_t_epsilon.png"],
     "max_margin": ["max_margin_angle.png", "max_margin_gd_norm_loss.png",
-                   "max_margin_multipliers.png", "max_margin_separators_2d.png"],
+                   "max_margin_multipliers.png", "max_margin_separators_2d.png",
+                   "max_margin_step_gap_map.png"],
     "relu_network": ["relu_network_minnorm_training.png", "relu_network_multipliers.png",
                      "relu_network_digits_accuracy.png", "relu_network_digits_training.png",
                      "relu_network_digits_flipped.png"],
@@ -187,7 +188,9 @@ EXPECTED_FIGURES = {
     "conditioning": ["conditioning_iterations.png", "conditioning_mlp_training.png",
                      "conditioning_training.png"],
     "weightnorm_hessian": ["weightnorm_hessian_width.png", "weightnorm_hessian_norms.png"],
-    "implicit_gradient": ["implicit_gradient_orders.png", "implicit_gradient_balancing.png"],
+    "implicit_gradient": ["implicit_gradient_orders.png", "implicit_gradient_balancing.png",
+                          "implicit_gradient_step_curvature_map.png"],
+    "flat_minima": ["flat_minima_sharpness.png"],
     "modular_norm": ["modular_norm_lr_transfer.png", "modular_norm_alpha_depth.png"],
 }
 

@@ -25,10 +25,8 @@ step does not expand rounding: the gaps seen were <= 1.1e-12 (adaptive) and <= 3
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
-from solver_references import (Case, check_discrete, check_flow, check_order, check_stop,
-                               complex_step_gradient, references)
+from solver_references import (Case, complex_step_gradient, register_generic_tests)
 from theory import conditioning as sim
 from theory.integrators import TABLEAUX
 
@@ -151,30 +149,5 @@ STOP_CASES = [
 layer it decays exponentially and the stop is reached well inside the horizon."""
 
 
-@references("solve_ivp", ADAPTIVE_CASES)
-@pytest.mark.parametrize("case", ADAPTIVE_CASES, ids=repr)
-def test_adaptive_flow_matches_solve_ivp(case):
-    y0, field = reference_field(case)
-    check_flow(case, field, y0)
-
-
-@references("solve_ivp", ORDER_CASES)
-@pytest.mark.parametrize("case", ORDER_CASES, ids=repr)
-def test_fixed_step_flow_converges_to_solve_ivp_at_its_order(case):
-    y0, field = reference_field(case)
-    check_order(case, field, y0)
-
-
-@references("formula", DISCRETE_CASES)
-@pytest.mark.parametrize("case", DISCRETE_CASES, ids=repr)
-def test_gradient_descent_matches_hand_iterated_step(case):
-    y0, field = reference_field(case)
-    check_discrete(case, field, y0)
-
-
-@references("formula", [c for c in STOP_CASES if "steps" in c.kwargs])
-@references("solve_ivp", [c for c in STOP_CASES if "times" in c.kwargs])
-@pytest.mark.parametrize("case", STOP_CASES, ids=repr)
-def test_stop_tol_branch(case):
-    y0, field = reference_field(case)
-    check_stop(case, field, y0)
+register_generic_tests(globals(), reference_field, adaptive=ADAPTIVE_CASES, order=ORDER_CASES,
+                       discrete=DISCRETE_CASES, stop=STOP_CASES)

@@ -22,8 +22,7 @@ import numpy as np
 import pytest
 
 from analytic import diagonal_linear as exact
-from solver_references import (Case, check_discrete, check_flow, check_order, check_stop,
-                               complex_step_gradient, references)
+from solver_references import (Case, complex_step_gradient, references, register_generic_tests)
 from theory import diagonal_linear as sim
 from theory.integrators import TABLEAUX
 
@@ -116,6 +115,8 @@ STOP_CASES = [
          steps=[10, 100, 20000]),
     case("gradient_flow", "stop_adaptive", alpha=1.0, eta=1.3, stop_tol=1e-7,
          times=np.linspace(0.5, 60.0, 120)),
+    # rk4's global error, set in the fast first transient (alpha = 1, eta_radius = 2.5), was
+    # 3.9e-8 at dt = 5e-3 and is 2.4e-9 at dt = 2.5e-3 (C dt^4), inside the 1e-8 of check_stop
     case("wn_flow", "stop_rk4", alpha=1.0, eta_radius=2.5, eta_direction=0.6, stop_tol=1e-7,
          method="rk4", dt=2.5e-3, times=np.linspace(0.5, 60.0, 120)),
     case("global_wn_flow", "stop_adaptive", alpha=1.0, eta_radius=1.8, eta_direction=0.4,
@@ -123,36 +124,8 @@ STOP_CASES = [
 ]
 
 
-@references("solve_ivp", ADAPTIVE_CASES)
-@pytest.mark.parametrize("case", ADAPTIVE_CASES, ids=repr)
-def test_adaptive_flow_matches_solve_ivp(case):
-    y0, field, _ = reference_field(case)
-    check_flow(case, field, y0)
-
-
-@references("solve_ivp", ORDER_CASES)
-@pytest.mark.parametrize("case", ORDER_CASES, ids=repr)
-def test_fixed_step_flow_converges_to_solve_ivp_at_its_order(case):
-    y0, field, _ = reference_field(case)
-    check_order(case, field, y0)
-
-
-@references("formula", DISCRETE_CASES)
-@pytest.mark.parametrize("case", DISCRETE_CASES, ids=repr)
-def test_discrete_matches_hand_iterated_step(case):
-    y0, field, project = reference_field(case)
-    check_discrete(case, field, y0, project)
-
-
-@references("formula", [c for c in STOP_CASES if "steps" in c.kwargs])
-@references("solve_ivp", [c for c in STOP_CASES if "times" in c.kwargs])
-@pytest.mark.parametrize("case", STOP_CASES, ids=repr)
-def test_stop_tol_branch(case):
-    y0, field, project = reference_field(case)
-    # wn_flow stop_rk4: rk4's global error, set in the fast first transient (alpha = 1,
-    # eta_radius = 2.5), was 3.9e-8 at dt = 5e-3 and is 2.4e-9 at dt = 2.5e-3 (C dt^4),
-    # inside the 1e-8 of check_stop
-    check_stop(case, field, y0, project)
+register_generic_tests(globals(), reference_field, adaptive=ADAPTIVE_CASES, order=ORDER_CASES,
+                       discrete=DISCRETE_CASES, stop=STOP_CASES)
 
 
 INVARIANT_CASES = [

@@ -12,10 +12,8 @@ hand-iterated step, flows with solve_ivp (DOP853, rtol 1e-12).
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
-from solver_references import (Case, check_discrete, check_flow, check_order, check_stop,
-                               complex_step_gradient, references)
+from solver_references import (Case, complex_step_gradient, register_generic_tests)
 from theory import implicit_gradient as sim
 from theory.integrators import TABLEAUX
 
@@ -86,6 +84,11 @@ def field_of(case: Case):
     return reference_field(name, 1.0, kw["lr"] / 2)
 
 
+def reference(case: Case):
+    """(theta0, F) of the case."""
+    return case.args[1], field_of(case)
+
+
 def test_reference_gradient_is_the_complex_step_gradient_of_the_loss():
     """The hand-written backpropagation against the complex step of the loss (both written
     here from docs/implicit_gradient.md §11a.1)."""
@@ -115,26 +118,5 @@ STOP_CASES = [
 ]
 
 
-@references("solve_ivp", ADAPTIVE_CASES)
-@pytest.mark.parametrize("case", ADAPTIVE_CASES, ids=repr)
-def test_adaptive_flow_matches_solve_ivp(case):
-    check_flow(case, field_of(case), case.args[1])
-
-
-@references("solve_ivp", ORDER_CASES)
-@pytest.mark.parametrize("case", ORDER_CASES, ids=repr)
-def test_fixed_step_flow_converges_to_solve_ivp_at_its_order(case):
-    check_order(case, field_of(case), case.args[1])
-
-
-@references("formula", DISCRETE_CASES)
-@pytest.mark.parametrize("case", DISCRETE_CASES, ids=repr)
-def test_gradient_descent_matches_the_hand_iterated_step(case):
-    check_discrete(case, field_of(case), case.args[1])
-
-
-@references("formula", [c for c in STOP_CASES if "steps" in c.kwargs])
-@references("solve_ivp", [c for c in STOP_CASES if "times" in c.kwargs])
-@pytest.mark.parametrize("case", STOP_CASES, ids=repr)
-def test_stop_tol_branch(case):
-    check_stop(case, field_of(case), case.args[1])
+register_generic_tests(globals(), reference, adaptive=ADAPTIVE_CASES, order=ORDER_CASES,
+                       discrete=DISCRETE_CASES, stop=STOP_CASES)

@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 from analytic import max_margin as exact
-from solver_references import (Case, check_discrete, check_flow, check_order, check_stop,
-                               complex_step_gradient, reference_flow, references)
+from solver_references import (Case, check_discrete, check_stop, complex_step_gradient,
+                               reference_flow, references, register_generic_tests)
 from theory import max_margin as sim
 from theory.integrators import TABLEAUX
 
@@ -123,6 +123,9 @@ STOP_CASES = [
     case("gradient_descent", "stop", lr=0.1, stop_tol=1e-2, steps=[10, 100, 5000]),
     case("gradient_flow", "stop_adaptive", eta=1.3, stop_tol=1e-1,
          times=np.geomspace(0.1, 100.0, 60)),
+    # starts at the support (non-support multipliers held at 0, support multipliers > 0):
+    # a smooth linear flow; rk4 at dt = 1e-2 has a global error ~1e-9 there (the order
+    # case: ~1e-7 at dt = 2e-2 on a faster start), inside 1e-8
     case("minnorm_flow", "stop_rk4", eta_w=1.4, eta_lambda=0.3, w0=W_NEAR,
          lambda0=LAMBDA_NEAR, stop_tol=1e-7, method="rk4", dt=1e-2,
          times=np.linspace(0.5, 60.0, 120)),
@@ -131,37 +134,21 @@ JACOBI_STOP_CASES = [case("minnorm_descent", "stop", lr_w=0.2, lr_lambda=0.02, w
                           lambda0=LAMBDA_NEAR, stop_tol=1e-9, steps=[10, 100, 20000])]
 
 
-def smooth_regime(case: Case, y0, field) -> None:
-    """Minnorm flows are compared where they are smooth: no multiplier changes sign
-    class along the reference (the support's stay > 0; the others stay held at 0)."""
-    if case.solver == "minnorm_flow":
+def smooth_regime(kind: str, case: Case, fields: tuple) -> None:
+    """Minnorm flows are compared with solve_ivp where they are smooth (adaptive and
+    fixed-step checks): no multiplier changes sign class along the reference (the
+    support's stay > 0; the others stay held at 0)."""
+    if kind in ("adaptive", "order") and case.solver == "minnorm_flow":
+        y0, field = fields[:2]
         times = np.linspace(0.0, float(np.max(case.kwargs["times"])), 200)
         positive = reference_flow(field, y0, times)[:, D:] > 0.0
         assert np.all(positive == positive[0]), "a multiplier reached or left 0"
         assert positive[0].any() and not positive[0].all()
 
 
-@references("solve_ivp", ADAPTIVE_CASES)
-@pytest.mark.parametrize("case", ADAPTIVE_CASES, ids=repr)
-def test_adaptive_flow_matches_solve_ivp(case):
-    y0, field, _ = reference_field(case)
-    smooth_regime(case, y0, field)
-    check_flow(case, field, y0)
-
-
-@references("solve_ivp", ORDER_CASES)
-@pytest.mark.parametrize("case", ORDER_CASES, ids=repr)
-def test_fixed_step_flow_converges_to_solve_ivp_at_its_order(case):
-    y0, field, _ = reference_field(case)
-    smooth_regime(case, y0, field)
-    check_order(case, field, y0)
-
-
-@references("formula", DISCRETE_CASES)
-@pytest.mark.parametrize("case", DISCRETE_CASES, ids=repr)
-def test_gradient_descent_matches_hand_iterated_step(case):
-    y0, field, _ = reference_field(case)
-    check_discrete(case, field, y0)
+register_generic_tests(globals(), reference_field, adaptive=ADAPTIVE_CASES, order=ORDER_CASES,
+                       discrete=DISCRETE_CASES, stop=STOP_CASES,
+                       precondition=smooth_regime)
 
 
 @references("formula", JACOBI_CASES)
@@ -184,13 +171,3 @@ def test_minnorm_descent_stop_tol_branch():
     y0, field, project = reference_field(case)
     check_stop(case, field, y0, project)
 
-
-@references("formula", [c for c in STOP_CASES if "steps" in c.kwargs])
-@references("solve_ivp", [c for c in STOP_CASES if "times" in c.kwargs])
-@pytest.mark.parametrize("case", STOP_CASES, ids=repr)
-def test_stop_tol_branch(case):
-    y0, field, project = reference_field(case)
-    # minnorm_flow stop_rk4 starts at the support (non-support multipliers held at 0,
-    # support multipliers > 0): a smooth linear flow; rk4 at dt = 1e-2 has a global error
-    # ~1e-9 there (the order case: ~1e-7 at dt = 2e-2 on a faster start), inside 1e-8
-    check_stop(case, field, y0, project)

@@ -26,9 +26,8 @@ import numpy as np
 import pytest
 from scipy.special import erf
 
-from solver_references import (DISCRETE_TOLERANCE, Case, check_discrete, check_flow,
-                               check_order, check_stop, complex_step_gradient, hand_iteration,
-                               references, relative_error)
+from solver_references import (Case, DISCRETE_TOLERANCE, complex_step_gradient, hand_iteration,
+                               references, register_generic_tests, relative_error)
 from theory import modular_norm as sim
 from theory.integrators import TABLEAUX
 from theory.results import Status
@@ -201,25 +200,21 @@ STOP_CASES = [
 ]
 
 
-@references("solve_ivp", ADAPTIVE_CASES)
-@pytest.mark.parametrize("case", ADAPTIVE_CASES, ids=repr)
-def test_adaptive_flow_matches_solve_ivp(case):
-    y0, field = reference_field(case)
-    check_flow(case, field, y0)
+def stop_clear_of_rounding(kind: str, case: Case, fields: tuple) -> None:
+    """A discrete stop case's step count is compared exactly: no max |F(y_k)| of the
+    reference may lie within 1e-6 relative of stop_tol, where ~1e-13 of rounding could
+    move the stop."""
+    if kind == "stop" and "steps" in case.kwargs:
+        y0, field = fields
+        samples, taken = hand_iteration(field, y0, range(1, case.kwargs["steps"][-1] + 1),
+                                        stop_tol=case.kwargs["stop_tol"])
+        sizes = np.array([np.max(np.abs(field(y))) for y in samples[:taken + 2]])
+        assert np.min(np.abs(sizes / case.kwargs["stop_tol"] - 1.0)) > 1e-6
 
 
-@references("solve_ivp", ORDER_CASES)
-@pytest.mark.parametrize("case", ORDER_CASES, ids=repr)
-def test_fixed_step_flow_converges_to_solve_ivp_at_its_order(case):
-    y0, field = reference_field(case)
-    check_order(case, field, y0)
-
-
-@references("formula", DISCRETE_CASES)
-@pytest.mark.parametrize("case", DISCRETE_CASES, ids=repr)
-def test_discrete_matches_hand_iterated_step(case):
-    y0, field = reference_field(case)
-    check_discrete(case, field, y0)
+register_generic_tests(globals(), reference_field, adaptive=ADAPTIVE_CASES, order=ORDER_CASES,
+                       discrete=DISCRETE_CASES, stop=STOP_CASES,
+                       precondition=stop_clear_of_rounding)
 
 
 @references("formula", EXACT_CASES)
@@ -271,17 +266,3 @@ def test_sign_steps_match_the_hand_written_step(case):
         if after.size > n_weights:  # normalized descent: the carried power vectors
             assert relative_error(after[n_weights:], expected[n_weights:]) <= vector_tolerance
 
-
-@references("formula", [c for c in STOP_CASES if "steps" in c.kwargs])
-@references("solve_ivp", [c for c in STOP_CASES if "times" in c.kwargs])
-@pytest.mark.parametrize("case", STOP_CASES, ids=repr)
-def test_stop_tol_branch(case):
-    y0, field = reference_field(case)
-    if "steps" in case.kwargs:
-        # the step count is compared exactly: no max |F(y_k)| of the reference may lie
-        # within 1e-6 relative of stop_tol, where ~1e-13 of rounding could move the stop
-        samples, taken = hand_iteration(field, y0, range(1, case.kwargs["steps"][-1] + 1),
-                                        stop_tol=case.kwargs["stop_tol"])
-        sizes = np.array([np.max(np.abs(field(y))) for y in samples[:taken + 2]])
-        assert np.min(np.abs(sizes / case.kwargs["stop_tol"] - 1.0)) > 1e-6
-    check_stop(case, field, y0)

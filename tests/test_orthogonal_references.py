@@ -20,8 +20,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from solver_references import (Case, check_discrete, check_flow, check_order, check_stop,
-                               complex_step_gradient, references)
+from solver_references import (Case, check_discrete, check_stop, complex_step_gradient,
+                               references, register_generic_tests)
 from theory import orthogonal as sim
 from theory import orthogonal_maps as maps
 from theory.integrators import TABLEAUX
@@ -227,33 +227,8 @@ STOP_CASES = [
 ]
 
 
-@references("solve_ivp", ADAPTIVE_CASES)
-@pytest.mark.parametrize("case", ADAPTIVE_CASES, ids=repr)
-def test_adaptive_flow_matches_solve_ivp(case):
-    y0, field = real_field(case)
-    check_flow(case, field, y0)
-
-
-@references("solve_ivp", ORDER_CASES)
-@pytest.mark.parametrize("case", ORDER_CASES, ids=repr)
-def test_fixed_step_flow_converges_to_solve_ivp_at_its_order(case):
-    y0, field = real_field(case)
-    check_order(case, field, y0)
-
-
-@references("formula", DISCRETE_CASES)
-@pytest.mark.parametrize("case", DISCRETE_CASES, ids=repr)
-def test_discrete_solvers_match_the_hand_iterated_step(case):
-    y0, field = real_field(case)
-    check_discrete(case, field, y0)
-
-
-@references("formula", [c for c in STOP_CASES if "steps" in c.kwargs])
-@references("solve_ivp", [c for c in STOP_CASES if "times" in c.kwargs])
-@pytest.mark.parametrize("case", STOP_CASES, ids=repr)
-def test_stop_tol_branch(case):
-    y0, field = real_field(case)
-    check_stop(case, field, y0)
+register_generic_tests(globals(), real_field, adaptive=ADAPTIVE_CASES, order=ORDER_CASES,
+                       discrete=DISCRETE_CASES, stop=STOP_CASES)
 
 
 def test_the_reference_maps_are_the_package_maps():

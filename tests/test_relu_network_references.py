@@ -33,11 +33,9 @@ where adaptive steps shrink without end). The reasons for each instance are at t
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
-from solver_references import (Case, check_discrete, check_flow, check_order, check_stop,
-                               complex_step_gradient, hand_iteration, reference_flow,
-                               references)
+from solver_references import (Case, complex_step_gradient, hand_iteration, reference_flow,
+                               register_generic_tests)
 from theory import relu_network as sim
 from theory.integrators import TABLEAUX
 
@@ -256,38 +254,20 @@ STOP_CASES = [
 ]
 
 
-@references("solve_ivp", ADAPTIVE_CASES)
-@pytest.mark.parametrize("case", ADAPTIVE_CASES, ids=repr)
-def test_adaptive_flow_matches_solve_ivp(case):
-    y0, field, _, pattern = reference_field(case)
-    assert_pattern_fixed(case, field, y0, pattern)
-    check_flow(case, field, y0)
-
-
-@references("solve_ivp", ORDER_CASES)
-@pytest.mark.parametrize("case", ORDER_CASES, ids=repr)
-def test_fixed_step_flow_converges_to_solve_ivp_at_its_order(case):
-    y0, field, _, pattern = reference_field(case)
-    assert_pattern_fixed(case, field, y0, pattern)
-    check_order(case, field, y0)
-
-
-@references("formula", DISCRETE_CASES)
-@pytest.mark.parametrize("case", DISCRETE_CASES, ids=repr)
-def test_discrete_matches_hand_iterated_step(case):
-    y0, field, project, pattern = reference_field(case)
-    signs = np.concatenate([np.ravel(s) for s in pattern(y0)])
-    assert np.any(signs > 0) and np.any(signs < 0)  # a mixed pattern: the kinks matter
-    check_discrete(case, field, y0, project)
-
-
-@references("formula", [c for c in STOP_CASES if "steps" in c.kwargs])
-@references("solve_ivp", [c for c in STOP_CASES if "times" in c.kwargs])
-@pytest.mark.parametrize("case", STOP_CASES, ids=repr)
-def test_stop_tol_branch(case):
-    y0, field, project, pattern = reference_field(case)
-    if "times" in case.kwargs:
+def pattern_regime(kind: str, case: Case, fields: tuple) -> None:
+    """The regime each comparison needs: flows (and fixed-pattern stop cases) keep their
+    activation pattern along the reference, so the field is smooth there; discrete cases
+    start on a mixed pattern, so that the kinks matter."""
+    y0, field, project, pattern = fields
+    if kind in ("adaptive", "order") or (kind == "stop" and "times" in case.kwargs):
         assert_pattern_fixed(case, field, y0, pattern)
-    elif any(case.args[0] is X for X in (X_FIXED, X_CLASSES)):
+    elif kind == "stop" and any(case.args[0] is X for X in (X_FIXED, X_CLASSES)):
         assert_pattern_fixed_by_steps(case, field, y0, project, pattern)
-    check_stop(case, field, y0, project)
+    elif kind == "discrete":
+        signs = np.concatenate([np.ravel(s) for s in pattern(y0)])
+        assert np.any(signs > 0) and np.any(signs < 0)
+
+
+register_generic_tests(globals(), reference_field, adaptive=ADAPTIVE_CASES, order=ORDER_CASES,
+                       discrete=DISCRETE_CASES, stop=STOP_CASES,
+                       precondition=pattern_regime)

@@ -221,24 +221,3 @@ def test_compiled_loops_load_from_numba_cache_in_a_fresh_process():
                                capture_output=True, text=True).stdout.split()
                 for _ in range(2)]
     assert runs[0] == ["0", "1"] and runs[1] == ["1", "0"]
-
-
-def test_a_setting_part_module_is_in_the_compiled_loops_name(tmp_path):
-    """numba's cache checks only the setting's own file; the loops' name carries a hash of
-    the setting's part modules (theory/<setting>_<part>.py), so that an edit of one of
-    them recompiles the loops instead of loading a stale copy."""
-    from theory import orthogonal
-    from theory.solve import parts_fingerprint
-
-    setting = tmp_path / "toy.py"
-    setting.write_text("x = 1\n")
-    (tmp_path / "other_maps.py").write_text("y = 1\n")
-    assert parts_fingerprint(str(setting)) == ""
-    part = tmp_path / "toy_maps.py"
-    part.write_text("y = 1\n")
-    first = parts_fingerprint(str(setting))
-    part.write_text("y = 2\n")
-    assert first and parts_fingerprint(str(setting)) not in ("", first)
-    mark = parts_fingerprint(orthogonal.__file__)
-    assert mark and orthogonal.LOOPS.fixed_step.py_func.__qualname__.endswith(mark)
-    assert orthogonal.NETWORK_LOOPS.adaptive.py_func.__qualname__.endswith(mark)

@@ -36,6 +36,7 @@ import numpy as np
 
 from theory import solve, validation
 from theory.layers import LayeredTrajectory
+from theory.elementary import exp
 from theory.linalg import times_transpose_into, weight_times, weight_transpose_times
 from theory.numba_options import jit, jit_inline
 from theory.solve import Problem, compile_loops
@@ -495,14 +496,18 @@ EXACT_MAX_ITERATIONS = 20_000
 
 
 @jit_inline
-def gelu_scalar(z):
-    return 0.5 * z * (1.0 + math.erf(z / math.sqrt(2.0)))
+def normal_cdf(z):
+    """Phi(z) = (1 + erf(z / sqrt 2)) / 2; gelu(z) = z Phi(z)."""
+    return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
 
 
 @jit_inline
-def gelu_slope(z):
-    return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0))) + z * math.exp(-0.5 * z * z) / math.sqrt(
-        2.0 * math.pi)
+def gelu_slope(z, cdf):
+    """gelu'(z) = Phi(z) + z phi(z), given ``cdf`` = Phi(z) (the forward pass keeps it, so
+    that each entry needs one erf, libm's scalar call, per field evaluation); phi by the
+    vectorizable :func:`theory.elementary.exp`, so that the backward pass over the samples
+    runs in vector lanes."""
+    return cdf + z * exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
 
 
 @jit_inline
@@ -555,12 +560,12 @@ def field(y, args, out, work):
     power vector. ``args`` = (X_c, Y_c, dims, params, targets, offsets): column forms
     (d x P, o x P), dims = (d, n, o), params (:data:`LR`, :data:`NORM`, :data:`DEPTH`),
     the per-layer targets and :func:`state_offsets` (the B + 3 layer offsets, then the
-    ends of the B + 2 power vectors). ``work`` = (H, Z, G, T, v, u): H[b] (n x P) the block
-    inputs and the last output, Z[b] = gelu(H[b]), G and T n x P scratch, v and u
-    vectors of length max(n, d, o).
+    ends of the B + 2 power vectors). ``work`` = (H, Z, G, T, v, u, C): H[b] (n x P) the
+    block inputs and the last output, Z[b] = gelu(H[b]), G and T n x P scratch, v and u
+    vectors of length max(n, d, o), C[b] = Phi(H[b]) (for gelu' in the backward pass).
     """
     X, Y, dims, params, targets, offsets = args
-    H, Z, G, T, v, u_new = work
+    H, Z, G, T, v, u_new, C = work
     d, n, o = dims[0], dims[1], dims[2]
     B = int(params[DEPTH])
     P = X.shape[1]
@@ -572,10 +577,11 @@ def field(y, args, out, work):
         for mu in range(P):
             H[0][i, mu] *= s_in
     for b in range(B):
-        Hb, Zb = H[b], Z[b]
+        Hb, Zb, Cb = H[b], Z[b], C[b]
         for i in range(n):
             for mu in range(P):
-                Zb[i, mu] = gelu_scalar(Hb[i, mu])
+                Cb[i, mu] = normal_cdf(Hb[i, mu])
+                Zb[i, mu] = Hb[i, mu] * Cb[i, mu]  # = 0.5 z (1 + erf) exactly: 0.5 x is exact
         weight_times(y, offsets[b + 1], Zb, H[b + 1])
         Hn = H[b + 1]
         for i in range(n):
@@ -588,34 +594,37 @@ def field(y, args, out, work):
             Out[i, mu] = (s_out * Out[i, mu] - Y[i, mu]) / P  # the output error E
     # backward: gradients written into out at each layer's offset
     times_transpose_into(Out, H[B], out, offsets[B + 1])
-    for i in range(offsets[B + 1], offsets[B + 2]):
-        out[i] *= s_out
     weight_transpose_times(y, offsets[B + 1], Out, G)
     for i in range(n):
         for mu in range(P):
             G[i, mu] *= s_out
     for b in range(B - 1, -1, -1):
         times_transpose_into(G, Z[b], out, offsets[b + 1])
-        for i in range(offsets[b + 1], offsets[b + 2]):
-            out[i] *= c
         Tb = T[b]
         weight_transpose_times(y, offsets[b + 1], G, Tb)
-        Hb = H[b]
+        Hb, Cb = H[b], C[b]
         for i in range(n):
             for mu in range(P):
-                G[i, mu] = a * G[i, mu] + c * Tb[i, mu] * gelu_slope(Hb[i, mu])
+                G[i, mu] = a * G[i, mu] + c * Tb[i, mu] * gelu_slope(Hb[i, mu], Cb[i, mu])
     times_transpose_into(G, X, out, offsets[0])
-    for i in range(offsets[0], offsets[1]):
-        out[i] *= s_in
-    # the step
+    # the step; each layer's product above still lacks its factor (s_in, c or s_out),
+    # applied here in the same pass as the step's own factor (one pass over the gradient)
     lr = params[LR]
     norm = int(params[NORM])
-    if int(params[BASE]) == SIGN:
-        for i in range(offsets[B + 2]):
-            out[i] = 0.0 if out[i] == 0.0 else (1.0 if out[i] > 0.0 else -1.0)
+    sign = int(params[BASE]) == SIGN
     n_layers = B + 2
     for l in range(n_layers):
         start, stop = offsets[l], offsets[l + 1]
+        factor = s_in if l == 0 else (s_out if l == n_layers - 1 else c)
+        if norm == NONE and not sign:
+            for i in range(start, stop):
+                out[i] = -lr * (factor * out[i])
+            continue
+        for i in range(start, stop):
+            out[i] = factor * out[i]
+        if sign:
+            for i in range(start, stop):
+                out[i] = 0.0 if out[i] == 0.0 else (1.0 if out[i] > 0.0 else -1.0)
         if norm == NONE:
             for i in range(start, stop):
                 out[i] = -lr * out[i]
@@ -646,7 +655,7 @@ def workspace(y, args):
     size = max(dims[0], dims[1], dims[2])
     return ([np.empty((n, P)) for _ in range(B + 1)], [np.empty((n, P)) for _ in range(B)],
             np.empty((n, P)), [np.empty((n, P)) for _ in range(B + 1)] + [np.empty((dims[2], P))],
-            np.empty(size), np.empty(size))
+            np.empty(size), np.empty(size), [np.empty((n, P)) for _ in range(B)])
 
 
 LOOPS = compile_loops(field, project, workspace)

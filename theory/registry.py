@@ -12,7 +12,8 @@ from types import ModuleType
 
 SETTINGS: tuple[str, ...] = ("linear_chain", "max_margin", "deep_linear", "diagonal_linear",
                              "relu_network", "orthogonal", "conditioning",
-                             "weightnorm_hessian", "modular_norm", "implicit_gradient")
+                             "weightnorm_hessian", "modular_norm", "flat_minima",
+                             "implicit_gradient")
 """Every setting, in the order reports list them."""
 
 COLUMNS: tuple[str, ...] = ("theory", "analytic", "verify", "figures", "benchmarks")

@@ -31,33 +31,22 @@ an error estimate), ``rtol``, ``atol`` and ``first_step`` (adaptive only; defaul
 """
 from __future__ import annotations
 
-import hashlib
 import inspect
 import time
 import types
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Callable, Literal
 
 import numba
 import numpy as np
 
-from theory import elementary, integrators, linalg, loops, numba_options, results, validation
+from theory import loops, validation
 from theory.numba_options import jit, jit_inline
 from theory.integrators import (CHECK_EVERY, DEFAULT_ATOL, DEFAULT_FIRST_STEP, DEFAULT_MAX_STEPS,
                                 DEFAULT_RTOL, EULER, discrete_plan, flow_plan, get_tableau)
 from theory.results import CODE_PAUSED, Stats, Status, Trajectory
 
 Backend = Literal["numba", "numpy"]
-
-_FINGERPRINT = hashlib.sha256(b"".join(
-    Path(module.__file__).read_bytes()
-    for module in (loops, integrators, results, linalg, elementary, numba_options))
-).hexdigest()[:16]
-"""Hash of the shared kernel sources, in the compiled loops' names: numba's cache checks
-only the setting's own file, so an edit of the shared loops, or of a shared helper that
-the inlined field calls, must change the cache entry's name."""
-
 
 @dataclass(frozen=True)
 class Loops:
@@ -74,30 +63,18 @@ class Loops:
     """The jitted field inlined into both loops."""
 
 
-def parts_fingerprint(source_file: str) -> str:
-    """Hash of a setting's part modules, ``theory/<setting>_<part>.py`` beside its
-    ``source_file`` (README, Layout), or "" if it has none: its field calls their kernels,
-    and numba's cache checks only the setting's own file."""
-    path = Path(source_file)
-    parts = sorted(path.parent.glob(f"{path.stem}_*.py"))
-    if not parts:
-        return ""
-    return hashlib.sha256(b"".join(part.read_bytes() for part in parts)).hexdigest()[:16]
-
-
 def compile_loops(field: Callable, project: Callable, workspace: Callable) -> Loops:
     """Bind the loops of :mod:`theory.loops` to a setting's jitted ``field``, ``project``
     and ``workspace`` (signatures in :mod:`theory.loops`) and jit them, with ``field``
     and ``project`` inlined into the loops.
 
-    Each bound copy is attributed to the setting's source file, so numba caches it beside
-    the setting's own kernels and recompiles it when that file changes; the fingerprints
-    of the shared loops and of the setting's part modules (:func:`parts_fingerprint`) are
-    part of its name, so an edit of them recompiles too. Compilation itself is lazy (on
-    first call), as for every kernel.
+    Each bound copy is attributed to the setting's source file, so numba caches it with
+    the setting's own kernels, in the directory keyed by the sources of the setting and of
+    every module it imports, these loops included
+    (:func:`theory.numba_options.cache_directory`): an edit of any of them recompiles it.
+    Compilation itself is lazy (on first call), as for every kernel.
     """
     source_file = inspect.getfile(field.py_func)
-    fingerprint = _FINGERPRINT + parts_fingerprint(source_file)
     namespace = dict(vars(loops))
     namespace.update(field=jit_inline(field.py_func), project=jit_inline(project.py_func),
                      workspace=workspace)
@@ -106,7 +83,7 @@ def compile_loops(field: Callable, project: Callable, workspace: Callable) -> Lo
         function = types.FunctionType(template.__code__.replace(co_filename=source_file),
                                       namespace, name, template.__defaults__)
         # the field's name too: numba's cache tells copies in one file apart by name
-        function.__qualname__ = f"{name}_{field.__name__}_{fingerprint}"
+        function.__qualname__ = f"{name}_{field.__name__}"
         namespace[name] = jit(function)
     return Loops(fixed_step=namespace["fixed_step"], adaptive=namespace["adaptive"],
                  field=field)

@@ -14,6 +14,7 @@ import numpy as np
 from analytic import deep_linear as exact
 from theory import deep_linear as sim
 from theory.measure import first_crossing_time, loglog_slope
+from verify import deep_linear_maps
 from verify.claims import Claim, Evidence, draw_seed
 from verify.intervals import t_interval
 
@@ -422,4 +423,4 @@ CLAIMS = [
                   "drawn instance); E_g(GD) <= 1e-12",
         check=_check_full_rank,
         prediction="hand-derived closed form"),
-]
+] + [m.claim for m in deep_linear_maps.MAPS]

@@ -13,6 +13,7 @@ import numpy as np
 from analytic import diagonal_linear as exact
 from theory import diagonal_linear as sim
 from theory.measure import first_crossing_time
+from verify import diagonal_linear_maps
 from verify.claims import Claim, Evidence, draw_seed
 
 SETTING = "diagonal_linear"
@@ -530,4 +531,4 @@ CLAIMS = [
                   "t = 3e4, interpolated in log loss), each of them reached (finite)",
         check=_check_speed,
         prediction="simulation (ordering between runs)"),
-]
+] + [m.claim for m in diagonal_linear_maps.MAPS]

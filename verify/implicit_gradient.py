@@ -23,6 +23,7 @@ from scipy.integrate import simpson
 from analytic import implicit_gradient as exact
 from theory import implicit_gradient as sim
 from theory.measure import loglog_slope
+from verify import implicit_gradient_maps
 from verify.claims import Claim, Evidence, draw_seed
 
 SETTING = "implicit_gradient"
@@ -504,4 +505,4 @@ CLAIMS = [
                   "errs by about 1e-11 (claim balance.identity), far below the missed drop",
         check=_check_modified_prediction,
         prediction="sympy closed form"),
-]
+] + [m.claim for m in implicit_gradient_maps.MAPS]

@@ -11,6 +11,7 @@ import numpy as np
 from analytic import linear_chain as exact
 from theory import linear_chain as sim
 from theory.measure import fitted_rate, log_slope, loglog_slope, time_to_accuracy
+from verify import linear_chain_maps
 from verify.claims import Claim, Evidence
 
 SETTING = "linear_chain"
@@ -466,4 +467,4 @@ CLAIMS = [
                   "run within 1e-12 of w_MN (rate 1 over t = 40: e^-40)",
         check=_check_collapse,
         prediction="hand-derived closed form; sympy closed form"),
-]
+] + [m.claim for m in linear_chain_maps.MAPS]

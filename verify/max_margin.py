@@ -18,6 +18,7 @@ import numpy as np
 from analytic import max_margin as exact
 from theory import max_margin as sim
 from theory.measure import fitted_step_spectrum
+from verify import max_margin_maps
 from verify.claims import Claim, Evidence, draw_seed
 
 SETTING = "max_margin"
@@ -569,4 +570,4 @@ CLAIMS = [
                   "(1e3 to 1e6) > 2.5, the upper end of the 1/ln t band",
         check=_check_symmetric,
         prediction="quadratic program; pseudo-inverse"),
-]
+] + [m.claim for m in max_margin_maps.MAPS]

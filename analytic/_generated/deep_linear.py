@@ -114,3 +114,7 @@ def min_norm_error_with_noise(W_bar_norm_sq, n_in, n_out, P, noise_var):
 
 def min_norm_error_noise_free(W_bar_norm_sq, n_in, n_out, P, noise_var):
     return W_bar_norm_sq*(-P + n_in)/n_in
+
+
+def escape_scale(s, c, eta_w, eta_lambda, P, D):
+    return (s*(P*c*eta_w*(D - 2) + eta_lambda)/(P*eta_w*(D - 2)))**(-1/(D - 2))

@@ -38,5 +38,17 @@ def wn_ratio_8(theta):
     return (-math.sin(theta)**8 + math.cos(theta)**8)/(math.sin(theta)**7*math.cos(theta) + math.sin(theta)*math.cos(theta)**7)
 
 
+def wn_plateau_scale(alpha, kappa):
+    return 8*alpha**3/numpy.sqrt(kappa)
+
+
+def wn_unit_plateau_kappa(alpha):
+    return 64*alpha**6
+
+
+def wn_plateau_primal(m):
+    return [(1/2)*numpy.tan(m)**3 + (1/2)*numpy.tan(m), (1/2)*(numpy.tan(m)**2 + 1)*(3*numpy.tan(m)**2 + 1)]
+
+
 def l2_rate_k():
     return 1/24

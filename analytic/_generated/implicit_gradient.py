@@ -25,3 +25,11 @@ def balancing_factor(a, b, y, h):
 
 def balanced_sharpness(D, y):
     return numpy.sqrt(D**2 + 4*y**2)
+
+
+def series_radius_step(lam):
+    return lam**(-1.0)
+
+
+def stability_edge_step(lam):
+    return 2/lam

@@ -13,4 +13,6 @@ FORMS = {
         "{'gd_factor': Mul(Integer(-1), Add(Mul(Integer(-1), Symbol('a', real=True), Symbol('b', real=True), Symbol('h', positive=True)), Mul(Symbol('h', positive=True), Symbol('y', real=True)), Integer(-1)), Add(Mul(Integer(-1), Symbol('a', real=True), Symbol('b', real=True), Symbol('h', positive=True)), Mul(Symbol('h', positive=True), Symbol('y', real=True)), Integer(1))), 'modified_rate': Mul(Integer(-1), Symbol('h', positive=True), Pow(Add(Mul(Integer(-1), Symbol('a', real=True), Symbol('b', real=True)), Symbol('y', real=True)), Integer(2))), 'plain_rate': Integer(0)}",
     ('balanced_sharpness_expr',):
         "{'eigenvalues': [Mul(Pow(Symbol('a', real=True), Integer(-2)), Add(Pow(Symbol('a', real=True), Integer(4)), Pow(Symbol('y', real=True), Integer(2)))), Integer(0)], 'lambda_max': Pow(Add(Pow(Symbol('D', real=True), Integer(2)), Mul(Integer(4), Pow(Symbol('y', real=True), Integer(2)))), Rational(1, 2))}",
+    ('step_edges_expr',):
+        "{'step_factor': Add(Mul(Integer(-1), Symbol('h', positive=True), Symbol('lam', positive=True)), Integer(1)), 'curvature_at_minimum': Mul(Pow(Symbol('a', real=True), Integer(-2)), Add(Pow(Symbol('a', real=True), Integer(4)), Pow(Symbol('y', real=True), Integer(2)))), 'radius': Pow(Symbol('lam', positive=True), Integer(-1)), 'edge': Mul(Integer(2), Pow(Symbol('lam', positive=True), Integer(-1)))}",
 }

@@ -9,3 +9,7 @@ def mode_roots_False(eta_w, eta_lambda, kappa):
 
 def mode_roots_True(eta_w, eta_lambda, kappa):
     return [-1/2*numpy.sqrt(eta_w)*numpy.sqrt(-4*eta_lambda*kappa + eta_w) - 1/2*eta_w + 1, (1/2)*numpy.sqrt(eta_w)*numpy.sqrt(-4*eta_lambda*kappa + eta_w) - 1/2*eta_w + 1]
+
+
+def stable_step(eta_w, kappa):
+    return kappa**(-1.0)
