@@ -136,6 +136,8 @@ def test_closed_forms_and_figures_are_embedded(tmp_path):
     assert src.startswith("data:image/png;base64,")
     assert base64.b64decode(src.split(",", 1)[1]) == (tmp_path / "fake_square.png").read_bytes()
     assert "http://" not in page and "https://" not in page  # nothing from the network
+    maps = page[page.index("Regime maps"):page.index("Closed forms")]
+    assert "linear_chain_damping" in maps and "linear_chain.map.damping" in maps
 
 
 def test_two_renders_differ_only_in_timings_and_versions(tmp_path, fake_setting, monkeypatch):

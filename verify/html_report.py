@@ -5,7 +5,8 @@ failed and in error; the run's time, versions and root seed or seeds; the predic
 methods),
 then per setting the claims table (verdict, statement, source, regime, tolerance, note,
 measured and predicted values, prediction method, seconds), the failing-regime claims
-(:attr:`verify.claims.Claim.failing_regime`), the closed forms of the setting
+(:attr:`verify.claims.Claim.failing_regime`) and regime maps (:mod:`verify.maps`: each
+with its claim and figure), the closed forms of the setting
 (:mod:`analytic.catalog`, as presentation MathML, which browsers render without scripts)
 and its figures (drawn by :mod:`figures`, embedded as base64 PNG). Nothing is loaded from
 the network.
@@ -167,10 +168,14 @@ def _render(title: str, seed_text: str, totals: dict, rows: list[tuple[Claim, di
     environment = jinja2.Environment(loader=jinja2.PackageLoader("verify", "templates"),
                                      autoescape=True, undefined=jinja2.StrictUndefined,
                                      trim_blocks=True, lstrip_blocks=True)
+    from verify.maps import load_maps
+
     forms, drawn = forms or {}, drawn or {}
+    maps = list(load_maps().values())
     settings = []
     for name in ran_settings([c for c, _ in rows]):
         claims = [view for c, view in rows if c.setting == name]
+        ran = {c["id"] for c in claims}
         views = [FormView(f.label, f.summary, f.sources,
                           tuple(FormPart(p.key, Markup(p.mathml)) for p in f.parts))
                  for f in forms.get(name, [])]
@@ -179,7 +184,11 @@ def _render(title: str, seed_text: str, totals: dict, rows: list[tuple[Claim, di
                          "counts": {"claims": len(claims),
                                     **counts(c["verdict"] for c in claims)},
                          "seconds": sum(c["seconds"] for c in claims),
-                         "forms": views, "figures": drawn.get(name, [])})
+                         "forms": views, "figures": drawn.get(name, []),
+                         "maps": [{"name": m.name, "title": m.title, "claim": m.claim.id,
+                                   "claim_ran": m.claim.id in ran,
+                                   "figure": f"{name}_{m.figure}"}
+                                  for m in maps if m.setting == name]})
     used = [m for c, _ in rows for m in c.methods]
     methods = [{"name": m, "description": d, "count": used.count(m)}
                for m, d in PREDICTION_METHODS.items() if m in used]
