@@ -6,6 +6,7 @@ Exit status 0, or 2 on a usage error (an unknown setting or form name).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from analytic import __version__, catalog
@@ -95,4 +96,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except BrokenPipeError:  # the reader stopped early (e.g. `| head`): no traceback
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
