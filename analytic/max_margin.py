@@ -112,14 +112,14 @@ def _support_key(n_support: int, dim: int) -> tuple[int, int]:
     return validation.count("n_support", n_support), validation.count("dim", dim)
 
 
-@stored.expression(SETTING, stored=(), canonical=_support_key)
+@stored.expression(SETTING, stored=(), canonical=_support_key, shown=((2, 2),))
 def support_solution_expr(n_support: int, dim: int) -> dict:
     """Sympy derivation on a support set of size s in dimension d, with symbolic data.
 
     Returns ``w`` (stationarity of L = 1/2|w|^2 - sum_S alpha_mu (z_mu . w - 1), solved
     for w: Z_S^T alpha) and ``alpha_equations`` (the active constraints with w substituted:
     K_SS alpha - 1 = 0), in symbols ``z{mu}_{j}`` and ``alpha{mu}``. One form per size, so
-    none is stored: each is derived on first use.
+    none is stored: each is derived on first use (the catalog shows s = d = 2).
     """
     import sympy as sp
 

@@ -102,7 +102,8 @@ def parse(text: str):
 
 
 def expression(setting: str, stored: tuple[tuple, ...] = ((),),
-               canonical: Callable[..., tuple] | None = None) -> Callable:
+               canonical: Callable[..., tuple] | None = None,
+               shown: tuple[tuple, ...] | None = None) -> Callable:
     """Register a derivation as a stored ``*_expr`` function of ``analytic.<setting>``.
 
     Parameters
@@ -115,6 +116,9 @@ def expression(setting: str, stored: tuple[tuple, ...] = ((),),
         Maps the call's arguments to the canonical tuple (validating them, so that bad
         input raises ValueError before sympy is imported); default: the bound arguments
         with defaults applied.
+    shown : tuple of tuples, optional
+        The argument values whose results the catalog lists and prints
+        (:mod:`analytic.catalog`, ``python -m analytic``); default: ``stored``.
     """
     def decorate(derive: Callable) -> Callable:
         key = canonical or _bind(derive)
@@ -145,6 +149,7 @@ def expression(setting: str, stored: tuple[tuple, ...] = ((),),
         function.cache_clear = cache_clear
         function.derive = derive_now
         function.stored = tuple(stored)
+        function.shown = tuple(stored if shown is None else shown)
         EXPRESSIONS.setdefault(setting, {})[derive.__name__] = function
         return function
 

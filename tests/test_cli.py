@@ -42,9 +42,11 @@ def test_json_and_markdown_reports(tmp_path, capsys):
     report = json.loads(json_path.read_text())
     assert report["seed"] == 7 and "numba" in report["versions"]
     (entry,) = report["claims"]
-    for key in ("id", "setting", "statement", "source", "regime", "prediction", "passed",
-                "measured", "predicted", "tolerance", "seconds"):
+    for key in ("id", "setting", "statement", "source", "regime", "prediction",
+                "failing_regime", "passed", "measured", "predicted", "tolerance", "seconds"):
         assert key in entry
+    claim = {c.id: c for c in registry.load_claims("linear_chain")}[FAST_CLAIM]
+    assert entry["prediction"] == claim.prediction and entry["failing_regime"] is False
     assert entry["id"] == FAST_CLAIM and entry["passed"] is True
     assert FAST_CLAIM in md_path.read_text()
 
@@ -107,6 +109,23 @@ def test_every_claim_says_how_its_prediction_was_computed():
         assert claim.methods and all(m in registry.PREDICTION_METHODS for m in claim.methods)
     with pytest.raises(ValueError, match="prediction"):
         Claim("fake.claim", "fake", "s", "src", "r", "tol", lambda rng: None, "by eye")
+
+
+FAILING_WORDS = ("failing regime", "failing part", "does not hold", "not supported")
+"""How a claim's statement or regime says that it checks a failure."""
+
+
+def test_failing_regime_claims_are_marked_and_say_so():
+    """A claim whose texts name a failing regime or part is marked ``failing_regime``,
+    and a marked claim's texts say what fails."""
+    claims = registry.load_claims()
+    for claim in claims:
+        text = " ".join((claim.statement + " " + claim.regime).lower().split())
+        if "failing regime" in text or "failing part" in text:
+            assert claim.failing_regime, claim.id
+        if claim.failing_regime:
+            assert any(word in text for word in FAILING_WORDS), claim.id
+    assert {c.setting for c in claims if c.failing_regime} == set(theory_registry.SETTINGS)
 
 
 def test_every_check_uses_its_generator():
@@ -225,7 +244,7 @@ def test_figures_command_rejects_an_unknown_setting():
 RST_MARKUP = re.compile(r"``|:(func|mod|class|data|attr|meth|obj|ref):`")
 
 
-@pytest.mark.parametrize("module", ["verify", "figures", "analytic.generate"])
+@pytest.mark.parametrize("module", ["verify", "figures", "analytic", "analytic.generate"])
 def test_version_and_help_are_plain(module):
     version = subprocess.run([sys.executable, "-m", module, "--version"], capture_output=True,
                              text=True, check=True)

@@ -80,6 +80,12 @@ class Claim:
     prediction : str
         How the prediction was computed: one or more terms of
         :data:`PREDICTION_METHODS`, separated by ``"; "``.
+    failing_regime : bool
+        True for a claim that checks where a statement does not hold (the paper's, or
+        another claim's, outside its regime): its statement says so ("Failing regime",
+        "Failing part", "does not hold", "not supported") and its check passes when the
+        failure is observed as stated. Claims that check a holding part and a failing
+        part in one check are marked too.
     """
 
     id: str
@@ -90,6 +96,7 @@ class Claim:
     tolerance: str
     check: Callable[[np.random.Generator], Evidence] = field(repr=False)
     prediction: str
+    failing_regime: bool = False
 
     def __post_init__(self) -> None:
         unknown = [m for m in self.methods if m not in PREDICTION_METHODS]

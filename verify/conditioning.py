@@ -344,6 +344,7 @@ CLAIMS = [
         prediction="sympy closed form; pseudo-inverse"),
     Claim(
         id="conditioning.failing.no_row_spread", setting=SETTING,
+        failing_regime=True,
         statement="Failing regime: where the spread does not come from row scales, "
                   "conditioning does not help, or hurts. Orthonormal columns (kappa = 1) get "
                   "kappa(D_R Q) > 1 (at most sqrt(m)), so gradient descent's worst-case count "
@@ -381,6 +382,7 @@ CLAIMS = [
         prediction="simulation (ordering between runs); Monte Carlo; pseudo-inverse"),
     Claim(
         id="conditioning.failing.tanh_mlp_slower", setting=SETTING,
+        failing_regime=True,
         statement="Failing regime of the paper's claim: with tanh hidden layers (the same "
                   "instances and protocol, target twice the linear least-squares loss) row "
                   "equilibration makes gradient descent slower in expectation (interval of "

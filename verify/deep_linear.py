@@ -394,6 +394,7 @@ CLAIMS = [
         prediction="pseudo-inverse; simulation (ordering between runs)"),
     Claim(
         id="deep_linear.noise.minnorm_fits_noise", setting=SETTING,
+        failing_regime=True,
         statement="Failing regime: with label noise Minnorm interpolates it (E_g = the min-norm "
                   "map's error, noise term ||E X^+||^2 included) and early-stopped gradient "
                   "descent generalizes better than both Minnorm and the untrained map (so the "
@@ -411,6 +412,7 @@ CLAIMS = [
         prediction="pseudo-inverse; simulation (ordering between runs)"),
     Claim(
         id="deep_linear.full_rank.methods_coincide", setting=SETTING,
+        failing_regime=True,
         statement="Failing regime of the advantage: with P >= N_i there is no null space, and "
                   "gradient descent and Minnorm reach the same map (W_bar, noise-free).",
         source="derived here (docs/deep_linear.md §C3.7)",

@@ -490,6 +490,7 @@ CLAIMS = [
         prediction="sympy + quadrature; sympy + root finder; convex dual (Newton)"),
     Claim(
         id="diagonal_linear.wn.no_robustness", setting=SETTING,
+        failing_regime=True,
         statement="Failing regime: the global weight-normalization form (w = R phi over all "
                   "2N weights) gives no robustness: its error equals plain gradient flow's at "
                   "alpha = 1 and is not better at alpha = 0.5. (This claim also said so of the "

@@ -558,6 +558,7 @@ CLAIMS = [
         prediction="simulation (ordering between runs)"),
     Claim(
         id="flat_minima.flatness.mlp_local_minima", setting=SETTING,
+        failing_regime=True,
         statement="On the tanh MLP (6 hidden units) every NRS end point (Gaussian sample, alpha "
                   "in {1, 2, 4}) whose training CE lies in plain GD's range is flatter than "
                   "plain GD stopped at that CE; but with local minima there is no ordering in "
@@ -589,6 +590,7 @@ CLAIMS = [
         prediction="sympy closed form; quasi-Newton minimizer; multi-start minimizer"),
     Claim(
         id="flat_minima.failing.interpolation", setting=SETTING,
+        failing_regime=True,
         statement="Failing regime: on separable data without regularization (beta = 0) "
                   "lambda_max(H) -> 0 for every alpha in {0, 2, 4} (it falls >= 10-fold from its "
                   "largest checkpoint value to step 30000, CE <= 1e-3); across all runs and "

@@ -421,6 +421,7 @@ CLAIMS = [
         prediction="simulation (ordering between runs); hand-derived closed form"),
     Claim(
         id="linear_chain.minnorm.undamped_fails", setting=SETTING,
+        failing_regime=True,
         statement="Failing regime: without damping (c = 0) Minnorm does not converge: at L = 2 "
                   "the fixed point is a center (p oscillates at |Im mu| = sqrt(2 eta_w eta_lambda "
                   "sigma p*) with constant amplitude); at L >= 3 it is unstable and "
@@ -448,6 +449,7 @@ CLAIMS = [
         prediction="sympy closed form"),
     Claim(
         id="linear_chain.minnorm.collapse_from_zero_multiplier", setting=SETTING,
+        failing_regime=True,
         statement="Failing regime: Minnorm(c > c_min) converges only locally. At L >= 3 the "
                   "origin attracts the weights (its w-linearization is -eta_w, the product "
                   "terms being O(w^(L-1))); from lambda0 = 0 the weights can collapse there "

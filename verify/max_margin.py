@@ -450,6 +450,7 @@ CLAIMS = [
         prediction="quadratic program; sympy + eigenvalues"),
     Claim(
         id="max_margin.minnorm.transient_instability", setting=SETTING,
+        failing_regime=True,
         statement="Failing regime of the local rate: with b kappa_max(K_SS) < 1 (locally "
                   "stable, rho < 1) but b lambda_max(K) > 1, discrete Minnorm can cycle "
                   "between active sets and never converge; b = 0.5/lambda_max(K), stable for "
@@ -495,6 +496,7 @@ CLAIMS = [
         prediction="quadratic program; pseudo-inverse; hand-derived closed form"),
     Claim(
         id="max_margin.gd.inverse_log_rate_is_asymptotic", setting=SETTING,
+        failing_regime=True,
         statement="Failing regime of the finite-horizon test: the [1.6, 2.5] band for "
                   "angle(1e3)/angle(1e6) is not generic. On random separable instances the "
                   "band is missed on many instances. At t = 1e6, w(t) - w_hat ln t is still "
@@ -539,6 +541,7 @@ CLAIMS = [
         prediction="quadratic program"),
     Claim(
         id="max_margin.nonseparable.multipliers_grow", setting=SETTING,
+        failing_regime=True,
         statement="Failing regime: on non-separable data there is no saddle point: the "
                   "Minnorm multipliers grow linearly in t along a Farkas certificate "
                   "(Z^T lambda / sum lambda -> 0) while w stays bounded; gradient descent "
@@ -555,6 +558,7 @@ CLAIMS = [
         prediction="linear program; quasi-Newton minimizer"),
     Claim(
         id="max_margin.gd.symmetric_faster", setting=SETTING,
+        failing_regime=True,
         statement="Failing regime of the 1/ln t rate: on mirror-symmetric data the Soudry "
                   "offset has no component across w_hat (P_perp w_tilde = 0), and gradient "
                   "descent's angle decays faster than 1/ln t.",

@@ -390,6 +390,7 @@ CLAIMS = [
                                             "hand-derived closed form"),
     Claim(
         id="modular_norm.transfer.depth_sign", setting=SETTING,
+        failing_regime=True,
         statement="Failing part of the paper's claim across depth, with sign descent as the "
                   "base: unnormalized sign descent does not drift with depth 2 -> 8 blocks "
                   "(spread of log2 lr* <= 0.5: the residual factor 1/B already divides each "
@@ -404,6 +405,7 @@ CLAIMS = [
         check=_check_depth_sign, prediction="simulation (ordering between runs)"),
     Claim(
         id="modular_norm.transfer.gradient_base", setting=SETTING,
+        failing_regime=True,
         statement="With the plain gradient as the base, normalized descent's best learning rate "
                   "stays within a spread of 1.5 in log2 over width 32 -> 128 and depth 2 -> 8 "
                   "blocks. Failing part of the paper's claim: unnormalized gradient descent does "
@@ -420,6 +422,7 @@ CLAIMS = [
         check=_check_gradient_base, prediction="simulation (ordering between runs)"),
     Claim(
         id="modular_norm.failing.weights_outside_ball", setting=SETTING,
+        failing_regime=True,
         statement="Failing regime: with weights outside the unit ball (W_i = c Q_i, c > 1) the "
                   "normalized gradient direction gives ||Df[dw]|| = c^(L-1) ||dw||_M, above the "
                   "bound; and normalized descent without weight decay carries the weights there "
@@ -432,6 +435,7 @@ CLAIMS = [
         check=_check_outside_ball, prediction="hand-derived closed form"),
     Claim(
         id="modular_norm.failing.unnormalized_inputs", setting=SETTING,
+        failing_regime=True,
         statement="Failing regime: inputs of RMS norm r > 1 scale the first-order change: the "
                   "normalized gradient direction gives ||Df[dw]|| = r ||dw||_M.",
         source=SOURCE + " (inputs assumed RMS-normalized); derived here "
@@ -441,6 +445,7 @@ CLAIMS = [
         check=_check_unnormalized_inputs, prediction="hand-derived closed form"),
     Claim(
         id="modular_norm.failing.gelu_sensitivity", setting=SETTING,
+        failing_regime=True,
         statement="Failing regime: GELU's sensitivity 1/sqrt(2) is a typical gain, not a bound: "
                   "at inputs z = sqrt(2) the gain is max gelu' = 1/2 + erf(1)/2 + e^-1/sqrt(pi) "
                   "= 1.1289; on Gaussian inputs the gain averages about 0.67 and exceeds "

@@ -640,6 +640,7 @@ CLAIMS = [
         prediction="hand-derived closed form"),
     Claim(
         id="orthogonal.energy.drift_failing", setting=SETTING,
+        failing_regime=True,
         statement="Failing regime of the invariance: the soft orthogonality penalty of the "
                   "OPT code's opt_or variant (mu |R R^T - I|_F, mu = 0, 0.1, 1) and OGD with "
                   "the code's two fixed-point iterations do not keep R orthogonal, and the "
@@ -728,6 +729,7 @@ CLAIMS = [
         prediction="SVD closed form"),
     Claim(
         id="orthogonal.procrustes.gram_schmidt_frozen_row", setting=SETTING,
+        failing_regime=True,
         statement="Failing regime of the Gram-Schmidt learner: the gradient in the last row "
                   "of A is exactly zero (the last row of Q is fixed by the others up to the "
                   "sign that keeps r_d . a_d > 0), so a_d never moves and the learner can only "

@@ -469,6 +469,7 @@ CLAIMS = [
         prediction="simulation (ordering between runs); Monte Carlo"),
     Claim(
         id="relu_network.digits.speed", setting=SETTING,
+        failing_regime=True,
         statement="The paper's 'converges faster' does not hold at this protocol's step "
                   "sizes: Minnorm reaches zero training error after more steps than gradient "
                   "descent and L2 on every draw (the steps to a test accuracy of 0.92 and the "
@@ -511,6 +512,7 @@ CLAIMS = [
         prediction="simulation (ordering between runs)"),
     Claim(
         id="relu_network.digits.vs_l2", setting=SETTING,
+        failing_regime=True,
         statement="On handwritten digits, Minnorm's last iterate and L2 with a validation-"
                   "selected beta generalize equally well: the 95% interval of the mean paired "
                   f"test-accuracy difference, pooled over training-set sizes 100 to 1,097, lies "

@@ -45,7 +45,7 @@ def check_report_path(path: Path) -> None:
 def versions() -> dict[str, str]:
     """Python, this package and the dependencies, with their versions."""
     found = {"python": platform.python_version(), "overparam-theory": __version__}
-    for name in ("numpy", "scipy", "sympy", "numba", "matplotlib"):
+    for name in ("numpy", "scipy", "sympy", "numba", "matplotlib", "jinja2"):
         try:
             found[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
@@ -121,6 +121,7 @@ def _claim_text(c: Claim) -> list[str]:
             f"- **Source:** {markdown_text(c.source)}",
             f"- **Regime:** {markdown_text(c.regime)}",
             f"- **Prediction computed by:** {markdown_text(c.prediction)}",
+            f"- **Failing regime:** {'yes' if c.failing_regime else 'no'}",
             f"- **Tolerance:** {markdown_text(c.tolerance)}"]
 
 
@@ -134,13 +135,14 @@ def _dump(report: dict, path: Path) -> None:
 def to_json(outcomes: list[Outcome], seed: int, path: Path,
             wall_seconds: float | None = None) -> None:
     """Write versions, seed, the summary (:func:`verify.runner.summary_fields`) and every
-    claim (id, setting, statement, source, regime, prediction, verdict, measured,
-    predicted, note, error, tolerance, seconds, compile seconds) as JSON."""
+    claim (id, setting, statement, source, regime, prediction, failing regime, verdict,
+    measured, predicted, note, error, tolerance, seconds, compile seconds) as JSON."""
     claims = []
     for o in outcomes:
         c, e = o.claim, o.evidence
         claims.append({"id": c.id, "setting": c.setting, "statement": c.statement,
                        "source": c.source, "regime": c.regime, "prediction": c.prediction,
+                       "failing_regime": c.failing_regime,
                        "passed": bool(o.passed), "verdict": o.verdict,
                        "measured": _plain(e.measured) if e else None,
                        "predicted": _plain(e.predicted) if e else None,
@@ -202,6 +204,7 @@ def seeds_to_json(summaries: list[SeedSummary], seeds: list[int], path: Path,
         c = s.claim
         claims.append({"id": c.id, "setting": c.setting, "statement": c.statement,
                        "source": c.source, "regime": c.regime, "prediction": c.prediction,
+                       "failing_regime": c.failing_regime,
                        "tolerance": c.tolerance, "passed": bool(s.passed),
                        "verdict": s.verdict, "pass_fraction": s.passes / len(s.outcomes),
                        "failed_seeds": s.failed_seeds,

@@ -411,6 +411,7 @@ CLAIMS = [
         prediction="sympy closed form"),
     Claim(
         id="weightnorm_hessian.width.gaussian_failing", setting=SETTING,
+        failing_regime=True,
         statement="Failing regime of a width-only bound: with a Gaussian initialization the "
                   "smallest rho_k shrinks with the width (like m^(-1/d)), and sqrt(m)|grad^2 f| "
                   "grows instead of staying constant: its mean log-log slope in m over drawn "
@@ -442,6 +443,7 @@ CLAIMS = [
         prediction="sympy closed form"),
     Claim(
         id="weightnorm_hessian.descent.weight_decay_failing", setting=SETTING,
+        failing_regime=True,
         statement="Failing regime: with weight decay lam the normalization terms shrink, "
                   "rho_k^2 -> (1 - lr lam)^2 rho_k^2 + lr^2 |dL/dw_k|^2 per step, so rho_min "
                   "falls and the Hessian bound grows during training instead of staying below "
