@@ -25,6 +25,7 @@ from verify import sweep as sw
 from verify.claims import load_claims
 from verify.maps import Map, load_maps, transitions
 from verify.linear_chain_maps import DAMPING
+from verify.runner import worker_environment
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
@@ -123,7 +124,7 @@ def test_identical_rows_and_files_serial_process_pool_and_dask(tmp_path):
 
     cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers lack this module
     runs = {}
-    with sw.worker_environment(), sw.process_pool(2) as pool:
+    with worker_environment(), sw.process_pool(2) as pool:
         runs["pool"] = [sw.sweep(noisy_point, GRID, seed=5, executor=pool, out=tmp_path / "p.jsonl",
                                  batch=4),
                         DAMPING.run(grid=SMALL_DAMPING, executor=pool, out=tmp_path / "pd.jsonl")]

@@ -1,6 +1,7 @@
 """Run claims and print their verdicts (the reports are written by :mod:`verify.reports`)."""
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import time
@@ -100,14 +101,21 @@ def run_seeds(claims: list[Claim], seeds: list[int], jobs: int = 1) -> Iterator[
         for claim, seed in tasks:
             yield run_claim(claim, seed)
         return
+    with worker_environment(), ProcessPoolExecutor(
+            max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(_run_in_worker, c.setting, c.id, seed) for c, seed in tasks]
+        for (claim, seed), future in zip(tasks, futures):
+            yield Outcome(claim, *future.result(), seed=seed)
+
+
+@contextlib.contextmanager
+def worker_environment() -> Iterator[None]:
+    """Set :data:`WORKER_ENV` (one BLAS/numba thread, no progress bars) for worker
+    processes started inside the block, and restore the environment after."""
     saved = {name: os.environ.get(name) for name in WORKER_ENV}
     os.environ.update(WORKER_ENV)
     try:
-        with ProcessPoolExecutor(max_workers=jobs,
-                                 mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [pool.submit(_run_in_worker, c.setting, c.id, seed) for c, seed in tasks]
-            for (claim, seed), future in zip(tasks, futures):
-                yield Outcome(claim, *future.result(), seed=seed)
+        yield
     finally:
         for name, value in saved.items():
             if value is None:

@@ -415,27 +415,9 @@ def sweep(fn: PointFunction, grid: Mapping[str, Iterable], *, executor: Executor
 # --------------------------------------------------------------------------- executors
 
 
-@contextlib.contextmanager
-def worker_environment() -> Iterator[None]:
-    """Set :data:`verify.runner.WORKER_ENV` (one BLAS/numba thread, no progress bars) for
-    worker processes started inside the block, and restore the environment after."""
-    from verify.runner import WORKER_ENV
-
-    saved = {name: os.environ.get(name) for name in WORKER_ENV}
-    os.environ.update(WORKER_ENV)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
 def process_pool(jobs: int) -> ProcessPoolExecutor:
     """A pool of ``jobs`` spawned worker processes (start it inside
-    :func:`worker_environment`)."""
+    :func:`verify.runner.worker_environment`)."""
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
     return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
@@ -530,6 +512,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 stack.enter_context(client)
                 executor = client.get_executor()
             elif args.jobs > 1:
+                from verify.runner import worker_environment
+
                 stack.enter_context(worker_environment())
                 executor = stack.enter_context(process_pool(args.jobs))
             table = map_.run(args.grid_size, executor=executor, seed=args.seed, out=out,
