@@ -238,7 +238,7 @@ def _overlapping_instance(rng: np.random.Generator) -> tuple[sim.Model, np.ndarr
 
 
 def _check_matched(rng: np.random.Generator) -> Evidence:
-    measured, predicted, ok = {}, {}, True
+    measured, predicted, ok, not_monotone = {}, {}, True, 0
     for index in range(SEEDS_PER_CLAIM):
         model, theta0 = _overlapping_instance(rng)
         neighbours = sim.gaussian_neighbours(model, TRAIN["sigma"], TRAIN["samples"],
@@ -258,7 +258,8 @@ def _check_matched(rng: np.random.Generator) -> Evidence:
                 ok &= row["trace"] < min(row["early_trace"], row["l2_trace"])
         lams = [r["lambda_max"] for r in rows]
         traces = [r["trace"] for r in rows]
-        ok &= bool(np.all(np.diff(lams) < 0) and np.all(np.diff(traces) < 0))
+        not_monotone += not (np.all(np.diff(lams) < 0) and np.all(np.diff(traces) < 0))
+    measured["instances_not_decreasing_in_alpha"] = not_monotone
     return Evidence(measured, predicted, bool(ok),
                     note=f"{SEEDS_PER_CLAIM} drawn instances; alpha in (0,) + {ALPHAS}; "
                          "iK_aA_*: instance K, alpha A; early = plain GD stopped at the NRS "
@@ -521,11 +522,15 @@ CLAIMS = [
     Claim(
         id="flat_minima.flatness.matched_loss", setting=SETTING,
         statement="On softmax regression with L2 (beta = 1e-3), NRS with a fixed Gaussian "
-                  "sample (sigma = 0.3, S = 8) ends at minima whose lambda_max(H) and tr H "
-                  "decrease strictly with alpha in {0, 1, 2, 4} and are below both baselines at "
-                  "a matched training cross-entropy: plain gradient descent stopped at the first "
-                  "step whose CE reaches the NRS end's CE, and plain gradient descent with the "
-                  "stronger L2 beta' that ends at that CE.",
+                  "sample (sigma = 0.3, S = 8) ends, at every alpha in {1, 2, 4}, at minima "
+                  "whose lambda_max(H) and tr H are below both baselines at a matched training "
+                  "cross-entropy: plain gradient descent stopped at the first step whose CE "
+                  "reaches the NRS end's CE, and plain gradient descent with the stronger L2 "
+                  "beta' that ends at that CE. Decreasing with alpha is not a law: usually "
+                  "lambda_max and tr H fall from alpha = 0 to 4, but root seed 3 draws an "
+                  "instance where alpha = 4 ends sharper than alpha = 2 (lambda_max 1.60 vs "
+                  "1.36, at CE 0.81 vs 0.63); such instances are counted "
+                  "(instances_not_decreasing_in_alpha), not required.",
         source=SOURCE + " (the empirical claim: smaller Hessian eigenvalues); matched "
                         "comparison defined here (docs/flat_minima.md §10a.5)",
         regime="drawn: 3 instances per check of mixture_data (P = 120, d = 5, K = 3, spread "
