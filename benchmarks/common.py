@@ -99,10 +99,35 @@ def compile_times(module: str) -> dict[str, dict]:
 
 
 def machine_info() -> dict[str, str | int | None]:
-    """Platform, Python, NumPy and numba versions, and CPU count."""
+    """Platform, Python, NumPy and numba versions, CPU count, and the kernels each BLAS
+    library runs (:func:`blas_kernels`)."""
     return {"platform": platform.platform(), "machine": platform.machine(),
             "python": platform.python_version(), "numpy": np.__version__,
-            "numba": numba.__version__, "cpu_count": os.cpu_count()}
+            "numba": numba.__version__, "cpu_count": os.cpu_count(),
+            "blas": blas_kernels()}
+
+
+BLAS_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+"""Variables that make OpenBLAS run other kernels than it would choose for the CPU. Some
+machines set them for old OpenBLAS builds that fail on their processors, which slows the
+current ones (their AVX2 kernels on an AVX-512 CPU): benchmark with both unset
+(``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python -m benchmarks ...``), and read in
+the report which kernels ran."""
+
+
+def blas_kernels() -> str:
+    """The BLAS libraries loaded (SciPy's is the one numba's ``np.dot`` calls, loaded here
+    if it is not yet), their versions and the kernels they chose (``threadpoolctl``), and
+    any of :data:`BLAS_VARIABLES` that is set, e.g. ``"scipy_openblas 0.3.30 SkylakeX,
+    scipy_openblas64_ 0.3.31 SkylakeX"``."""
+    import scipy.linalg  # noqa: F401  (loads SciPy's OpenBLAS)
+    import threadpoolctl
+
+    libraries = [f"{Path(info['filepath']).name.split('-')[0].removeprefix('lib')} "
+                 f"{info.get('version')} {info.get('architecture')}"
+                 for info in threadpoolctl.threadpool_info() if info.get("user_api") == "blas"]
+    forced = [f"{name}={os.environ[name]}" for name in BLAS_VARIABLES if name in os.environ]
+    return ", ".join(libraries) + (f" (set: {', '.join(forced)})" if forced else "")
 
 
 DISTRIBUTION = "overparam-theory"

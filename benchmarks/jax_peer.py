@@ -119,8 +119,8 @@ from typing import Callable
 
 import numpy as np
 
-from benchmarks.common import (ROOT, THREAD_VARIABLES, add_version_argument, check_output_paths,
-                               check_trajectory, description, machine_info)
+from benchmarks.common import (ROOT, THREAD_VARIABLES, add_version_argument, blas_kernels,
+                               check_output_paths, check_trajectory, description, machine_info)
 from theory import (conditioning, deep_linear, diagonal_linear, flat_minima, implicit_gradient,
                     linear_chain, max_margin, modular_norm, orthogonal)
 from theory.output_files import write_atomic
@@ -946,6 +946,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"JAX {jax.__version__}, {jax.devices()[0].platform}; CPUs {cpus} of {os.cpu_count()}; "
           f"thread limits: {', '.join(f'{k}={v}' for k, v in environment.items() if v) or 'none'}"
           f"{'; quick' if args.quick else ''}", flush=True)
+    print(f"BLAS: {blas_kernels()}", flush=True)
     print(HEADER, flush=True)
     results = []
     for name in args.case or CASES:

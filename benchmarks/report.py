@@ -165,7 +165,7 @@ def to_markdown(report: dict) -> str:
     lines = [f"Machine: {m.get('platform')}, {m.get('cpu_count')} cores; Python "
              f"{m.get('python')}, NumPy {m.get('numpy')}, numba {m.get('numba')}; "
              f"dense matmul (1024², float64, best of the run) "
-             f"{_fmt(rate and rate / 1e9, '.1f')} GFLOP/s; "
+             f"{_fmt(rate and rate / 1e9, '.1f')} GFLOP/s; BLAS {m.get('blas')}; "
              f"{'--quick' if report.get('quick') else 'full'} run, {state}, "
              f"{report.get('seconds', 0.0):.0f} s."]
     found = problems(report)
