@@ -112,13 +112,34 @@ def expm1(x):
     return value if x == x else x
 
 
+_TANH_LOW = -40.0
+"""expm1 below this is -1 to rounding (e^-40 < 2^-57, below half an ulp of 1); :func:`tanh`
+clamps its argument -2|z| here, so that 2^k stays normal (k >= -58) and one power of two
+builds it."""
+
+
+@jit_inline
+def expm1_nonpositive(x):
+    """:func:`expm1` for x <= 0 (not nan), the same arithmetic without the parts that
+    only larger or non-finite arguments need: x clamped at :data:`_TANH_LOW` (the result
+    is -1 below it in both, to rounding, and exactly so), 2^k from one power of two (the
+    product of :func:`expm1`'s two halves is exact for normal 2^k), and no overflow
+    branch (k <= 0). Equal to :func:`expm1` bit for bit on that range."""
+    clamped = max(x, _TANH_LOW)
+    k = np.floor(clamped * _INV_LN2 + 0.5)
+    r = (clamped - k * _LN2_HI) - k * _LN2_LO
+    q = taylor_sum(r, _TAYLOR_M1) * r  # e^r - 1
+    scale = _power_of_two(np.int64(k))
+    return scale * q + (scale - 1.0)
+
+
 @jit_inline
 def tanh(z):
-    """tanh z = sign(z) (-m / (2 + m)), m = expm1(-2|z|) (module docstring); +-1 for
-    +-inf, nan for nan. Inlined by numba into its caller: as a call of its own LLVM does
-    not inline it into a loop (it holds a call of :func:`expm1`), and the loop stays
-    scalar."""
-    m = expm1(-2.0 * abs(z))
+    """tanh z = sign(z) (-m / (2 + m)), m = expm1(-2|z|) (module docstring; m by
+    :func:`expm1_nonpositive`, whose argument is never positive); +-1 for +-inf, nan for
+    nan. Inlined by numba into its caller: as a call of its own LLVM does not inline it
+    into a loop, and the loop stays scalar."""
+    m = expm1_nonpositive(-2.0 * abs(z))
     t = -m / (2.0 + m)
     return (t if z >= 0.0 else -t) if z == z else z
 
