@@ -20,6 +20,12 @@ def _apply_expm1(x, out):
 
 
 @jit
+def _apply_expm1_nonpositive(x, out):
+    for i in range(x.size):
+        out[i] = elementary.expm1_nonpositive(x[i])
+
+
+@jit
 def _apply_tanh(x, out):
     for i in range(x.size):
         out[i] = elementary.tanh(x[i])
@@ -263,3 +269,17 @@ def test_products_on_row_blocks_of_a_scratch_matrix_agree_with_numpy(shape):
             looped = np.empty((m, n))
             reference(np.ascontiguousarray(G), A, looped)
             assert np.array_equal(outs[2][block], looped)
+
+
+def test_expm1_nonpositive_equals_expm1_bit_for_bit_on_its_range():
+    """The shortened expm1 of tanh: the same bits as expm1 for every x <= 0, across the
+    clamp at -40 (where both give -1), the subnormal range and -inf."""
+    rng = np.random.default_rng(5)
+    x = -np.abs(np.concatenate([rng.standard_normal(200_000) * scale
+                                for scale in (1e-300, 1e-8, 0.1, 1.0, 10.0, 30.0, 1e3, 1e300)]))
+    x = np.concatenate([x, -np.linspace(0.0, 60.0, 600_001), [-0.0, -5e-324, -40.0,
+                        np.nextafter(-40.0, 0.0), np.nextafter(-40.0, -1.0), -np.inf]])
+    got, want = np.empty_like(x), np.empty_like(x)
+    _apply_expm1_nonpositive(x, got)
+    _apply_expm1(x, want)
+    assert np.array_equal(got.view(np.int64), want.view(np.int64))
