@@ -71,7 +71,7 @@ def test_modified_field_is_minus_the_gradient_of_the_modified_loss(case, h):
     eps = 1e-5  # truncation eps^2 |third derivatives| ~ 1e-10, rounding 1e-16 / eps
     fd = np.array([(modified_loss(theta + eps * e) - modified_loss(theta - eps * e)) / (2 * eps)
                    for e in np.eye(model.size)])
-    args = (model.X, model.Y, model.A, model.dims, np.array([1.0, h / 2]))
+    args = ig.kernel_args(model, np.array([1.0, h / 2]))
     field = np.empty(model.size)
     ig.field(theta, args, field, ig.workspace(theta, args))
     assert np.allclose(field, -fd, rtol=0, atol=1e-8 * (1 + np.abs(fd).max()))

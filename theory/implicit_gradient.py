@@ -39,7 +39,8 @@ import numpy as np
 
 from theory import solve, validation
 from theory.elementary import tanh
-from theory.linalg import times_transpose_into, weight_times, weight_transpose_times
+from theory.linalg import (times_data_transpose_into, times_transpose_into, weight_times,
+                           weight_transpose_times)
 from theory.numba_options import jit
 from theory.results import Trajectory
 from theory.solve import Problem, compile_loops
@@ -171,7 +172,7 @@ def gradient_into(y, args, grad, work):
     in ``work`` for :func:`hessian_vector_into` (:func:`workspace`). Products with the
     flat weights through :func:`theory.linalg.weight_times` and its siblings (loops when
     tiny, BLAS otherwise)."""
-    X, Y, A, dims = args[0], args[1], args[2], args[3]
+    X, Y, A, dims, X_rows = args[0], args[1], args[2], args[3], args[5]
     kind = dims[KIND]
     if kind == QUADRATIC:
         n = y.size
@@ -181,23 +182,21 @@ def gradient_into(y, args, grad, work):
                 s += A[i, j] * y[j]
             grad[i] = s
         return
-    act, slope, curve, resid, back, delta = work[2], work[3], work[4], work[5], work[6], work[7]
+    act, slope, resid, back, delta = work[2], work[3], work[4], work[5], work[6]
     n_in, hidden, n_out = dims[N_IN], dims[HIDDEN], dims[N_OUT]
     P = X.shape[1]
     o2 = hidden * n_in
-    weight_times(y, 0, X, act)  # Z = W_1 X, then s(Z), s'(Z), s''(Z) in place
+    weight_times(y, 0, X, act)  # Z = W_1 X, then s(Z), s'(Z) in place
     if kind == TANH:  # the branch outside the loops, so that LLVM vectorizes them
         for i in range(hidden):
             for mu in range(P):
                 t = tanh(act[i, mu])  # vectorizable (theory.elementary)
                 act[i, mu] = t
                 slope[i, mu] = 1.0 - t * t
-                curve[i, mu] = -2.0 * t * (1.0 - t * t)
     else:
         for i in range(hidden):
             for mu in range(P):
                 slope[i, mu] = 1.0
-                curve[i, mu] = 0.0
     weight_times(y, o2, act, resid)  # R = W_2 s(Z) - Y
     for k in range(n_out):
         for mu in range(P):
@@ -207,7 +206,7 @@ def gradient_into(y, args, grad, work):
         for mu in range(P):
             delta[i, mu] = back[i, mu] * slope[i, mu]
     times_transpose_into(resid, act, grad, o2)  # R s(Z)^T / P
-    times_transpose_into(delta, X, grad, 0)  # ((W_2^T R) * s'(Z)) X^T / P
+    times_data_transpose_into(delta, X, X_rows, grad, 0)  # ((W_2^T R) * s'(Z)) X^T / P
     for i in range(y.size):
         grad[i] /= P
 
@@ -217,7 +216,7 @@ def hessian_vector_into(y, v, args, out, work):
     """Hess(E)(y) v into ``out``, exactly: the directional derivative of the gradient
     along v (forward mode over the backward pass, docs/implicit_gradient.md §11a.3).
     Networks need :func:`gradient_into` called at ``y`` first (it fills ``work``)."""
-    X, A, dims = args[0], args[2], args[3]
+    X, A, dims, X_rows = args[0], args[2], args[3], args[5]
     kind = dims[KIND]
     if kind == QUADRATIC:
         n = y.size
@@ -227,8 +226,8 @@ def hessian_vector_into(y, v, args, out, work):
                 s += A[i, j] * v[j]
             out[i] = s
         return
-    act, slope, curve, resid, back = work[2], work[3], work[4], work[5], work[6]
-    zdot, sdot, udot, rdot, rpart, part = work[7], work[8], work[9], work[10], work[11], work[12]
+    act, slope, resid, back = work[2], work[3], work[4], work[5]
+    zdot, sdot, udot, rdot, rpart, part = work[6], work[7], work[8], work[9], work[10], work[11]
     n_in, hidden, n_out = dims[N_IN], dims[HIDDEN], dims[N_OUT]
     P = X.shape[1]
     o2 = hidden * n_in
@@ -247,11 +246,17 @@ def hessian_vector_into(y, v, args, out, work):
         out[o2 + i] += part[i]
     weight_transpose_times(v, o2, resid, udot)  # d/dv of W_2^T R = V_2^T R + W_2^T Rdot
     weight_transpose_times(y, o2, rdot, sdot)
-    for i in range(hidden):  # d/dv of (W_2^T R) * s'(Z)
-        for mu in range(P):
-            udot[i, mu] = ((udot[i, mu] + sdot[i, mu]) * slope[i, mu]
-                           + back[i, mu] * curve[i, mu] * zdot[i, mu])
-    times_transpose_into(udot, X, out, 0)  # times X^T
+    if kind == TANH:  # d/dv of (W_2^T R) * s'(Z); s''(Z) = -2 s(Z) s'(Z) for tanh
+        for i in range(hidden):
+            for mu in range(P):
+                curve = -2.0 * act[i, mu] * slope[i, mu]
+                udot[i, mu] = ((udot[i, mu] + sdot[i, mu]) * slope[i, mu]
+                               + back[i, mu] * curve * zdot[i, mu])
+    else:  # s' = 1, s'' = 0
+        for i in range(hidden):
+            for mu in range(P):
+                udot[i, mu] = udot[i, mu] + sdot[i, mu]
+    times_data_transpose_into(udot, X, X_rows, out, 0)  # times X^T
     for i in range(y.size):
         out[i] /= P
 
@@ -259,7 +264,8 @@ def hessian_vector_into(y, v, args, out, work):
 @jit
 def field(y, args, out, work):
     """F(y) = -scale (g + c H g) into ``out`` (module docstring); ``args`` = (X, Y, A, dims,
-    params), ``work`` from :func:`workspace` (work[0] holds g, work[1] H g)."""
+    params, X^T) (X^T C-contiguous, for :func:`theory.linalg.times_data_transpose_into`),
+    ``work`` from :func:`workspace` (work[0] holds g, work[1] H g)."""
     params = args[4]
     grad, hg = work[0], work[1]
     gradient_into(y, args, grad, work)
@@ -280,17 +286,17 @@ def project(y, args):
 
 @jit
 def workspace(y, args):
-    """Scratch of :func:`field`: g, H g; per hidden unit and sample s(Z), s'(Z), s''(Z),
-    the backpropagated error W_2^T R, the error times s'(Z) (reused for the forward
-    derivative of Z), the derivative of s(Z) and of W_2^T R; per output and sample R, its
-    derivative and a partial product; and a partial W_2 block."""
+    """Scratch of :func:`field`: g, H g; per hidden unit and sample s(Z), s'(Z), the
+    backpropagated error W_2^T R, the error times s'(Z) (reused for the forward derivative
+    of Z), the derivative of s(Z) and of W_2^T R; per output and sample R, its derivative
+    and a partial product; and a partial W_2 block."""
     X, dims = args[0], args[3]
     P = X.shape[1]
     hidden, n_out = dims[HIDDEN], dims[N_OUT]
     return (np.empty(y.size), np.empty(y.size), np.empty((hidden, P)), np.empty((hidden, P)),
-            np.empty((hidden, P)), np.empty((n_out, P)), np.empty((hidden, P)),
-            np.empty((hidden, P)), np.empty((hidden, P)), np.empty((hidden, P)),
-            np.empty((n_out, P)), np.empty((n_out, P)), np.empty(n_out * hidden))
+            np.empty((n_out, P)), np.empty((hidden, P)), np.empty((hidden, P)),
+            np.empty((hidden, P)), np.empty((hidden, P)), np.empty((n_out, P)),
+            np.empty((n_out, P)), np.empty(n_out * hidden))
 
 
 LOOPS = compile_loops(field, project, workspace)
@@ -390,10 +396,16 @@ def _theta(model: Model, theta, name: str = "theta") -> np.ndarray:
     return validation.finite_vector(name, theta, size=model.size)
 
 
+def kernel_args(model: Model, params: np.ndarray) -> tuple:
+    """The ``args`` of :func:`field` for ``model`` and the parameter vector ``params``
+    (:data:`SCALE`, :data:`CORRECTION`): the model's arrays, ``params`` and X^T."""
+    return model.X, model.Y, model.A, model.dims, params, np.ascontiguousarray(model.X.T)
+
+
 def _problem(model: Model, theta0, scale: float, correction: float) -> tuple[Problem, np.ndarray]:
     y0 = _theta(model, theta0, "theta0")
     params = np.array([scale, correction])
-    problem = Problem(LOOPS, (model.X, model.Y, model.A, model.dims, params),
+    problem = Problem(LOOPS, kernel_args(model, params),
                       lambda y: field_numpy(y, model, params))
     return problem, y0
 

@@ -216,6 +216,22 @@ def times_transpose_into(A, B, out, offset):
         np.dot(A, B.T, out[offset:offset + m * n].reshape((m, n)))
 
 
+@jit_inline
+def times_data_transpose_into(A, X, X_rows, out, offset):
+    """out[offset:] = A X^T row-major (as :func:`times_transpose_into`), given the data
+    matrix X (n x k) also as ``X_rows`` = X^T (k x n, C-contiguous): BLAS multiplies A by
+    ``X_rows``, an operand it reads without transposing, which OpenBLAS does faster than
+    A X^T at the shapes of a gradient by the samples (a sum over a long k into a short
+    n; ``python -m benchmarks.jax_peer``, case implicit_gd_large); tiny products run as
+    the loops of :func:`times_transpose_into`."""
+    m, k = A.shape
+    n = X.shape[0]
+    if is_tiny(m, k, n):
+        times_transpose_into(A, X, out, offset)
+    else:
+        np.dot(A, X_rows, out[offset:offset + m * n].reshape((m, n)))
+
+
 # Products on blocks of rows of one scratch matrix, for a field whose scratch is one
 # matrix, each layer a block of its rows: the field passes the matrix and the block's first
 # row instead of a view or a list item. In a field inlined into a time loop, numba
