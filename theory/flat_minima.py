@@ -47,7 +47,8 @@ import numpy as np
 
 from theory import solve, validation
 from theory.elementary import exp, tanh
-from theory.linalg import times_transpose_into, weight_times, weight_transpose_times
+from theory.linalg import (times_data_transpose_into, times_transpose_into, weight_times,
+                           weight_transpose_times)
 from theory.numba_options import jit, jit_inline, jit_sum
 from theory.results import Trajectory
 from theory.solve import Problem, compile_loops
@@ -315,6 +316,34 @@ def softmax_in_place(z, prob, top, total):
             prob[k, mu] *= total[mu]
 
 
+@jit_inline
+def add_data_times_transpose(A, X, X_rows, grad, offset, part):
+    """grad[offset:] += A X^T row-major, X the data (d x P) and ``X_rows`` = X^T
+    C-contiguous: :func:`add_thin_times_transpose` for a thin layer, else
+    :func:`theory.linalg.times_data_transpose_into` into ``part`` and added."""
+    size = A.shape[0] * X.shape[0]
+    if size <= THIN_WEIGHTS:
+        add_thin_times_transpose(A, X, grad, offset)
+        return
+    times_data_transpose_into(A, X, X_rows, part, offset)
+    for i in range(offset, offset + size):
+        grad[i] += part[i]
+
+
+@jit
+def hidden_error_into(w, dims, hid, dlogits, grad, back, part):
+    """For the MLP with weights ``w`` (hid from :func:`forward_into` at w): grad += the W_2
+    part of the backpropagation of ``dlogits``, dlogits hid^T, and back = (W_2^T dlogits)
+    * (1 - hid^2), the error at the hidden pre-activations, whose product with X^T is the
+    W_1 part; ``part`` (size p) is scratch."""
+    o2 = dims[HIDDEN] * dims[N_IN]
+    add_times_transpose(dlogits, hid, grad, o2, part)
+    layer_transpose_times(w, o2, dlogits, back)
+    for i in range(back.shape[0]):
+        for mu in range(back.shape[1]):
+            back[i, mu] *= 1.0 - hid[i, mu] * hid[i, mu]
+
+
 @jit
 def backward_add(w, X, dims, hid, dlogits, grad, back, part):
     """grad += J(w)^T dlogits summed over the samples: the backpropagation of the logit
@@ -323,13 +352,27 @@ def backward_add(w, X, dims, hid, dlogits, grad, back, part):
     if dims[KIND] == LINEAR:
         add_times_transpose(dlogits, X, grad, 0, part)
         return
-    o2 = dims[HIDDEN] * dims[N_IN]
-    add_times_transpose(dlogits, hid, grad, o2, part)
-    layer_transpose_times(w, o2, dlogits, back)
-    for i in range(back.shape[0]):
-        for mu in range(back.shape[1]):
-            back[i, mu] *= 1.0 - hid[i, mu] * hid[i, mu]
+    hidden_error_into(w, dims, hid, dlogits, grad, back, part)
     add_times_transpose(back, X, grad, 0, part)
+
+
+@jit
+def backward_error_add(w, dims, hid, dlogits, grad, back, part, errors):
+    """The backpropagation of ``dlogits`` as :func:`backward_add`, but for the first
+    layer's part, errors X^T, which is linear in the error at the first layer's outputs:
+    that error is added to ``errors`` (K x P for softmax regression, where it is dlogits;
+    hidden x P for the MLP, :func:`hidden_error_into`, which adds the W_2 part to grad),
+    so that :func:`field` multiplies the sum over its passes (theta and every neighbour)
+    by X^T once instead of once per pass (the sums reassociated)."""
+    if dims[KIND] == LINEAR:
+        for k in range(errors.shape[0]):
+            for mu in range(errors.shape[1]):
+                errors[k, mu] += dlogits[k, mu]
+        return
+    hidden_error_into(w, dims, hid, dlogits, grad, back, part)
+    for i in range(errors.shape[0]):
+        for mu in range(errors.shape[1]):
+            errors[i, mu] += back[i, mu]
 
 
 @jit
@@ -386,13 +429,15 @@ def fisher_vector_into(w, v, X, dims, hid, prob, out, u, back, part, mean):
 @jit
 def field(y, args, out, work):
     """F(y) = -scale grad(L_beta + alpha D) (module docstring; docs/flat_minima.md §10a.3);
-    ``args`` = (X, labels, dims, deltas, params); in the adversarial mode y = (theta, v)
-    and the probe part of F is F(theta) v / |F(theta) v| - v."""
-    X, labels, dims, deltas, params = args[0], args[1], args[2], args[3], args[4]
+    ``args`` = (X, labels, dims, deltas, params, X^T) (X^T C-contiguous); in the
+    adversarial mode y = (theta, v) and the probe part of F is F(theta) v / |F(theta) v| - v.
+    The first layer's gradient of all passes is one product (:func:`backward_error_add`)."""
+    X, labels, dims, deltas, params, X_rows = (args[0], args[1], args[2], args[3], args[4],
+                                               args[5])
     grad, wq, part, hid, hidq, logp, logq, dz, dzq, back = (
         work[0], work[1], work[2], work[3], work[4], work[5], work[6], work[7], work[8],
         work[9])
-    prob, qprob, top, total = work[10], work[11], work[12], work[13]
+    prob, qprob, top, total, errors = work[10], work[11], work[12], work[13], work[14]
     p_size = dims[SIZE]
     P = X.shape[1]
     scale, beta, alpha, mode = params[SCALE], params[BETA], params[ALPHA], params[MODE]
@@ -406,6 +451,9 @@ def field(y, args, out, work):
         dz[labels[mu], mu] -= 1.0 / P
     for i in range(p_size):
         grad[i] = beta * theta[i]
+    for i in range(errors.shape[0]):
+        for mu in range(P):
+            errors[i, mu] = 0.0
     if mode != PLAIN and alpha != 0.0:
         count = deltas.shape[0]
         norm = 1.0
@@ -425,8 +473,9 @@ def field(y, args, out, work):
             forward_into(wq, X, dims, hidq, logq)
             softmax_in_place(logq, qprob, top, total)
             kl_logit_gradients(logp, prob, logq, qprob, weight, dz, dzq, top)
-            backward_add(wq, X, dims, hidq, dzq, grad, back, part)
-    backward_add(theta, X, dims, hid, dz, grad, back, part)
+            backward_error_add(wq, dims, hidq, dzq, grad, back, part, errors)
+    backward_error_add(theta, dims, hid, dz, grad, back, part, errors)
+    add_data_times_transpose(errors, X, X_rows, grad, 0, part)
     for i in range(p_size):
         out[i] = -scale * grad[i]
     if mode == ADVERSARIAL:
@@ -450,14 +499,15 @@ def workspace(y, args):
     """Scratch of :func:`field`: the gradient, the neighbour's weights, a partial product
     (size p each); tanh(W_1 X) at theta and at the neighbour and the backpropagated error
     (hidden x P); log p and log q and their logit gradients, p and q (K x P); two vectors of
-    size P."""
+    size P; the summed error at the first layer's outputs (hidden x P, or K x P for softmax
+    regression)."""
     X, dims = args[0], args[2]
     P = X.shape[1]
     p_size, hidden, k = dims[SIZE], max(dims[HIDDEN], 1), dims[N_CLASSES]
     return (np.empty(p_size), np.empty(p_size), np.empty(p_size), np.empty((hidden, P)),
             np.empty((hidden, P)), np.empty((k, P)), np.empty((k, P)), np.empty((k, P)),
             np.empty((k, P)), np.empty((hidden, P)), np.empty((k, P)), np.empty((k, P)),
-            np.empty(P), np.empty(P))
+            np.empty(P), np.empty(P), np.empty((dims[HIDDEN] if dims[KIND] == MLP else k, P)))
 
 
 LOOPS = compile_loops(field, project, workspace)
@@ -745,7 +795,8 @@ def _problem(model: Model, y0: np.ndarray, scale: float, beta: float, alpha: flo
              trajectory: type[Trajectory] = Trajectory, extra: dict | None = None) -> Problem:
     params = np.array([scale, beta, alpha, radius, float(mode)])
     deltas = np.ascontiguousarray(deltas, dtype=np.float64)
-    return Problem(LOOPS, (model.X, model.y, model.dims, deltas, params),
+    return Problem(LOOPS, (model.X, model.y, model.dims, deltas, params,
+                           np.ascontiguousarray(model.X.T)),
                    lambda y: field_numpy(y, model, params, deltas),
                    trajectory=trajectory, extra=extra or {})
 
