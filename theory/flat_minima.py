@@ -291,6 +291,40 @@ def forward_into(w, X, dims, hid, logits):
 
 
 @jit
+def forward_keep_into(w, X, dims, pre, hid, logits):
+    """:func:`forward_into` keeping the first layer's outputs W_1 X (the logits W X for
+    softmax regression) in ``pre``, for :func:`shifted_forward_into`."""
+    layer_times(w, 0, X, pre)
+    if dims[KIND] == LINEAR:
+        for k in range(pre.shape[0]):
+            for mu in range(pre.shape[1]):
+                logits[k, mu] = pre[k, mu]
+        return
+    for i in range(hid.shape[0]):
+        for mu in range(hid.shape[1]):
+            hid[i, mu] = tanh(pre[i, mu])
+    layer_times(w, dims[HIDDEN] * dims[N_IN], hid, logits)
+
+
+@jit
+def shifted_forward_into(w, pre, shift, dims, hid, logits):
+    """Logits of the network with flat weights ``w`` = theta + delta into ``logits``,
+    given W_1 X at theta (``pre``, :func:`forward_keep_into`) and ``shift`` = E_1 X, E_1
+    the first layer of delta: (W_1 + E_1) X = W_1 X + E_1 X, and E_1 X is fixed for a
+    fixed sample of neighbours (:func:`kernel_args`), so a neighbour's pass takes no
+    product with the data (the sum rounded differently from the product of the sum)."""
+    if dims[KIND] == LINEAR:
+        for k in range(pre.shape[0]):
+            for mu in range(pre.shape[1]):
+                logits[k, mu] = pre[k, mu] + shift[k, mu]
+        return
+    for i in range(hid.shape[0]):
+        for mu in range(hid.shape[1]):
+            hid[i, mu] = tanh(pre[i, mu] + shift[i, mu])
+    layer_times(w, dims[HIDDEN] * dims[N_IN], hid, logits)
+
+
+@jit
 def softmax_in_place(z, prob, top, total):
     """z <- log softmax(z) and prob <- softmax(z) per column (the largest logit subtracted
     first); ``top`` and ``total`` (size P) are scratch. Loops over the samples innermost, so
@@ -429,20 +463,22 @@ def fisher_vector_into(w, v, X, dims, hid, prob, out, u, back, part, mean):
 @jit
 def field(y, args, out, work):
     """F(y) = -scale grad(L_beta + alpha D) (module docstring; docs/flat_minima.md §10a.3);
-    ``args`` = (X, labels, dims, deltas, params, X^T) (X^T C-contiguous); in the
-    adversarial mode y = (theta, v) and the probe part of F is F(theta) v / |F(theta) v| - v.
-    The first layer's gradient of all passes is one product (:func:`backward_error_add`)."""
-    X, labels, dims, deltas, params, X_rows = (args[0], args[1], args[2], args[3], args[4],
-                                               args[5])
+    ``args`` from :func:`kernel_args`; in the adversarial mode y = (theta, v) and the
+    probe part of F is F(theta) v / |F(theta) v| - v. A sampled neighbour's first layer
+    is W_1 X + E_1 X (:func:`shifted_forward_into`), and the first layer's gradient of all
+    passes is one product (:func:`backward_error_add`)."""
+    X, labels, dims, deltas, params, X_rows, shifts = (args[0], args[1], args[2], args[3],
+                                                       args[4], args[5], args[6])
     grad, wq, part, hid, hidq, logp, logq, dz, dzq, back = (
         work[0], work[1], work[2], work[3], work[4], work[5], work[6], work[7], work[8],
         work[9])
-    prob, qprob, top, total, errors = work[10], work[11], work[12], work[13], work[14]
+    prob, qprob, top, total, errors, pre = (work[10], work[11], work[12], work[13], work[14],
+                                            work[15])
     p_size = dims[SIZE]
     P = X.shape[1]
     scale, beta, alpha, mode = params[SCALE], params[BETA], params[ALPHA], params[MODE]
     theta = y[:p_size]
-    forward_into(theta, X, dims, hid, logp)
+    forward_keep_into(theta, X, dims, pre, hid, logp)
     softmax_in_place(logp, prob, top, total)
     for k in range(logp.shape[0]):  # cross-entropy: (p - onehot(y)) / P
         for mu in range(P):
@@ -470,7 +506,10 @@ def field(y, args, out, work):
                     wq[i] = theta[i] + deltas[s, i]
                 else:
                     wq[i] = theta[i] + params[RADIUS] * y[p_size + i] / norm
-            forward_into(wq, X, dims, hidq, logq)
+            if mode == SAMPLED:
+                shifted_forward_into(wq, pre, shifts[s], dims, hidq, logq)
+            else:
+                forward_into(wq, X, dims, hidq, logq)
             softmax_in_place(logq, qprob, top, total)
             kl_logit_gradients(logp, prob, logq, qprob, weight, dz, dzq, top)
             backward_error_add(wq, dims, hidq, dzq, grad, back, part, errors)
@@ -499,15 +538,16 @@ def workspace(y, args):
     """Scratch of :func:`field`: the gradient, the neighbour's weights, a partial product
     (size p each); tanh(W_1 X) at theta and at the neighbour and the backpropagated error
     (hidden x P); log p and log q and their logit gradients, p and q (K x P); two vectors of
-    size P; the summed error at the first layer's outputs (hidden x P, or K x P for softmax
-    regression)."""
+    size P; the summed error at the first layer's outputs and W_1 X (hidden x P each, or
+    K x P for softmax regression)."""
     X, dims = args[0], args[2]
     P = X.shape[1]
     p_size, hidden, k = dims[SIZE], max(dims[HIDDEN], 1), dims[N_CLASSES]
     return (np.empty(p_size), np.empty(p_size), np.empty(p_size), np.empty((hidden, P)),
             np.empty((hidden, P)), np.empty((k, P)), np.empty((k, P)), np.empty((k, P)),
             np.empty((k, P)), np.empty((hidden, P)), np.empty((k, P)), np.empty((k, P)),
-            np.empty(P), np.empty(P), np.empty((dims[HIDDEN] if dims[KIND] == MLP else k, P)))
+            np.empty(P), np.empty(P), np.empty((dims[HIDDEN] if dims[KIND] == MLP else k, P)),
+            np.empty((dims[HIDDEN] if dims[KIND] == MLP else k, P)))
 
 
 LOOPS = compile_loops(field, project, workspace)
@@ -790,13 +830,24 @@ def _neighbours(model: Model, neighbours) -> Neighbourhood:
     return neighbours
 
 
+def kernel_args(model: Model, deltas: np.ndarray, params: np.ndarray) -> tuple:
+    """The ``args`` of :func:`field`: (X, labels, dims, deltas, params, X^T, shifts), X^T
+    C-contiguous and shifts[s] = E_1 X, E_1 the first layer of ``deltas[s]`` (all of it for
+    softmax regression; :func:`shifted_forward_into`)."""
+    first = int(model.dims[HIDDEN] if model.kind == MLP else model.dims[N_CLASSES])
+    n_in = int(model.dims[N_IN])
+    shifts = np.ascontiguousarray(
+        deltas[:, :first * n_in].reshape(deltas.shape[0], first, n_in) @ model.X)
+    return (model.X, model.y, model.dims, deltas, params, np.ascontiguousarray(model.X.T),
+            shifts)
+
+
 def _problem(model: Model, y0: np.ndarray, scale: float, beta: float, alpha: float,
              mode: int, deltas: np.ndarray, radius: float = 0.0,
              trajectory: type[Trajectory] = Trajectory, extra: dict | None = None) -> Problem:
     params = np.array([scale, beta, alpha, radius, float(mode)])
     deltas = np.ascontiguousarray(deltas, dtype=np.float64)
-    return Problem(LOOPS, (model.X, model.y, model.dims, deltas, params,
-                           np.ascontiguousarray(model.X.T)),
+    return Problem(LOOPS, kernel_args(model, deltas, params),
                    lambda y: field_numpy(y, model, params, deltas),
                    trajectory=trajectory, extra=extra or {})
 
