@@ -46,7 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from theory import solve, validation
-from theory.elementary import exp, tanh
+from theory.elementary import exp, log, tanh
 from theory.linalg import (times_data_transpose_into, times_transpose_into, weight_times,
                            weight_transpose_times)
 from theory.numba_options import jit, jit_inline, jit_sum
@@ -328,7 +328,8 @@ def shifted_forward_into(w, pre, shift, dims, hid, logits):
 def softmax_in_place(z, prob, top, total):
     """z <- log softmax(z) and prob <- softmax(z) per column (the largest logit subtracted
     first); ``top`` and ``total`` (size P) are scratch. Loops over the samples innermost, so
-    that the vectorizable :func:`theory.elementary.exp` runs over a column of samples."""
+    that the vectorizable :func:`theory.elementary.exp` and :func:`theory.elementary.log`
+    run over a column of samples."""
     K, P = z.shape
     for mu in range(P):
         top[mu] = z[0, mu]
@@ -342,7 +343,7 @@ def softmax_in_place(z, prob, top, total):
             prob[k, mu] = e
             total[mu] += e
     for mu in range(P):
-        top[mu] += np.log(total[mu])
+        top[mu] += log(total[mu])
         total[mu] = 1.0 / total[mu]
     for k in range(K):
         for mu in range(P):
