@@ -182,29 +182,29 @@ def gradient_into(y, args, grad, work):
                 s += A[i, j] * y[j]
             grad[i] = s
         return
-    act, slope, resid, back, delta = work[2], work[3], work[4], work[5], work[6]
+    act, resid, back, delta = work[2], work[3], work[4], work[5]
     n_in, hidden, n_out = dims[N_IN], dims[HIDDEN], dims[N_OUT]
     P = X.shape[1]
     o2 = hidden * n_in
-    weight_times(y, 0, X, act)  # Z = W_1 X, then s(Z), s'(Z) in place
+    weight_times(y, 0, X, act)  # Z = W_1 X, then s(Z) in place
     if kind == TANH:  # the branch outside the loops, so that LLVM vectorizes them
         for i in range(hidden):
             for mu in range(P):
-                t = tanh(act[i, mu])  # vectorizable (theory.elementary)
-                act[i, mu] = t
-                slope[i, mu] = 1.0 - t * t
-    else:
-        for i in range(hidden):
-            for mu in range(P):
-                slope[i, mu] = 1.0
+                act[i, mu] = tanh(act[i, mu])  # vectorizable (theory.elementary)
     weight_times(y, o2, act, resid)  # R = W_2 s(Z) - Y
     for k in range(n_out):
         for mu in range(P):
             resid[k, mu] -= Y[k, mu]
     weight_transpose_times(y, o2, resid, back)  # W_2^T R
-    for i in range(hidden):
-        for mu in range(P):
-            delta[i, mu] = back[i, mu] * slope[i, mu]
+    if kind == TANH:  # times s'(Z) = 1 - s(Z)^2, formed where used, never stored
+        for i in range(hidden):
+            for mu in range(P):
+                t = act[i, mu]
+                delta[i, mu] = back[i, mu] * (1.0 - t * t)
+    else:  # s' = 1
+        for i in range(hidden):
+            for mu in range(P):
+                delta[i, mu] = back[i, mu]
     times_transpose_into(resid, act, grad, o2)  # R s(Z)^T / P
     times_data_transpose_into(delta, X, X_rows, grad, 0)  # ((W_2^T R) * s'(Z)) X^T / P
     for i in range(y.size):
@@ -226,15 +226,21 @@ def hessian_vector_into(y, v, args, out, work):
                 s += A[i, j] * v[j]
             out[i] = s
         return
-    act, slope, resid, back = work[2], work[3], work[4], work[5]
-    zdot, sdot, udot, rdot, rpart, part = work[6], work[7], work[8], work[9], work[10], work[11]
+    act, resid, back = work[2], work[3], work[4]
+    zdot, sdot, udot, rdot, rpart, part = work[5], work[6], work[7], work[8], work[9], work[10]
     n_in, hidden, n_out = dims[N_IN], dims[HIDDEN], dims[N_OUT]
     P = X.shape[1]
     o2 = hidden * n_in
     weight_times(v, 0, X, zdot)  # Zdot = V_1 X, s(Z)' = s'(Z) * Zdot
-    for i in range(hidden):
-        for mu in range(P):
-            sdot[i, mu] = slope[i, mu] * zdot[i, mu]
+    if kind == TANH:  # s'(Z) = 1 - s(Z)^2
+        for i in range(hidden):
+            for mu in range(P):
+                t = act[i, mu]
+                sdot[i, mu] = (1.0 - t * t) * zdot[i, mu]
+    else:
+        for i in range(hidden):
+            for mu in range(P):
+                sdot[i, mu] = zdot[i, mu]
     weight_times(v, o2, act, rdot)  # Rdot = V_2 s(Z) + W_2 (s'(Z) * Zdot)
     weight_times(y, o2, sdot, rpart)
     for k in range(n_out):
@@ -249,8 +255,10 @@ def hessian_vector_into(y, v, args, out, work):
     if kind == TANH:  # d/dv of (W_2^T R) * s'(Z); s''(Z) = -2 s(Z) s'(Z) for tanh
         for i in range(hidden):
             for mu in range(P):
-                curve = -2.0 * act[i, mu] * slope[i, mu]
-                udot[i, mu] = ((udot[i, mu] + sdot[i, mu]) * slope[i, mu]
+                t = act[i, mu]
+                slope = 1.0 - t * t
+                curve = -2.0 * t * slope
+                udot[i, mu] = ((udot[i, mu] + sdot[i, mu]) * slope
                                + back[i, mu] * curve * zdot[i, mu])
     else:  # s' = 1, s'' = 0
         for i in range(hidden):
@@ -286,14 +294,14 @@ def project(y, args):
 
 @jit
 def workspace(y, args):
-    """Scratch of :func:`field`: g, H g; per hidden unit and sample s(Z), s'(Z), the
+    """Scratch of :func:`field`: g, H g; per hidden unit and sample s(Z), the
     backpropagated error W_2^T R, the error times s'(Z) (reused for the forward derivative
     of Z), the derivative of s(Z) and of W_2^T R; per output and sample R, its derivative
     and a partial product; and a partial W_2 block."""
     X, dims = args[0], args[3]
     P = X.shape[1]
     hidden, n_out = dims[HIDDEN], dims[N_OUT]
-    return (np.empty(y.size), np.empty(y.size), np.empty((hidden, P)), np.empty((hidden, P)),
+    return (np.empty(y.size), np.empty(y.size), np.empty((hidden, P)),
             np.empty((n_out, P)), np.empty((hidden, P)), np.empty((hidden, P)),
             np.empty((hidden, P)), np.empty((hidden, P)), np.empty((n_out, P)),
             np.empty((n_out, P)), np.empty(n_out * hidden))
