@@ -216,14 +216,11 @@ loops over the samples (innermost, vectorized), larger ones by
 (``python -m benchmarks.jax_peer --case nrs_mlp_P120``)."""
 
 
-@jit_inline
-def layer_times(w, offset, B, out):
-    """out = W B, W the out.shape[0] x B.shape[0] layer stored row-major in w from
-    ``offset``."""
+@jit
+def thin_layer_times(w, offset, B, out):
+    """out = W B by loops over the samples (innermost, vectorized), W the out.shape[0] x
+    B.shape[0] layer stored row-major in w from ``offset``."""
     m, k, n = out.shape[0], B.shape[0], B.shape[1]
-    if m * k > THIN_WEIGHTS:
-        weight_times(w, offset, B, out)
-        return
     for i in range(m):
         for j in range(n):
             out[i, j] = 0.0
@@ -233,14 +230,31 @@ def layer_times(w, offset, B, out):
                 out[i, j] += c * B[p, j]
 
 
+@jit
+def blas_layer_times(w, offset, B, out):
+    """:func:`thin_layer_times` by :func:`theory.linalg.weight_times` (BLAS)."""
+    weight_times(w, offset, B, out)
+
+
 @jit_inline
-def layer_transpose_times(w, offset, B, out):
-    """out = W^T B, W the B.shape[0] x out.shape[0] layer stored row-major in w from
-    ``offset``."""
+def layer_times(w, offset, B, out):
+    """out = W B, W the out.shape[0] x B.shape[0] layer stored row-major in w from
+    ``offset``: :func:`thin_layer_times` for a thin layer, else :func:`blas_layer_times`.
+    Both are called, not inlined: numba counts references of the arrays an inlined
+    function receives or a view it makes (an atomic instruction each, in every pass of
+    the time loop), and removes them from a called function that calls nothing that can
+    raise (``python -m benchmarks.jax_peer``, case nrs_mlp_P120)."""
+    if out.shape[0] * B.shape[0] > THIN_WEIGHTS:
+        blas_layer_times(w, offset, B, out)
+    else:
+        thin_layer_times(w, offset, B, out)
+
+
+@jit
+def thin_layer_transpose_times(w, offset, B, out):
+    """out = W^T B by loops over the samples, W the B.shape[0] x out.shape[0] layer stored
+    row-major in w from ``offset``."""
     m, k, n = out.shape[0], B.shape[0], B.shape[1]
-    if m * k > THIN_WEIGHTS:
-        weight_transpose_times(w, offset, B, out)
-        return
     for i in range(m):
         for j in range(n):
             out[i, j] = 0.0
@@ -249,6 +263,22 @@ def layer_transpose_times(w, offset, B, out):
             c = w[offset + p * m + i]
             for j in range(n):
                 out[i, j] += c * B[p, j]
+
+
+@jit
+def blas_layer_transpose_times(w, offset, B, out):
+    """:func:`thin_layer_transpose_times` by :func:`theory.linalg.weight_transpose_times`."""
+    weight_transpose_times(w, offset, B, out)
+
+
+@jit_inline
+def layer_transpose_times(w, offset, B, out):
+    """out = W^T B, W the B.shape[0] x out.shape[0] layer stored row-major in w from
+    ``offset`` (called loops or BLAS, as :func:`layer_times`)."""
+    if out.shape[0] * B.shape[0] > THIN_WEIGHTS:
+        blas_layer_transpose_times(w, offset, B, out)
+    else:
+        thin_layer_transpose_times(w, offset, B, out)
 
 
 @jit_sum
@@ -263,17 +293,22 @@ def add_thin_times_transpose(A, B, grad, offset):
             grad[offset + i * nb + j] += acc
 
 
+@jit
+def add_blas_times_transpose(A, B, grad, offset, part):
+    """:func:`add_thin_times_transpose` by BLAS into ``part``, then added."""
+    times_transpose_into(A, B, part, offset)
+    for i in range(offset, offset + A.shape[0] * B.shape[0]):
+        grad[i] += part[i]
+
+
 @jit_inline
 def add_times_transpose(A, B, grad, offset, part):
     """grad[offset:] += A B^T row-major: :func:`add_thin_times_transpose` for a thin layer,
-    else BLAS into ``part`` and added."""
-    size = A.shape[0] * B.shape[0]
-    if size <= THIN_WEIGHTS:
+    else :func:`add_blas_times_transpose` (both called, as in :func:`layer_times`)."""
+    if A.shape[0] * B.shape[0] <= THIN_WEIGHTS:
         add_thin_times_transpose(A, B, grad, offset)
-        return
-    times_transpose_into(A, B, part, offset)
-    for i in range(offset, offset + size):
-        grad[i] += part[i]
+    else:
+        add_blas_times_transpose(A, B, grad, offset, part)
 
 
 @jit
@@ -351,18 +386,24 @@ def softmax_in_place(z, prob, top, total):
             prob[k, mu] *= total[mu]
 
 
+@jit
+def add_blas_data_times_transpose(A, X, X_rows, grad, offset, part):
+    """grad[offset:] += A X^T row-major by :func:`theory.linalg.times_data_transpose_into`
+    into ``part``, then added."""
+    times_data_transpose_into(A, X, X_rows, part, offset)
+    for i in range(offset, offset + A.shape[0] * X.shape[0]):
+        grad[i] += part[i]
+
+
 @jit_inline
 def add_data_times_transpose(A, X, X_rows, grad, offset, part):
     """grad[offset:] += A X^T row-major, X the data (d x P) and ``X_rows`` = X^T
     C-contiguous: :func:`add_thin_times_transpose` for a thin layer, else
-    :func:`theory.linalg.times_data_transpose_into` into ``part`` and added."""
-    size = A.shape[0] * X.shape[0]
-    if size <= THIN_WEIGHTS:
+    :func:`add_blas_data_times_transpose` (both called, as in :func:`layer_times`)."""
+    if A.shape[0] * X.shape[0] <= THIN_WEIGHTS:
         add_thin_times_transpose(A, X, grad, offset)
-        return
-    times_data_transpose_into(A, X, X_rows, part, offset)
-    for i in range(offset, offset + size):
-        grad[i] += part[i]
+    else:
+        add_blas_data_times_transpose(A, X, X_rows, grad, offset, part)
 
 
 @jit
