@@ -95,14 +95,6 @@ GRAM_MAX_COLUMNS = 128
 """Up to this many unknowns N the kernel works with the Gram matrix A^T A (at most 128 kB,
 cache-resident) instead of A."""
 
-GRAM_BY_EIGHT_MAX_COLUMNS = 64
-"""Up to this many (padded) columns the Gram product adds eight rows per pass over g
-(:func:`theory.linalg.add_row_combination_by_eight`), beyond it four
-(:func:`theory.linalg.add_row_combination`): on short rows the passes' round trips
-through g dominate, on long ones the four-row form is as fast or faster (measured with
-gradient descent steps at N = 16 ... 128; ``python -m benchmarks.jax_peer``, case
-diagonal_N40)."""
-
 
 def gram_columns(n: int) -> int:
     """Columns of the stored Gram matrix: N rounded up to whole cache lines
@@ -112,14 +104,17 @@ def gram_columns(n: int) -> int:
     return -(-n // words) * words
 
 
-def kernel_data(A: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def kernel_data(A: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                      np.ndarray]:
     """(A, b, gram, c) for the kernel: gram = A^T A and c = A^T b when N <= GRAM_MAX_COLUMNS
     (then g = gram x - c is one product of axpy form, no sums across vector lanes, instead
     of two), else empty and the kernel uses A in blocks.
 
     gram is N x :func:`gram_columns` (N) and c of that length, zero beyond column N, both
-    starting on a cache line (:func:`theory.linalg.aligned_zeros`): the product adds zeros
-    to the padding entries of g, which nothing reads."""
+    starting on a cache line (:func:`theory.linalg.aligned_zeros`), so that no vector load
+    of the product straddles two lines (``python -m benchmarks.jax_peer``, case
+    diagonal_N40); the product adds zeros to the padding entries of g, which nothing
+    reads."""
     n = A.shape[1]
     if n <= GRAM_MAX_COLUMNS:
         gram, c = aligned_zeros((n, gram_columns(n))), aligned_zeros(gram_columns(n))
@@ -132,7 +127,16 @@ def kernel_data(A: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
 @jit_inline
 def gram_gradient(gram, c, x, g):
     """g = gram x - c over the padded width of :func:`kernel_data` (g as long as a row of
-    gram), rows added eight or four per pass (:data:`GRAM_BY_EIGHT_MAX_COLUMNS`)."""
+    gram), eight rows per pass (:func:`theory.linalg.add_row_combination_by_eight`).
+
+    Eight rows for every Gram matrix: on short rows (N of a few tens) each pass's fixed
+    cost (loading and storing g, the loop's set-up and run-time overlap checks) is a large
+    part of its work, and halving the passes makes the step faster; from N = 64 to
+    :data:`GRAM_MAX_COLUMNS` the two forms are level, and on the smallest matrices (N up
+    to about 20) the four-row form is slightly faster, by less than a second compiled
+    copy of the loops would cost (a branch between the two inside the field slows every
+    step: the time loop then holds two loop nests). Measured with gradient descent steps
+    at N = 12 ... 128 and ``python -m benchmarks.jax_peer``, case diagonal_N40."""
     n, width = gram.shape
     for i in range(width):
         g[i] = -c[i]

@@ -139,7 +139,8 @@ def add_row_combination_by_eight(A, r, start, stop, out):
     trip through memory (store, then load in the next pass), for the price of eight
     broadcast values held in registers. Pays off where the passes are short (a small
     square matrix such as a Gram matrix); for long rows the four-row form is as fast or
-    faster (``python -m benchmarks.jax_peer``, case diagonal_N40; :data:`theory.diagonal_linear.GRAM_BY_EIGHT_MAX_COLUMNS`)."""
+    faster (``python -m benchmarks.jax_peer``, case diagonal_N40;
+    :func:`theory.diagonal_linear.gram_gradient`)."""
     n = A.shape[1]
     k = start
     while k + 8 <= stop:
