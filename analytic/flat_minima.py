@@ -3,9 +3,9 @@
 Derived with sympy (the results stored in ``analytic._generated``):
 
 - the KL divergence to a neighbour as a series in the offset's size:
-  KL(p || softmax(z + eps a + eps^2 b / 2 + ...)) = eps^2 Var_p(a) / 2
-  + eps^3 (kappa_3(a) / 6 + Cov_p(a, b) / 2) + O(eps^4), for any number of classes, by
-  ``series`` of the cumulant generating function (:func:`kl_series_expr`,
+  KL(p || softmax(z + eps a + eps^2 b / 2 + eps^3 c / 6 + ...)) = eps^2 Var_p(a) / 2
+  + eps^3 (kappa_3(a) / 6 + Cov_p(a, b) / 2) + eps^4 (quartic, with c) + O(eps^5), for any
+  number of classes, by ``series`` of the cumulant generating function (:func:`kl_series_expr`,
   docs/flat_minima.md §10b.1); Var_p(a) = a^T (diag p - p p^T) a, so the quadratic term is
   (1/2) delta^T F delta with F the Fisher matrix, label-free;
 - the Hessian of the cross-entropy in the logits, diag p - p p^T for every label
@@ -33,7 +33,10 @@ from theory import validation
 
 SETTING = "flat_minima"
 MOMENTS = ("m10", "m20", "m30", "m01", "m11")
-"""Moments E_p[a^i b^j] of the logit offsets under p, named m_ij."""
+"""Moments E_p[a^i b^j] of the logit offsets under p, named m_ij (the cubic coefficient's)."""
+QUARTIC_MOMENTS = ("m10", "m20", "m30", "m40", "m01", "m11", "m21", "m02", "m001", "m101")
+"""The quartic coefficient's moments; m_ijk = E_p[a^i b^j c^k] with c the third
+directional derivative of the logits."""
 NEIGHBOURHOODS = ("gaussian", "ball", "adversarial")
 
 
@@ -42,7 +45,8 @@ def symbols() -> dict:
     """The sympy symbols of this module's expressions, by name."""
     import sympy as sp
 
-    table = {name: sp.Symbol(name, real=True) for name in MOMENTS + ("a", "b", "eps")}
+    table = {name: sp.Symbol(name, real=True)
+             for name in QUARTIC_MOMENTS + ("a", "b", "c", "eps")}
     table.update({name: sp.Symbol(name, positive=True) for name in ("sigma", "r", "rho")})
     table["p"] = sp.Symbol("p", integer=True, positive=True)
     return table
@@ -53,31 +57,41 @@ def symbols() -> dict:
 
 @stored.expression(SETTING)
 def kl_series_expr() -> dict:
-    """KL(p || softmax(z + u)) with u = eps a + eps^2 b / 2 (a, b per class), as a series in
-    eps through eps^3 in the moments m_ij = E_p[a^i b^j] (docs/flat_minima.md §10b.1).
+    """KL(p || softmax(z + u)) with u = eps a + eps^2 b / 2 + eps^3 c / 6 (a, b, c per
+    class), as a series in eps through eps^4 in the moments m_ij = E_p[a^i b^j] and
+    m_ijk = E_p[a^i b^j c^k] (docs/flat_minima.md §10b.1).
 
     With z = log p (softmax ignores shifts), KL = log E_p[exp(u)] - E_p[u]: the cumulant
     generating function of u minus its mean. ``series`` of exp(u) in eps, each monomial
-    a^i b^j replaced by m_ij (linearity of E_p), then ``series`` of the logarithm.
-    Returns ``quadratic`` and ``cubic``, the coefficients of eps^2 and eps^3."""
+    a^i b^j c^k replaced by its moment (linearity of E_p), then ``series`` of the logarithm.
+    Returns ``quadratic``, ``cubic`` and ``quartic``, the coefficients of eps^2, eps^3 and
+    eps^4; c enters the quartic one only (checked)."""
     import sympy as sp
 
     sym = symbols()
-    a, b, eps = sym["a"], sym["b"], sym["eps"]
-    u = eps * a + eps ** 2 * b / 2
-    expansion = sp.expand(sp.series(sp.exp(u), eps, 0, 4).removeO())
-    moment = {(1, 0): sym["m10"], (2, 0): sym["m20"], (3, 0): sym["m30"],
-              (0, 1): sym["m01"], (1, 1): sym["m11"]}
+    a, b, c, eps = sym["a"], sym["b"], sym["c"], sym["eps"]
+    u = eps * a + eps ** 2 * b / 2 + eps ** 3 * c / 6
+    expansion = sp.expand(sp.series(sp.exp(u), eps, 0, 5).removeO())
     mgf = 0
     for term in sp.Add.make_args(expansion):
-        powers = sp.Poly(term, a, b).monoms()[0] if term.has(a) or term.has(b) else (0, 0)
-        coefficient = term / (a ** powers[0] * b ** powers[1])
-        mgf += coefficient * (moment[powers] if powers != (0, 0) else 1)
-    mean = eps * sym["m10"] + eps ** 2 * sym["m01"] / 2
-    kl = sp.expand(sp.series(sp.log(mgf) - mean, eps, 0, 4).removeO())
+        powers = sp.Poly(term, a, b, c).monoms()[0]
+        coefficient = term / (a ** powers[0] * b ** powers[1] * c ** powers[2])
+        mgf += coefficient * (sym[_moment_name(powers)] if any(powers) else 1)
+    mean = eps * sym["m10"] + eps ** 2 * sym["m01"] / 2 + eps ** 3 * sym["m001"] / 6
+    kl = sp.expand(sp.series(sp.log(mgf) - mean, eps, 0, 5).removeO())
     if sp.simplify(kl.coeff(eps, 1)) != 0 or sp.simplify(kl.coeff(eps, 0)) != 0:
         raise ArithmeticError(f"KL must start at eps^2, got {kl}")
-    return {"quadratic": sp.factor(kl.coeff(eps, 2)), "cubic": sp.expand(kl.coeff(eps, 3))}
+    cubic = sp.expand(kl.coeff(eps, 3))
+    if cubic.has(sym["m001"]):
+        raise ArithmeticError(f"the third logit derivative must cancel at eps^3: {cubic}")
+    return {"quadratic": sp.factor(kl.coeff(eps, 2)), "cubic": cubic,
+            "quartic": sp.expand(kl.coeff(eps, 4))}
+
+
+def _moment_name(powers: tuple[int, int, int]) -> str:
+    """m_ij for E_p[a^i b^j], m_ijk for E_p[a^i b^j c^k] with k > 0."""
+    i, j, k = powers
+    return f"m{i}{j}{k}" if k else f"m{i}{j}"
 
 
 @stored.numeric(SETTING, samples=lambda: [(0.3, 1.2), (-0.5, 0.25)])
@@ -90,6 +104,13 @@ def _kl_quadratic() -> stored.Form:
 def _kl_cubic() -> stored.Form:
     sym = symbols()
     return stored.Form(tuple(sym[m] for m in MOMENTS), kl_series_expr()["cubic"])
+
+
+@stored.numeric(SETTING, samples=lambda: [(0.3, 1.2, 0.5, 2.1, 0.1, -0.2, 0.4, 0.9, -0.3,
+                                           0.7)])
+def _kl_quartic() -> stored.Form:
+    sym = symbols()
+    return stored.Form(tuple(sym[m] for m in QUARTIC_MOMENTS), kl_series_expr()["quartic"])
 
 
 def _distribution(name: str, p) -> np.ndarray:
@@ -123,6 +144,26 @@ def kl_series_coefficients(p, a, b=None) -> tuple[float, float]:
     quadratic = _kl_quadratic()(m["m10"], m["m20"])
     cubic = _kl_cubic()(*(m[name] for name in MOMENTS))
     return float(np.mean(quadratic)), float(np.mean(cubic))
+
+
+def kl_quartic_coefficient(p, a, b=None, c=None) -> float:
+    """The eps^4 coefficient of (1/P) sum_mu KL(p_mu || softmax(log p_mu + eps a_mu + eps^2
+    b_mu / 2 + eps^3 c_mu / 6)) (:func:`kl_series_expr`), from the moments of the columns of
+    ``a``, ``b`` and ``c`` (K x P; b, c = 0 if None) under the probabilities ``p`` (K x P,
+    columns summing to one)."""
+    p = _distribution("p", p)
+    a = validation.finite_array("a", a).reshape(p.shape) if np.size(a) == p.size else None
+    if a is None:
+        raise ValueError(f"a must have the shape of p {p.shape}")
+    b = np.zeros_like(a) if b is None else validation.finite_array("b", b)
+    c = np.zeros_like(a) if c is None else validation.finite_array("c", c)
+    for name, value in (("b", b), ("c", c)):
+        if value.shape != a.shape:
+            raise ValueError(f"{name} must have the shape of a {a.shape}, got {value.shape}")
+    m = {"m10": a, "m20": a ** 2, "m30": a ** 3, "m40": a ** 4, "m01": b, "m11": a * b,
+         "m21": a * a * b, "m02": b * b, "m001": c, "m101": a * c}
+    quartic = _kl_quartic()(*((p * m[name]).sum(0) for name in QUARTIC_MOMENTS))
+    return float(np.mean(quartic))
 
 
 # --------------------------------------------------------------------------- Hessians

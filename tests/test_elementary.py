@@ -97,6 +97,7 @@ def test_sigmoid_of_negative_matches_its_definition_without_overflow():
 def test_products_agree_with_numpy(shape):
     """theory.linalg's products give A x (four rows at a time, then the rest), A^T r and
     both through transposed blocks, to rounding."""
+    from theory import linalg
     from theory.linalg import add_row_combination, row_products, transposed_blocks
 
     rng = np.random.default_rng(1)
@@ -110,7 +111,9 @@ def test_products_agree_with_numpy(shape):
     np.testing.assert_allclose(backward, A.T @ r, rtol=1e-12, atol=1e-12)
     blocks = transposed_blocks(A, rows=256)
     rows = blocks.shape[2]
-    assert blocks.shape == (-(-shape[0] // rows), shape[1], rows) and rows == min(256, shape[0])
+    multiple = linalg.BLOCK_ROW_MULTIPLE
+    assert blocks.shape == (-(-shape[0] // rows), shape[1], rows)
+    assert rows == min(256, -(-shape[0] // multiple) * multiple)
     padded_r = np.concatenate((r, np.zeros(blocks.shape[0] * rows - shape[0])))
     via_blocks = np.zeros(shape[1])
     for k, block in enumerate(blocks):

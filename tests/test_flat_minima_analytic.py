@@ -26,6 +26,39 @@ def test_kl_series_coefficients_match_the_direct_kl_of_explicit_probabilities():
     assert quadratic == pytest.approx(variance / 2, rel=1e-14)
 
 
+def test_quartic_coefficient_matches_the_direct_kl_of_explicit_probabilities():
+    """With c (the eps^3 / 6 logit term) the quartic coefficient: KL - quadratic eps^2 -
+    cubic eps^3 over quartic eps^4 tends to 1 with an O(eps) correction (eps^5 term), and
+    c enters no lower coefficient."""
+    rng = np.random.default_rng(3)
+    p = rng.dirichlet(np.ones(4), size=5).T
+    a, b, c = rng.standard_normal((3, 4, 5))
+    quadratic, cubic = exact.kl_series_coefficients(p, a, b)
+    quartic = exact.kl_quartic_coefficient(p, a, b, c)
+    assert quartic != pytest.approx(exact.kl_quartic_coefficient(p, a, b), rel=1e-3)
+
+    def kl(eps):
+        logq = np.log(p) + eps * a + eps ** 2 * b / 2 + eps ** 3 * c / 6
+        logq -= np.log(np.exp(logq).sum(axis=0))
+        return float(np.mean((p * (np.log(p) - logq)).sum(axis=0)))
+
+    for eps in (2e-2, 1e-2):  # rounding 1e-16 / eps^4 <= 1e-8 relative to quartic ~ 0.1
+        ratio = (kl(eps) - quadratic * eps ** 2 - cubic * eps ** 3) / (quartic * eps ** 4)
+        assert ratio == pytest.approx(1, abs=0.05)
+
+
+def test_quartic_coefficient_is_the_fourth_cumulant_without_b_and_c():
+    """b = c = 0: KL is the cumulant generating function of a minus its mean, so the eps^4
+    coefficient is kappa_4(a) / 24 (moments by numpy)."""
+    rng = np.random.default_rng(4)
+    p = rng.dirichlet(np.ones(3), size=6).T
+    a = rng.standard_normal((3, 6))
+    centred = a - (p * a).sum(0)
+    variance = (p * centred ** 2).sum(0)
+    kappa4 = (p * centred ** 4).sum(0) - 3 * variance ** 2
+    assert exact.kl_quartic_coefficient(p, a) == pytest.approx(np.mean(kappa4) / 24, rel=1e-12)
+
+
 def test_quadratic_coefficient_is_the_fisher_form_for_three_classes():
     """(m20 - m10^2)/2 with m_ij = sum_k p_k a_k^i equals a^T (diag p - p p^T) a / 2 in
     explicit symbols (a second sympy route)."""
@@ -108,3 +141,7 @@ def test_bad_arguments_of_the_expectations():
         exact.neighbourhood_expectation("ball", 1.0, np.ones((2, 3)))
     with pytest.raises(ValueError, match="a"):
         exact.kl_series_coefficients([[0.5], [0.5]], np.ones(3))
+    with pytest.raises(ValueError, match="c must have the shape"):
+        exact.kl_quartic_coefficient([[0.5], [0.5]], np.ones(2), None, np.ones(3))
+    with pytest.raises(ValueError, match="c"):
+        exact.kl_quartic_coefficient([[0.5], [0.5]], np.ones(2), None, [np.nan, 1.0])

@@ -29,6 +29,36 @@ def test_gradient_and_hessian_against_central_differences(kind):
 
 
 @pytest.mark.parametrize("kind", ["linear", "mlp"])
+def test_logit_derivatives_against_central_differences_of_the_logits(kind):
+    """a, b, c (first to third directional derivatives of the logits) against central
+    differences of the logits z(theta + h v) written out here from docs/flat_minima.md
+    §10a.1."""
+    model = _models()[kind]
+    theta = fm.initial_weights(model, 1.0, 1)
+    v = np.random.default_rng(2).standard_normal(model.size)
+    v /= np.linalg.norm(v)
+    d, hidden, k = (int(model.dims[i]) for i in (fm.N_IN, fm.HIDDEN, fm.N_CLASSES))
+
+    def z(h):
+        w = theta + h * v
+        if kind == "linear":
+            return w.reshape(k, d) @ model.X
+        return w[hidden * d:].reshape(k, hidden) @ np.tanh(w[:hidden * d].reshape(hidden, d)
+                                                          @ model.X)
+
+    a, b = fm.logit_derivatives(model, theta, v)
+    c = fm.logit_third_derivative(model, theta, v)
+    h = 1e-3  # truncation h^2 |z^(5)| / 4 ~ 1e-6, rounding 1e-16 / h^3 ~ 1e-7
+    scale = max(1.0, np.abs(c).max())
+    np.testing.assert_allclose((z(h) - z(-h)) / (2 * h), a, atol=1e-6 * max(1.0, np.abs(a).max()))
+    np.testing.assert_allclose((z(h) - 2 * z(0.0) + z(-h)) / h ** 2, b, atol=1e-5 * scale)
+    third = (z(2 * h) - 2 * z(h) + 2 * z(-h) - z(-2 * h)) / (2 * h ** 3)
+    np.testing.assert_allclose(third, c, atol=1e-5 * scale)
+    if kind == "linear":
+        assert not b.any() and not c.any()
+
+
+@pytest.mark.parametrize("kind", ["linear", "mlp"])
 def test_fisher_is_the_jacobian_sandwich(kind):
     """F = (1/P) sum J_mu^T (diag p - p p^T) J_mu with J by central differences of the
     logits (log-probabilities plus their log-sum-exp, written here)."""
@@ -140,6 +170,8 @@ BAD = [
                                     steps=[3]), "neighbours"),
     (lambda m, t, n: fm.kl_divergences(m, t, np.ones((2, m.size + 1))), "deltas"),
     (lambda m, t, n: fm.fisher_vector_product(m, t, np.ones(m.size - 1)), "v"),
+    (lambda m, t, n: fm.logit_third_derivative(m, t, np.full(m.size, np.nan)), "v"),
+    (lambda m, t, n: fm.logit_third_derivative(m, t[:-1], np.ones(m.size)), "theta"),
 ]
 
 

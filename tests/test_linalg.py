@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from theory import diagonal_linear
-from theory.linalg import (CACHE_LINE_BYTES, PARALLEL_MIN_ENTRIES, ROW_PARTS,
+from theory.linalg import (BLOCK_ROW_MULTIPLE, CACHE_LINE_BYTES, PARALLEL_MIN_ENTRIES, ROW_PARTS,
                            add_row_combination, add_row_combination_by_eight, aligned_empty,
                            aligned_zeros, least_squares_gradient_in_parts, row_block,
                            solve_in_place, transposed_blocks)
@@ -129,6 +129,10 @@ def test_blocks_cover_every_row():
     assert blocks.shape == (3, 5, 3)
     np.testing.assert_array_equal(blocks.transpose(0, 2, 1).reshape(9, 5)[:7], A)
     assert row_block(10 ** 9) == 1
+    one = transposed_blocks(A)  # fewer rows than a block: rounded up to the multiple
+    assert one.shape == (1, 5, BLOCK_ROW_MULTIPLE)
+    np.testing.assert_array_equal(one[0].T[:7], A)
+    assert np.all(one[0].T[7:] == 0.0)
 
 
 def test_idle_openmp_threads_sleep_unless_the_user_chose_otherwise():

@@ -209,6 +209,11 @@ def test_every_setting_runs_the_one_loop_compiled_for_its_own_field(name):
                 copy = bound.__globals__[kernel]  # inlined copies of the setting's kernels
                 assert copy.py_func is own.py_func
                 assert copy.targetoptions["inline"] == "always"
+            step = bound.__globals__["unit_step"]  # the setting's own, or loops.add_field
+            assert step.targetoptions["inline"] == "always"
+            own_step = getattr(module, "unit_step", None)
+            assert (step.py_func is own_step.py_func if own_step is not None
+                    else step.py_func.__code__.co_code == loops.add_field.__code__.co_code)
 
 
 def test_compiled_loops_load_from_numba_cache_in_a_fresh_process():

@@ -529,6 +529,24 @@ def logit_derivatives(model: Model, theta, v) -> tuple[np.ndarray, np.ndarray]:
     return a, 2.0 * V2 @ (slope * zdot) + W2 @ (-2.0 * H * slope * zdot * zdot)
 
 
+def logit_third_derivative(model: Model, theta, v) -> np.ndarray:
+    """c with z(theta + eps v) = z + eps a + (eps^2/2) b + (eps^3/6) c + O(eps^4) per sample
+    (K x P; a, b of :func:`logit_derivatives`): 3 V_2 (t2(Z) (V_1 X)^2) + W_2 (t3(Z)
+    (V_1 X)^3) for the MLP, with t2 = tanh'' = -2 tanh (1 - tanh^2) and t3 = tanh''' =
+    (1 - tanh^2)(6 tanh^2 - 2); 0 for softmax regression (docs/flat_minima.md §10b.1)."""
+    theta = _theta(model, theta)
+    v = validation.finite_vector("v", v, size=model.size)
+    H = _forward(model, theta)[0]
+    if model.kind == LINEAR:
+        return np.zeros((model.n_classes, model.n_samples))
+    W2 = _layers(model, theta)[1]
+    V1, V2 = _layers(model, v)
+    zdot = V1 @ model.X
+    slope = 1.0 - H * H
+    return (3.0 * V2 @ (-2.0 * H * slope * zdot ** 2)
+            + W2 @ (slope * (6.0 * H * H - 2.0) * zdot ** 3))
+
+
 def probabilities(model: Model, theta) -> np.ndarray:
     """p_theta(x_mu) in column form (K x P)."""
     theta = _theta(model, theta)

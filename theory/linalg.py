@@ -43,6 +43,13 @@ N = 4000 case)."""
 
 
 TRANSPOSED_BLOCK_ROWS = 512
+
+BLOCK_ROW_MULTIPLE = 8
+"""Rows of a block of :func:`transposed_blocks` are a multiple of this (zero rows added):
+the loops over a block's rows are vectorized, and a row count that is not a multiple of
+the vector length leaves a remainder that runs scalar, which for small data (P = 30
+samples: a vectorized body of 8 float64 per 512-bit vector, or more with interleaving)
+can be most of the loop (``python -m benchmarks.jax_peer``, case margin_P30)."""
 """Rows of A per block of :func:`transposed_blocks`: long enough that the loops over a
 block's rows run long, short enough that a block (d x rows float64) stays in the L2
 cache between the two products."""
@@ -156,14 +163,15 @@ def add_row_combination_by_eight(A, r, start, stop, out):
 
 def transposed_blocks(A: np.ndarray, rows: int = TRANSPOSED_BLOCK_ROWS) -> np.ndarray:
     """A (M x N) as blocks of its transpose: B[k] = A[k r:(k + 1) r]^T (N x r), r =
-    min(rows, M), the last block padded with zero rows of A.
+    min(rows, M rounded up to a multiple of :data:`BLOCK_ROW_MULTIPLE`), the last block
+    padded with zero rows of A.
 
     For data with few columns (N much smaller than M): a row of A is too short for a
     vectorized sum, a row of B[k] is long, and a block is small enough to stay in the
     cache between the forward and the backward product.
     """
     m, n = A.shape
-    r = min(rows, m)
+    r = min(rows, -(-m // BLOCK_ROW_MULTIPLE) * BLOCK_ROW_MULTIPLE)
     blocks = -(-m // r)
     padded = np.zeros((blocks * r, n))
     padded[:m] = A

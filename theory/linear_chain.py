@@ -35,7 +35,7 @@ from __future__ import annotations
 import numpy as np
 
 from theory import solve, validation
-from theory.numba_options import jit
+from theory.numba_options import jit, jit_inline
 from theory.measure import time_to_accuracy
 from theory.results import Trajectory
 from theory.solve import Problem, compile_loops
@@ -90,10 +90,11 @@ def problem_from_data(x, y) -> tuple[float, float]:
 # --------------------------------------------------------------------------- kernels
 
 
-@jit
-def field(y, args, out, work):
-    """Write F(y) into ``out`` (module docstring); ``args`` = (params,), ``work`` =
-    (prefix,) of size L."""
+@jit_inline
+def field_into(y, args, out, work, add_state):
+    """Write F(y) into ``out``, or y + F(y) if ``add_state`` (then ``out`` may be y
+    itself: each F_i is computed from the old y, read before its entry is written);
+    ``args`` = (params,), ``work`` = (prefix,) of size L."""
     params = args[0]
     prefix = work[0]
     n = y.size - 1
@@ -103,14 +104,33 @@ def field(y, args, out, work):
         acc *= y[i]
     r = params[P_STAR] - acc
     sigma = params[SIGMA]
-    error = y[n] + params[C] * sigma * r
+    lam = y[n]
+    error = lam + params[C] * sigma * r
     eta_w = params[ETA_W]
     beta = params[BETA]
     suffix = 1.0
     for i in range(n - 1, -1, -1):
-        out[i] = eta_w * (error * (prefix[i] * suffix) - beta * y[i])
-        suffix *= y[i]
-    out[n] = params[ETA_LAMBDA] * sigma * r
+        w = y[i]
+        change = eta_w * (error * (prefix[i] * suffix) - beta * w)
+        out[i] = w + change if add_state else change
+        suffix *= w
+    change = params[ETA_LAMBDA] * sigma * r
+    out[n] = lam + change if add_state else change
+
+
+@jit
+def field(y, args, out, work):
+    """Write F(y) into ``out`` (module docstring); ``args`` = (params,), ``work`` =
+    (prefix,) of size L."""
+    field_into(y, args, out, work, False)
+
+
+@jit
+def unit_step(y, args, k, work):
+    """y <- y + F(y) in place (a discrete algorithm's step, :mod:`theory.loops`): the
+    step of a short chain is a chain of dependent operations, and writing each new
+    component at once saves its round trip through memory."""
+    field_into(y, args, y, work, True)
 
 
 @jit
@@ -124,7 +144,7 @@ def workspace(y, args):
     return (np.empty(y.size - 1),)
 
 
-LOOPS = compile_loops(field, project, workspace)
+LOOPS = compile_loops(field, project, workspace, unit_step)
 
 
 def field_numpy(y: np.ndarray, params: np.ndarray) -> np.ndarray:

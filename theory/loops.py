@@ -8,6 +8,15 @@ A setting provides three jitted functions with fixed signatures:
 - ``workspace(y, args)``: the tuple of scratch arrays ``field`` needs, allocated once
   before the loop,
 
+and may provide a fourth:
+
+- ``unit_step(y, args, k, work)``: y <- y + F(y) in place, one unit Euler step (the
+  discrete algorithms), ``k`` a scratch vector of y's size. The default,
+  :func:`add_field`, writes F into ``k`` and adds it; a setting whose step is a short
+  chain of dependent operations (a tiny state) can compute each F_i from the old y and
+  write y_i + F_i at once, which saves the round trip of every component through memory
+  (a store and the load that waits for it).
+
 where ``args`` is a tuple of the setting's arrays (data and parameters). The loops below
 refer to these three names as globals; :func:`theory.solve.compile_loops` binds them to a
 setting's functions and compiles the loops with numba, so the setting's field is inlined
@@ -30,12 +39,23 @@ from theory.integrators import (DIVERGENCE_BOUND, Tableau, error_ratio, max_abs,
 from theory.results import (CODE_COMPLETED, CODE_CONVERGED, CODE_DIVERGED, CODE_PAUSED,
                            CODE_STEP_BUDGET)
 
-field = project = workspace = None
+field = project = workspace = unit_step = None
 """Placeholders: :func:`theory.solve.compile_loops` binds them per setting."""
 
 TINY_STATE = 8
 """The first entries of a one-stage update run in a loop whose trip count LLVM knows to
 be tiny, so that it stays scalar; the rest is vectorized."""
+
+
+def add_field(y, args, k, work):
+    """The default ``unit_step``: y <- y + F(y), F written into ``k`` first. The first
+    :data:`TINY_STATE` entries are added in a loop LLVM keeps scalar: a vector load of
+    ``k`` right after the field's scalar stores stalls store-to-load forwarding."""
+    field(y, args, k, work)
+    for i in range(min(y.size, TINY_STATE)):
+        y[i] += k[i]
+    for i in range(TINY_STATE, y.size):
+        y[i] += k[i]
 
 
 def evaluate_stages(y, k, ys, a, h, args, work):
@@ -80,7 +100,15 @@ def fixed_step(y, args, a, b, counts, sizes, stop_tol, max_steps, check_every, c
             start = step
             chunk = min(counts[interval] - offset, max_steps - step, check_every,
                         max(call_end - step, 1))
+            # unit Euler steps (the discrete algorithms) without a stopping test: exact,
+            # two products fewer on the critical path, and the setting's own step if any
+            unit = stages == 1 and h * b[0] == 1.0 and stop_tol <= 0.0
             for _ in range(chunk):
+                if unit:
+                    unit_step(y, args, k0, work)
+                    project(y, args)
+                    step += 1
+                    continue
                 # evaluate_stages written out: a call costs more than a small Euler step's arithmetic
                 field(y, args, k0, work)
                 for s in range(1, stages):
@@ -93,9 +121,9 @@ def fixed_step(y, args, a, b, counts, sizes, stop_tol, max_steps, check_every, c
                 # stage, one pass, its first TINY_STATE entries in a loop LLVM keeps
                 # scalar: a vector load of k0 right after the field's scalar stores
                 # stalls store-to-load forwarding
-                if stages == 1 and h * b[0] == 1.0:  # unit Euler steps (discrete
-                    for i in range(min(y.size, TINY_STATE)):  # algorithms): exact, and
-                        y[i] += k0[i]  # two products fewer on the critical path
+                if stages == 1 and h * b[0] == 1.0:  # unit steps with a stopping test
+                    for i in range(min(y.size, TINY_STATE)):
+                        y[i] += k0[i]
                     for i in range(TINY_STATE, y.size):
                         y[i] += k0[i]
                 elif stages == 1:  # b[0] = 1: h (b[0] k) = (h b[0]) k exactly
@@ -202,7 +230,8 @@ def adaptive(y, args, a, b, b_err, order, times, atol, rtol, stop_tol, max_steps
 
 
 BOUND_TO_SETTING = ("evaluate_stages", "fixed_step", "adaptive")
-"""The loop functions that call ``field``/``project``/``workspace``, in dependency order:
+"""The loop functions that call ``field``/``project``/``workspace``/``unit_step``, in
+dependency order:
 each setting gets its own compiled copy of them."""
 
 

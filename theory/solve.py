@@ -63,10 +63,12 @@ class Loops:
     """The jitted field inlined into both loops."""
 
 
-def compile_loops(field: Callable, project: Callable, workspace: Callable) -> Loops:
+def compile_loops(field: Callable, project: Callable, workspace: Callable,
+                  unit_step: Callable | None = None) -> Loops:
     """Bind the loops of :mod:`theory.loops` to a setting's jitted ``field``, ``project``
-    and ``workspace`` (signatures in :mod:`theory.loops`) and jit them, with ``field``
-    and ``project`` inlined into the loops.
+    and ``workspace``, and optionally ``unit_step`` (signatures in :mod:`theory.loops`;
+    the default is :func:`theory.loops.add_field`), and jit them, with ``field``,
+    ``project`` and ``unit_step`` inlined into the loops.
 
     Each bound copy is attributed to the setting's source file, so numba caches it with
     the setting's own kernels, in the directory keyed by the sources of the setting and of
@@ -78,6 +80,10 @@ def compile_loops(field: Callable, project: Callable, workspace: Callable) -> Lo
     namespace = dict(vars(loops))
     namespace.update(field=jit_inline(field.py_func), project=jit_inline(project.py_func),
                      workspace=workspace)
+    if unit_step is None:
+        unit_step = types.FunctionType(loops.add_field.__code__.replace(co_filename=source_file),
+                                       namespace, "add_field")
+    namespace["unit_step"] = jit_inline(getattr(unit_step, "py_func", unit_step))
     for name in loops.BOUND_TO_SETTING:
         template = getattr(loops, name)
         function = types.FunctionType(template.__code__.replace(co_filename=source_file),

@@ -8,8 +8,10 @@ N(0, spread^2 I)), spread 1.5 (overlapping classes) or 4 (separable, the interpo
 regime); softmax regression and the tanh MLP (6 hidden units) of ``instance``; starts
 ``initial_weights`` with drawn seeds.
 
-Offsets are sized by the logit change they cause: s = eps max |J v| for a unit direction v,
-so that the windows below mean the same on every instance.
+Offsets are sized by the logit change they cause: s = eps lambda for a unit direction v,
+lambda = max(max|a|, max|b|^(1/2), max|c|^(1/3)) with a, b, c the first three directional
+derivatives of the logits (so |eps^n z^(n)| <= s^n for n <= 3), so that the windows below
+mean the same on every instance.
 """
 from __future__ import annotations
 
@@ -25,9 +27,15 @@ from verify.intervals import t_interval
 
 SETTING = "flat_minima"
 SOURCE = "Zhao & Zhang 2022 (arXiv:2201.06064), abstract"
-EXPANSION_WINDOW = (0.0025, 0.005, 0.01, 0.02, 0.04)
-"""s = eps max |J v| of the expansion fits (the logit change of the largest sample)."""
-SLOPE_TOL = 0.1
+EXPANSION_WINDOW = tuple(float(s) for s in np.geomspace(0.0025, 0.04, 9))
+"""s = eps lambda of the expansion fits (:func:`logit_scale`)."""
+COEFFICIENT_SCALE = 10.0
+"""Assumed bound |C_n| <= COEFFICIENT_SCALE Q (n >= 5) on the series KL = Q s^2 + C_3 s^3
++ ... in s: a Cauchy estimate with the series' radius of order one logit unit (see the
+claim's tolerance)."""
+KL_ROUNDING = 16 * float(np.finfo(float).eps)
+"""Bound on the float64 rounding of one kl_divergences value at these s (about 100 times
+the largest error against an 80-bit long-double recomputation on root seeds 0-7)."""
 MC_DRAWS = 4000
 MC_EXPECTED_KL = 1e-3
 """The scale of the Monte Carlo claim: sigma (or r) such that the closed form is 1e-3."""
@@ -59,30 +67,71 @@ def _unit(rng: np.random.Generator, size: int) -> np.ndarray:
 
 
 def _check_expansion(rng: np.random.Generator) -> Evidence:
+    """The remainder R = KL - (1/2) eps^2 v^T F v over the window, in s = eps lambda:
+    R / s^3 fitted by least squares as C_3 + C_4 s + C_5 s^2, against the sympy
+    coefficients; tolerances from the fit's design (``_fit_error_bounds``)."""
     measured, predicted, ok = {}, {}, True
+    s = np.array(EXPANSION_WINDOW)
+    fit = np.linalg.pinv(np.column_stack([np.ones_like(s), s, s * s]))
     for kind in ("linear", "mlp"):
         model, theta = _model(rng, kind)
         v = _unit(rng, model.size)
         a, b = sim.logit_derivatives(model, theta, v)
-        quadratic, cubic = exact.kl_series_coefficients(sim.probabilities(model, theta), a, b)
-        eps = np.array(EXPANSION_WINDOW) / np.abs(a).max()
+        c = sim.logit_third_derivative(model, theta, v)
+        p = sim.probabilities(model, theta)
+        quadratic, cubic = exact.kl_series_coefficients(p, a, b)
+        quartic = exact.kl_quartic_coefficient(p, a, b, c)
+        scale = logit_scale(a, b, c)  # eps = s / scale; C_n = c_n / scale^n
+        eps = s / scale
         kl = np.array([sim.kl_divergences(model, theta, e * v)[0] for e in eps])
         remainder = kl - quadratic * eps ** 2
-        slope = loglog_slope(eps, np.abs(remainder))
-        ratio = remainder / (cubic * eps ** 3)
+        fitted = fit @ (remainder / s ** 3)
+        q_s = quadratic / scale ** 2
+        bounds = _fit_error_bounds(fit, s, q_s)
         fisher_form = 0.5 * float(v @ sim.fisher_vector_product(model, theta, v))
-        measured[f"{kind}_remainder_order"], predicted[f"{kind}_remainder_order"] = slope, 3.0
         measured[f"{kind}_quadratic_coefficient"] = fisher_form
         predicted[f"{kind}_quadratic_coefficient"] = quadratic
-        measured[f"{kind}_cubic_ratio_at_smallest_s"] = float(ratio[0])
-        predicted[f"{kind}_cubic_ratio_at_smallest_s"] = 1.0
-        ok &= abs(slope - 3.0) <= SLOPE_TOL
         ok &= abs(fisher_form - quadratic) <= 1e-12 * abs(quadratic)
-        ok &= abs(ratio[0] - 1.0) <= 0.05
+        for n, (name, exact_value) in enumerate((("cubic", cubic), ("quartic", quartic))):
+            key = f"{kind}_fitted_{name}_coefficient"
+            measured[key], predicted[key] = float(fitted[n] * scale ** (n + 3)), exact_value
+            measured[f"{key}_error_over_tolerance"] = float(
+                abs(fitted[n] - exact_value / scale ** (n + 3)) / bounds[n])
+            predicted[f"{key}_error_over_tolerance"] = "<= 1"
+            ok &= abs(fitted[n] - exact_value / scale ** (n + 3)) <= bounds[n]
+        two_terms = cubic * eps[0] ** 3 + quartic * eps[0] ** 4
+        measured[f"{kind}_remainder_at_smallest_s"] = float(remainder[0])
+        predicted[f"{kind}_remainder_at_smallest_s"] = float(two_terms)
+        ok &= abs(remainder[0] - two_terms) <= (COEFFICIENT_SCALE * q_s * s[0] ** 5
+                                                / (1 - s[0]) + KL_ROUNDING)
+        key = f"{kind}_cubic_ratio_at_smallest_s"  # R / (c_3 eps^3), reported
+        measured[key] = float(remainder[0] / (cubic * eps[0] ** 3))
+        predicted[key] = float(two_terms / (cubic * eps[0] ** 3))
+        key = f"{kind}_remainder_order_fitted"  # reported: c_4 eps / c_3 bends it
+        measured[key] = loglog_slope(s, np.abs(remainder))
+        predicted[key] = (f"3 + O(c_4 eps / c_3 = {quartic * eps[-1] / cubic:.2g} at s = "
+                          f"{s[-1]:g}), not required")
     return Evidence(measured, predicted, bool(ok),
-                    note=f"remainder KL - (1/2) eps^2 v^T F v fitted over s = eps max|Jv| in "
-                         f"{EXPANSION_WINDOW}; cubic ratio = remainder / (eps^3 c_3) with c_3 "
-                         "the sympy eps^3 coefficient")
+                    note=f"remainder KL - (1/2) eps^2 v^T F v at s = eps lambda in "
+                         f"{s[0]:g} .. {s[-1]:g} ({s.size} geometric points); the fitted "
+                         "coefficients are in eps units, the tolerance is the fit's bias from "
+                         "|C_6| <= 10 Q plus its rounding amplification (claim tolerance)")
+
+
+def logit_scale(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> float:
+    """lambda = max(max|a|, max|b|^(1/2), max|c|^(1/3)) of the logit derivatives a, b, c
+    along v: with s = eps lambda every one of eps a, eps^2 b, eps^3 c is at most s^n, so the
+    KL series in s has coefficients of one scale (docs/flat_minima.md C10.1)."""
+    return float(max(np.abs(a).max(), np.sqrt(np.abs(b).max()), np.cbrt(np.abs(c).max())))
+
+
+def _fit_error_bounds(fit: np.ndarray, s: np.ndarray, q_s: float) -> np.ndarray:
+    """Bounds on the errors of the fitted C_3, C_4 (s units): the bias of the omitted terms
+    C_n s^(n-3) of R / s^3 (n = 6..9; further ones are below rounding) with |C_n| <=
+    COEFFICIENT_SCALE q_s, plus KL_ROUNDING per point amplified by the fit's rows over s^3."""
+    bias = sum(np.abs(fit @ s ** k) for k in range(3, 7)) * COEFFICIENT_SCALE * q_s
+    rounding = np.abs(fit) @ (KL_ROUNDING / s ** 3)
+    return (bias + rounding)[:2]
 
 
 def _check_fisher_is_hessian(rng: np.random.Generator) -> Evidence:
@@ -471,19 +520,34 @@ def _check_interpolation(rng: np.random.Generator) -> Evidence:
 CLAIMS = [
     Claim(
         id="flat_minima.kl.expansion", setting=SETTING,
-        statement="KL(p_w || p_{w+eps v}) = (1/2) eps^2 v^T F(w) v + c_3 eps^3 + O(eps^4) with F "
-                  "the Fisher matrix and c_3 = mean over samples of kappa_3(a)/6 + Cov_p(a, b)/2 "
-                  "(a = J v, b the second directional derivative of the logits): the quadratic "
-                  "coefficient equals v^T F v / 2, the remainder's fitted order over s = eps "
-                  "max|Jv| in {0.0025, ..., 0.04} is 3, and at s = 0.0025 the remainder is c_3 "
-                  "eps^3, for softmax regression and the tanh MLP.",
+        statement="KL(p_w || p_{w+eps v}) = (1/2) eps^2 v^T F(w) v + c_3 eps^3 + c_4 eps^4 + "
+                  "O(eps^5) with F the Fisher matrix, c_3 = mean over samples of kappa_3(a)/6 "
+                  "+ Cov_p(a, b)/2 and c_4 the sympy quartic coefficient (a = J v, b and c the "
+                  "second and third directional derivatives of the logits): the quadratic "
+                  "coefficient equals v^T F v / 2; a least-squares fit of the remainder over "
+                  "s = eps lambda in [0.0025, 0.04] (lambda = max(max|a|, max|b|^(1/2), "
+                  "max|c|^(1/3))) as s^3 (C_3 + C_4 s + C_5 s^2) recovers "
+                  "c_3 and c_4; at s = 0.0025 the remainder is c_3 eps^3 + c_4 eps^4; for "
+                  "softmax regression and the tanh MLP. A fitted order 3 over a fixed window "
+                  "is not a law: c_3 can nearly cancel (root seed 4's MLP: c_4 eps / c_3 = "
+                  "0.059 at s = 0.0025 and 0.94 at 0.04, fitted order 3.21; 3.33 with s = "
+                  "eps max|a|), so the order is reported with the derived c_4 eps / c_3, not "
+                  "required.",
         source="derived here (docs/flat_minima.md §10b.1); " + SOURCE,
         regime=REGIME + "; a random unit direction v",
-        tolerance=f"order 3 +- {SLOPE_TOL} (the eps^4 term is O(s) relative to the cubic one, "
-                  "<= 0.05 at the window's top after a few units of quartic-to-cubic ratio, bending a 5-point fit over a factor 16 by < 0.05; the MLP's fit reached 3.13 with the window doubled); "
-                  "quadratic coefficient to 1e-12 relative (two float64 routes); cubic ratio 1 +- "
-                  "0.05 (next term O(s) = 0.0025 times the ratio of the quartic to cubic "
-                  "coefficients, a few units)",
+        tolerance="quadratic coefficient to 1e-12 relative (two float64 routes); fitted C_3, "
+                  "C_4 (s units) within the fit's own error bound: the bias of the omitted "
+                  "C_n s^n terms (n = 6..9), |pinv row . s^(n-3)| times 10 Q (Q = the s^2 "
+                  "coefficient; assumed |C_n| <= 10 Q, a Cauchy estimate for a series whose "
+                  "radius in s is of order one, s bounding the first three terms of the "
+                  "logit change; 4-term fits see |C_5|, |C_6| <= 0.6 Q, and 300 random small "
+                  "models (initial scales 0.1-2) leave at most 5.5 Q s^5 past c_4 at s = "
+                  "0.0025, against 500 Q s^5 with s = eps max|a|), plus 16 ulp of rounding "
+                  "per KL value (100 times the largest error against long double) times the "
+                  "row's sum of |pinv| / s^3; about "
+                  "5e-5 Q for C_3 and 1.2e-2 Q for C_4, an absolute scale so that a nearly "
+                  "vanishing c_3 is compared honestly; remainder at s = 0.0025 to 10 Q s^5 "
+                  "/ (1 - s) (the omitted C_5, C_6, ... terms) plus 16 ulp",
         check=_check_expansion,
         prediction="sympy closed form"),
     Claim(
