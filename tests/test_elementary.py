@@ -202,3 +202,64 @@ def test_products_with_a_layer_of_a_flat_state_agree_with_numpy(shape):
     np.testing.assert_allclose(flat[offset:offset + m * k].reshape(m, k), G @ A.T,
                                rtol=1e-13, atol=1e-13)
     assert np.isnan(flat[:offset]).all() and np.isnan(flat[offset + m * k:]).all()
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 4), (4, 4, 4), (8, 8, 8), (8, 9, 8), (9, 3, 2),
+                                   (12, 16, 7)])
+def test_products_on_row_blocks_of_a_scratch_matrix_agree_with_numpy(shape):
+    """theory.linalg's block products (tiny loops, and BLAS on every shape) read and write
+    blocks of rows of larger matrices, and layers of a flat state, at offsets; the rows and
+    entries around them stay untouched, and the tiny loops sum in the order of matmul
+    (equal to the last bit)."""
+    from numba import njit
+
+    from theory import linalg
+
+    m, k, n = shape
+    rng = np.random.default_rng(4)
+    offset, b_row, out_row = 5, 2, 3
+    W = rng.standard_normal((m, k))
+    state = np.concatenate((rng.standard_normal(offset), W.ravel(), rng.standard_normal(3)))
+    Wt_state = np.concatenate((rng.standard_normal(offset), W.T.ravel(), rng.standard_normal(3)))
+    S = rng.standard_normal((b_row + k + m + 4, n))  # B = S[b_row:b_row + k], G = S[-m:]
+    B, G = S[b_row:b_row + k], S[-m:]
+    A = rng.standard_normal((n, n))
+    tiny = linalg.is_tiny(m, k, n)
+
+    @njit
+    def products(state, Wt_state, S, A, outs, flat, use_tiny):
+        if use_tiny:
+            linalg.tiny_block_weight_times(state, offset, S, b_row, k, outs[0], out_row, m)
+            linalg.tiny_block_weight_transpose_times(Wt_state, offset, S, b_row, k, outs[1],
+                                                     out_row, m)
+            linalg.tiny_block_matmul(S, S.shape[0] - m, m, A, outs[2], out_row)
+            linalg.tiny_block_times_transpose_into(S, S.shape[0] - m, m, S, b_row, k, flat,
+                                                   offset)
+        else:
+            linalg.blas_block_weight_times(state, offset, S, b_row, k, outs[0], out_row, m)
+            linalg.blas_block_weight_transpose_times(Wt_state, offset, S, b_row, k, outs[1],
+                                                     out_row, m)
+            linalg.blas_block_matmul(S, S.shape[0] - m, m, A, outs[2], out_row)
+            linalg.blas_block_times_transpose_into(S, S.shape[0] - m, m, S, b_row, k, flat,
+                                                   offset)
+
+    @njit
+    def reference(G, A, out):
+        linalg.matmul(G, A, out)
+
+    for use_tiny in ([True, False] if tiny else [False]):
+        outs = np.full((3, out_row + m + 2, n), np.nan)
+        flat = np.full(offset + m * k + 3, np.nan)
+        products(state, Wt_state, S, A, outs, flat, use_tiny)
+        block = slice(out_row, out_row + m)
+        # sums of <= 16 products of N(0, 1): within 1e-13
+        for result, expected in zip(outs, [W @ B, W @ B, G @ A]):
+            np.testing.assert_allclose(result[block], expected, rtol=1e-13, atol=1e-13)
+            assert np.isnan(result[:out_row]).all() and np.isnan(result[out_row + m:]).all()
+        np.testing.assert_allclose(flat[offset:offset + m * k].reshape(m, k), G @ B.T,
+                                   rtol=1e-13, atol=1e-13)
+        assert np.isnan(flat[:offset]).all() and np.isnan(flat[offset + m * k:]).all()
+        if use_tiny:
+            looped = np.empty((m, n))
+            reference(np.ascontiguousarray(G), A, looped)
+            assert np.array_equal(outs[2][block], looped)

@@ -22,7 +22,7 @@ Minnorm(c)             eta_w   eta_lambda   1     c
 docs/minnorm.md §0b; the multiplier matrix integrates the residual.) The kernel evaluates the field
 by backpropagation (:func:`field`), on the samples or, where that takes fewer products
 and there are no multipliers (P large against N_i), on their second moments S_xx and
-S_yx, with products (:func:`theory.linalg.matmul`: BLAS, or loops when tiny) into
+S_yx, with products (:func:`theory.linalg.tiny_block_matmul` and its siblings: loops when tiny, else BLAS) into
 buffers allocated before the time loop. Discrete algorithms are forward Euler with unit
 step.
 
@@ -36,8 +36,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from theory import solve, validation
-from theory.linalg import (matmul, times_transpose_into, weight_times,
-                           weight_transpose_times)
+from theory.linalg import (blas_block_matmul, blas_block_times_transpose_into,
+                           blas_block_weight_times, blas_block_weight_transpose_times, is_tiny,
+                           tiny_block_matmul, tiny_block_times_transpose_into,
+                           tiny_block_weight_times, tiny_block_weight_transpose_times)
 from theory.numba_options import jit
 from theory.layers import (LayeredTrajectory, gaussian_weights, layer_offsets, pack,
                            unpack)
@@ -200,10 +202,13 @@ def whitened_teacher(strengths, n_in: int = 6, n_samples: int = 12,
 @jit
 def field(y, args, out, work):
     """Write F(y) into ``out`` (module docstring); ``args`` = (X_k, Y_k, widths, params)
-    from :func:`kernel_data`, ``work`` = (offsets, acts, errors): the layer offsets in
-    the state, and per layer l = 1..D two n_l x K scratch matrices (lists indexed from 0),
-    K the number of columns of X_k. Weights are read and gradients written in the flat
-    state (:func:`theory.linalg.weight_times`), never through a reshaped view.
+    from :func:`kernel_data`, ``work`` = (offsets, rows, scratch): the layer offsets in
+    the state, and one scratch matrix of K columns (K the number of columns of X_k) that
+    holds per layer l = 1..D an n_l x K block for A_l from row ``rows[l - 1]`` and one for
+    G_l from row ``rows[D + l - 1]``. Weights are read and gradients written in the flat
+    state, blocks addressed by their first row (:func:`theory.linalg.tiny_block_weight_times`
+    and its siblings): no reshaped view, list item or view of the scratch, each of which
+    costs an atomic reference count per use in the time loop.
 
     Data form (X_k = X_c, Y_k = Y_c): activations A_l = W_l A_{l-1} (A_0 = X_c), error
     G_D = (Lambda + c R) / P, G_{l-1} = W_l^T G_l, gradient part G_l A_{l-1}^T.
@@ -212,7 +217,7 @@ def field(y, args, out, work):
     G_1 itself) and G_D = c (S_yx - A_D S_xx), since R X_c^T / P = S_yx - M S_xx.
     """
     X, Y, widths, params = args
-    offsets, acts, errors = work
+    offsets, rows, S = work
     depth = widths.size - 1
     K = X.shape[1]
     covariance = params[FORM] == COVARIANCE
@@ -220,49 +225,71 @@ def field(y, args, out, work):
     beta = params[BETA]
     # forward: A_l = W_l A_{l-1}
     for l in range(depth):
-        A = acts[l]
-        if covariance and l == 0:
-            n_in = widths[0]
+        if l > 0 and is_tiny(widths[l + 1], widths[l], K):
+            tiny_block_weight_times(y, offsets[l], S, rows[l - 1], widths[l], S, rows[l],
+                                    widths[l + 1])
+        elif l > 0:
+            blas_block_weight_times(y, offsets[l], S, rows[l - 1], widths[l], S, rows[l],
+                                    widths[l + 1])
+        elif covariance:
+            n_in, a = widths[0], rows[0]
             for i in range(widths[1]):
                 for j in range(n_in):
-                    A[i, j] = y[i * n_in + j]
+                    S[a + i, j] = y[i * n_in + j]
+        elif is_tiny(widths[1], widths[0], K):
+            tiny_block_weight_times(y, 0, X, 0, widths[0], S, rows[0], widths[1])
         else:
-            weight_times(y, offsets[l], X if l == 0 else acts[l - 1], A)
+            blas_block_weight_times(y, 0, X, 0, widths[0], S, rows[0], widths[1])
     # output error G_D, and the multiplier field
     n_o = widths[depth]
     lam_off = offsets[depth]
-    prev = acts[depth - 1]
-    G = errors[depth - 1]
+    a = rows[depth - 1]
+    g = rows[2 * depth - 1]
     if covariance:
-        matmul(prev, X, G)
+        if is_tiny(n_o, K, K):
+            tiny_block_matmul(S, a, n_o, X, S, g)
+        else:
+            blas_block_matmul(S, a, n_o, X, S, g)
         for i in range(n_o):
             for j in range(K):
-                G[i, j] = params[C] * (Y[i, j] - G[i, j])
+                S[g + i, j] = params[C] * (Y[i, j] - S[g + i, j])
     elif y.size > lam_off:  # the branch outside the loops, so that LLVM vectorizes them
         for i in range(n_o):
             for mu in range(K):
-                r = Y[i, mu] - prev[i, mu]
+                r = Y[i, mu] - S[a + i, mu]
                 out[lam_off + i * K + mu] = params[ETA_LAMBDA] * r / K
-                G[i, mu] = (y[lam_off + i * K + mu] + params[C] * r) / K
+                S[g + i, mu] = (y[lam_off + i * K + mu] + params[C] * r) / K
     else:
         for i in range(n_o):
             for mu in range(K):
-                G[i, mu] = params[C] * (Y[i, mu] - prev[i, mu]) / K
+                S[g + i, mu] = params[C] * (Y[i, mu] - S[a + i, mu]) / K
     # backward: dW_l = eta_w (G_l A_{l-1}^T - beta W_l), G_{l-1} = W_l^T G_l
     for l in range(depth - 1, -1, -1):
-        G = errors[l]
+        g = rows[depth + l]
         start, stop = offsets[l], offsets[l + 1]
-        if l == 0 and covariance:
+        if l > 0 and is_tiny(widths[l + 1], K, widths[l]):
+            tiny_block_times_transpose_into(S, g, widths[l + 1], S, rows[l - 1], widths[l],
+                                            out, start)
+        elif l > 0:
+            blas_block_times_transpose_into(S, g, widths[l + 1], S, rows[l - 1], widths[l],
+                                            out, start)
+        elif covariance:
             n_in = widths[0]
             for i in range(widths[1]):
                 for j in range(n_in):
-                    out[start + i * n_in + j] = G[i, j]
+                    out[start + i * n_in + j] = S[g + i, j]
+        elif is_tiny(widths[1], K, widths[0]):
+            tiny_block_times_transpose_into(S, g, widths[1], X, 0, widths[0], out, start)
         else:
-            times_transpose_into(G, X if l == 0 else acts[l - 1], out, start)
+            blas_block_times_transpose_into(S, g, widths[1], X, 0, widths[0], out, start)
         for i in range(start, stop):
             out[i] = eta_w * (out[i] - beta * y[i])
-        if l > 0:
-            weight_transpose_times(y, start, G, errors[l - 1])
+        if l > 0 and is_tiny(widths[l], widths[l + 1], K):
+            tiny_block_weight_transpose_times(y, start, S, g, widths[l + 1], S,
+                                              rows[depth + l - 1], widths[l])
+        elif l > 0:
+            blas_block_weight_transpose_times(y, start, S, g, widths[l + 1], S,
+                                              rows[depth + l - 1], widths[l])
 
 
 @jit
@@ -274,12 +301,14 @@ def project(y, args):
 def workspace(y, args):
     """Scratch of :func:`field` (its docstring)."""
     X, widths = args[0], args[2]
-    K = X.shape[1]
+    depth = widths.size - 1
     offsets = np.zeros(widths.size, dtype=np.int64)
-    for l in range(widths.size - 1):
+    for l in range(depth):
         offsets[l + 1] = offsets[l] + widths[l + 1] * widths[l]
-    return (offsets, [np.empty((widths[l + 1], K)) for l in range(widths.size - 1)],
-            [np.empty((widths[l + 1], K)) for l in range(widths.size - 1)])
+    rows = np.zeros(2 * depth, dtype=np.int64)
+    for l in range(1, 2 * depth):
+        rows[l] = rows[l - 1] + widths[(l - 1) % depth + 1]
+    return offsets, rows, np.empty((rows[-1] + widths[depth], X.shape[1]))
 
 
 LOOPS = compile_loops(field, project, workspace)

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+from numba import uint64
 
 from theory.numba_options import jit, jit_inline, jit_parallel, jit_sum
 
@@ -266,6 +267,105 @@ def times_transpose_into(A, B, out, offset):
                 out[row + j] = acc
     else:
         np.dot(A, B.T, out[offset:offset + m * n].reshape((m, n)))
+
+
+# Products on blocks of rows of one scratch matrix, for a field whose scratch is one
+# matrix, each layer a block of its rows: the field passes the matrix and the block's first
+# row instead of a view or a list item. In a field inlined into a time loop, numba
+# increments and decrements a reference count (an atomic instruction, which waits for the
+# core's pending stores) for every array a list yields, a view makes or an inlined helper
+# receives, and its pass that removes such pairs misses most of them in a large loop body;
+# a called function receives its arrays without counting, and one that calls nothing that
+# can raise has its own counts removed. So each product is two called functions, the
+# loops for tiny sides (:func:`is_tiny`) and BLAS otherwise, and the caller chooses
+# between them with :func:`is_tiny` (a function choosing inside would keep its counts).
+# The loops index with unsigned integers, for which numba emits no negative-index
+# wraparound (a compare and a conditional move per load), and sum in the order of
+# :func:`matmul`. (``python -m benchmarks.jax_peer``, case deep_N4.)
+
+
+@jit
+def tiny_block_weight_times(y, offset, B, b_row, k, out, out_row, m):
+    """out[out_row:out_row + m] = W B[b_row:b_row + k] by loops, W the m x k matrix
+    stored row-major in y from ``offset`` (as :func:`weight_times`); every side at most
+    :data:`TINY_SIDE`."""
+    n = B.shape[1]
+    for i in range(min(m, 8)):
+        row = offset + i * k
+        for j in range(min(n, 8)):
+            acc = 0.0
+            for p in range(min(k, 8)):
+                acc += y[uint64(row + p)] * B[uint64(b_row + p), uint64(j)]
+            out[uint64(out_row + i), uint64(j)] = acc
+
+
+@jit
+def blas_block_weight_times(y, offset, B, b_row, k, out, out_row, m):
+    """:func:`tiny_block_weight_times` by BLAS, for any sides."""
+    np.dot(y[offset:offset + m * k].reshape((m, k)), B[b_row:b_row + k],
+           out[out_row:out_row + m])
+
+
+@jit
+def tiny_block_weight_transpose_times(y, offset, B, b_row, k, out, out_row, m):
+    """out[out_row:out_row + m] = W^T B[b_row:b_row + k] by loops, W the k x m matrix
+    stored row-major in y from ``offset`` (as :func:`weight_transpose_times`); every side
+    at most :data:`TINY_SIDE`."""
+    n = B.shape[1]
+    for i in range(min(m, 8)):
+        for j in range(min(n, 8)):
+            acc = 0.0
+            for p in range(min(k, 8)):
+                acc += y[uint64(offset + p * m + i)] * B[uint64(b_row + p), uint64(j)]
+            out[uint64(out_row + i), uint64(j)] = acc
+
+
+@jit
+def blas_block_weight_transpose_times(y, offset, B, b_row, k, out, out_row, m):
+    """:func:`tiny_block_weight_transpose_times` by BLAS, for any sides."""
+    np.dot(y[offset:offset + k * m].reshape((k, m)).T, B[b_row:b_row + k],
+           out[out_row:out_row + m])
+
+
+@jit
+def tiny_block_times_transpose_into(A, a_row, m, B, b_row, n, out, offset):
+    """out[offset:] = A[a_row:a_row + m] B[b_row:b_row + n]^T row-major by loops, a layer
+    of a flat state (as :func:`times_transpose_into`); every side at most
+    :data:`TINY_SIDE`."""
+    k = A.shape[1]
+    for i in range(min(m, 8)):
+        row = offset + i * n
+        for j in range(min(n, 8)):
+            acc = 0.0
+            for p in range(min(k, 8)):
+                acc += A[uint64(a_row + i), uint64(p)] * B[uint64(b_row + j), uint64(p)]
+            out[uint64(row + j)] = acc
+
+
+@jit
+def blas_block_times_transpose_into(A, a_row, m, B, b_row, n, out, offset):
+    """:func:`tiny_block_times_transpose_into` by BLAS, for any sides."""
+    np.dot(A[a_row:a_row + m], B[b_row:b_row + n].T,
+           out[offset:offset + m * n].reshape((m, n)))
+
+
+@jit
+def tiny_block_matmul(A, a_row, m, B, out, out_row):
+    """out[out_row:out_row + m] = A[a_row:a_row + m] B by loops (as :func:`matmul`);
+    every side at most :data:`TINY_SIDE`."""
+    k, n = B.shape
+    for i in range(min(m, 8)):
+        for j in range(min(n, 8)):
+            acc = 0.0
+            for p in range(min(k, 8)):
+                acc += A[uint64(a_row + i), uint64(p)] * B[uint64(p), uint64(j)]
+            out[uint64(out_row + i), uint64(j)] = acc
+
+
+@jit
+def blas_block_matmul(A, a_row, m, B, out, out_row):
+    """:func:`tiny_block_matmul` by BLAS, for any sides."""
+    np.dot(A[a_row:a_row + m], B, out[out_row:out_row + m])
 
 
 @jit
