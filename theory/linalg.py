@@ -44,6 +44,9 @@ N = 4000 case)."""
 
 
 TRANSPOSED_BLOCK_ROWS = 512
+"""Rows of A per block of :func:`transposed_blocks`: long enough that the loops over a
+block's rows run long, short enough that a block (d x rows float64) stays in the L2
+cache between the two products."""
 
 BLOCK_ROW_MULTIPLE = 8
 """Rows of a block of :func:`transposed_blocks` are a multiple of this (zero rows added):
@@ -51,9 +54,6 @@ the loops over a block's rows are vectorized, and a row count that is not a mult
 the vector length leaves a remainder that runs scalar, which for small data (P = 30
 samples: a vectorized body of 8 float64 per 512-bit vector, or more with interleaving)
 can be most of the loop (``python -m benchmarks.jax_peer``, case margin_P30)."""
-"""Rows of A per block of :func:`transposed_blocks`: long enough that the loops over a
-block's rows run long, short enough that a block (d x rows float64) stays in the L2
-cache between the two products."""
 
 
 @jit
