@@ -32,8 +32,11 @@ import numpy as np
 
 from theory import solve, validation
 from theory.layers import LayeredTrajectory, layer_offsets, network_widths, pack, unpack
-from theory.linalg import times_transpose_into, weight_times, weight_transpose_times
-from theory.numba_options import jit, jit_inline
+from theory.linalg import (blas_block_times_transpose_into, blas_block_weight_times,
+                           blas_block_weight_transpose_times, is_tiny,
+                           tiny_block_times_transpose_into, tiny_block_weight_times,
+                           tiny_block_weight_transpose_times)
+from theory.numba_options import jit
 from theory.solve import Problem, compile_loops
 
 NONE, ROW, COLUMN, WEIGHT_NORM, STANDARDIZE = range(5)
@@ -50,12 +53,18 @@ ACTIVATIONS: dict[str, int] = {"linear": LINEAR, "tanh": TANH}
 # --------------------------------------------------------------------------- conditioners
 
 
-@jit_inline
-def condition_into(w, offset, n_out, n_in, code, gains, gain_offset, out, out_offset, scale):
+@jit
+def condition_into(w, offset, n_out, n_in, code, gains, gain_offset, out, out_offset, scales,
+                   scale_offset):
     """out[out_offset:] = C(W) row-major, W the n_out x n_in matrix stored row-major in
-    ``w`` from ``offset``; ``scale`` receives the row norms (row, weight_norm), the column
-    norms (column) or the rows' RMS spreads (standardize), each assumed non-zero
-    (docs/conditioning.md §7a.1)."""
+    ``w`` from ``offset``; ``scales`` receives from ``scale_offset`` the row norms (row,
+    weight_norm), the column norms (column) or the rows' RMS spreads (standardize), each
+    assumed non-zero (docs/conditioning.md §7a.1).
+
+    A called function, not inlined: it receives its arrays without reference counting
+    (an atomic instruction per array an inlined helper receives in a time loop; see the
+    block products of :mod:`theory.linalg`)."""
+    scale = scales[scale_offset:]
     if code == NONE:
         for k in range(n_out * n_in):
             out[out_offset + k] = w[offset + k]
@@ -95,9 +104,9 @@ def condition_into(w, offset, n_out, n_in, code, gains, gain_offset, out, out_of
                 out[out_offset + i * n_in + j] = gain * w[row + j] / scale[i]
 
 
-@jit_inline
-def pull_back_into(w, offset, n_out, n_in, code, gains, gain_offset, effective, g, scale,
-                   out, out_offset, gain_out):
+@jit
+def pull_back_into(w, offset, n_out, n_in, code, gains, gain_offset, effective, g, scales,
+                   scale_offset, out, out_offset, gain_out):
     """The gradient with respect to the raw W (into ``out`` from ``out_offset``) and, for
     WeightNorm, the gains (into ``gain_out`` from ``gain_offset``), given g = dL/dC(W)
     row-major from ``out_offset`` in ``g`` and C(W), ``scale`` of :func:`condition_into`
@@ -105,8 +114,10 @@ def pull_back_into(w, offset, n_out, n_in, code, gains, gain_offset, effective, 
 
     row: (g_i - (g_i . u_i) u_i) / ||w_i||, u_i = w_i / ||w_i||; WeightNorm: gamma_i times
     that, and g_i . u_i for gamma_i; column: the same on columns; standardize:
-    (g_i - mean(g_i) - v_i mean(g_i v_i)) / s_i with v_i the standardized row.
+    (g_i - mean(g_i) - v_i mean(g_i v_i)) / s_i with v_i the standardized row. Called,
+    not inlined (as :func:`condition_into`).
     """
+    scale = scales[scale_offset:]
     if code == NONE:
         for k in range(n_out * n_in):
             out[out_offset + k] = g[out_offset + k]
@@ -147,7 +158,7 @@ def pull_back_into(w, offset, n_out, n_in, code, gains, gain_offset, effective, 
 @jit
 def condition_kernel(w, n_out, n_in, code, gains, out, scale):
     """C(W) of one matrix (:func:`condition_into`), for the public conditioners."""
-    condition_into(w, 0, n_out, n_in, code, gains, 0, out, 0, scale)
+    condition_into(w, 0, n_out, n_in, code, gains, 0, out, 0, scale, 0)
 
 
 def _matrix(name: str, W, code: int) -> np.ndarray:
@@ -311,40 +322,61 @@ def split_gains(state: np.ndarray, widths, codes) -> list[np.ndarray]:
 def field(y, args, out, work):
     """Write F(y) = -eta dL/d(W, g) into ``out``; ``args`` = (X_c, Y_c, widths, params,
     codes, trained), params = (eta, activation), codes and trained one entry per layer;
-    ``work`` (:func:`workspace`) = (offsets, gain offsets, activations, errors, C(W) flat,
-    dL/dC(W) flat, scales). Forward A_l = phi(C_l(W_l) A_{l-1}) (A_0 = X_c; phi = tanh on
-    hidden layers of an MLP, else the identity), output error G_L = (Y_c - A_L) / P,
+    ``work`` (:func:`workspace`) = (offsets, gain offsets, rows, S, C(W) flat, dL/dC(W)
+    flat, scales, scale offsets). Forward A_l = phi(C_l(W_l) A_{l-1}) (A_0 = X_c; phi = tanh
+    on hidden layers of an MLP, else the identity), output error G_L = (Y_c - A_L) / P,
     backward G_{l-1} = (C_l(W_l)^T G_l) * phi'(.) with tanh' = 1 - A_{l-1}^2;
     dL/dC(W_l) = -G_l A_{l-1}^T, pulled back through the conditioner
     (docs/conditioning.md §7a.2). Frozen layers get a zero field.
+
+    The scratch is one matrix S of P columns, A_l a block of its rows from ``rows[l]``
+    and G_l one from ``rows[depth + l]``, and the conditioners' scales one vector, layer l
+    from ``scale offsets[l]``: blocks are addressed by their first row and passed to
+    called functions (:func:`theory.linalg.tiny_block_weight_times` and its siblings), no
+    list item or view, each of which costs an atomic reference count per use in the time
+    loop (as :func:`theory.deep_linear.field`).
     """
     X, Y, widths, params, codes, trained = args
-    offsets, goffsets, acts, errors, effective, grad_eff, scales = work
+    offsets, goffsets, rows, S, effective, grad_eff, scales, soffsets = work
     depth = widths.size - 1
     K = X.shape[1]
     eta = params[0]
     hidden_tanh = params[1] == TANH
     for l in range(depth):
         condition_into(y, offsets[l], widths[l + 1], widths[l], codes[l], y, goffsets[l],
-                       effective, offsets[l], scales[l])
-        weight_times(effective, offsets[l], X if l == 0 else acts[l - 1], acts[l])
+                       effective, offsets[l], scales, soffsets[l])
+        m, k, a = widths[l + 1], widths[l], rows[l]
+        if l > 0 and is_tiny(m, k, K):
+            tiny_block_weight_times(effective, offsets[l], S, rows[l - 1], k, S, a, m)
+        elif l > 0:
+            blas_block_weight_times(effective, offsets[l], S, rows[l - 1], k, S, a, m)
+        elif is_tiny(m, k, K):
+            tiny_block_weight_times(effective, offsets[l], X, 0, k, S, a, m)
+        else:
+            blas_block_weight_times(effective, offsets[l], X, 0, k, S, a, m)
         if hidden_tanh and l < depth - 1:
-            A = acts[l]
-            for i in range(A.shape[0]):
+            for i in range(a, a + m):
                 for j in range(K):
-                    A[i, j] = np.tanh(A[i, j])
-    G = errors[depth - 1]
-    last = acts[depth - 1]
+                    S[i, j] = np.tanh(S[i, j])
+    g, a = rows[2 * depth - 1], rows[depth - 1]
     for i in range(widths[depth]):
         for mu in range(K):
-            G[i, mu] = (Y[i, mu] - last[i, mu]) / K
+            S[g + i, mu] = (Y[i, mu] - S[a + i, mu]) / K
     for l in range(depth - 1, -1, -1):
-        G = errors[l]
+        g = rows[depth + l]
+        m, k = widths[l + 1], widths[l]
         start, stop = offsets[l], offsets[l + 1]
         if trained[l]:
-            times_transpose_into(G, X if l == 0 else acts[l - 1], grad_eff, start)
-            pull_back_into(y, start, widths[l + 1], widths[l], codes[l], y, goffsets[l],
-                           effective, grad_eff, scales[l], out, start, out)
+            if l > 0 and is_tiny(m, K, k):
+                tiny_block_times_transpose_into(S, g, m, S, rows[l - 1], k, grad_eff, start)
+            elif l > 0:
+                blas_block_times_transpose_into(S, g, m, S, rows[l - 1], k, grad_eff, start)
+            elif is_tiny(m, K, k):
+                tiny_block_times_transpose_into(S, g, m, X, 0, k, grad_eff, start)
+            else:
+                blas_block_times_transpose_into(S, g, m, X, 0, k, grad_eff, start)
+            pull_back_into(y, start, m, k, codes[l], y, goffsets[l], effective, grad_eff,
+                           scales, soffsets[l], out, start, out)
             for i in range(start, stop):
                 out[i] *= eta
             for i in range(goffsets[l], goffsets[l + 1]):
@@ -355,12 +387,16 @@ def field(y, args, out, work):
             for i in range(goffsets[l], goffsets[l + 1]):
                 out[i] = 0.0
         if l > 0:
-            weight_transpose_times(effective, start, G, errors[l - 1])
+            e = rows[depth + l - 1]
+            if is_tiny(k, m, K):
+                tiny_block_weight_transpose_times(effective, start, S, g, m, S, e, k)
+            else:
+                blas_block_weight_transpose_times(effective, start, S, g, m, S, e, k)
             if hidden_tanh:
-                E, A = errors[l - 1], acts[l - 1]
-                for i in range(E.shape[0]):
+                a = rows[l - 1]
+                for i in range(k):
                     for j in range(K):
-                        E[i, j] *= 1.0 - A[i, j] * A[i, j]
+                        S[e + i, j] *= 1.0 - S[a + i, j] * S[a + i, j]
 
 
 @jit
@@ -381,10 +417,14 @@ def workspace(y, args):
     goffsets[0] = offsets[depth]
     for l in range(depth):
         goffsets[l + 1] = goffsets[l] + (widths[l + 1] if codes[l] == WEIGHT_NORM else 0)
-    return (offsets, goffsets, [np.empty((widths[l + 1], K)) for l in range(depth)],
-            [np.empty((widths[l + 1], K)) for l in range(depth)], np.empty(offsets[depth]),
-            np.empty(offsets[depth]),
-            [np.empty(max(widths[l + 1], widths[l])) for l in range(depth)])
+    rows = np.zeros(2 * depth + 1, dtype=np.int64)
+    for r in range(2 * depth):
+        rows[r + 1] = rows[r] + widths[r % depth + 1]
+    soffsets = np.zeros(depth + 1, dtype=np.int64)
+    for l in range(depth):
+        soffsets[l + 1] = soffsets[l] + max(widths[l + 1], widths[l])
+    return (offsets, goffsets, rows, np.empty((rows[2 * depth], K)), np.empty(offsets[depth]),
+            np.empty(offsets[depth]), np.empty(soffsets[depth]), soffsets)
 
 
 LOOPS = compile_loops(field, project, workspace)
