@@ -29,6 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import uint64
 
 from theory import solve, validation
 from theory.layers import LayeredTrajectory, layer_offsets, network_widths, pack, unpack
@@ -54,6 +55,47 @@ ACTIVATIONS: dict[str, int] = {"linear": LINEAR, "tanh": TANH}
 
 
 @jit
+def condition_rows(w, offset, n_out, n_in, weight_norm, gains, gain_offset, out, out_offset,
+                   scales, scale_offset):
+    """:func:`condition_into` for ``row`` and (``weight_norm``) WeightNorm, the conditioners
+    of rows. A function of its own: one branch-free body without calls that can raise,
+    whose reference counts numba removes (the general function keeps an atomic count per
+    array), and indices unsigned (no negative-index wraparound)."""
+    for i in range(n_out):
+        row = offset + i * n_in
+        total = 0.0
+        for j in range(n_in):
+            total += w[uint64(row + j)] ** 2
+        norm = np.sqrt(total)
+        scales[uint64(scale_offset + i)] = norm
+        gain = gains[uint64(gain_offset + i)] if weight_norm else 1.0
+        target = out_offset + i * n_in
+        for j in range(n_in):
+            out[uint64(target + j)] = gain * w[uint64(row + j)] / norm
+
+
+@jit
+def pull_back_rows(w, offset, n_out, n_in, weight_norm, gains, gain_offset, g, scales,
+                   scale_offset, out, out_offset, gain_out):
+    """:func:`pull_back_into` for ``row`` and (``weight_norm``) WeightNorm (as
+    :func:`condition_rows`)."""
+    for i in range(n_out):
+        row = out_offset + i * n_in
+        source = offset + i * n_in
+        along = 0.0
+        for j in range(n_in):
+            along += g[uint64(row + j)] * w[uint64(source + j)]
+        norm = scales[uint64(scale_offset + i)]
+        along /= norm  # g_i . u_i
+        gain = gains[uint64(gain_offset + i)] if weight_norm else 1.0
+        for j in range(n_in):
+            unit = w[uint64(source + j)] / norm
+            out[uint64(row + j)] = gain * (g[uint64(row + j)] - along * unit) / norm
+        if weight_norm:
+            gain_out[uint64(gain_offset + i)] = along
+
+
+@jit
 def condition_into(w, offset, n_out, n_in, code, gains, gain_offset, out, out_offset, scales,
                    scale_offset):
     """out[out_offset:] = C(W) row-major, W the n_out x n_in matrix stored row-major in
@@ -64,21 +106,20 @@ def condition_into(w, offset, n_out, n_in, code, gains, gain_offset, out, out_of
     A called function, not inlined: it receives its arrays without reference counting
     (an atomic instruction per array an inlined helper receives in a time loop; see the
     block products of :mod:`theory.linalg`)."""
-    scale = scales[scale_offset:]
     if code == NONE:
         for k in range(n_out * n_in):
             out[out_offset + k] = w[offset + k]
     elif code == COLUMN:
         for j in range(n_in):
-            scale[j] = 0.0
+            scales[scale_offset + j] = 0.0
         for i in range(n_out):
             for j in range(n_in):
-                scale[j] += w[offset + i * n_in + j] ** 2
+                scales[scale_offset + j] += w[offset + i * n_in + j] ** 2
         for j in range(n_in):
-            scale[j] = np.sqrt(scale[j])
+            scales[scale_offset + j] = np.sqrt(scales[scale_offset + j])
         for i in range(n_out):
             for j in range(n_in):
-                out[out_offset + i * n_in + j] = w[offset + i * n_in + j] / scale[j]
+                out[out_offset + i * n_in + j] = w[offset + i * n_in + j] / scales[scale_offset + j]
     elif code == STANDARDIZE:
         for i in range(n_out):
             row = offset + i * n_in
@@ -89,19 +130,12 @@ def condition_into(w, offset, n_out, n_in, code, gains, gain_offset, out, out_of
             spread = 0.0
             for j in range(n_in):
                 spread += (w[row + j] - mean) ** 2
-            scale[i] = np.sqrt(spread / n_in)
+            scales[scale_offset + i] = np.sqrt(spread / n_in)
             for j in range(n_in):
-                out[out_offset + i * n_in + j] = (w[row + j] - mean) / scale[i]
-    else:  # ROW, WEIGHT_NORM
-        for i in range(n_out):
-            row = offset + i * n_in
-            total = 0.0
-            for j in range(n_in):
-                total += w[row + j] ** 2
-            scale[i] = np.sqrt(total)
-            gain = gains[gain_offset + i] if code == WEIGHT_NORM else 1.0
-            for j in range(n_in):
-                out[out_offset + i * n_in + j] = gain * w[row + j] / scale[i]
+                out[out_offset + i * n_in + j] = (w[row + j] - mean) / scales[scale_offset + i]
+    else:
+        condition_rows(w, offset, n_out, n_in, code == WEIGHT_NORM, gains, gain_offset, out,
+                       out_offset, scales, scale_offset)
 
 
 @jit
@@ -117,7 +151,6 @@ def pull_back_into(w, offset, n_out, n_in, code, gains, gain_offset, effective, 
     (g_i - mean(g_i) - v_i mean(g_i v_i)) / s_i with v_i the standardized row. Called,
     not inlined (as :func:`condition_into`).
     """
-    scale = scales[scale_offset:]
     if code == NONE:
         for k in range(n_out * n_in):
             out[out_offset + k] = g[out_offset + k]
@@ -128,7 +161,7 @@ def pull_back_into(w, offset, n_out, n_in, code, gains, gain_offset, effective, 
                 along += g[out_offset + i * n_in + j] * effective[out_offset + i * n_in + j]
             for i in range(n_out):
                 k = out_offset + i * n_in + j
-                out[k] = (g[k] - along * effective[k]) / scale[j]
+                out[k] = (g[k] - along * effective[k]) / scales[scale_offset + j]
     elif code == STANDARDIZE:
         for i in range(n_out):
             row = out_offset + i * n_in
@@ -139,20 +172,10 @@ def pull_back_into(w, offset, n_out, n_in, code, gains, gain_offset, effective, 
             mean_g /= n_in
             mean_gv /= n_in
             for j in range(n_in):
-                out[row + j] = (g[row + j] - mean_g - effective[row + j] * mean_gv) / scale[i]
-    else:  # ROW, WEIGHT_NORM
-        for i in range(n_out):
-            row = out_offset + i * n_in
-            along = 0.0
-            for j in range(n_in):
-                along += g[row + j] * w[offset + i * n_in + j]
-            along /= scale[i]  # g_i . u_i
-            gain = gains[gain_offset + i] if code == WEIGHT_NORM else 1.0
-            for j in range(n_in):
-                unit = w[offset + i * n_in + j] / scale[i]
-                out[row + j] = gain * (g[row + j] - along * unit) / scale[i]
-            if code == WEIGHT_NORM:
-                gain_out[gain_offset + i] = along
+                out[row + j] = (g[row + j] - mean_g - effective[row + j] * mean_gv) / scales[scale_offset + i]
+    else:
+        pull_back_rows(w, offset, n_out, n_in, code == WEIGHT_NORM, gains, gain_offset, g,
+                       scales, scale_offset, out, out_offset, gain_out)
 
 
 @jit
@@ -343,8 +366,12 @@ def field(y, args, out, work):
     eta = params[0]
     hidden_tanh = params[1] == TANH
     for l in range(depth):
-        condition_into(y, offsets[l], widths[l + 1], widths[l], codes[l], y, goffsets[l],
-                       effective, offsets[l], scales, soffsets[l])
+        if codes[l] == ROW or codes[l] == WEIGHT_NORM:
+            condition_rows(y, offsets[l], widths[l + 1], widths[l], codes[l] == WEIGHT_NORM,
+                           y, goffsets[l], effective, offsets[l], scales, soffsets[l])
+        else:
+            condition_into(y, offsets[l], widths[l + 1], widths[l], codes[l], y, goffsets[l],
+                           effective, offsets[l], scales, soffsets[l])
         m, k, a = widths[l + 1], widths[l], rows[l]
         if l > 0 and is_tiny(m, k, K):
             tiny_block_weight_times(effective, offsets[l], S, rows[l - 1], k, S, a, m)
@@ -375,8 +402,12 @@ def field(y, args, out, work):
                 tiny_block_times_transpose_into(S, g, m, X, 0, k, grad_eff, start)
             else:
                 blas_block_times_transpose_into(S, g, m, X, 0, k, grad_eff, start)
-            pull_back_into(y, start, m, k, codes[l], y, goffsets[l], effective, grad_eff,
-                           scales, soffsets[l], out, start, out)
+            if codes[l] == ROW or codes[l] == WEIGHT_NORM:
+                pull_back_rows(y, start, m, k, codes[l] == WEIGHT_NORM, y, goffsets[l],
+                               grad_eff, scales, soffsets[l], out, start, out)
+            else:
+                pull_back_into(y, start, m, k, codes[l], y, goffsets[l], effective, grad_eff,
+                               scales, soffsets[l], out, start, out)
             for i in range(start, stop):
                 out[i] *= eta
             for i in range(goffsets[l], goffsets[l + 1]):
