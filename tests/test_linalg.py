@@ -5,9 +5,11 @@ import numpy as np
 import pytest
 
 from theory import diagonal_linear
-from theory.linalg import (BLOCK_ROW_MULTIPLE, PARALLEL_MIN_ENTRIES, ROW_PARTS,
-                           least_squares_gradient_in_parts, row_block, solve_in_place,
-                           transposed_blocks)
+from theory.linalg import (BLOCK_ROW_MULTIPLE, CACHE_LINE_BYTES, PARALLEL_MIN_ENTRIES, ROW_PARTS,
+                           add_row_combination, add_row_combination_by_eight, aligned_empty,
+                           aligned_zeros, least_squares_gradient_in_parts, row_block,
+                           solve_in_place, transposed_blocks)
+from theory.numba_options import jit
 
 LARGE = (512, PARALLEL_MIN_ENTRIES // 512)
 """The smallest A (M x N, M < N) that takes the parallel path."""
@@ -63,6 +65,62 @@ def test_large_diagonal_descent_takes_the_parallel_path_and_matches_numpy():
     finally:
         numba.set_num_threads(before)
     np.testing.assert_array_equal(single.states, runs["numba"].states)
+
+
+@pytest.mark.parametrize("shape", [(3, 5), (8, 8), (21, 40), (45, 128)])
+def test_row_combination_by_eight_is_the_transposed_product(shape):
+    """Eight rows per pass, then four, then one (21 = 8 + 8 + 4 + 1 rows), a range of rows
+    included: out += A[start:stop]^T r[start:stop], compared with NumPy and with the
+    four-row form."""
+    rng = np.random.default_rng(shape[0])
+    A, r, out0 = rng.standard_normal(shape), rng.standard_normal(shape[0]), rng.standard_normal(shape[1])
+    for start, stop in ((0, shape[0]), (1, shape[0]), (0, shape[0] - 1)):
+        by_eight, by_four = out0.copy(), out0.copy()
+        add_row_combination_by_eight(A, r, start, stop, by_eight)
+        add_row_combination(A, r, start, stop, by_four)
+        expected = out0 + A[start:stop].T @ r[start:stop]
+        # sums of at most 128 products of N(0, 1) entries in another order than BLAS:
+        # round-off of a few ulps of the sum of magnitudes
+        scale = np.abs(out0) + np.abs(A[start:stop]).T @ np.abs(r[start:stop])
+        eps = np.finfo(float).eps
+        assert np.all(np.abs(by_eight - expected) <= 4 * shape[0] * eps * scale)
+        assert np.all(np.abs(by_eight - by_four) <= 4 * shape[0] * eps * scale)
+
+
+@jit
+def _aligned_vectors(sizes):
+    """(address, size) of aligned_empty(size) for each size."""
+    addresses, lengths = np.empty(sizes.size, dtype=np.int64), np.empty(sizes.size, dtype=np.int64)
+    for i in range(sizes.size):
+        vector = aligned_empty(sizes[i])
+        vector[:] = 1.0
+        addresses[i], lengths[i] = vector.ctypes.data, vector.size
+    return addresses, lengths
+
+
+def test_aligned_arrays_start_on_a_cache_line():
+    for shape in [(1,), (7,), (40, 40), (3, 5)]:
+        zeros = aligned_zeros(shape)
+        assert zeros.shape == shape and zeros.flags.c_contiguous and not zeros.any()
+        assert zeros.ctypes.data % CACHE_LINE_BYTES == 0
+    sizes = np.arange(1, 40)
+    addresses, lengths = _aligned_vectors(sizes)
+    assert np.all(addresses % CACHE_LINE_BYTES == 0) and np.array_equal(lengths, sizes)
+
+
+def test_gram_kernel_data_is_padded_to_whole_cache_lines():
+    """kernel_data's Gram matrix: N x gram_columns(N), A^T A then zeros, from a cache line;
+    c = A^T b then zeros."""
+    for n in (6, 40, 45):
+        A, b, _ = diagonal_linear.sparse_instance(n, n // 2, 2, seed=n)
+        _, _, gram, c = diagonal_linear.kernel_data(A, b)
+        width = diagonal_linear.gram_columns(n)
+        assert width % (CACHE_LINE_BYTES // 8) == 0 and n <= width < n + CACHE_LINE_BYTES // 8
+        assert gram.shape == (n, width) and c.shape == (width,)
+        assert gram.ctypes.data % CACHE_LINE_BYTES == 0 and c.ctypes.data % CACHE_LINE_BYTES == 0
+        np.testing.assert_array_equal(gram[:, :n], A.T @ A)
+        np.testing.assert_array_equal(c[:n], A.T @ b)
+        assert not gram[:, n:].any() and not c[n:].any()
 
 
 def test_blocks_cover_every_row():

@@ -33,8 +33,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from theory import solve, validation
-from theory.linalg import (PARALLEL_MIN_ENTRIES, ROW_PARTS, add_row_combination, integer_power,
-                           least_squares_gradient_in_parts, powers, row_block, row_products)
+from theory.linalg import (CACHE_LINE_BYTES, PARALLEL_MIN_ENTRIES, ROW_PARTS, add_row_combination,
+                           add_row_combination_by_eight, aligned_empty, aligned_zeros,
+                           integer_power, least_squares_gradient_in_parts, powers, row_block,
+                           row_products)
 from theory.numba_options import jit, jit_inline
 from theory.results import Trajectory
 from theory.solve import Problem, compile_loops
@@ -94,25 +96,62 @@ GRAM_MAX_COLUMNS = 128
 cache-resident) instead of A."""
 
 
-def kernel_data(A: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def gram_columns(n: int) -> int:
+    """Columns of the stored Gram matrix: N rounded up to whole cache lines
+    (:data:`theory.linalg.CACHE_LINE_BYTES`), so that every row starts on a line and the
+    product's vector loop has no partial vector at the end of a row."""
+    words = CACHE_LINE_BYTES // 8
+    return -(-n // words) * words
+
+
+def kernel_data(A: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                      np.ndarray]:
     """(A, b, gram, c) for the kernel: gram = A^T A and c = A^T b when N <= GRAM_MAX_COLUMNS
     (then g = gram x - c is one product of axpy form, no sums across vector lanes, instead
-    of two), else empty and the kernel uses A in blocks."""
-    if A.shape[1] <= GRAM_MAX_COLUMNS:
-        return A, b, np.ascontiguousarray(A.T @ A), A.T @ b
+    of two), else empty and the kernel uses A in blocks.
+
+    gram is N x :func:`gram_columns` (N) and c of that length, zero beyond column N, both
+    starting on a cache line (:func:`theory.linalg.aligned_zeros`), so that no vector load
+    of the product straddles two lines (``python -m benchmarks.jax_peer``, case
+    diagonal_N40); the product adds zeros to the padding entries of g, which nothing
+    reads."""
+    n = A.shape[1]
+    if n <= GRAM_MAX_COLUMNS:
+        gram, c = aligned_zeros((n, gram_columns(n))), aligned_zeros(gram_columns(n))
+        gram[:, :n] = A.T @ A
+        c[:n] = A.T @ b
+        return A, b, gram, c
     return A, b, np.empty((0, 0)), np.empty(0)
 
 
 @jit_inline
+def gram_gradient(gram, c, x, g):
+    """g = gram x - c over the padded width of :func:`kernel_data` (g as long as a row of
+    gram), eight rows per pass (:func:`theory.linalg.add_row_combination_by_eight`).
+
+    Eight rows for every Gram matrix: on short rows (N of a few tens) each pass's fixed
+    cost (loading and storing g, the loop's set-up and run-time overlap checks) is a large
+    part of its work, and halving the passes makes the step faster; from N = 64 to
+    :data:`GRAM_MAX_COLUMNS` the two forms are level, and on the smallest matrices (N up
+    to about 20) the four-row form is slightly faster, by less than a second compiled
+    copy of the loops would cost (a branch between the two inside the field slows every
+    step: the time loop then holds two loop nests). Measured with gradient descent steps
+    at N = 12 ... 128 and ``python -m benchmarks.jax_peer``, case diagonal_N40."""
+    n, width = gram.shape
+    for i in range(width):
+        g[i] = -c[i]
+    add_row_combination_by_eight(gram, x, 0, n, g)
+
+
+@jit_inline
 def residual_gradient(A, b, gram, c, x, residual, partial, g):
-    """g = A^T (A x - b): gram x - c when the Gram matrix is given (:func:`kernel_data`),
+    """g = A^T (A x - b): gram x - c when the Gram matrix is given (:func:`kernel_data`,
+    :func:`gram_gradient`; g then as long as a row of gram),
     on all threads in parts when A is large (:func:`theory.linalg.least_squares_gradient_in_parts`,
     ``partial`` its scratch), else a block of rows of A at a time (:mod:`theory.linalg`)."""
     m, n = A.shape
     if gram.shape[0] == n:
-        for i in range(n):
-            g[i] = -c[i]
-        add_row_combination(gram, x, 0, n, g)
+        gram_gradient(gram, c, x, g)
         return
     if m * n >= PARALLEL_MIN_ENTRIES:
         least_squares_gradient_in_parts(A, b, x, residual, partial, g)
@@ -221,11 +260,15 @@ def project(y, args):
 
 @jit
 def workspace(y, args):
-    """Scratch of :func:`field`: x, g (size N), the residual (size M), u^(L-1),
+    """Scratch of :func:`field`: x (size N), g (size N, or a row of the Gram matrix when
+    there is one), both starting on a cache line, the residual (size M), u^(L-1),
     v^(L-1) (size N), and the partial gradients of a large A (ROW_PARTS x N, else empty)."""
     m, n = args[0].shape
+    gram = args[2]
     parts = ROW_PARTS if m * n >= PARALLEL_MIN_ENTRIES else 0
-    return np.empty(n), np.empty(n), np.empty(m), np.empty(n), np.empty(n), np.empty((parts, n))
+    g_size = gram.shape[1] if gram.shape[0] == n else n
+    return (aligned_empty(n), aligned_empty(g_size), np.empty(m), np.empty(n), np.empty(n),
+            np.empty((parts, n)))
 
 
 LOOPS = compile_loops(field, project, workspace)
@@ -247,8 +290,7 @@ def gram_depth2_field(y, args, out, work):
     n = gram.shape[0]
     for i in range(n):
         x[i] = y[i] * y[i] - y[n + i] * y[n + i]
-        g[i] = -c[i]
-    add_row_combination(gram, x, 0, n, g)
+    gram_gradient(gram, c, x, g)
     rate = params[RATE_1] * 2
     for i in range(n):
         out[i] = -rate * y[i] * g[i]

@@ -27,7 +27,9 @@ adversarial_descent     L_beta + alpha KL(p_theta || p_{theta + r v/|v|}) with t
                         held fixed (stop-gradient, as in virtual adversarial training); the
                         state carries v, which takes one power-iteration step v <- F v / |F v|
                         of the Fisher matrix F(theta) per step (a warm-started probe of the
-                        direction maximizing the KL's quadratic model)
+                        direction maximizing the KL's quadratic model; coupled with the
+                        penalty it can settle on a lower eigenvector, docs/flat_minima.md
+                        §C10.7)
 ======================  =====================================================================
 
 Models (:class:`Model`, docs/flat_minima.md §10a.1), the parameters theta flat, row-major:

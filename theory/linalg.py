@@ -19,6 +19,10 @@ bandwidth), and small matrices are one block. Data with few columns is stored as
 :func:`transposed_blocks` instead, where the long side is the contiguous one. A BLAS call costs about a microsecond
 before any arithmetic, more than a whole product at the sizes ``verify`` uses.
 
+Small matrices that a kernel reads every step (a Gram matrix) are stored from a cache line
+(:func:`aligned_zeros`, :func:`aligned_empty`): an unaligned 64-byte vector load touches two
+lines.
+
 Large least-squares gradients (at least :data:`PARALLEL_MIN_ENTRIES` entries of A) run on
 all of numba's threads with :func:`least_squares_gradient_in_parts`: :data:`ROW_PARTS`
 ranges of rows, each with its own partial gradient, summed in a fixed order, so that the
@@ -40,6 +44,9 @@ N = 4000 case)."""
 
 
 TRANSPOSED_BLOCK_ROWS = 512
+"""Rows of A per block of :func:`transposed_blocks`: long enough that the loops over a
+block's rows run long, short enough that a block (d x rows float64) stays in the L2
+cache between the two products."""
 
 BLOCK_ROW_MULTIPLE = 8
 """Rows of a block of :func:`transposed_blocks` are a multiple of this (zero rows added):
@@ -47,9 +54,6 @@ the loops over a block's rows are vectorized, and a row count that is not a mult
 the vector length leaves a remainder that runs scalar, which for small data (P = 30
 samples: a vectorized body of 8 float64 per 512-bit vector, or more with interleaving)
 can be most of the loop (``python -m benchmarks.jax_peer``, case margin_P30)."""
-"""Rows of A per block of :func:`transposed_blocks`: long enough that the loops over a
-block's rows run long, short enough that a block (d x rows float64) stays in the L2
-cache between the two products."""
 
 
 @jit
@@ -66,6 +70,33 @@ join the threads (``python -m benchmarks.jax_peer``, case diagonal_N4000)."""
 ROW_PARTS = 8
 """Row ranges of :func:`least_squares_gradient_in_parts`: fixed, independent of the
 number of threads, so that the order of the sums is too."""
+
+
+CACHE_LINE_BYTES = 64
+"""Bytes of a cache line, and of an AVX-512 register: a vector load from an address that is a
+multiple of this touches one line, any other two. NumPy and numba place arrays at 16 and
+32 bytes, so every wide load of a small matrix read each step may cost two
+(``python -m benchmarks.jax_peer``, case diagonal_N40)."""
+
+
+def aligned_zeros(shape) -> np.ndarray:
+    """Float64 zeros of ``shape``, C-contiguous, whose data starts at a cache line
+    (:data:`CACHE_LINE_BYTES`): a view into a buffer a line longer."""
+    size = int(np.prod(shape))
+    words = CACHE_LINE_BYTES // 8
+    buffer = np.zeros(size + words - 1)
+    start = (-buffer.ctypes.data % CACHE_LINE_BYTES) // 8
+    return buffer[start:start + size].reshape(shape)
+
+
+@jit_inline
+def aligned_empty(size):
+    """An uninitialized float64 vector of ``size`` whose data starts at a cache line, for
+    kernel workspaces (:func:`aligned_zeros` inside numba)."""
+    words = CACHE_LINE_BYTES // 8
+    buffer = np.empty(size + words - 1)
+    start = ((CACHE_LINE_BYTES - buffer.ctypes.data % CACHE_LINE_BYTES) % CACHE_LINE_BYTES) // 8
+    return buffer[start:start + size]
 
 
 @jit_sum
@@ -107,6 +138,28 @@ def add_row_combination(A, r, start, stop, out):
         for j in range(n):
             out[j] += rk * A[k, j]
         k += 1
+
+
+@jit_inline
+def add_row_combination_by_eight(A, r, start, stop, out):
+    """out += sum_{start <= k < stop} r[k] A[k], eight rows at a time, then
+    :func:`add_row_combination` for the rest: half the passes over ``out``, each a round
+    trip through memory (store, then load in the next pass), for the price of eight
+    broadcast values held in registers. Pays off where the passes are short (a small
+    square matrix such as a Gram matrix); for long rows the four-row form is as fast or
+    faster (``python -m benchmarks.jax_peer``, case diagonal_N40;
+    :func:`theory.diagonal_linear.gram_gradient`)."""
+    n = A.shape[1]
+    k = start
+    while k + 8 <= stop:
+        r0, r1, r2, r3 = r[k], r[k + 1], r[k + 2], r[k + 3]
+        r4, r5, r6, r7 = r[k + 4], r[k + 5], r[k + 6], r[k + 7]
+        for j in range(n):
+            out[j] += (((r0 * A[k, j] + r1 * A[k + 1, j]) + (r2 * A[k + 2, j] + r3 * A[k + 3, j]))
+                       + ((r4 * A[k + 4, j] + r5 * A[k + 5, j])
+                          + (r6 * A[k + 6, j] + r7 * A[k + 7, j])))
+        k += 8
+    add_row_combination(A, r, k, stop, out)
 
 
 def transposed_blocks(A: np.ndarray, rows: int = TRANSPOSED_BLOCK_ROWS) -> np.ndarray:

@@ -323,7 +323,7 @@ above log K (worse than the uniform predictor) on a drawn instance."""
 
 
 def _check_other_neighbourhoods(rng: np.random.Generator) -> Evidence:
-    measured, predicted, ok = {}, {}, True
+    measured, predicted, ok, off_top = {}, {}, True, 0
     for index in range(SEEDS_PER_CLAIM):
         model, theta0 = _overlapping_instance(rng)
         p = model.size
@@ -355,17 +355,86 @@ def _check_other_neighbourhoods(rng: np.random.Generator) -> Evidence:
                 if name == "ball":
                     ok &= lam < previous
                     previous = lam
-            F = sim.fisher(model, adversarial.theta[-1])
-            top = np.linalg.eigh(F)[1][:, -1]
-            alignment = float(abs(top @ adversarial.probe[-1]))
-            measured[f"i{index}_adversarial_a{alpha:g}_probe_alignment"] = alignment
-            predicted[f"i{index}_adversarial_a{alpha:g}_probe_alignment"] = ">= 0.9"
-            ok &= alignment >= 0.9
+            tag = f"i{index}_adversarial_a{alpha:g}"
+            probe = adversarial_probe_end(model, adversarial.states[-1], alpha,
+                                          ADVERSARIAL_RADIUS * np.sqrt(p))
+            off_top += probe["eigenvector_rank"] > 1
+            for key, value in probe.items():
+                measured[f"{tag}_{key}"] = value
+            predicted[f"{tag}_probe_residual"] = f"<= {PROBE_RESIDUAL:g}"
+            predicted[f"{tag}_coupled_step_radius"] = "< 1 (a stable fixed point)"
+            predicted[f"{tag}_frozen_step_radius"] = probe["frozen_step_radius_eigh"]
+            predicted[f"{tag}_probe_angle_bound"] = f"<= {PROBE_ANGLE:g} (Davis-Kahan)"
+            ok &= probe["probe_residual"] <= PROBE_RESIDUAL
+            ok &= probe["probe_angle_bound"] <= PROBE_ANGLE
+            ok &= probe["coupled_step_radius"] < 1.0
+            ok &= (abs(probe["frozen_step_radius"] / probe["frozen_step_radius_eigh"] - 1.0)
+                   <= FROZEN_RADIUS_TOLERANCE)
+    measured["adversarial_runs_with_probe_off_the_top_eigenvector"] = off_top
     return Evidence(measured, predicted, bool(ok),
                     note=f"{SEEDS_PER_CLAIM} drawn instances; ball radius 0.3 sqrt(p + 2), "
                          f"adversarial radius {ADVERSARIAL_RADIUS} sqrt(p); early = plain GD "
                          "stopped at the NRS end's CE (which must lie between plain GD's end "
-                         "and start CE)")
+                         "and start CE); probe: eigenvector_rank 1 = the top eigenvector of "
+                         "F(theta_end), step radii of the adversarial step's Jacobian "
+                         "(central differences) with theta moving (coupled, logit-shift "
+                         "modes 1 - lr beta left out) and with theta frozen (the power step "
+                         "alone, against max_j lambda_j / lambda_k from eigh)")
+
+
+PROBE_RESIDUAL = 1e-6
+"""Bound on the probe's eigen-residual |F v - (v^T F v) v| / |F v| at the end of an
+adversarial run (see the claim's tolerance)."""
+PROBE_ANGLE = 1e-2
+"""Bound on the Davis-Kahan bound sin(v, u_k) <= |F v - mu v| / min_{j != k} |lambda_j - mu|
+(mu = v^T F v, lambda_j from eigh): the probe is within 0.01 rad of one eigenvector u_k of
+F(theta_end), so its rank k is unambiguous on every instance, however small its eigen-gap."""
+JACOBIAN_STEP = 1e-6
+"""Central-difference step of :func:`adversarial_probe_end` (state entries of order one:
+truncation ~1e-12, rounding ~eps / step = 2e-10 per Jacobian entry)."""
+FROZEN_RADIUS_TOLERANCE = 1e-6
+"""Relative agreement of the frozen power step's radius by central differences and by eigh:
+the differences' error (~2e-10 per entry) plus the first-order shift of the block's
+eigenvalue by the probe's residual (<= PROBE_RESIDUAL)."""
+
+
+def adversarial_probe_end(model: sim.Model, state: np.ndarray, alpha: float,
+                          radius: float) -> dict[str, float]:
+    """Where the probe v of an ``adversarial_descent`` state (theta, v) (TRAIN's lr and beta)
+    stands: its alignment |v^T u_1| with the top eigenvector of F(theta), the rank k of the
+    eigenvector it is closest to (1 = top), its eigen-residual |F v - (v^T F v) v| / |F v|,
+    and the spectral radii of the step map (theta, v) -> (theta, v) + field (central
+    differences of ``field_numpy``): coupled, on the quotient by softmax regression's
+    logit-shift directions W + 1 c^T of theta (invariant, multiplied by 1 - lr beta), and
+    frozen, the probe block alone (theta held: the power step v -> F v / |F v|, whose radius
+    at the eigenvector u_k is max_{j != k} lambda_j / lambda_k, reported from eigh too)."""
+    p = model.size
+    theta, v = state[:p], state[p:]
+    lam, vectors = np.linalg.eigh(sim.fisher(model, theta))
+    overlaps = np.abs(vectors.T @ v)
+    k = int(np.argmax(overlaps))
+    fv = sim.fisher_vector_product(model, theta, v)
+    params = np.array([TRAIN["lr"], TRAIN["beta"], alpha, radius, float(sim.ADVERSARIAL)])
+    offsets = np.zeros((1, p))
+    h = JACOBIAN_STEP
+    columns = [(sim.field_numpy(state + h * e, model, params, offsets)
+                - sim.field_numpy(state - h * e, model, params, offsets)) / (2 * h)
+               for e in np.eye(2 * p)]
+    jacobian = np.eye(2 * p) + np.column_stack(columns)
+    shift = np.kron(np.ones((model.n_classes, 1)), np.eye(p // model.n_classes))
+    quotient = np.eye(2 * p)
+    quotient[:p, :p] -= shift @ shift.T / model.n_classes
+    others = np.delete(lam, k)
+    rayleigh = float(v @ fv)
+    return {"probe_alignment": float(overlaps[-1]), "eigenvector_rank": p - k,
+            "lambda_2_over_lambda_1": float(lam[-2] / lam[-1]),
+            "probe_residual": float(np.linalg.norm(fv - (v @ fv) * v) / np.linalg.norm(fv)),
+            "probe_angle_bound": float(np.linalg.norm(fv - rayleigh * v)
+                                       / np.abs(others - rayleigh).min()),
+            "coupled_step_radius": float(np.abs(np.linalg.eigvals(
+                quotient @ jacobian @ quotient)).max()),
+            "frozen_step_radius": float(np.abs(np.linalg.eigvals(jacobian[p:, p:])).max()),
+            "frozen_step_radius_eigh": float(others.max() / lam[k])}
 
 
 MLP_PROTOCOL = {"lr": 0.2, "steps": 5000, "instances": 6, "spread": 1.0}
@@ -611,20 +680,36 @@ CLAIMS = [
                   "second moment as the Gaussian sigma = 0.3) and the adversarial NRS with "
                   "radius 0.15 sqrt(p), alpha in {1, 2}, end with lambda_max(H) and tr H below "
                   "plain gradient descent stopped at the same CE; the ball's lambda_max "
-                  "decreases with alpha; the adversarial probe ends aligned with the top "
-                  "eigenvector of F (|v^T u_1| >= 0.9). The adversarial lambda_max need not "
-                  "decrease with alpha (not asserted: on one drawn instance alpha = 2 and 4 at "
-                  "twice the radius gave 0.23 and 0.30).",
+                  "decreases with alpha; the adversarial probe ends on an eigenvector of "
+                  "F(theta_end) at a linearly stable fixed point of the coupled step "
+                  "(theta, v). Which eigenvector is not a law: usually the top one, but "
+                  "the penalty flattens the probed direction and can hold the probe on a "
+                  "lower eigenvector that the power step alone would leave (root seed 6, "
+                  "instance 2, alpha 2: |v^T u_1| = 1e-16, v on u_2, lambda_2/lambda_1 = "
+                  "0.917, the frozen power step grows the u_1 component by lambda_1/lambda_2 "
+                  "= 1.091 per step, the coupled step contracts by 0.984; 2 of 120 runs on "
+                  "root seeds 0-19); such runs are counted "
+                  "(adversarial_runs_with_probe_off_the_top_eigenvector), not required. The "
+                  "adversarial lambda_max need not decrease with alpha (not asserted: on one "
+                  "drawn instance alpha = 2 and 4 at twice the radius gave 0.23 and 0.30).",
         source=SOURCE + "; neighbourhoods and matched comparison defined here "
-                        "(docs/flat_minima.md §10a.3, §10a.5)",
+                        "(docs/flat_minima.md §10a.3, §10a.5, §C10.7)",
         regime="drawn: 3 instances per check as in claim flatness.matched_loss (spread 1, "
                "plain end CE >= 0.25); lr 0.5, beta 1e-3, 3000 steps; probe seeds drawn",
         tolerance="strict orderings; the matched step is the first whose CE is at or below the "
-                  "NRS end's, which must lie inside plain GD's range of CE; alignment 0.9 (the "
-                  "probe takes one power step per gradient step, so it lags a moving top "
-                  "eigenvector by the step's change)",
+                  "NRS end's, which must lie inside plain GD's range of CE; probe eigen-"
+                  "residual |F v - (v^T F v) v| / |F v| <= 1e-6 (the horizon: it decays at the "
+                  "coupled step's rate, and the frozen-radius comparison below needs the "
+                  "probe this close to its eigenvector), and the Davis-Kahan bound on the "
+                  "probe's angle to its eigenvector, residual / distance of v^T F v to the "
+                  "other eigenvalues (eigh), <= 0.01 on every run, so the eigenvector is "
+                  "identified whatever the instance's eigen-gap; coupled step radius < 1 (the "
+                  "Jacobian by central differences, step 1e-6: entry errors ~2e-10 against a "
+                  "margin >= 1.4e-3 seen); the frozen block's radius by central differences "
+                  "equal to max_j lambda_j / lambda_k from eigh to 1e-6 relative (the "
+                  "differences' error plus the residual's first-order shift)",
         check=_check_other_neighbourhoods,
-        prediction="simulation (ordering between runs)"),
+        prediction="simulation (ordering between runs); finite differences"),
     Claim(
         id="flat_minima.flatness.mlp_local_minima", setting=SETTING,
         failing_regime=True,
