@@ -29,11 +29,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import uint64
 
 from theory import solve, validation
 from theory.layers import LayeredTrajectory, layer_offsets, network_widths, pack, unpack
-from theory.linalg import times_transpose_into, weight_times, weight_transpose_times
-from theory.numba_options import jit, jit_inline
+from theory.linalg import (blas_block_times_transpose_into, blas_block_weight_times,
+                           blas_block_weight_transpose_times, is_tiny,
+                           tiny_block_times_transpose_into, tiny_block_weight_times,
+                           tiny_block_weight_transpose_times)
+from theory.numba_options import jit
 from theory.solve import Problem, compile_loops
 
 NONE, ROW, COLUMN, WEIGHT_NORM, STANDARDIZE = range(5)
@@ -50,26 +54,72 @@ ACTIVATIONS: dict[str, int] = {"linear": LINEAR, "tanh": TANH}
 # --------------------------------------------------------------------------- conditioners
 
 
-@jit_inline
-def condition_into(w, offset, n_out, n_in, code, gains, gain_offset, out, out_offset, scale):
+@jit
+def condition_rows(w, offset, n_out, n_in, weight_norm, gains, gain_offset, out, out_offset,
+                   scales, scale_offset):
+    """:func:`condition_into` for ``row`` and (``weight_norm``) WeightNorm, the conditioners
+    of rows. A function of its own: one branch-free body without calls that can raise,
+    whose reference counts numba removes (the general function keeps an atomic count per
+    array), and indices unsigned (no negative-index wraparound)."""
+    for i in range(n_out):
+        row = offset + i * n_in
+        total = 0.0
+        for j in range(n_in):
+            total += w[uint64(row + j)] ** 2
+        norm = np.sqrt(total)
+        scales[uint64(scale_offset + i)] = norm
+        gain = gains[uint64(gain_offset + i)] if weight_norm else 1.0
+        target = out_offset + i * n_in
+        for j in range(n_in):
+            out[uint64(target + j)] = gain * w[uint64(row + j)] / norm
+
+
+@jit
+def pull_back_rows(w, offset, n_out, n_in, weight_norm, gains, gain_offset, g, scales,
+                   scale_offset, out, out_offset, gain_out):
+    """:func:`pull_back_into` for ``row`` and (``weight_norm``) WeightNorm (as
+    :func:`condition_rows`)."""
+    for i in range(n_out):
+        row = out_offset + i * n_in
+        source = offset + i * n_in
+        along = 0.0
+        for j in range(n_in):
+            along += g[uint64(row + j)] * w[uint64(source + j)]
+        norm = scales[uint64(scale_offset + i)]
+        along /= norm  # g_i . u_i
+        gain = gains[uint64(gain_offset + i)] if weight_norm else 1.0
+        for j in range(n_in):
+            unit = w[uint64(source + j)] / norm
+            out[uint64(row + j)] = gain * (g[uint64(row + j)] - along * unit) / norm
+        if weight_norm:
+            gain_out[uint64(gain_offset + i)] = along
+
+
+@jit
+def condition_into(w, offset, n_out, n_in, code, gains, gain_offset, out, out_offset, scales,
+                   scale_offset):
     """out[out_offset:] = C(W) row-major, W the n_out x n_in matrix stored row-major in
-    ``w`` from ``offset``; ``scale`` receives the row norms (row, weight_norm), the column
-    norms (column) or the rows' RMS spreads (standardize), each assumed non-zero
-    (docs/conditioning.md §7a.1)."""
+    ``w`` from ``offset``; ``scales`` receives from ``scale_offset`` the row norms (row,
+    weight_norm), the column norms (column) or the rows' RMS spreads (standardize), each
+    assumed non-zero (docs/conditioning.md §7a.1).
+
+    A called function, not inlined: it receives its arrays without reference counting
+    (an atomic instruction per array an inlined helper receives in a time loop; see the
+    block products of :mod:`theory.linalg`)."""
     if code == NONE:
         for k in range(n_out * n_in):
             out[out_offset + k] = w[offset + k]
     elif code == COLUMN:
         for j in range(n_in):
-            scale[j] = 0.0
+            scales[scale_offset + j] = 0.0
         for i in range(n_out):
             for j in range(n_in):
-                scale[j] += w[offset + i * n_in + j] ** 2
+                scales[scale_offset + j] += w[offset + i * n_in + j] ** 2
         for j in range(n_in):
-            scale[j] = np.sqrt(scale[j])
+            scales[scale_offset + j] = np.sqrt(scales[scale_offset + j])
         for i in range(n_out):
             for j in range(n_in):
-                out[out_offset + i * n_in + j] = w[offset + i * n_in + j] / scale[j]
+                out[out_offset + i * n_in + j] = w[offset + i * n_in + j] / scales[scale_offset + j]
     elif code == STANDARDIZE:
         for i in range(n_out):
             row = offset + i * n_in
@@ -80,24 +130,17 @@ def condition_into(w, offset, n_out, n_in, code, gains, gain_offset, out, out_of
             spread = 0.0
             for j in range(n_in):
                 spread += (w[row + j] - mean) ** 2
-            scale[i] = np.sqrt(spread / n_in)
+            scales[scale_offset + i] = np.sqrt(spread / n_in)
             for j in range(n_in):
-                out[out_offset + i * n_in + j] = (w[row + j] - mean) / scale[i]
-    else:  # ROW, WEIGHT_NORM
-        for i in range(n_out):
-            row = offset + i * n_in
-            total = 0.0
-            for j in range(n_in):
-                total += w[row + j] ** 2
-            scale[i] = np.sqrt(total)
-            gain = gains[gain_offset + i] if code == WEIGHT_NORM else 1.0
-            for j in range(n_in):
-                out[out_offset + i * n_in + j] = gain * w[row + j] / scale[i]
+                out[out_offset + i * n_in + j] = (w[row + j] - mean) / scales[scale_offset + i]
+    else:
+        condition_rows(w, offset, n_out, n_in, code == WEIGHT_NORM, gains, gain_offset, out,
+                       out_offset, scales, scale_offset)
 
 
-@jit_inline
-def pull_back_into(w, offset, n_out, n_in, code, gains, gain_offset, effective, g, scale,
-                   out, out_offset, gain_out):
+@jit
+def pull_back_into(w, offset, n_out, n_in, code, gains, gain_offset, effective, g, scales,
+                   scale_offset, out, out_offset, gain_out):
     """The gradient with respect to the raw W (into ``out`` from ``out_offset``) and, for
     WeightNorm, the gains (into ``gain_out`` from ``gain_offset``), given g = dL/dC(W)
     row-major from ``out_offset`` in ``g`` and C(W), ``scale`` of :func:`condition_into`
@@ -105,7 +148,8 @@ def pull_back_into(w, offset, n_out, n_in, code, gains, gain_offset, effective, 
 
     row: (g_i - (g_i . u_i) u_i) / ||w_i||, u_i = w_i / ||w_i||; WeightNorm: gamma_i times
     that, and g_i . u_i for gamma_i; column: the same on columns; standardize:
-    (g_i - mean(g_i) - v_i mean(g_i v_i)) / s_i with v_i the standardized row.
+    (g_i - mean(g_i) - v_i mean(g_i v_i)) / s_i with v_i the standardized row. Called,
+    not inlined (as :func:`condition_into`).
     """
     if code == NONE:
         for k in range(n_out * n_in):
@@ -117,7 +161,7 @@ def pull_back_into(w, offset, n_out, n_in, code, gains, gain_offset, effective, 
                 along += g[out_offset + i * n_in + j] * effective[out_offset + i * n_in + j]
             for i in range(n_out):
                 k = out_offset + i * n_in + j
-                out[k] = (g[k] - along * effective[k]) / scale[j]
+                out[k] = (g[k] - along * effective[k]) / scales[scale_offset + j]
     elif code == STANDARDIZE:
         for i in range(n_out):
             row = out_offset + i * n_in
@@ -128,26 +172,16 @@ def pull_back_into(w, offset, n_out, n_in, code, gains, gain_offset, effective, 
             mean_g /= n_in
             mean_gv /= n_in
             for j in range(n_in):
-                out[row + j] = (g[row + j] - mean_g - effective[row + j] * mean_gv) / scale[i]
-    else:  # ROW, WEIGHT_NORM
-        for i in range(n_out):
-            row = out_offset + i * n_in
-            along = 0.0
-            for j in range(n_in):
-                along += g[row + j] * w[offset + i * n_in + j]
-            along /= scale[i]  # g_i . u_i
-            gain = gains[gain_offset + i] if code == WEIGHT_NORM else 1.0
-            for j in range(n_in):
-                unit = w[offset + i * n_in + j] / scale[i]
-                out[row + j] = gain * (g[row + j] - along * unit) / scale[i]
-            if code == WEIGHT_NORM:
-                gain_out[gain_offset + i] = along
+                out[row + j] = (g[row + j] - mean_g - effective[row + j] * mean_gv) / scales[scale_offset + i]
+    else:
+        pull_back_rows(w, offset, n_out, n_in, code == WEIGHT_NORM, gains, gain_offset, g,
+                       scales, scale_offset, out, out_offset, gain_out)
 
 
 @jit
 def condition_kernel(w, n_out, n_in, code, gains, out, scale):
     """C(W) of one matrix (:func:`condition_into`), for the public conditioners."""
-    condition_into(w, 0, n_out, n_in, code, gains, 0, out, 0, scale)
+    condition_into(w, 0, n_out, n_in, code, gains, 0, out, 0, scale, 0)
 
 
 def _matrix(name: str, W, code: int) -> np.ndarray:
@@ -311,40 +345,69 @@ def split_gains(state: np.ndarray, widths, codes) -> list[np.ndarray]:
 def field(y, args, out, work):
     """Write F(y) = -eta dL/d(W, g) into ``out``; ``args`` = (X_c, Y_c, widths, params,
     codes, trained), params = (eta, activation), codes and trained one entry per layer;
-    ``work`` (:func:`workspace`) = (offsets, gain offsets, activations, errors, C(W) flat,
-    dL/dC(W) flat, scales). Forward A_l = phi(C_l(W_l) A_{l-1}) (A_0 = X_c; phi = tanh on
-    hidden layers of an MLP, else the identity), output error G_L = (Y_c - A_L) / P,
+    ``work`` (:func:`workspace`) = (offsets, gain offsets, rows, S, C(W) flat, dL/dC(W)
+    flat, scales, scale offsets). Forward A_l = phi(C_l(W_l) A_{l-1}) (A_0 = X_c; phi = tanh
+    on hidden layers of an MLP, else the identity), output error G_L = (Y_c - A_L) / P,
     backward G_{l-1} = (C_l(W_l)^T G_l) * phi'(.) with tanh' = 1 - A_{l-1}^2;
     dL/dC(W_l) = -G_l A_{l-1}^T, pulled back through the conditioner
     (docs/conditioning.md §7a.2). Frozen layers get a zero field.
+
+    The scratch is one matrix S of P columns, A_l a block of its rows from ``rows[l]``
+    and G_l one from ``rows[depth + l]``, and the conditioners' scales one vector, layer l
+    from ``scale offsets[l]``: blocks are addressed by their first row and passed to
+    called functions (:func:`theory.linalg.tiny_block_weight_times` and its siblings), no
+    list item or view, each of which costs an atomic reference count per use in the time
+    loop (as :func:`theory.deep_linear.field`).
     """
     X, Y, widths, params, codes, trained = args
-    offsets, goffsets, acts, errors, effective, grad_eff, scales = work
+    offsets, goffsets, rows, S, effective, grad_eff, scales, soffsets = work
     depth = widths.size - 1
     K = X.shape[1]
     eta = params[0]
     hidden_tanh = params[1] == TANH
     for l in range(depth):
-        condition_into(y, offsets[l], widths[l + 1], widths[l], codes[l], y, goffsets[l],
-                       effective, offsets[l], scales[l])
-        weight_times(effective, offsets[l], X if l == 0 else acts[l - 1], acts[l])
+        if codes[l] == ROW or codes[l] == WEIGHT_NORM:
+            condition_rows(y, offsets[l], widths[l + 1], widths[l], codes[l] == WEIGHT_NORM,
+                           y, goffsets[l], effective, offsets[l], scales, soffsets[l])
+        else:
+            condition_into(y, offsets[l], widths[l + 1], widths[l], codes[l], y, goffsets[l],
+                           effective, offsets[l], scales, soffsets[l])
+        m, k, a = widths[l + 1], widths[l], rows[l]
+        if l > 0 and is_tiny(m, k, K):
+            tiny_block_weight_times(effective, offsets[l], S, rows[l - 1], k, S, a, m)
+        elif l > 0:
+            blas_block_weight_times(effective, offsets[l], S, rows[l - 1], k, S, a, m)
+        elif is_tiny(m, k, K):
+            tiny_block_weight_times(effective, offsets[l], X, 0, k, S, a, m)
+        else:
+            blas_block_weight_times(effective, offsets[l], X, 0, k, S, a, m)
         if hidden_tanh and l < depth - 1:
-            A = acts[l]
-            for i in range(A.shape[0]):
+            for i in range(a, a + m):
                 for j in range(K):
-                    A[i, j] = np.tanh(A[i, j])
-    G = errors[depth - 1]
-    last = acts[depth - 1]
+                    S[i, j] = np.tanh(S[i, j])
+    g, a = rows[2 * depth - 1], rows[depth - 1]
     for i in range(widths[depth]):
         for mu in range(K):
-            G[i, mu] = (Y[i, mu] - last[i, mu]) / K
+            S[g + i, mu] = (Y[i, mu] - S[a + i, mu]) / K
     for l in range(depth - 1, -1, -1):
-        G = errors[l]
+        g = rows[depth + l]
+        m, k = widths[l + 1], widths[l]
         start, stop = offsets[l], offsets[l + 1]
         if trained[l]:
-            times_transpose_into(G, X if l == 0 else acts[l - 1], grad_eff, start)
-            pull_back_into(y, start, widths[l + 1], widths[l], codes[l], y, goffsets[l],
-                           effective, grad_eff, scales[l], out, start, out)
+            if l > 0 and is_tiny(m, K, k):
+                tiny_block_times_transpose_into(S, g, m, S, rows[l - 1], k, grad_eff, start)
+            elif l > 0:
+                blas_block_times_transpose_into(S, g, m, S, rows[l - 1], k, grad_eff, start)
+            elif is_tiny(m, K, k):
+                tiny_block_times_transpose_into(S, g, m, X, 0, k, grad_eff, start)
+            else:
+                blas_block_times_transpose_into(S, g, m, X, 0, k, grad_eff, start)
+            if codes[l] == ROW or codes[l] == WEIGHT_NORM:
+                pull_back_rows(y, start, m, k, codes[l] == WEIGHT_NORM, y, goffsets[l],
+                               grad_eff, scales, soffsets[l], out, start, out)
+            else:
+                pull_back_into(y, start, m, k, codes[l], y, goffsets[l], effective, grad_eff,
+                               scales, soffsets[l], out, start, out)
             for i in range(start, stop):
                 out[i] *= eta
             for i in range(goffsets[l], goffsets[l + 1]):
@@ -355,12 +418,16 @@ def field(y, args, out, work):
             for i in range(goffsets[l], goffsets[l + 1]):
                 out[i] = 0.0
         if l > 0:
-            weight_transpose_times(effective, start, G, errors[l - 1])
+            e = rows[depth + l - 1]
+            if is_tiny(k, m, K):
+                tiny_block_weight_transpose_times(effective, start, S, g, m, S, e, k)
+            else:
+                blas_block_weight_transpose_times(effective, start, S, g, m, S, e, k)
             if hidden_tanh:
-                E, A = errors[l - 1], acts[l - 1]
-                for i in range(E.shape[0]):
+                a = rows[l - 1]
+                for i in range(k):
                     for j in range(K):
-                        E[i, j] *= 1.0 - A[i, j] * A[i, j]
+                        S[e + i, j] *= 1.0 - S[a + i, j] * S[a + i, j]
 
 
 @jit
@@ -381,10 +448,14 @@ def workspace(y, args):
     goffsets[0] = offsets[depth]
     for l in range(depth):
         goffsets[l + 1] = goffsets[l] + (widths[l + 1] if codes[l] == WEIGHT_NORM else 0)
-    return (offsets, goffsets, [np.empty((widths[l + 1], K)) for l in range(depth)],
-            [np.empty((widths[l + 1], K)) for l in range(depth)], np.empty(offsets[depth]),
-            np.empty(offsets[depth]),
-            [np.empty(max(widths[l + 1], widths[l])) for l in range(depth)])
+    rows = np.zeros(2 * depth + 1, dtype=np.int64)
+    for r in range(2 * depth):
+        rows[r + 1] = rows[r] + widths[r % depth + 1]
+    soffsets = np.zeros(depth + 1, dtype=np.int64)
+    for l in range(depth):
+        soffsets[l + 1] = soffsets[l] + max(widths[l + 1], widths[l])
+    return (offsets, goffsets, rows, np.empty((rows[2 * depth], K)), np.empty(offsets[depth]),
+            np.empty(offsets[depth]), np.empty(soffsets[depth]), soffsets)
 
 
 LOOPS = compile_loops(field, project, workspace)

@@ -33,11 +33,15 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+from numba import uint64
 
 from theory import solve, validation
 from theory.layers import LayeredTrajectory
 from theory.elementary import exp
-from theory.linalg import times_transpose_into, weight_times, weight_transpose_times
+from theory.linalg import (blas_block_times_transpose_into, blas_block_weight_times,
+                           blas_block_weight_transpose_times, is_tiny,
+                           tiny_block_times_transpose_into, tiny_block_weight_times,
+                           tiny_block_weight_transpose_times)
 from theory.numba_options import jit, jit_inline
 from theory.solve import Problem, compile_loops
 
@@ -510,7 +514,7 @@ def gelu_slope(z, cdf):
     return cdf + z * exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
 
 
-@jit_inline
+@jit
 def power_iteration(out, start, m, k, y, u_off, v, u_new, iterations):
     """sigma of the m x k matrix stored row-major in ``out`` from ``start`` by power
     iteration from the unit vector y[u_off:u_off + k]: ``iterations`` steps (1: the
@@ -554,61 +558,116 @@ def power_iteration(out, start, m, k, y, u_off, v, u_new, iterations):
 
 
 @jit
-def field(y, args, out, work):
-    """Write F(y) into ``out``: minus lr times the (normalized) gradient of the loss of
-    the residual MLP (module docstring), and for normalized descent the change of each
-    power vector. ``args`` = (X_c, Y_c, dims, params, targets, offsets): column forms
-    (d x P, o x P), dims = (d, n, o), params (:data:`LR`, :data:`NORM`, :data:`DEPTH`),
-    the per-layer targets and :func:`state_offsets` (the B + 3 layer offsets, then the
-    ends of the B + 2 power vectors). ``work`` = (H, Z, G, T, v, u, C): H[b] (n x P) the
-    block inputs and the last output, Z[b] = gelu(H[b]), G and T n x P scratch, v and u
-    vectors of length max(n, d, o), C[b] = Phi(H[b]) (for gelu' in the backward pass).
+def weight_times_block(y, offset, B, b_row, k, S, row, m):
+    """S[row:row + m] = W B[b_row:b_row + k], W the m x k layer stored in y from
+    ``offset``: loops for tiny sides, else BLAS (:mod:`theory.linalg`'s block products)."""
+    if is_tiny(m, k, B.shape[1]):
+        tiny_block_weight_times(y, offset, B, b_row, k, S, row, m)
+    else:
+        blas_block_weight_times(y, offset, B, b_row, k, S, row, m)
+
+
+@jit
+def weight_transpose_times_block(y, offset, S, b_row, k, row, m):
+    """S[row:row + m] = W^T S[b_row:b_row + k], W the k x m layer stored in y from
+    ``offset`` (as :func:`weight_times_block`)."""
+    if is_tiny(m, k, S.shape[1]):
+        tiny_block_weight_transpose_times(y, offset, S, b_row, k, S, row, m)
+    else:
+        blas_block_weight_transpose_times(y, offset, S, b_row, k, S, row, m)
+
+
+@jit
+def times_transpose_block(S, a_row, m, B, b_row, n, out, offset):
+    """out[offset:] = S[a_row:a_row + m] B[b_row:b_row + n]^T row-major (as
+    :func:`weight_times_block`)."""
+    if is_tiny(m, S.shape[1], n):
+        tiny_block_times_transpose_into(S, a_row, m, B, b_row, n, out, offset)
+    else:
+        blas_block_times_transpose_into(S, a_row, m, B, b_row, n, out, offset)
+
+
+@jit
+def gradient_into(y, args, out, work):
+    """The loss gradients of the residual MLP (module docstring) into ``out`` at each
+    layer's offset, each still lacking its layer's factor (s_in, 1/B or s_out), which
+    :func:`step_into` applies. ``args`` = (X_c, Y_c, dims, params, targets, offsets): column
+    forms (d x P, o x P), dims = (d, n, o), params (:data:`LR`, :data:`NORM`,
+    :data:`DEPTH`, :data:`BASE`), the per-layer targets and :func:`state_offsets` (the
+    B + 3 layer offsets, then the ends of the B + 2 power vectors). ``work`` = (S, v, u):
+    S the scratch matrix of P columns (:func:`workspace`), v and u vectors of length
+    max(n, d, o).
+
+    S holds, as blocks of n rows, H_0..H_B (the block inputs and the last output, from
+    row b n), Z_b = gelu(H_b) (from (B + 1 + b) n), C_b = Phi(H_b) (gelu' in the
+    backward pass, from (2B + 1 + b) n), the backward error G and a scratch block T
+    (from (3B + 1) n and (3B + 2) n), then the output error (o rows): blocks addressed by
+    their first row and passed to called products, no list item or view, each of which
+    costs an atomic reference count per use in the time loop (as
+    :func:`theory.deep_linear.field`).
     """
-    X, Y, dims, params, targets, offsets = args
-    H, Z, G, T, v, u_new, C = work
+    X, Y, dims, params, offsets = args[0], args[1], args[2], args[3], args[5]
+    S = work[0]
     d, n, o = dims[0], dims[1], dims[2]
     B = int(params[DEPTH])
     P = X.shape[1]
     a, c = 1.0 - 1.0 / B, 1.0 / B
     s_in, s_out = math.sqrt(n / d), math.sqrt(o / n)
+    z0, c0, g, t, e = (B + 1) * n, (2 * B + 1) * n, (3 * B + 1) * n, (3 * B + 2) * n, \
+        (3 * B + 3) * n
     # forward
-    weight_times(y, offsets[0], X, H[0])
+    weight_times_block(y, offsets[0], X, 0, d, S, 0, n)
     for i in range(n):
         for mu in range(P):
-            H[0][i, mu] *= s_in
+            S[uint64(i), uint64(mu)] *= s_in
     for b in range(B):
-        Hb, Zb, Cb = H[b], Z[b], C[b]
+        h, z, cb = b * n, z0 + b * n, c0 + b * n
         for i in range(n):
             for mu in range(P):
-                Cb[i, mu] = normal_cdf(Hb[i, mu])
-                Zb[i, mu] = Hb[i, mu] * Cb[i, mu]  # = 0.5 z (1 + erf) exactly: 0.5 x is exact
-        weight_times(y, offsets[b + 1], Zb, H[b + 1])
-        Hn = H[b + 1]
+                x = S[uint64(h + i), uint64(mu)]
+                cdf = normal_cdf(x)
+                S[uint64(cb + i), uint64(mu)] = cdf
+                S[uint64(z + i), uint64(mu)] = x * cdf  # = 0.5 z (1 + erf) exactly
+        weight_times_block(y, offsets[b + 1], S, z, n, S, h + n, n)
         for i in range(n):
             for mu in range(P):
-                Hn[i, mu] = a * Hb[i, mu] + c * Hn[i, mu]
-    Out = T[B + 1]
-    weight_times(y, offsets[B + 1], H[B], Out)
+                S[uint64(h + n + i), uint64(mu)] = (a * S[uint64(h + i), uint64(mu)]
+                                                    + c * S[uint64(h + n + i), uint64(mu)])
+    weight_times_block(y, offsets[B + 1], S, B * n, n, S, e, o)
     for i in range(o):
         for mu in range(P):
-            Out[i, mu] = (s_out * Out[i, mu] - Y[i, mu]) / P  # the output error E
+            S[uint64(e + i), uint64(mu)] = ((s_out * S[uint64(e + i), uint64(mu)]
+                                             - Y[uint64(i), uint64(mu)]) / P)  # error E
     # backward: gradients written into out at each layer's offset
-    times_transpose_into(Out, H[B], out, offsets[B + 1])
-    weight_transpose_times(y, offsets[B + 1], Out, G)
+    times_transpose_block(S, e, o, S, B * n, n, out, offsets[B + 1])
+    weight_transpose_times_block(y, offsets[B + 1], S, e, o, g, n)
     for i in range(n):
         for mu in range(P):
-            G[i, mu] *= s_out
+            S[uint64(g + i), uint64(mu)] *= s_out
     for b in range(B - 1, -1, -1):
-        times_transpose_into(G, Z[b], out, offsets[b + 1])
-        Tb = T[b]
-        weight_transpose_times(y, offsets[b + 1], G, Tb)
-        Hb, Cb = H[b], C[b]
+        h, z, cb = b * n, z0 + b * n, c0 + b * n
+        times_transpose_block(S, g, n, S, z, n, out, offsets[b + 1])
+        weight_transpose_times_block(y, offsets[b + 1], S, g, n, t, n)
         for i in range(n):
             for mu in range(P):
-                G[i, mu] = a * G[i, mu] + c * Tb[i, mu] * gelu_slope(Hb[i, mu], Cb[i, mu])
-    times_transpose_into(G, X, out, offsets[0])
-    # the step; each layer's product above still lacks its factor (s_in, c or s_out),
-    # applied here in the same pass as the step's own factor (one pass over the gradient)
+                S[uint64(g + i), uint64(mu)] = (
+                    a * S[uint64(g + i), uint64(mu)] + c * S[uint64(t + i), uint64(mu)]
+                    * gelu_slope(S[uint64(h + i), uint64(mu)], S[uint64(cb + i), uint64(mu)]))
+    times_transpose_block(S, g, n, X, 0, d, out, offsets[0])
+
+
+@jit_inline
+def step_into(y, args, out, work, add):
+    """The step from the gradients of :func:`gradient_into` in ``out``: each layer's
+    product still lacks its factor (s_in, c or s_out), applied here in the same pass as
+    the step's own factor (one pass over the gradient). With ``add`` the step is also
+    added to y (a unit step, :func:`unit_step`): for plain gradient descent in that same
+    pass, y_i + (-lr (factor g_i)), the sum :func:`theory.loops.add_field` forms."""
+    dims, params, targets, offsets = args[2], args[3], args[4], args[5]
+    v, u_new = work[1], work[2]
+    d, n, o = dims[0], dims[1], dims[2]
+    B = int(params[DEPTH])
+    s_in, s_out, c = math.sqrt(n / d), math.sqrt(o / n), 1.0 / B
     lr = params[LR]
     norm = int(params[NORM])
     sign = int(params[BASE]) == SIGN
@@ -617,8 +676,12 @@ def field(y, args, out, work):
         start, stop = offsets[l], offsets[l + 1]
         factor = s_in if l == 0 else (s_out if l == n_layers - 1 else c)
         if norm == NONE and not sign:
-            for i in range(start, stop):
-                out[i] = -lr * (factor * out[i])
+            if add:
+                for i in range(start, stop):
+                    y[i] += -lr * (factor * out[i])
+            else:
+                for i in range(start, stop):
+                    out[i] = -lr * (factor * out[i])
             continue
         for i in range(start, stop):
             out[i] = factor * out[i]
@@ -628,6 +691,9 @@ def field(y, args, out, work):
         if norm == NONE:
             for i in range(start, stop):
                 out[i] = -lr * out[i]
+            if add:
+                for i in range(start, stop):
+                    y[i] += out[i]
             continue
         k = d if l == 0 else n
         m = o if l == n_layers - 1 else n
@@ -639,6 +705,31 @@ def field(y, args, out, work):
             out[i] = scale * out[i]
         for j in range(k):
             out[u_off + j] = (u_new[j] if sigma > 0.0 else y[u_off + j]) - y[u_off + j]
+        if add:
+            for i in range(start, stop):
+                y[i] += out[i]
+            for j in range(k):
+                y[u_off + j] += out[u_off + j]
+
+
+@jit
+def field(y, args, out, work):
+    """Write F(y) into ``out``: minus lr times the (normalized) gradient of the loss of
+    the residual MLP (module docstring), and for normalized descent the change of each
+    power vector (:func:`gradient_into`, :func:`step_into`; ``args`` and ``work`` as
+    there)."""
+    gradient_into(y, args, out, work)
+    step_into(y, args, out, work, False)
+
+
+@jit
+def unit_step(y, args, k, work):
+    """y <- y + F(y) in place (a discrete algorithm's step, :mod:`theory.loops`), ``k``
+    scratch of y's size: plain gradient descent adds each step in the pass that forms it,
+    which saves a pass over the weights (a large layer's gradient does not stay in the
+    cache between two passes)."""
+    gradient_into(y, args, k, work)
+    step_into(y, args, k, work, True)
 
 
 @jit
@@ -648,17 +739,15 @@ def project(y, args):
 
 @jit
 def workspace(y, args):
-    """Scratch of :func:`field` (its docstring)."""
+    """Scratch of :func:`field` (:func:`gradient_into`)."""
     X, dims, params = args[0], args[2], args[3]
     n, P = dims[1], X.shape[1]
     B = int(params[DEPTH])
     size = max(dims[0], dims[1], dims[2])
-    return ([np.empty((n, P)) for _ in range(B + 1)], [np.empty((n, P)) for _ in range(B)],
-            np.empty((n, P)), [np.empty((n, P)) for _ in range(B + 1)] + [np.empty((dims[2], P))],
-            np.empty(size), np.empty(size), [np.empty((n, P)) for _ in range(B)])
+    return np.empty(((3 * B + 3) * n + dims[2], P)), np.empty(size), np.empty(size)
 
 
-LOOPS = compile_loops(field, project, workspace)
+LOOPS = compile_loops(field, project, workspace, unit_step)
 
 
 def layer_shapes(n_in: int, width: int, n_out: int, depth: int) -> list[tuple[int, int]]:
