@@ -7,40 +7,30 @@ from theory import elementary
 from theory.numba_options import jit
 
 
-@jit
-def _apply_exp(x, out):
-    for i in range(x.size):
-        out[i] = elementary.exp(x[i])
+_FUNCTIONS = ("exp", "expm1", "expm1_nonpositive", "log", "tanh", "sigmoid_of_negative")
 
 
 @jit
-def _apply_expm1(x, out):
+def _apply_numbered(which, x, out):
     for i in range(x.size):
-        out[i] = elementary.expm1(x[i])
+        v = x[i]
+        if which == 0:
+            out[i] = elementary.exp(v)
+        elif which == 1:
+            out[i] = elementary.expm1(v)
+        elif which == 2:
+            out[i] = elementary.expm1_nonpositive(v)
+        elif which == 3:
+            out[i] = elementary.log(v)
+        elif which == 4:
+            out[i] = elementary.tanh(v)
+        else:
+            out[i] = elementary.sigmoid_of_negative(v)
 
 
-@jit
-def _apply_expm1_nonpositive(x, out):
-    for i in range(x.size):
-        out[i] = elementary.expm1_nonpositive(x[i])
-
-
-@jit
-def _apply_log(x, out):
-    for i in range(x.size):
-        out[i] = elementary.log(x[i])
-
-
-@jit
-def _apply_tanh(x, out):
-    for i in range(x.size):
-        out[i] = elementary.tanh(x[i])
-
-
-@jit
-def _apply_sigmoid(x, out):
-    for i in range(x.size):
-        out[i] = elementary.sigmoid_of_negative(x[i])
+def _apply(name: str, x: np.ndarray, out: np.ndarray) -> None:
+    """out[i] = elementary.<name>(x[i]), jitted (scalar calls, as the kernels make them)."""
+    _apply_numbered(_FUNCTIONS.index(name), x, out)
 
 
 def _ulps(got: np.ndarray, want: np.ndarray) -> np.ndarray:
@@ -54,7 +44,7 @@ def test_exp_is_within_one_ulp_of_numpy_over_the_float64_range():
     x = np.concatenate((rng.uniform(-745.0, 709.7, 400_000), rng.uniform(-1.0, 1.0, 100_000),
                         np.arange(-745, 710, dtype=np.float64)))
     got = np.empty_like(x)
-    _apply_exp(x, got)
+    _apply("exp", x, got)
     assert _ulps(got, np.exp(x)).max() <= 1.0
 
 
@@ -66,17 +56,17 @@ def test_expm1_and_tanh_keep_their_relative_accuracy_from_tiny_to_huge_arguments
     x = np.concatenate((rng.uniform(-745.0, 709.7, 200_000), rng.uniform(-1.0, 1.0, 100_000),
                         np.sign(rng.uniform(-1, 1, 50_000)) * 10.0 ** rng.uniform(-300, 0, 50_000)))
     got = np.empty_like(x)
-    _apply_expm1(x, got)
+    _apply("expm1", x, got)
     assert _ulps(got, np.expm1(x)).max() <= 2.0
     z = np.concatenate((x[x > -40.0] / 2.0, [0.0, -0.0, 19.1, -19.1, 400.0]))
     got = np.empty_like(z)
-    _apply_tanh(z, got)
+    _apply("tanh", z, got)
     assert _ulps(got, np.tanh(z)).max() <= 4.0
     special = np.array([np.inf, -np.inf, np.nan, -0.0])
     got = np.empty(4)
-    _apply_tanh(special, got)
+    _apply("tanh", special, got)
     assert got[0] == 1.0 and got[1] == -1.0 and np.isnan(got[2])
-    _apply_expm1(special, got)
+    _apply("expm1", special, got)
     assert got[0] == np.inf and got[1] == -1.0 and np.isnan(got[2])
 
 
@@ -85,20 +75,20 @@ def test_expm1_and_tanh_keep_their_relative_accuracy_from_tiny_to_huge_arguments
                                         (709.78, np.exp(709.78)), (-745.13, np.exp(-745.13))])
 def test_exp_limits(x, expected):
     got = np.empty(1)
-    _apply_exp(np.array([x]), got)
+    _apply("exp", np.array([x]), got)
     assert got[0] == expected
 
 
 def test_exp_propagates_nan():
     got = np.empty(1)
-    _apply_exp(np.array([np.nan]), got)
+    _apply("exp", np.array([np.nan]), got)
     assert np.isnan(got[0])
 
 
 def test_sigmoid_of_negative_matches_its_definition_without_overflow():
     u = np.concatenate((np.linspace(-40.0, 40.0, 8001), [-1e300, 1e300, 0.0]))
     got = np.empty_like(u)
-    _apply_sigmoid(u, got)
+    _apply("sigmoid_of_negative", u, got)
     with np.errstate(over="ignore"):
         want = 1.0 / (1.0 + np.exp(u))
     # both sides round an exp (<= 1 ulp), an addition and a division: a few ulps apart
@@ -286,8 +276,8 @@ def test_expm1_nonpositive_equals_expm1_bit_for_bit_on_its_range():
     x = np.concatenate([x, -np.linspace(0.0, 60.0, 600_001), [-0.0, -5e-324, -40.0,
                         np.nextafter(-40.0, 0.0), np.nextafter(-40.0, -1.0), -np.inf]])
     got, want = np.empty_like(x), np.empty_like(x)
-    _apply_expm1_nonpositive(x, got)
-    _apply_expm1(x, want)
+    _apply("expm1_nonpositive", x, got)
+    _apply("expm1", x, want)
     assert np.array_equal(got.view(np.int64), want.view(np.int64))
 
 
@@ -300,11 +290,11 @@ def test_log_is_within_one_ulp_of_numpy_over_the_whole_range():
                         [5e-324, 1e-310, 2.2250738585072014e-308, 1.0, np.nextafter(1.0, 2.0),
                          np.nextafter(1.0, 0.0), np.sqrt(2.0), 1.7976931348623157e308]])
     got = np.empty_like(x)
-    _apply_log(x, got)
+    _apply("log", x, got)
     want = np.log(x)
     assert (np.abs(got - want) / np.spacing(np.abs(want)).clip(5e-324)).max() <= 1.0
     special = np.array([0.0, -0.0, -1.0, -np.inf, np.inf, np.nan])
     got = np.empty_like(special)
-    _apply_log(special, got)
+    _apply("log", special, got)
     with np.errstate(divide="ignore", invalid="ignore"):
         assert np.array_equal(got, np.log(special), equal_nan=True)

@@ -40,7 +40,7 @@ from theory.linalg import (blas_block_matmul, blas_block_times_transpose_into,
                            blas_block_weight_times, blas_block_weight_transpose_times, is_tiny,
                            tiny_block_matmul, tiny_block_times_transpose_into,
                            tiny_block_weight_times, tiny_block_weight_transpose_times)
-from theory.numba_options import jit
+from theory.numba_options import jit, jit_inline
 from theory.layers import (LayeredTrajectory, gaussian_weights, layer_offsets, pack,
                            unpack)
 from theory.solve import Problem, compile_loops
@@ -199,9 +199,12 @@ def whitened_teacher(strengths, n_in: int = 6, n_samples: int = 12,
 # --------------------------------------------------------------------------- kernels
 
 
-@jit
-def field(y, args, out, work):
-    """Write F(y) into ``out`` (module docstring); ``args`` = (X_k, Y_k, widths, params)
+@jit_inline
+def field_into(y, args, out, work, add_state):
+    """Write F(y) into ``out`` (module docstring), or, if ``add_state``, add it to y
+    (``out`` then holds each layer's gradient product, and every entry of y is read
+    before it is written: G_{l-1} = W_l^T G_l is formed before W_l moves, and Lambda is
+    read before it does); ``args`` = (X_k, Y_k, widths, params)
     from :func:`kernel_data`, ``work`` = (offsets, rows, scratch): the layer offsets in
     the state, and one scratch matrix of K columns (K the number of columns of X_k) that
     holds per layer l = 1..D an n_l x K block for A_l from row ``rows[l - 1]`` and one for
@@ -257,8 +260,11 @@ def field(y, args, out, work):
         for i in range(n_o):
             for mu in range(K):
                 r = Y[i, mu] - S[a + i, mu]
-                out[lam_off + i * K + mu] = params[ETA_LAMBDA] * r / K
                 S[g + i, mu] = (y[lam_off + i * K + mu] + params[C] * r) / K
+                if add_state:
+                    y[lam_off + i * K + mu] += params[ETA_LAMBDA] * r / K
+                else:
+                    out[lam_off + i * K + mu] = params[ETA_LAMBDA] * r / K
     else:
         for i in range(n_o):
             for mu in range(K):
@@ -282,14 +288,32 @@ def field(y, args, out, work):
             tiny_block_times_transpose_into(S, g, widths[1], X, 0, widths[0], out, start)
         else:
             blas_block_times_transpose_into(S, g, widths[1], X, 0, widths[0], out, start)
-        for i in range(start, stop):
-            out[i] = eta_w * (out[i] - beta * y[i])
         if l > 0 and is_tiny(widths[l], widths[l + 1], K):
             tiny_block_weight_transpose_times(y, start, S, g, widths[l + 1], S,
                                               rows[depth + l - 1], widths[l])
         elif l > 0:
             blas_block_weight_transpose_times(y, start, S, g, widths[l + 1], S,
                                               rows[depth + l - 1], widths[l])
+        if add_state:
+            for i in range(start, stop):
+                y[i] += eta_w * (out[i] - beta * y[i])
+        else:
+            for i in range(start, stop):
+                out[i] = eta_w * (out[i] - beta * y[i])
+
+
+@jit
+def field(y, args, out, work):
+    """Write F(y) into ``out`` (:func:`field_into`)."""
+    field_into(y, args, out, work, False)
+
+
+@jit
+def unit_step(y, args, k, work):
+    """y <- y + F(y) (a discrete algorithm's step, :mod:`theory.loops`): each layer's
+    update is added in the pass that scales its gradient product (one pass over the
+    weights fewer than forming F(y) and adding it)."""
+    field_into(y, args, k, work, True)
 
 
 @jit
@@ -311,7 +335,7 @@ def workspace(y, args):
     return offsets, rows, np.empty((rows[-1] + widths[depth], X.shape[1]))
 
 
-LOOPS = compile_loops(field, project, workspace)
+LOOPS = compile_loops(field, project, workspace, unit_step)
 
 
 def field_numpy(y: np.ndarray, X: np.ndarray, Y: np.ndarray, widths: np.ndarray,

@@ -196,18 +196,13 @@ def is_tiny(m, k, n):
 @jit_inline
 def matmul(A, B, out):
     """out = A B for any layouts (views such as ``X.T`` included; ``out`` distinct from
-    both): loops for tiny products (:data:`TINY_SIDE`), where LLVM knows the trip counts
-    are small and keeps them scalar, else BLAS (np.dot into ``out``). The one product
-    helper of every setting's kernels."""
+    both): loops for tiny products (:data:`TINY_SIDE`; :func:`matmul_loops`, inlined: at
+    3 x 4 x 8 a call costs more than the counts it saves), where LLVM knows the trip
+    counts are small and keeps them scalar, else BLAS (np.dot into ``out``)."""
     m, k = A.shape
     n = B.shape[1]
     if is_tiny(m, k, n):
-        for i in range(min(m, 8)):
-            for j in range(min(n, 8)):
-                acc = 0.0
-                for p in range(min(k, 8)):
-                    acc += A[i, p] * B[p, j]
-                out[i, j] = acc
+        matmul_loops(A, 0, m, B, out, 0)
     else:
         np.dot(A, B, out)
 
@@ -223,13 +218,7 @@ def weight_times(y, offset, B, out):
     m, k = out.shape[0], B.shape[0]
     n = B.shape[1]
     if is_tiny(m, k, n):
-        for i in range(min(m, 8)):
-            row = offset + i * k
-            for j in range(min(n, 8)):
-                acc = 0.0
-                for p in range(min(k, 8)):
-                    acc += y[row + p] * B[p, j]
-                out[i, j] = acc
+        weight_times_loops(y, offset, B, 0, k, out, 0, m)
     else:
         np.dot(y[offset:offset + m * k].reshape((m, k)), B, out)
 
@@ -241,12 +230,7 @@ def weight_transpose_times(y, offset, B, out):
     m, k = out.shape[0], B.shape[0]
     n = B.shape[1]
     if is_tiny(m, k, n):
-        for i in range(min(m, 8)):
-            for j in range(min(n, 8)):
-                acc = 0.0
-                for p in range(min(k, 8)):
-                    acc += y[offset + p * m + i] * B[p, j]
-                out[i, j] = acc
+        weight_transpose_times_loops(y, offset, B, 0, k, out, 0, m)
     else:
         np.dot(y[offset:offset + k * m].reshape((k, m)).T, B, out)
 
@@ -258,13 +242,7 @@ def times_transpose_into(A, B, out, offset):
     m, k = A.shape
     n = B.shape[0]
     if is_tiny(m, k, n):
-        for i in range(min(m, 8)):
-            row = offset + i * n
-            for j in range(min(n, 8)):
-                acc = 0.0
-                for p in range(min(k, 8)):
-                    acc += A[i, p] * B[j, p]
-                out[row + j] = acc
+        times_transpose_loops(A, 0, m, B, 0, n, out, offset)
     else:
         np.dot(A, B.T, out[offset:offset + m * n].reshape((m, n)))
 
@@ -296,12 +274,14 @@ def times_data_transpose_into(A, X, X_rows, out, offset):
 # loops for tiny sides (:func:`is_tiny`) and BLAS otherwise, and the caller chooses
 # between them with :func:`is_tiny` (a function choosing inside would keep its counts).
 # The loops index with unsigned integers, for which numba emits no negative-index
-# wraparound (a compare and a conditional move per load), and sum in the order of
-# :func:`matmul`. (``python -m benchmarks.jax_peer``, case deep_N4.)
+# wraparound (a compare and a conditional move per load). They are written once
+# (``*_loops``, inlined) and serve the inlined helpers above as well, where a call would
+# cost more than the counts it saves (3 x 4 x 8 products: ``python -m
+# benchmarks.jax_peer``, case implicit_mf_small; deep_N4 for the called form).
 
 
-@jit
-def tiny_block_weight_times(y, offset, B, b_row, k, out, out_row, m):
+@jit_inline
+def weight_times_loops(y, offset, B, b_row, k, out, out_row, m):
     """out[out_row:out_row + m] = W B[b_row:b_row + k] by loops, W the m x k matrix
     stored row-major in y from ``offset`` (as :func:`weight_times`); every side at most
     :data:`TINY_SIDE`."""
@@ -316,14 +296,20 @@ def tiny_block_weight_times(y, offset, B, b_row, k, out, out_row, m):
 
 
 @jit
+def tiny_block_weight_times(y, offset, B, b_row, k, out, out_row, m):
+    """:func:`weight_times_loops`, called (no reference counts for its arrays; see above)."""
+    weight_times_loops(y, offset, B, b_row, k, out, out_row, m)
+
+
+@jit
 def blas_block_weight_times(y, offset, B, b_row, k, out, out_row, m):
     """:func:`tiny_block_weight_times` by BLAS, for any sides."""
     np.dot(y[offset:offset + m * k].reshape((m, k)), B[b_row:b_row + k],
            out[out_row:out_row + m])
 
 
-@jit
-def tiny_block_weight_transpose_times(y, offset, B, b_row, k, out, out_row, m):
+@jit_inline
+def weight_transpose_times_loops(y, offset, B, b_row, k, out, out_row, m):
     """out[out_row:out_row + m] = W^T B[b_row:b_row + k] by loops, W the k x m matrix
     stored row-major in y from ``offset`` (as :func:`weight_transpose_times`); every side
     at most :data:`TINY_SIDE`."""
@@ -337,14 +323,21 @@ def tiny_block_weight_transpose_times(y, offset, B, b_row, k, out, out_row, m):
 
 
 @jit
+def tiny_block_weight_transpose_times(y, offset, B, b_row, k, out, out_row, m):
+    """:func:`weight_transpose_times_loops`, called (no reference counts for its arrays;
+    see above)."""
+    weight_transpose_times_loops(y, offset, B, b_row, k, out, out_row, m)
+
+
+@jit
 def blas_block_weight_transpose_times(y, offset, B, b_row, k, out, out_row, m):
     """:func:`tiny_block_weight_transpose_times` by BLAS, for any sides."""
     np.dot(y[offset:offset + k * m].reshape((k, m)).T, B[b_row:b_row + k],
            out[out_row:out_row + m])
 
 
-@jit
-def tiny_block_times_transpose_into(A, a_row, m, B, b_row, n, out, offset):
+@jit_inline
+def times_transpose_loops(A, a_row, m, B, b_row, n, out, offset):
     """out[offset:] = A[a_row:a_row + m] B[b_row:b_row + n]^T row-major by loops, a layer
     of a flat state (as :func:`times_transpose_into`); every side at most
     :data:`TINY_SIDE`."""
@@ -359,14 +352,20 @@ def tiny_block_times_transpose_into(A, a_row, m, B, b_row, n, out, offset):
 
 
 @jit
+def tiny_block_times_transpose_into(A, a_row, m, B, b_row, n, out, offset):
+    """:func:`times_transpose_loops`, called (no reference counts for its arrays; see above)."""
+    times_transpose_loops(A, a_row, m, B, b_row, n, out, offset)
+
+
+@jit
 def blas_block_times_transpose_into(A, a_row, m, B, b_row, n, out, offset):
     """:func:`tiny_block_times_transpose_into` by BLAS, for any sides."""
     np.dot(A[a_row:a_row + m], B[b_row:b_row + n].T,
            out[offset:offset + m * n].reshape((m, n)))
 
 
-@jit
-def tiny_block_matmul(A, a_row, m, B, out, out_row):
+@jit_inline
+def matmul_loops(A, a_row, m, B, out, out_row):
     """out[out_row:out_row + m] = A[a_row:a_row + m] B by loops (as :func:`matmul`);
     every side at most :data:`TINY_SIDE`."""
     k, n = B.shape
@@ -376,6 +375,12 @@ def tiny_block_matmul(A, a_row, m, B, out, out_row):
             for p in range(min(k, 8)):
                 acc += A[uint64(a_row + i), uint64(p)] * B[uint64(p), uint64(j)]
             out[uint64(out_row + i), uint64(j)] = acc
+
+
+@jit
+def tiny_block_matmul(A, a_row, m, B, out, out_row):
+    """:func:`matmul_loops`, called (no reference counts for its arrays; see above)."""
+    matmul_loops(A, a_row, m, B, out, out_row)
 
 
 @jit
