@@ -391,8 +391,20 @@ def kernel_data(X_c: np.ndarray, Y_c: np.ndarray, widths: np.ndarray, params: np
                   < products_per_evaluation(widths, P, False))
     if not covariance:
         return X_c, Y_c, widths, np.append(params, DATA)
-    return (np.ascontiguousarray(X_c @ X_c.T / P), np.ascontiguousarray(Y_c @ X_c.T / P),
-            widths, np.append(params, COVARIANCE))
+    S_xx, S_yx = second_moments(np.ascontiguousarray(X_c), np.ascontiguousarray(Y_c))
+    return S_xx, S_yx, widths, np.append(params, COVARIANCE)
+
+
+@jit
+def second_moments(X_c, Y_c):
+    """S_xx = X_c X_c^T / P and S_yx = Y_c X_c^T / P, jitted: numba's products go to
+    SciPy's OpenBLAS, as the kernel's do, while NumPy's ``@`` goes to NumPy's own. Each
+    library keeps its idle threads spinning for a while after a call, so a product in
+    the other one just before the time loop would leave a spinning thread on the core
+    that the kernel's two-thread products need (``python -m benchmarks.jax_peer``, case
+    deep_N256 with default threads)."""
+    P = X_c.shape[1]
+    return np.dot(X_c, X_c.T) / P, np.dot(Y_c, X_c.T) / P
 
 
 def _start(X, Y, weights0, params, lambda0, minnorm: bool) -> tuple[Problem, np.ndarray]:
