@@ -37,9 +37,10 @@ import numpy as np
 
 from theory import solve, validation
 from theory.linalg import (blas_block_matmul, blas_block_times_transpose_into,
-                           blas_block_weight_times, blas_block_weight_transpose_times, is_tiny,
-                           tiny_block_matmul, tiny_block_times_transpose_into,
-                           tiny_block_weight_times, tiny_block_weight_transpose_times)
+                           blas_block_weight_times, blas_block_weight_transpose_times,
+                           blas_product, is_tiny, tiny_block_matmul,
+                           tiny_block_times_transpose_into, tiny_block_weight_times,
+                           tiny_block_weight_transpose_times)
 from theory.numba_options import jit, jit_inline
 from theory.layers import (LayeredTrajectory, gaussian_weights, layer_offsets, pack,
                            unpack)
@@ -391,20 +392,9 @@ def kernel_data(X_c: np.ndarray, Y_c: np.ndarray, widths: np.ndarray, params: np
                   < products_per_evaluation(widths, P, False))
     if not covariance:
         return X_c, Y_c, widths, np.append(params, DATA)
-    S_xx, S_yx = second_moments(np.ascontiguousarray(X_c), np.ascontiguousarray(Y_c))
-    return S_xx, S_yx, widths, np.append(params, COVARIANCE)
-
-
-@jit
-def second_moments(X_c, Y_c):
-    """S_xx = X_c X_c^T / P and S_yx = Y_c X_c^T / P, jitted: numba's products go to
-    SciPy's OpenBLAS, as the kernel's do, while NumPy's ``@`` goes to NumPy's own. Each
-    library keeps its idle threads spinning for a while after a call, so a product in
-    the other one just before the time loop would leave a spinning thread on the core
-    that the kernel's two-thread products need (``python -m benchmarks.jax_peer``, case
-    deep_N256 with default threads)."""
-    P = X_c.shape[1]
-    return np.dot(X_c, X_c.T) / P, np.dot(Y_c, X_c.T) / P
+    X_c, Y_c = np.ascontiguousarray(X_c), np.ascontiguousarray(Y_c)
+    return (blas_product(X_c, X_c.T) / P, blas_product(Y_c, X_c.T) / P, widths,
+            np.append(params, COVARIANCE))
 
 
 def _start(X, Y, weights0, params, lambda0, minnorm: bool) -> tuple[Problem, np.ndarray]:
