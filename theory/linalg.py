@@ -396,7 +396,8 @@ def blas_product(A, B):
     library keeps its idle threads spinning for a while after a threaded call: a product
     in NumPy just before a time loop leaves a spinning thread on the core that the
     kernel's two-thread products need (``python -m benchmarks.jax_peer``, case deep_N256
-    with default threads: 2.1-2.5 ms per step against 1.6-1.7 with this)."""
+    with default threads; benchmarks/README.md, session 8). The rounding may differ from
+    NumPy's (which forms A A^T by a symmetric rank-k update)."""
     return np.dot(A, B)
 
 

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from theory import solve, validation
-from theory.linalg import blas_product, matmul, solve_in_place
+from theory.linalg import matmul, solve_in_place
 from theory.numba_options import jit
 from theory.orthogonal_energy import hyperspherical_energy
 from theory.orthogonal_maps import (GRAM_SCHMIDT, LOWDIN, nonsingular, orthogonalize_kernel,
@@ -481,9 +481,8 @@ NO_SUBSETS = np.zeros((1, 1), dtype=np.int64)
 def problem(V: np.ndarray, T: np.ndarray, params: np.ndarray,
             subsets: np.ndarray = NO_SUBSETS) -> Problem:
     """The run description for :mod:`theory.solve` (V, T validated, d x N)."""
-    V, T = np.ascontiguousarray(V), np.ascontiguousarray(T)
-    VV = blas_product(V, V.T)  # not NumPy's @: see theory.linalg.blas_product
-    TV = blas_product(T, V.T)
+    VV = np.ascontiguousarray(V @ V.T)
+    TV = np.ascontiguousarray(T @ V.T)
     subsets = np.ascontiguousarray(subsets, dtype=np.int64)
     algorithm = int(params[ALGORITHM])
     extra = {"dim": V.shape[0], "algorithm": algorithm, "orthogonalizer": int(params[MAP])}
