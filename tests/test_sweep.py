@@ -241,7 +241,6 @@ def test_a_sweep_killed_midway_resumes(tmp_path):
     assert out.read_bytes() == (tmp_path / "whole.jsonl").read_bytes()
 
 
-@pytest.mark.slow
 def _stopped(child: subprocess.Popen) -> bool:
     """Stop ``child`` (SIGSTOP) and wait until it is stopped: True, or False when it has
     exited instead (left for ``child`` to reap)."""
@@ -254,8 +253,8 @@ def _interrupted_midway(command: list[str], env: dict, out: Path, rows: int) -> 
     """Start ``command`` and send it SIGINT while it is frozen with 20 <= finished rows
     < ``rows``: it runs in 5 ms slices between SIGSTOPs and the rows are counted while it
     is stopped, so the signal cannot land after the sweep's loop. Only when the test
-    process is descheduled for the whole remaining sweep (0.7 s here, warm) does the
-    child finish first; then the attempt is repeated on a fresh file, at most 3 times."""
+    process is descheduled for the whole remaining sweep does the child finish first;
+    then the attempt is repeated on a fresh file, at most 3 times."""
     for _ in range(3):
         out.unlink(missing_ok=True)
         child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
@@ -274,6 +273,7 @@ def _interrupted_midway(command: list[str], env: dict, out: Path, rows: int) -> 
     pytest.fail("the sweep ended three times before it could be interrupted")
 
 
+@pytest.mark.slow
 def test_the_command_interrupted_by_ctrl_c_resumes(tmp_path):
     """``python -m verify.sweep`` gets SIGINT (Ctrl-C) midway: it exits with 130 and says
     how to resume; the same command then completes the file, which equals an
