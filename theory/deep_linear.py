@@ -204,8 +204,8 @@ def whitened_teacher(strengths, n_in: int = 6, n_samples: int = 12,
 def field_into(y, args, out, work, add_state):
     """Write F(y) into ``out`` (module docstring), or, if ``add_state``, add it to y
     (``out`` then holds each layer's gradient product, and every entry of y is read
-    before it is written: G_{l-1} = W_l^T G_l is formed before W_l moves, and Lambda is
-    read before it does); ``args`` = (X_k, Y_k, widths, params)
+    before it is written: G_{l-1} = W_l^T G_l is formed before W_l moves, and Lambda's
+    field is added after the pass that reads Lambda); ``args`` = (X_k, Y_k, widths, params)
     from :func:`kernel_data`, ``work`` = (offsets, rows, scratch): the layer offsets in
     the state, and one scratch matrix of K columns (K the number of columns of X_k) that
     holds per layer l = 1..D an n_l x K block for A_l from row ``rows[l - 1]`` and one for
@@ -261,11 +261,11 @@ def field_into(y, args, out, work, add_state):
         for i in range(n_o):
             for mu in range(K):
                 r = Y[i, mu] - S[a + i, mu]
+                out[lam_off + i * K + mu] = params[ETA_LAMBDA] * r / K
                 S[g + i, mu] = (y[lam_off + i * K + mu] + params[C] * r) / K
-                if add_state:
-                    y[lam_off + i * K + mu] += params[ETA_LAMBDA] * r / K
-                else:
-                    out[lam_off + i * K + mu] = params[ETA_LAMBDA] * r / K
+        if add_state:  # a pass of its own: fused into the one above, it ran slower
+            for j in range(lam_off, y.size):
+                y[j] += out[j]
     else:
         for i in range(n_o):
             for mu in range(K):
