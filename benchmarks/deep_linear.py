@@ -204,9 +204,9 @@ def probe(start: float) -> None:
     print_probe(start, imported, first, deep_linear.LOOPS.fixed_step)
 
 
-def compile_times() -> dict[str, dict]:
+def compile_report() -> dict[str, dict]:
     """First-call times of the kernel in fresh subprocesses: cold, cache write, cache load."""
-    return _compile_times("benchmarks.deep_linear")
+    return compile_times("benchmarks.deep_linear")
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> dict:
             entry["ratio"] = entry["numba_steps_per_s"] / entry["numpy_steps_per_s"]
             entry["flops_per_step"] = flops
             rows[name] = entry
-    compile_ = compile_times()
+    compile_ = compile_report()
 
     env = ", ".join(f"{var}={threads['env'][var] or 'unset'}" for var in THREAD_ENV)
     print(f"deep linear, depth {DEPTH}, widths [w]*{DEPTH + 1}, P = 2w, sigma0 {SIGMA0}, "

@@ -307,13 +307,13 @@ def probe(start: float) -> None:
     print_probe(start, imported, first, kernel)
 
 
-def compile_times() -> dict[str, dict]:
+def compile_report() -> dict[str, dict]:
     results = {}
     previous = os.environ.get(PROBE_ENV)
     try:
         for kind in ("discrete", "adaptive"):
             os.environ[PROBE_ENV] = kind
-            results[kind] = _compile_times("benchmarks.diagonal_linear")
+            results[kind] = compile_times("benchmarks.diagonal_linear")
     finally:
         if previous is None:
             os.environ.pop(PROBE_ENV, None)
@@ -398,7 +398,7 @@ def main(argv: list[str] | None = None) -> dict:
             rows[name]["ratio"] = (rows[name]["numba"]["steps_per_s"]
                                    / rows[name]["numpy"]["steps_per_s"])
     print_discrete(discrete)
-    compile_ = compile_times()
+    compile_ = compile_report()
 
     for kind, kernel in (("discrete", "LOOPS.fixed_step"), ("adaptive", "LOOPS.adaptive")):
         print(f"first call of {kernel} (fresh process, N = {SIZES[0][0]}):")

@@ -102,9 +102,9 @@ def probe(start: float) -> None:
     print_probe(start, imported, first, linear_chain.LOOPS.fixed_step)
 
 
-def compile_times() -> dict[str, dict]:
+def compile_report() -> dict[str, dict]:
     """First-call times of the kernel in fresh subprocesses: cold, cache write, cache load."""
-    return _compile_times("benchmarks.linear_chain")
+    return compile_times("benchmarks.linear_chain")
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> dict:
         solvers[name] = {"numba_steps_per_s": jit_rate, "numba_steps": jit_steps,
                          "numpy_steps_per_s": np_rate, "numpy_steps": np_steps,
                          "ratio": jit_rate / np_rate}
-    compile_ = compile_times()
+    compile_ = compile_report()
 
     print(f"linear chain, depth {args.depth}, median of {repeats} (steps/s)")
     print(f"{'solver':<18}{'numba':>14}{'numpy':>12}{'ratio':>9}{'numba steps':>13}")

@@ -122,9 +122,9 @@ def probe(start: float) -> None:
     print_probe(start, imported, first, max_margin.LOOPS.fixed_step)
 
 
-def compile_times() -> dict[str, dict]:
+def compile_report() -> dict[str, dict]:
     """First-call times of the kernel in fresh subprocesses: cold, cache write, cache load."""
-    return _compile_times("benchmarks.max_margin")
+    return compile_times("benchmarks.max_margin")
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> dict:
             entry["ratio"] = entry["numba_steps_per_s"] / entry["numpy_steps_per_s"]
             entry["flops_per_step"] = flops
             rows[row] = entry
-    compile_ = compile_times()
+    compile_ = compile_report()
 
     print(f"max margin, d = {DIM}, margin {MARGIN}, seed {SEED}, median of {repeats} "
           f"(steps/s; GFLOP/s at ~4 P d flops per field evaluation)")
